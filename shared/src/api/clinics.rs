@@ -1,0 +1,69 @@
+//! Clinics: an operator opens one with its first administrator; staff read their own.
+
+use serde_json::json;
+
+use crate::domain::clinic::{Clinic, NewClinic};
+use crate::domain::keys;
+use crate::domain::staff::Membership;
+use crate::http::input::Input;
+use crate::http::outcome::{Facts, Guarded, Outcome, Reply};
+use crate::http::pipeline::Ctx;
+use crate::http::problem::ApiError;
+use crate::store::{Cond, Key, Table, Write, entity_from, entity_item};
+
+/// `POST /v1/clinics`
+pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
+    let new = input.form(ctx.rules(), NewClinic::read)?;
+    let id = ctx.new_id();
+    let now = ctx.now_text();
+    let clinic = Clinic {
+        id,
+        name: new.name,
+        time_zone: new.time_zone,
+        country: new.country,
+        contact: new.contact,
+        plan: "pay-per-use".into(),
+        created_at: now.clone(),
+        version: 1,
+    };
+    let admin = new.admin.into_member(&now);
+    let pk = keys::clinic_pk(id);
+    let collision = || ApiError::Conflict("an id collided; retry".into());
+    let writes = vec![
+        Guarded::new(
+            Write::put(Table::Records, entity_item(&Key::new(&pk, keys::CLINIC_PROFILE), &clinic), Cond::NotExists),
+            collision(),
+        ),
+        Guarded::new(
+            Write::put(
+                Table::Records,
+                entity_item(&Key::new(&pk, keys::staff_sk(&admin.user_id)), &admin),
+                Cond::NotExists,
+            ),
+            collision(),
+        ),
+        Guarded::new(
+            Write::put(
+                Table::Records,
+                entity_item(&Key::new(keys::user_pk(&admin.user_id), keys::MEMBERSHIP), &Membership::of(id, &admin)),
+                Cond::NotExists,
+            ),
+            ApiError::Conflict("this user already belongs to a clinic".into()),
+        ),
+    ];
+    let mut facts = Facts::resource("clinic", id);
+    facts.resources.push(crate::domain::audit::Resource::new("staff", &admin.user_id));
+    facts.clinic = Some(id);
+    let body = json!({ "id": id, "clinic": clinic, "admin": admin });
+    Ok(Outcome::Write(writes, Reply::created(body, "/v1/clinic".into()).versioned(1), facts))
+}
+
+/// `GET /v1/clinic`
+pub async fn read(ctx: Ctx, _input: Input) -> Result<Outcome, ApiError> {
+    let clinic_id = ctx.clinic()?;
+    let key = Key::new(keys::clinic_pk(clinic_id), keys::CLINIC_PROFILE);
+    let item = ctx.app.records.get(Table::Records, &key).await?.ok_or(ApiError::NotFound)?;
+    let clinic: Clinic = entity_from(item)?;
+    let version = clinic.version;
+    Ok(Outcome::Read(Reply::ok(json!(clinic)).versioned(version), Facts::resource("clinic", clinic_id)))
+}

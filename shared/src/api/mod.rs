@@ -1,0 +1,39 @@
+//! Route handlers: each turns a request into a domain decision and an outcome for the pipeline.
+
+pub mod audit;
+pub mod clinics;
+pub mod patients;
+pub mod staff;
+
+use serde_json::{Value, json};
+
+use crate::crypto::sha256_hex;
+use crate::http::cursor;
+use crate::http::input::Params;
+use crate::http::pipeline::Ctx;
+use crate::http::problem::ApiError;
+use crate::store::{Item, Page};
+
+/// A list query's scope: the route plus its filters, so a cursor only continues the query that issued it.
+pub fn scope(ctx: &Ctx, filters: &[Option<&str>]) -> String {
+    let joined: Vec<&str> = filters.iter().map(|f| f.unwrap_or("")).collect();
+    format!("{}:{}", ctx.route.name, sha256_hex(joined.join("\u{1f}").as_bytes()))
+}
+
+/// The position a `cursor` parameter continues from.
+pub fn start_after(ctx: &Ctx, params: &Params, scope: &str) -> Result<Option<Item>, ApiError> {
+    let clinic = ctx.clinic()?.to_string();
+    params.get("cursor").map(|c| cursor::open(&ctx.app.cursor_key, &clinic, scope, c)).transpose()
+}
+
+/// A page of results with the cursor for the next one.
+pub fn page_body(ctx: &Ctx, scope: &str, items: Vec<Value>, page_next: Option<Item>) -> Result<Value, ApiError> {
+    let clinic = ctx.clinic()?.to_string();
+    let next = page_next.map(|k| cursor::seal(&ctx.app.cursor_key, &clinic, scope, k));
+    Ok(json!({ "items": items, "nextCursor": next }))
+}
+
+/// Maps a store page's items, skipping none: an unreadable item is an error, not a silent gap.
+pub fn map_items<T>(page: &Page, f: impl Fn(&Item) -> Result<T, ApiError>) -> Result<Vec<T>, ApiError> {
+    page.items.iter().map(f).collect()
+}

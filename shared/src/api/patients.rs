@@ -1,0 +1,176 @@
+//! Patients: register, search, read and change demographics.
+
+use serde_json::{Value, json};
+
+use super::{page_body, scope, start_after};
+use crate::domain::audit::Resource;
+use crate::domain::fields::merge_patch;
+use crate::domain::keys;
+use crate::domain::patient::{Patient, PatientDetails, format_mrn, mrn_item};
+use crate::domain::values::{BirthDate, EntityId, Phone, search_fold};
+use crate::http::input::{Input, read_form};
+use crate::http::outcome::{Facts, Guarded, Outcome, Reply};
+use crate::http::pipeline::Ctx;
+use crate::http::problem::ApiError;
+use crate::store::schema::Index;
+use crate::store::{Cond, Item, Key, Query, SkRange, Table, Update, Write, entity_from, str_attr};
+
+fn patient_write(clinic: EntityId, patient: &Patient, cond: Cond, on_fail: ApiError) -> Guarded {
+    Guarded::new(Write::put(Table::Records, patient.to_item(clinic), cond), on_fail)
+}
+
+/// Reads a patient of the caller's clinic; another clinic's id is simply not found.
+pub async fn load(ctx: &Ctx, patient: EntityId) -> Result<Patient, ApiError> {
+    let key = Key::new(keys::clinic_pk(ctx.clinic()?), keys::patient_sk(patient));
+    let item = ctx.app.records.get(Table::Records, &key).await?.ok_or(ApiError::NotFound)?;
+    Ok(entity_from(item)?)
+}
+
+/// `POST /v1/patients`
+pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
+    let details = input.form(ctx.rules(), PatientDetails::read)?;
+    let clinic = ctx.clinic()?;
+    let counter = ctx
+        .app
+        .records
+        .update(
+            Table::Records,
+            &Key::new(keys::clinic_pk(clinic), keys::MRN_COUNTER),
+            Update { set: Item::new(), add: vec![("last".into(), 1)] },
+            Cond::Always,
+        )
+        .await?;
+    let number = counter.get("last").and_then(Value::as_i64).ok_or_else(|| ApiError::Internal("MRN counter".into()))?;
+    let now = ctx.now_text();
+    let patient = Patient {
+        id: ctx.new_id(),
+        mrn: format_mrn(number),
+        details,
+        created_at: now.clone(),
+        updated_at: now,
+        version: 1,
+    };
+    let collision = || ApiError::Conflict("an id collided; retry".into());
+    let writes = vec![
+        patient_write(clinic, &patient, Cond::NotExists, collision()),
+        Guarded::new(
+            Write::put(Table::Records, mrn_item(clinic, &patient.mrn, patient.id), Cond::NotExists),
+            collision(),
+        ),
+    ];
+    let reply = Reply::created(json!(patient), format!("/v1/patients/{}", patient.id)).versioned(1);
+    Ok(Outcome::Write(writes, reply, Facts::patient(patient.id)))
+}
+
+/// `GET /v1/patients/{patientId}`
+pub async fn read(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
+    let id = input.entity("patientId")?;
+    let patient = load(&ctx, id).await?;
+    let version = patient.version;
+    Ok(Outcome::Read(Reply::ok(json!(patient)).versioned(version), Facts::patient(id)))
+}
+
+/// `PATCH /v1/patients/{patientId}` with a JSON merge patch.
+pub async fn update(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
+    let id = input.entity("patientId")?;
+    let expected = input.if_match()?;
+    let patch = input.json(&["application/merge-patch+json", "application/json"])?;
+    if !patch.is_object() {
+        return Err(ApiError::field("", "the body must be a JSON object (a merge patch)"));
+    }
+    let current = load(&ctx, id).await?;
+    if current.version != expected {
+        return Err(ApiError::PreconditionFailed);
+    }
+    let mut doc = serde_json::to_value(&current.details).map_err(|e| ApiError::Internal(e.to_string()))?;
+    merge_patch(&mut doc, &patch);
+    let details = read_form(&doc, ctx.rules(), PatientDetails::read)?;
+    let patient = Patient { details, updated_at: ctx.now_text(), version: current.version + 1, ..current };
+    let writes = vec![patient_write(ctx.clinic()?, &patient, Cond::VersionIs(expected), ApiError::PreconditionFailed)];
+    let reply = Reply::ok(json!(patient)).versioned(patient.version);
+    Ok(Outcome::Write(writes, reply, Facts::patient(id)))
+}
+
+/// The search criteria of `GET /v1/patients`.
+struct Search {
+    family: Option<String>,
+    birth_date: Option<String>,
+    phone: Option<String>,
+    mrn: Option<String>,
+}
+
+impl Search {
+    fn matches(&self, patient: &Patient) -> bool {
+        let d = &patient.details;
+        self.family.as_ref().is_none_or(|f| search_fold(d.family_name.as_str()).starts_with(f.as_str()))
+            && self.birth_date.as_ref().is_none_or(|b| d.birth_date.0.to_string() == *b)
+            && self.phone.as_ref().is_none_or(|p| d.phone.as_ref().map(Phone::as_str) == Some(p.as_str()))
+            && self.mrn.as_ref().is_none_or(|m| patient.mrn == *m)
+    }
+}
+
+/// `GET /v1/patients?familyName=&birthDate=&phone=&mrn=&limit=&cursor=`
+pub async fn list(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
+    let params = input.params(&["familyName", "birthDate", "phone", "mrn", "limit", "cursor"])?;
+    let rules = ctx.rules();
+    let family = match params.get("familyName") {
+        None => None,
+        Some(raw) => {
+            let folded = search_fold(raw);
+            if folded.is_empty() || raw.chars().count() > 200 {
+                return Err(ApiError::field("familyName", "must hold at least one letter or digit"));
+            }
+            Some(folded)
+        }
+    };
+    let search = Search {
+        family,
+        birth_date: params.parsed::<BirthDate>("birthDate", &rules)?.map(|b| b.0.to_string()),
+        phone: params.parsed::<Phone>("phone", &rules)?.map(|p| p.as_str().to_string()),
+        mrn: match params.get("mrn") {
+            Some(m) if m.len() == 8 && m.bytes().all(|b| b.is_ascii_digit()) => Some(m.to_string()),
+            Some(_) => return Err(ApiError::field("mrn", "must be the 8-digit medical record number")),
+            None => None,
+        },
+    };
+    let clinic = ctx.clinic()?;
+    let limit = params.limit()?;
+    let scope = scope(
+        &ctx,
+        &[search.family.as_deref(), search.birth_date.as_deref(), search.phone.as_deref(), search.mrn.as_deref()],
+    );
+    let after = start_after(&ctx, &params, &scope)?;
+
+    let (patients, next) = if let Some(mrn) = &search.mrn {
+        // A record number names at most one patient: look it up directly.
+        let lookup = ctx.app.records.get(Table::Records, &Key::new(keys::clinic_pk(clinic), keys::mrn_sk(mrn))).await?;
+        let found = match lookup.as_ref().and_then(|i| str_attr(i, "patientId")).and_then(EntityId::parse) {
+            Some(id) => vec![load(&ctx, id).await?],
+            None => Vec::new(),
+        };
+        (found, None)
+    } else {
+        let query = if let Some(phone) = &search.phone {
+            Query::new(Table::Records, keys::patient_phone_index(clinic, phone)).index(Index::Gsi3)
+        } else if let Some(date) = &search.birth_date {
+            Query::new(Table::Records, keys::patient_birth_date_index(clinic, date)).index(Index::Gsi2)
+        } else {
+            let prefix = search.family.as_ref().map(|f| SkRange::Prefix(f.clone())).unwrap_or(SkRange::All);
+            Query::new(Table::Records, keys::patient_name_index(clinic)).index(Index::Gsi1).sk(prefix)
+        };
+        let page = ctx.app.records.query(query.limit(limit).start_after(after)).await?;
+        let patients = page.items.into_iter().map(entity_from::<Patient>).collect::<Result<Vec<_>, _>>()?;
+        (patients, page.next)
+    };
+    let found: Vec<&Patient> = patients.iter().filter(|p| search.matches(p)).collect();
+    let facts = Facts {
+        resources: found.iter().map(|p| Resource::new("patient", p.id)).collect(),
+        patient: match found.as_slice() {
+            [only] => Some(only.id),
+            _ => None,
+        },
+        clinic: None,
+    };
+    let body = page_body(&ctx, &scope, found.iter().map(|p| p.summary()).collect(), next)?;
+    Ok(Outcome::Read(Reply::ok(body), facts))
+}

@@ -1,0 +1,94 @@
+//! Access events: the CloudTrail-style record of every call, stored once and never changed.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::keys;
+use super::role::Role;
+use super::values::{EntityId, UserId};
+use crate::store::schema::{self, Index};
+use crate::store::{Cond, Item, Table, Write};
+
+crate::string_enum! {
+    /// How a call ended.
+    Outcome { Success = "success", Denied = "denied", Error = "error" }
+}
+
+/// Who made the call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserIdentity {
+    pub user_id: UserId,
+    pub role: Role,
+}
+
+/// A thing the call touched, by type and id (never by value).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resource {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+}
+
+impl Resource {
+    pub fn new(kind: &str, id: impl ToString) -> Self {
+        Self { kind: kind.to_string(), id: id.to_string() }
+    }
+}
+
+/// One access event, in the shape the design gives. Ids only: no names, no clinical values.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessEvent {
+    pub event_id: EntityId,
+    pub event_time: String,
+    pub event_name: String,
+    pub event_source: String,
+    pub clinic_id: Option<EntityId>,
+    pub user_identity: UserIdentity,
+    #[serde(rename = "sourceIPAddress")]
+    pub source_ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: String,
+    pub resources: Vec<Resource>,
+    pub patient_id: Option<EntityId>,
+    pub outcome: Outcome,
+    pub error_code: Option<String>,
+    pub reason: Option<String>,
+}
+
+impl AccessEvent {
+    fn sort_key(&self) -> String {
+        format!("{}#{}", self.event_time, self.event_id)
+    }
+
+    /// The stored item, with its keys and index keys.
+    pub fn to_item(&self) -> Item {
+        let mut item = match serde_json::to_value(self) {
+            Ok(Value::Object(map)) => map,
+            _ => Item::new(),
+        };
+        let sk = self.sort_key();
+        item.insert(schema::PK.into(), keys::audit_pk(self.clinic_id).into());
+        item.insert(schema::SK.into(), sk.clone().into());
+        if let (Some(clinic), Some(patient)) = (self.clinic_id, self.patient_id) {
+            let (pk_attr, sk_attr) = Index::Gsi1.attrs();
+            item.insert(pk_attr.into(), keys::audit_patient_index(clinic, patient).into());
+            item.insert(sk_attr.into(), sk.clone().into());
+        }
+        let (pk_attr, sk_attr) = Index::Gsi2.attrs();
+        item.insert(pk_attr.into(), keys::audit_actor_index(self.clinic_id, &self.user_identity.user_id).into());
+        item.insert(sk_attr.into(), sk.into());
+        item
+    }
+
+    /// The write that records this event: a put that can never replace another event.
+    pub fn to_write(&self) -> Write {
+        Write::put(Table::Audit, self.to_item(), Cond::NotExists)
+    }
+
+    /// Reads an event back from its stored item.
+    pub fn from_item(item: &Item) -> Option<Self> {
+        serde_json::from_value(Value::Object(item.clone())).ok()
+    }
+}

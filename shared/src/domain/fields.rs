@@ -1,0 +1,266 @@
+//! Reads a JSON request body field by field, collecting every field-level error at once.
+
+use std::cell::RefCell;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// Whether a field is malformed (wrong JSON shape) or well-formed but breaks a rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum IssueKind {
+    Shape,
+    Rule,
+}
+
+/// What is wrong with one field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+    #[serde(skip)]
+    pub kind: IssueKind,
+}
+
+impl FieldError {
+    pub fn shape(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into(), kind: IssueKind::Shape }
+    }
+    pub fn rule(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into(), kind: IssueKind::Rule }
+    }
+}
+
+/// Why a single value was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Issue {
+    Shape(String),
+    Rule(String),
+}
+
+/// A type that parses itself from a JSON value.
+pub trait FromJson: Sized {
+    fn from_json(value: &Value, ctx: &Context) -> Result<Self, Issue>;
+}
+
+/// Facts some rules need (e.g. today's date for "not in the future").
+#[derive(Clone, Copy, Debug)]
+pub struct Context {
+    pub today: NaiveDate,
+}
+
+impl Context {
+    /// The context as of the system clock.
+    pub fn now() -> Self {
+        Self { today: chrono::Utc::now().date_naive() }
+    }
+}
+
+/// A type parsed from a JSON string.
+pub trait ParseStr: Sized {
+    fn parse_str(s: &str, ctx: &Context) -> Result<Self, String>;
+}
+
+impl<T: ParseStr> FromJson for T {
+    fn from_json(value: &Value, ctx: &Context) -> Result<Self, Issue> {
+        match value {
+            Value::String(s) => T::parse_str(s, ctx).map_err(Issue::Rule),
+            _ => Err(Issue::Shape("must be a string".into())),
+        }
+    }
+}
+
+impl FromJson for bool {
+    fn from_json(value: &Value, _: &Context) -> Result<Self, Issue> {
+        value.as_bool().ok_or_else(|| Issue::Shape("must be true or false".into()))
+    }
+}
+
+/// Accumulated field errors.
+#[derive(Debug, Default)]
+pub struct Errors(RefCell<Vec<FieldError>>);
+
+impl Errors {
+    pub fn push(&self, e: FieldError) {
+        self.0.borrow_mut().push(e);
+    }
+    pub fn into_vec(self) -> Vec<FieldError> {
+        self.0.into_inner()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.borrow().is_empty()
+    }
+}
+
+/// One JSON object being read, with the path that names its fields in errors.
+pub struct Form<'a> {
+    map: &'a Map<String, Value>,
+    path: String,
+    errors: &'a Errors,
+    pub ctx: Context,
+}
+
+impl<'a> Form<'a> {
+    /// Starts reading a whole body; `None` (with an error) if it is not an object.
+    pub fn root(value: &'a Value, errors: &'a Errors, ctx: Context) -> Option<Self> {
+        match value {
+            Value::Object(map) => Some(Self { map, path: String::new(), errors, ctx }),
+            _ => {
+                errors.push(FieldError::shape("", "the body must be a JSON object"));
+                None
+            }
+        }
+    }
+
+    fn name(&self, field: &str) -> String {
+        if self.path.is_empty() { field.to_string() } else { format!("{}.{field}", self.path) }
+    }
+
+    fn record(&self, field: &str, issue: Issue) {
+        let name = self.name(field);
+        self.errors.push(match issue {
+            Issue::Shape(m) => FieldError::shape(name, m),
+            Issue::Rule(m) => FieldError::rule(name, m),
+        });
+    }
+
+    /// Records an error against a field of this object.
+    pub fn reject(&self, field: &str, issue: Issue) {
+        self.record(field, issue);
+    }
+
+    /// Reports any field not in `allowed`.
+    pub fn only(&self, allowed: &[&str]) {
+        for key in self.map.keys() {
+            if !allowed.contains(&key.as_str()) {
+                self.record(key, Issue::Shape("is not a known field".into()));
+            }
+        }
+    }
+
+    /// Whether the field is present (even as `null`).
+    pub fn has(&self, field: &str) -> bool {
+        self.map.contains_key(field)
+    }
+
+    /// A field that must be present and valid.
+    pub fn req<T: FromJson>(&self, field: &str) -> Option<T> {
+        match self.map.get(field) {
+            None | Some(Value::Null) => {
+                self.record(field, Issue::Shape("is required".into()));
+                None
+            }
+            Some(v) => self.parse(field, v),
+        }
+    }
+
+    /// A field that may be absent or `null`; `None` also when invalid (with an error recorded).
+    pub fn opt<T: FromJson>(&self, field: &str) -> Option<T> {
+        match self.map.get(field) {
+            None | Some(Value::Null) => None,
+            Some(v) => self.parse(field, v),
+        }
+    }
+
+    fn parse<T: FromJson>(&self, field: &str, v: &Value) -> Option<T> {
+        T::from_json(v, &self.ctx).map_err(|issue| self.record(field, issue)).ok()
+    }
+
+    /// A nested object read by `read`; `required` says whether absence is an error.
+    pub fn object<T>(&self, field: &str, required: bool, read: impl FnOnce(&Form<'_>) -> Option<T>) -> Option<T> {
+        match self.map.get(field) {
+            None | Some(Value::Null) => {
+                if required {
+                    self.record(field, Issue::Shape("is required".into()));
+                }
+                None
+            }
+            Some(Value::Object(map)) => {
+                let nested = Form { map, path: self.name(field), errors: self.errors, ctx: self.ctx };
+                read(&nested)
+            }
+            Some(_) => {
+                self.record(field, Issue::Shape("must be an object".into()));
+                None
+            }
+        }
+    }
+
+    /// A list of strings parsed as `T`, between `min` and `max` long.
+    pub fn list<T: FromJson>(&self, field: &str, min: usize, max: usize) -> Option<Vec<T>> {
+        match self.map.get(field) {
+            None | Some(Value::Null) if min == 0 => Some(Vec::new()),
+            None | Some(Value::Null) => {
+                self.record(field, Issue::Shape("is required".into()));
+                None
+            }
+            Some(Value::Array(values)) => {
+                if values.len() < min || values.len() > max {
+                    self.record(field, Issue::Rule(format!("must hold between {min} and {max} entries")));
+                    return None;
+                }
+                let mut out = Vec::with_capacity(values.len());
+                for (i, v) in values.iter().enumerate() {
+                    match T::from_json(v, &self.ctx) {
+                        Ok(t) => out.push(t),
+                        Err(issue) => self.record(&format!("{field}[{i}]"), issue),
+                    }
+                }
+                (out.len() == values.len()).then_some(out)
+            }
+            Some(_) => {
+                self.record(field, Issue::Shape("must be a list".into()));
+                None
+            }
+        }
+    }
+}
+
+/// RFC 7396 JSON merge patch: applies `patch` to `target`.
+pub fn merge_patch(target: &mut Value, patch: &Value) {
+    match patch {
+        Value::Object(changes) => {
+            if !target.is_object() {
+                *target = Value::Object(Map::new());
+            }
+            if let Value::Object(map) = target {
+                for (key, change) in changes {
+                    if change.is_null() {
+                        map.remove(key);
+                    } else {
+                        merge_patch(map.entry(key.clone()).or_insert(Value::Null), change);
+                    }
+                }
+            }
+        }
+        other => *target = other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_merge_patch_replaces_removes_and_recurses() {
+        let mut doc = json!({"a": 1, "b": {"c": 2, "d": 3}, "e": 4});
+        merge_patch(&mut doc, &json!({"a": 9, "b": {"c": null, "x": 1}, "e": null}));
+        assert_eq!(doc, json!({"a": 9, "b": {"d": 3, "x": 1}}));
+    }
+
+    #[test]
+    fn every_field_error_is_reported_at_once_with_its_path() {
+        let body = json!({"flag": "yes", "nested": {"flag": 1}, "extra": true});
+        let errors = Errors::default();
+        let ctx = Context { today: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() };
+        let form = Form::root(&body, &errors, ctx).unwrap();
+        form.only(&["flag", "nested", "missing"]);
+        let _: Option<bool> = form.req("flag");
+        let _: Option<bool> = form.req("missing");
+        form.object("nested", true, |n| n.req::<bool>("flag"));
+        let fields: Vec<String> = errors.into_vec().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["extra", "flag", "missing", "nested.flag"]);
+    }
+}

@@ -1,0 +1,73 @@
+//! Key builders for the single records table and the audit table: the only place keys are spelled.
+
+use super::values::{EntityId, UserId};
+
+pub fn clinic_pk(clinic: EntityId) -> String {
+    format!("CLINIC#{clinic}")
+}
+
+pub const CLINIC_PROFILE: &str = "PROFILE";
+pub const STAFF_PREFIX: &str = "STAFF#";
+pub const PATIENT_PREFIX: &str = "PATIENT#";
+pub const MEMBERSHIP: &str = "MEMBERSHIP";
+pub const MRN_COUNTER: &str = "COUNTER#MRN";
+
+pub fn staff_sk(user: &UserId) -> String {
+    format!("{STAFF_PREFIX}{user}")
+}
+
+pub fn patient_sk(patient: EntityId) -> String {
+    format!("{PATIENT_PREFIX}{patient}")
+}
+
+pub fn mrn_sk(mrn: &str) -> String {
+    format!("MRN#{mrn}")
+}
+
+/// The membership lookup of a user, whatever clinic they belong to.
+pub fn user_pk(user: &UserId) -> String {
+    format!("USER#{user}")
+}
+
+/// Everything in one patient's chart shares this partition.
+pub fn chart_pk(clinic: EntityId, patient: EntityId) -> String {
+    format!("CLINIC#{clinic}#PATIENT#{patient}")
+}
+
+/// A stored response for an idempotent retry, per caller, route and key.
+pub fn idempotency_sk(route: &str, user: &UserId, key_hash: &str) -> String {
+    format!("IDEM#{route}#{user}#{key_hash}")
+}
+
+/// Records table GSI1: patients by folded family then given name, per clinic.
+pub fn patient_name_index(clinic: EntityId) -> String {
+    format!("CLINIC#{clinic}#PATIENTS")
+}
+
+/// Records table GSI2: patients by date of birth, per clinic.
+pub fn patient_birth_date_index(clinic: EntityId, date: &str) -> String {
+    format!("CLINIC#{clinic}#DOB#{date}")
+}
+
+/// Records table GSI3: patients by phone number, per clinic.
+pub fn patient_phone_index(clinic: EntityId, phone: &str) -> String {
+    format!("CLINIC#{clinic}#PHONE#{phone}")
+}
+
+/// Audit partition of a clinic, or of the platform for calls made without one.
+pub fn audit_pk(clinic: Option<EntityId>) -> String {
+    match clinic {
+        Some(c) => clinic_pk(c),
+        None => "PLATFORM".to_string(),
+    }
+}
+
+/// Audit GSI1: events about one patient.
+pub fn audit_patient_index(clinic: EntityId, patient: EntityId) -> String {
+    format!("CLINIC#{clinic}#PATIENT#{patient}")
+}
+
+/// Audit GSI2: events by one actor.
+pub fn audit_actor_index(clinic: Option<EntityId>, user: &UserId) -> String {
+    format!("{}#ACTOR#{user}", audit_pk(clinic))
+}

@@ -1,0 +1,10 @@
+//! The domain: value types, entities and the rules that govern them.
+
+pub mod audit;
+pub mod clinic;
+pub mod fields;
+pub mod keys;
+pub mod patient;
+pub mod role;
+pub mod staff;
+pub mod values;

@@ -1,0 +1,23 @@
+//! Who a caller is to Vellum: the roles a token can carry.
+
+crate::string_enum! {
+    /// A caller's role. Clinic roles come from a staff membership; `operator` runs the platform.
+    Role {
+        Admin = "admin",
+        Practitioner = "practitioner",
+        Nurse = "nurse",
+        FrontDesk = "front_desk",
+        Billing = "billing",
+        Patient = "patient",
+        Operator = "operator",
+    }
+}
+
+impl Role {
+    /// Roles a clinic can give its staff.
+    pub const STAFF: &'static [Role] = &[Role::Admin, Role::Practitioner, Role::Nurse, Role::FrontDesk, Role::Billing];
+
+    pub fn is_staff(self) -> bool {
+        Role::STAFF.contains(&self)
+    }
+}

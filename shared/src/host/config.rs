@@ -1,0 +1,141 @@
+//! Configuration from the environment: which backend, where its data lives, and the secrets it needs.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::crypto::SecretKey;
+use crate::store::Records;
+use crate::store::dynamo::DynamoRecords;
+use crate::store::embedded::EmbeddedRecords;
+
+/// A start-up problem, naming the setting to fix.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn required(name: &str) -> Result<String, ConfigError> {
+    var(name).ok_or_else(|| ConfigError(format!("set the environment variable {name}")))
+}
+
+/// Where records are kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// A `redb` file under the data directory.
+    Embedded,
+    /// DynamoDB (at `AWS_ENDPOINT_URL` when set).
+    Aws,
+}
+
+impl Backend {
+    /// `VELLUM_BACKEND`: `embedded` (default) or `aws`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        match var("VELLUM_BACKEND").as_deref() {
+            None | Some("embedded") => Ok(Backend::Embedded),
+            Some("aws") => Ok(Backend::Aws),
+            Some(other) => Err(ConfigError(format!("VELLUM_BACKEND must be embedded or aws, not {other:?}"))),
+        }
+    }
+}
+
+/// `VELLUM_DATA_DIR`, `./.vellum` by default.
+pub fn data_dir() -> PathBuf {
+    var("VELLUM_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".vellum"))
+}
+
+/// The DynamoDB records adapter, from `VELLUM_RECORDS_TABLE` and `VELLUM_AUDIT_TABLE` and the AWS environment.
+pub async fn dynamo_from_env() -> Result<DynamoRecords, ConfigError> {
+    let records = required("VELLUM_RECORDS_TABLE")?;
+    let audit = required("VELLUM_AUDIT_TABLE")?;
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    Ok(DynamoRecords::new(aws_sdk_dynamodb::Client::new(&config), records, audit))
+}
+
+/// The embedded records adapter in `dir`.
+pub fn embedded_in(dir: &Path) -> Result<EmbeddedRecords, ConfigError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| ConfigError(format!("cannot create data directory {}: {e}", dir.display())))?;
+    EmbeddedRecords::open(&dir.join("records.redb"))
+        .map_err(|e| ConfigError(format!("cannot open the records file: {e}")))
+}
+
+/// The records store the environment asks for.
+pub async fn records_from_env(backend: Backend, dir: &Path) -> Result<Arc<dyn Records>, ConfigError> {
+    Ok(match backend {
+        Backend::Embedded => Arc::new(embedded_in(dir)?),
+        Backend::Aws => {
+            let dynamo = dynamo_from_env().await?;
+            if var("VELLUM_CREATE_TABLES").as_deref() == Some("true") {
+                dynamo.create_tables().await.map_err(|e| ConfigError(format!("cannot create the tables: {e}")))?;
+            }
+            Arc::new(dynamo)
+        }
+    })
+}
+
+/// A 32-byte key given base64-encoded in the variable `name`.
+pub fn key_from_env(name: &str) -> Result<Option<SecretKey>, ConfigError> {
+    var(name)
+        .map(|raw| {
+            STANDARD
+                .decode(raw.trim())
+                .ok()
+                .and_then(|bytes| SecretKey::from_slice(&bytes))
+                .ok_or_else(|| ConfigError(format!("{name} must be 32 bytes, base64-encoded")))
+        })
+        .transpose()
+}
+
+/// A key kept in a file readable only by its owner, created on first use.
+pub fn key_file(path: &Path) -> Result<SecretKey, ConfigError> {
+    let fail = |e: std::io::Error| ConfigError(format!("key file {}: {e}", path.display()));
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            SecretKey::from_slice(&bytes).ok_or_else(|| ConfigError(format!("key file {} is damaged", path.display())))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = SecretKey::generate();
+            write_private(path, key.as_bytes()).map_err(fail)?;
+            Ok(key)
+        }
+        Err(e) => Err(fail(e)),
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_file_is_created_private_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.key");
+        let first = key_file(&path).unwrap();
+        assert_eq!(key_file(&path).unwrap().as_bytes(), first.as_bytes());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! The local host: every route on one port, playing API Gateway's part (bearer token → request context),
+//! plus the development-only token route.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use bytes::Bytes;
+use http::{HeaderMap, Request, StatusCode, header};
+use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+use lambda_http::request::RequestContext;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::app::App;
+use crate::domain::role::Role;
+use crate::host::config::{self, Backend, ConfigError};
+use crate::host::token::TokenKeys;
+use crate::http::input::{Input, read_form};
+use crate::http::pipeline;
+use crate::http::problem::ApiError;
+use crate::http::routes::ROUTES;
+
+/// How long a development token lives.
+const DEV_TOKEN_SECONDS: i64 = 8 * 3600;
+
+#[derive(Clone)]
+struct Gateway {
+    app: Arc<App>,
+    tokens: TokenKeys,
+}
+
+/// Every route, the development token route, and the gateway's token check in front of the API.
+pub fn router(app: Arc<App>, tokens: TokenKeys) -> Router {
+    let gateway = Gateway { app: app.clone(), tokens };
+    let api = pipeline::router(app, ROUTES.iter()).layer(middleware::from_fn_with_state(gateway.clone(), authorize));
+    Router::new().route("/v1/dev/token", post(dev_token)).with_state(gateway).merge(api)
+}
+
+fn unauthorized() -> Response {
+    let mut response =
+        ApiError::Unauthorized("a valid bearer token is required".into()).to_response(&ulid::Ulid::new().to_string());
+    response.headers_mut().insert(header::WWW_AUTHENTICATE, http::HeaderValue::from_static("Bearer"));
+    response
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+}
+
+/// Verifies the bearer token and fills in the request context the API Gateway JWT authorizer would.
+async fn authorize(State(gw): State<Gateway>, mut req: Request<Body>, next: Next) -> Response {
+    let now = gw.app.clock.now();
+    let Some(claims) = bearer(req.headers()).and_then(|t| gw.tokens.verify(t, now.timestamp()).ok()) else {
+        return unauthorized();
+    };
+    let source_ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+    let user_agent = req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let context = json!({
+        "routeKey": format!("{} {}", req.method(), req.uri().path()),
+        "accountId": "local",
+        "stage": "$default",
+        "requestId": ulid::Ulid::new().to_string(),
+        "apiId": "local",
+        "domainName": "localhost",
+        "domainPrefix": "localhost",
+        "time": now.format("%d/%b/%Y:%H:%M:%S %z").to_string(),
+        "timeEpoch": now.timestamp_millis(),
+        "authorizer": { "jwt": { "claims": claims, "scopes": null } },
+        "http": {
+            "method": req.method().as_str(),
+            "path": req.uri().path(),
+            "protocol": "HTTP/1.1",
+            "sourceIp": source_ip,
+            "userAgent": user_agent,
+        },
+    });
+    match serde_json::from_value::<ApiGatewayV2httpRequestContext>(context) {
+        Ok(ctx) => {
+            req.extensions_mut().insert(RequestContext::ApiGatewayV2(ctx));
+            next.run(req).await
+        }
+        Err(_) => unauthorized(),
+    }
+}
+
+/// `POST /v1/dev/token` (local only): `{"clinicId", "userId", "role"}` → `{"token"}`.
+async fn dev_token(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes) -> Response {
+    let request_id = ulid::Ulid::new().to_string();
+    let input = Input { headers, body, ..Input::default() };
+    let rules = crate::domain::fields::Context { today: gw.app.clock.now().date_naive() };
+    let parsed = input.json(&["application/json"]).and_then(|body| {
+        read_form(&body, rules, |form| {
+            form.only(&["clinicId", "userId", "role"]);
+            let user = form.req::<crate::domain::values::UserId>("userId");
+            let role = form.req::<Role>("role");
+            let clinic = form.opt::<crate::domain::values::EntityId>("clinicId");
+            if role.is_some_and(Role::is_staff) && clinic.is_none() && !form.has("clinicId") {
+                form.reject("clinicId", crate::domain::fields::Issue::Shape("is required for clinic staff".into()));
+            }
+            Some((user?, role?, clinic))
+        })
+    });
+    match parsed {
+        Ok((user, role, clinic)) => {
+            let now = gw.app.clock.now().timestamp();
+            let token = gw.tokens.issue(&user, clinic, role, now, DEV_TOKEN_SECONDS);
+            (StatusCode::OK, axum::Json(json!({ "token": token, "expiresIn": DEV_TOKEN_SECONDS }))).into_response()
+        }
+        Err(e) => e.to_response(&request_id),
+    }
+}
+
+/// A running local server.
+pub struct LocalServer {
+    pub addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl LocalServer {
+    /// Serves `router` on `addr` (port 0 picks a free one) until the returned server is dropped or stopped.
+    pub async fn start(router: Router, addr: SocketAddr) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let task = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, service).await {
+                tracing::error!(error = %e, "local server stopped");
+            }
+        });
+        Ok(Self { addr, task })
+    }
+
+    pub fn stop(&self) {
+        self.task.abort();
+    }
+
+    /// Waits until the server ends (never, unless it fails or is stopped).
+    pub async fn wait(&mut self) {
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for LocalServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The local host's state and token keys, from the environment.
+pub async fn app_from_env() -> Result<(App, TokenKeys), ConfigError> {
+    let backend = Backend::from_env()?;
+    let dir = config::data_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| ConfigError(format!("cannot create {}: {e}", dir.display())))?;
+    let records = config::records_from_env(backend, &dir).await?;
+    let cursor_key = match config::key_from_env("VELLUM_CURSOR_KEY")? {
+        Some(key) => key,
+        None => config::key_file(&dir.join("cursor.key"))?,
+    };
+    let tokens = TokenKeys::new(config::key_file(&dir.join("token-signing.key"))?);
+    Ok((App::new(records, cursor_key), tokens))
+}
+
+/// `cargo run`: serves every route on `VELLUM_ADDR` (127.0.0.1:3000 by default) until interrupted.
+pub async fn run_from_env() -> Result<(), ConfigError> {
+    crate::telemetry::init();
+    let addr: SocketAddr = std::env::var("VELLUM_ADDR")
+        .unwrap_or_else(|_| "127.0.0.1:3000".into())
+        .parse()
+        .map_err(|_| ConfigError("VELLUM_ADDR must be an address such as 127.0.0.1:3000".into()))?;
+    let (app, tokens) = app_from_env().await?;
+    let mut server = LocalServer::start(router(Arc::new(app), tokens), addr)
+        .await
+        .map_err(|e| ConfigError(format!("cannot listen on {addr}: {e}")))?;
+    tracing::info!(addr = %server.addr, data_dir = %config::data_dir().display(), "Vellum is listening");
+    eprintln!("Vellum is listening on http://{}", server.addr);
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = server.wait() => {}
+    }
+    Ok(())
+}

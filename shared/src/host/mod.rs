@@ -1,0 +1,6 @@
+//! The two hosts of the same router: AWS Lambda behind API Gateway, and the local server.
+
+pub mod config;
+pub mod lambda;
+pub mod local;
+pub mod token;

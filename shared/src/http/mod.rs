@@ -1,0 +1,9 @@
+//! HTTP glue shared by both hosts: the route table, the request pipeline, errors, cursors.
+
+pub mod caller;
+pub mod cursor;
+pub mod input;
+pub mod outcome;
+pub mod pipeline;
+pub mod problem;
+pub mod routes;

@@ -1,0 +1,80 @@
+//! What a handler decides: a reply, the facts its audit event records, and for writes the writes to commit.
+
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::problem::ApiError;
+use crate::domain::audit::Resource;
+use crate::domain::values::EntityId;
+use crate::store::Write;
+
+/// The successful response.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+    /// The version an `ETag` names.
+    pub version: Option<u64>,
+    pub location: Option<String>,
+}
+
+impl Reply {
+    pub fn ok(body: Value) -> Self {
+        Self { status: StatusCode::OK.as_u16(), body, version: None, location: None }
+    }
+
+    pub fn created(body: Value, location: String) -> Self {
+        Self { status: StatusCode::CREATED.as_u16(), body, version: None, location: Some(location) }
+    }
+
+    pub fn versioned(mut self, version: u64) -> Self {
+        self.version = Some(version);
+        self
+    }
+}
+
+/// What the access event of a call records.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Facts {
+    pub resources: Vec<Resource>,
+    pub patient: Option<EntityId>,
+    /// The clinic the event belongs to when it is not the caller's (a clinic being opened).
+    pub clinic: Option<EntityId>,
+}
+
+impl Facts {
+    pub fn resource(kind: &str, id: impl ToString) -> Self {
+        Self { resources: vec![Resource::new(kind, id)], ..Self::default() }
+    }
+
+    pub fn patient(patient: EntityId) -> Self {
+        Self { resources: vec![Resource::new("patient", patient)], patient: Some(patient), clinic: None }
+    }
+
+    pub fn none() -> Self {
+        Self::default()
+    }
+}
+
+/// A write with the error to answer if its condition fails.
+#[derive(Clone, Debug)]
+pub struct Guarded {
+    pub write: Write,
+    pub on_fail: ApiError,
+}
+
+impl Guarded {
+    pub fn new(write: Write, on_fail: ApiError) -> Self {
+        Self { write, on_fail }
+    }
+}
+
+/// A handler's decision.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Return data: the access event is written first, then the reply.
+    Read(Reply, Facts),
+    /// Change data: the writes, the access event (and any idempotency record) commit together.
+    Write(Vec<Guarded>, Reply, Facts),
+}

@@ -1,0 +1,397 @@
+//! The request pipeline every route runs through: identity, role table, membership, body limits,
+//! idempotency, the handler, and the audit event that commits with (or before) the data.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+pub use axum::body::Body;
+use axum::extract::{FromRequestParts, Path};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, on};
+use chrono::{DateTime, Utc};
+use http::request::Parts;
+use http::{HeaderValue, Request, StatusCode, header};
+use lambda_http::request::RequestContext;
+use serde_json::{Value, json};
+use tracing::Instrument;
+
+use super::caller::{Caller, RequestMeta, caller, request_meta};
+use super::input::{Input, MAX_BODY_BYTES};
+use super::outcome::{Facts, Outcome, Reply};
+use super::problem::ApiError;
+use super::routes::Route;
+use crate::app::App;
+use crate::crypto::sha256_hex;
+use crate::domain::audit::{AccessEvent, Outcome as EventOutcome, Resource, UserIdentity};
+use crate::domain::fields::Context;
+use crate::domain::keys;
+use crate::domain::staff::StaffMember;
+use crate::domain::values::{EntityId, UserId};
+use crate::ids::sortable_time;
+use crate::store::schema::TTL;
+use crate::store::{Cond, Item, Key, StoreError, Table, Write, entity_from, entity_item};
+
+/// How long a stored first response answers retries.
+const IDEMPOTENCY_WINDOW_HOURS: i64 = 24;
+
+/// Everything a handler knows about the call it serves.
+#[derive(Clone)]
+pub struct Ctx {
+    pub app: Arc<App>,
+    pub caller: Caller,
+    pub route: &'static Route,
+    pub meta: RequestMeta,
+    pub now: DateTime<Utc>,
+}
+
+impl Ctx {
+    /// The caller's clinic; routes that need one refuse callers without.
+    pub fn clinic(&self) -> Result<EntityId, ApiError> {
+        self.caller.clinic.ok_or_else(|| ApiError::Forbidden("this route needs a clinic member's token".into()))
+    }
+
+    pub fn now_text(&self) -> String {
+        sortable_time(self.now)
+    }
+
+    /// What value rules need to know (today's date).
+    pub fn rules(&self) -> Context {
+        Context { today: self.now.date_naive() }
+    }
+
+    pub fn new_id(&self) -> EntityId {
+        EntityId(self.app.ids.next_id())
+    }
+
+    fn event(&self, outcome: EventOutcome, facts: &Facts, error: Option<&ApiError>) -> AccessEvent {
+        AccessEvent {
+            event_id: self.new_id(),
+            event_time: self.now_text(),
+            event_name: self.route.name.to_string(),
+            event_source: self.route.function.to_string(),
+            clinic_id: facts.clinic.or(self.caller.clinic),
+            user_identity: UserIdentity { user_id: self.caller.user.clone(), role: self.caller.role },
+            source_ip_address: self.meta.source_ip.clone(),
+            user_agent: self.meta.user_agent.clone(),
+            request_id: self.meta.request_id.clone(),
+            resources: facts.resources.clone(),
+            patient_id: facts.patient,
+            outcome,
+            error_code: error.map(|e| e.code().to_string()),
+            reason: None,
+        }
+    }
+}
+
+/// Reads a response body whole (for hosts and tests that hold a response in memory).
+pub async fn read_body(body: Body) -> Vec<u8> {
+    axum::body::to_bytes(body, usize::MAX).await.map(|b| b.to_vec()).unwrap_or_default()
+}
+
+/// Builds the router for `routes` over `app`: the same router serves Lambda and the local host.
+pub fn router(app: Arc<App>, routes: impl IntoIterator<Item = &'static Route>) -> Router {
+    let mut router = Router::new();
+    for route in routes {
+        let filter = match route.method {
+            "GET" => MethodFilter::GET,
+            "POST" => MethodFilter::POST,
+            "PATCH" => MethodFilter::PATCH,
+            "PUT" => MethodFilter::PUT,
+            _ => MethodFilter::DELETE,
+        };
+        let app = app.clone();
+        router = router.route(route.path, on(filter, move |req: Request<Body>| handle(app, route, req)));
+    }
+    router
+        .fallback(|req: Request<Body>| async move { bare_error(&req, ApiError::NotFound) })
+        .method_not_allowed_fallback(|req: Request<Body>| async move {
+            bare_error(&req, ApiError::BadRequest("this method is not served on this path".into()))
+        })
+}
+
+fn bare_error(req: &Request<Body>, error: ApiError) -> Response {
+    let meta = request_meta(req.extensions().get::<RequestContext>());
+    let mut response = error.to_response(&meta.request_id);
+    if matches!(error, ApiError::BadRequest(_)) {
+        *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    }
+    response
+}
+
+async fn handle(app: Arc<App>, route: &'static Route, req: Request<Body>) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let context = parts.extensions.get::<RequestContext>();
+    let meta = request_meta(context);
+    let caller = caller(context);
+    let span = tracing::info_span!("request", request_id = %meta.request_id, route = route.name);
+    async move {
+        let Some(caller) = caller else {
+            tracing::warn!(status = 401, "request without a usable identity");
+            return ApiError::Unauthorized("a valid bearer token is required".into()).to_response(&meta.request_id);
+        };
+        let now = app.clock.now();
+        let ctx = Ctx { app, caller, route, meta, now };
+        let params = path_params(&mut parts).await;
+        let response = run(ctx.clone(), parts, body, params).await;
+        tracing::info!(
+            status = response.status().as_u16(),
+            clinic_id = ctx.caller.clinic.map(|c| c.to_string()).unwrap_or_default(),
+            user_id = %ctx.caller.user,
+            "request served"
+        );
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+async fn path_params(parts: &mut Parts) -> HashMap<String, String> {
+    match Path::<HashMap<String, String>>::from_request_parts(parts, &()).await {
+        Ok(Path(map)) => map,
+        Err(_) => HashMap::new(),
+    }
+}
+
+/// The path parameters of a failed call as audit resources: ids only, anything else redacted.
+fn param_resources(params: &HashMap<String, String>) -> Facts {
+    let mut facts = Facts::none();
+    for (name, value) in params {
+        let kind = name.strip_suffix("Id").unwrap_or(name);
+        let ctx = Context { today: chrono::NaiveDate::MIN };
+        let safe = EntityId::parse(value).map(|e| e.to_string()).or_else(|| {
+            <UserId as crate::domain::fields::ParseStr>::parse_str(value, &ctx).ok().map(|u| u.to_string())
+        });
+        facts.resources.push(Resource::new(kind, safe.unwrap_or_else(|| "(malformed)".into())));
+    }
+    facts.resources.sort_by(|a, b| a.kind.cmp(&b.kind));
+    facts
+}
+
+async fn run(mut ctx: Ctx, parts: Parts, body: Body, params: HashMap<String, String>) -> Response {
+    if let Err(e) = authorize(&mut ctx).await {
+        return fail(&ctx, e, &params).await;
+    }
+    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(_) => return fail(&ctx, ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES }, &params).await,
+    };
+    let input =
+        Input { path: params.clone(), query: parts.uri.query().map(str::to_string), headers: parts.headers, body };
+    let idempotency = if ctx.route.method == "POST" {
+        match Idempotency::from_input(&ctx, &input) {
+            Ok(i) => i,
+            Err(e) => return fail(&ctx, e, &params).await,
+        }
+    } else {
+        None
+    };
+    let mut idempotency = idempotency;
+    if let Some(idem) = &mut idempotency {
+        match idem.lookup(&ctx).await {
+            Ok(None) => {}
+            Ok(Some(stored)) => return replay(&ctx, stored).await,
+            Err(e) => return fail(&ctx, e, &params).await,
+        }
+    }
+    match (ctx.route.handler)(ctx.clone(), input).await {
+        Err(e) => fail(&ctx, e, &params).await,
+        Ok(Outcome::Read(reply, facts)) => {
+            let event = ctx.event(EventOutcome::Success, &facts, None);
+            match ctx.app.records.transact(vec![event.to_write()]).await {
+                Ok(()) => respond(&ctx, &reply, false),
+                Err(e) => audit_failed(&ctx, e),
+            }
+        }
+        Ok(Outcome::Write(guarded, reply, facts)) => commit(&ctx, guarded, reply, facts, idempotency, &params).await,
+    }
+}
+
+/// Checks the role table, then (for clinic staff) that the membership exists, is active, and its role.
+async fn authorize(ctx: &mut Ctx) -> Result<(), ApiError> {
+    if ctx.caller.role.is_staff() {
+        let clinic = ctx.clinic()?;
+        let key = Key::new(keys::clinic_pk(clinic), keys::staff_sk(&ctx.caller.user));
+        let member = match ctx.app.records.get(Table::Records, &key).await? {
+            Some(item) => entity_from::<StaffMember>(item)?,
+            None => return Err(ApiError::Forbidden("you are not a member of this clinic".into())),
+        };
+        if member.status != crate::domain::staff::StaffStatus::Active {
+            return Err(ApiError::Forbidden("your membership of this clinic is deactivated".into()));
+        }
+        // The stored role wins over the token's: a change of role takes effect at once.
+        ctx.caller.role = member.role;
+    }
+    if !ctx.route.allows(ctx.caller.role) {
+        return Err(ApiError::Forbidden(format!("the {} role may not call this route", ctx.caller.role)));
+    }
+    Ok(())
+}
+
+/// Answers an error, after recording it in the audit trail.
+async fn fail(ctx: &Ctx, error: ApiError, params: &HashMap<String, String>) -> Response {
+    if let ApiError::Unavailable(cause) | ApiError::Internal(cause) = &error {
+        tracing::error!(code = error.code(), cause = %cause, "request failed");
+    }
+    let outcome = if error.is_denial() { EventOutcome::Denied } else { EventOutcome::Error };
+    let event = ctx.event(outcome, &param_resources(params), Some(&error));
+    match ctx.app.records.transact(vec![event.to_write()]).await {
+        Ok(()) => error.to_response(&ctx.meta.request_id),
+        Err(e) => audit_failed(ctx, e),
+    }
+}
+
+fn audit_failed(ctx: &Ctx, cause: StoreError) -> Response {
+    tracing::error!(cause = %cause, "the access event could not be written; no data returned");
+    ApiError::Unavailable(cause.to_string()).to_response(&ctx.meta.request_id)
+}
+
+fn respond(ctx: &Ctx, reply: &Reply, replayed: bool) -> Response {
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+    let mut response = (status, reply.body.to_string()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(id) = HeaderValue::from_str(&ctx.meta.request_id) {
+        headers.insert("x-request-id", id);
+    }
+    if let Some(version) = reply.version
+        && let Ok(tag) = HeaderValue::from_str(&format!("\"{version}\""))
+    {
+        headers.insert(header::ETAG, tag);
+    }
+    if let Some(location) = reply.location.as_deref().and_then(|l| HeaderValue::from_str(l).ok()) {
+        headers.insert(header::LOCATION, location);
+    }
+    if replayed {
+        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    response
+}
+
+async fn commit(
+    ctx: &Ctx,
+    guarded: Vec<super::outcome::Guarded>,
+    reply: Reply,
+    facts: Facts,
+    idempotency: Option<Idempotency>,
+    params: &HashMap<String, String>,
+) -> Response {
+    let event = ctx.event(EventOutcome::Success, &facts, None);
+    let data_writes = guarded.len();
+    let mut writes: Vec<Write> = guarded.iter().map(|g| g.write.clone()).collect();
+    writes.push(event.to_write());
+    if let Some(idem) = &idempotency {
+        writes.push(idem.record(ctx, &reply, &facts));
+    }
+    match ctx.app.records.transact(writes).await {
+        Ok(()) => respond(ctx, &reply, false),
+        Err(StoreError::ConditionFailed { index }) if index < data_writes => {
+            fail(ctx, guarded[index].on_fail.clone(), params).await
+        }
+        Err(StoreError::ConditionFailed { index }) if index == data_writes + 1 => {
+            // A retry with the same key committed first: answer what it answered.
+            let Some(mut idem) = idempotency else {
+                return fail(ctx, ApiError::Internal("condition failed on a write that was not sent".into()), params)
+                    .await;
+            };
+            idem.replaces = None;
+            match idem.lookup(ctx).await {
+                Ok(Some(stored)) => replay(ctx, stored).await,
+                Ok(None) => {
+                    fail(ctx, ApiError::Conflict("a concurrent request interfered; retry".into()), params).await
+                }
+                Err(e) => fail(ctx, e, params).await,
+            }
+        }
+        Err(StoreError::Conflict) => {
+            fail(ctx, ApiError::Conflict("a concurrent change interfered; nothing was written; retry".into()), params)
+                .await
+        }
+        Err(e) => fail(ctx, e.into(), params).await,
+    }
+}
+
+/// The first response of a request, stored under its `Idempotency-Key`.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredResponse {
+    fingerprint: String,
+    reply: Reply,
+    facts: Facts,
+    version: u64,
+}
+
+/// A POST's `Idempotency-Key`, scoped to the caller and route.
+struct Idempotency {
+    key: Key,
+    fingerprint: String,
+    /// The version of an expired record this request may replace.
+    replaces: Option<u64>,
+}
+
+impl Idempotency {
+    fn from_input(ctx: &Ctx, input: &Input) -> Result<Option<Self>, ApiError> {
+        let Some(raw) = input.headers.get("idempotency-key") else {
+            return Ok(None);
+        };
+        let raw = raw
+            .to_str()
+            .ok()
+            .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+            .ok_or_else(|| ApiError::field("Idempotency-Key", "must be 1 to 255 visible ASCII characters"))?;
+        let sk = keys::idempotency_sk(ctx.route.name, &ctx.caller.user, &sha256_hex(raw.as_bytes()));
+        let mut path: Vec<_> = input.path.iter().collect();
+        path.sort();
+        let mut material = ctx.route.name.as_bytes().to_vec();
+        for (k, v) in path {
+            material.extend_from_slice(format!("\n{k}={v}").as_bytes());
+        }
+        material.push(b'\n');
+        material.extend_from_slice(&input.body);
+        let key = Key::new(keys::audit_pk(ctx.caller.clinic), sk);
+        Ok(Some(Self { key, fingerprint: sha256_hex(&material), replaces: None }))
+    }
+
+    /// The live first response, if any; remembers an expired one so it can be replaced.
+    async fn lookup(&mut self, ctx: &Ctx) -> Result<Option<StoredResponse>, ApiError> {
+        let Some(item) = ctx.app.records.get(Table::Records, &self.key).await? else {
+            return Ok(None);
+        };
+        let expired = item.get(TTL).and_then(Value::as_i64).is_some_and(|ttl| ttl < ctx.now.timestamp());
+        let stored: StoredResponse = entity_from(item)?;
+        if expired {
+            self.replaces = Some(stored.version);
+            return Ok(None);
+        }
+        if stored.fingerprint != self.fingerprint {
+            return Err(ApiError::Unprocessable(
+                "this Idempotency-Key was already used for a different request; use a new key".into(),
+            ));
+        }
+        Ok(Some(stored))
+    }
+
+    fn record(&self, ctx: &Ctx, reply: &Reply, facts: &Facts) -> Write {
+        let stored = StoredResponse {
+            fingerprint: self.fingerprint.clone(),
+            reply: reply.clone(),
+            facts: facts.clone(),
+            version: self.replaces.map_or(1, |v| v + 1),
+        };
+        let mut item: Item = entity_item(&self.key, &stored);
+        item.insert(TTL.into(), json!(ctx.now.timestamp() + IDEMPOTENCY_WINDOW_HOURS * 3600));
+        // A live record is never replaced; an expired one only if nobody replaced it meanwhile.
+        let cond = self.replaces.map_or(Cond::NotExists, Cond::VersionIs);
+        Write::put(Table::Records, item, cond)
+    }
+}
+
+/// Answers a retry with the stored first response (and records that it was served again).
+async fn replay(ctx: &Ctx, stored: StoredResponse) -> Response {
+    let event = ctx.event(EventOutcome::Success, &stored.facts, None);
+    match ctx.app.records.transact(vec![event.to_write()]).await {
+        Ok(()) => respond(ctx, &stored.reply, true),
+        Err(e) => audit_failed(ctx, e),
+    }
+}

@@ -1,0 +1,138 @@
+//! The one error type of the API and its one mapping to `application/problem+json` (RFC 9457).
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use serde_json::json;
+
+use crate::domain::fields::{FieldError, IssueKind};
+
+/// Every way a call can fail. Expected failures say what is wrong; the unexpected say nothing but the request id.
+#[derive(Clone, Debug)]
+pub enum ApiError {
+    /// Field-level problems: 400 when any is malformed, 422 when all are well-formed but break a rule.
+    Invalid {
+        errors: Vec<FieldError>,
+    },
+    /// A malformed request that is not about one field (bad JSON, bad header).
+    BadRequest(String),
+    Unauthorized(String),
+    Forbidden(String),
+    /// Never says whether the thing exists in another clinic.
+    NotFound,
+    Conflict(String),
+    PreconditionFailed,
+    PreconditionRequired,
+    PayloadTooLarge {
+        limit: usize,
+    },
+    UnsupportedMediaType(String),
+    Unprocessable(String),
+    /// A dependency failed; the cause goes to the logs only.
+    Unavailable(String),
+    /// A bug; the cause goes to the logs only.
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        ApiError::Invalid { errors: vec![FieldError::shape(field, message)] }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Invalid { errors } if errors.iter().all(|e| e.kind == IssueKind::Rule) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::Invalid { .. } | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A short stable code for the audit trail and the problem `type`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Invalid { .. } if self.status() == StatusCode::UNPROCESSABLE_ENTITY => "validation-failed",
+            ApiError::Invalid { .. } => "invalid-request",
+            ApiError::BadRequest(_) => "bad-request",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound => "not-found",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::PreconditionFailed => "precondition-failed",
+            ApiError::PreconditionRequired => "precondition-required",
+            ApiError::PayloadTooLarge { .. } => "payload-too-large",
+            ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
+            ApiError::Unprocessable(_) => "unprocessable",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    /// Whether the audit trail records this as a refusal (rather than a failure).
+    pub fn is_denial(&self) -> bool {
+        matches!(self, ApiError::Unauthorized(_) | ApiError::Forbidden(_) | ApiError::NotFound)
+    }
+
+    fn title(&self) -> &'static str {
+        self.status().canonical_reason().unwrap_or("Error")
+    }
+
+    fn detail(&self, request_id: &str) -> String {
+        match self {
+            ApiError::Invalid { errors } => {
+                format!("{} field(s) are not acceptable; see errors", errors.len())
+            }
+            ApiError::BadRequest(d)
+            | ApiError::Unauthorized(d)
+            | ApiError::Forbidden(d)
+            | ApiError::Conflict(d)
+            | ApiError::UnsupportedMediaType(d)
+            | ApiError::Unprocessable(d) => d.clone(),
+            ApiError::NotFound => "no such resource".into(),
+            ApiError::PreconditionFailed => {
+                "the resource changed since you read it; read it again and reapply your change".into()
+            }
+            ApiError::PreconditionRequired => "send If-Match with the ETag of the version you read".into(),
+            ApiError::PayloadTooLarge { limit } => format!("the body must be at most {limit} bytes"),
+            ApiError::Unavailable(_) => {
+                format!("a service Vellum depends on failed; nothing was changed; retry later (request {request_id})")
+            }
+            ApiError::Internal(_) => format!("unexpected error (request {request_id})"),
+        }
+    }
+
+    /// The problem+json response.
+    pub fn to_response(&self, request_id: &str) -> Response {
+        let mut body = json!({
+            "type": format!("urn:vellum:problem:{}", self.code()),
+            "title": self.title(),
+            "status": self.status().as_u16(),
+            "detail": self.detail(request_id),
+            "requestId": request_id,
+        });
+        if let ApiError::Invalid { errors } = self {
+            body["errors"] = json!(errors);
+        }
+        let mut response = (self.status(), body.to_string()).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        ApiError::Unavailable(e.to_string())
+    }
+}

@@ -1,0 +1,220 @@
+//! The route table: every route, its function, and which roles may call it. Nothing else grants access.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use super::input::Input;
+use super::outcome::Outcome;
+use super::pipeline::Ctx;
+use super::problem::ApiError;
+use crate::api;
+use crate::domain::role::Role;
+use crate::store::Table;
+
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Outcome, ApiError>> + Send>>;
+pub type Handler = fn(Ctx, Input) -> HandlerFuture;
+
+/// A store operation a route performs; the deployment grants exactly these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Op {
+    Get,
+    Query,
+    Put,
+    Update,
+}
+
+/// One route of the API.
+pub struct Route {
+    /// The audit event name, e.g. `patients.read`.
+    pub name: &'static str,
+    /// The Lambda function (and binary) that serves it.
+    pub function: &'static str,
+    pub method: &'static str,
+    /// Path template, in the syntax both API Gateway and the router use.
+    pub path: &'static str,
+    pub summary: &'static str,
+    pub roles: &'static [Role],
+    /// What it does to which table, beyond the identity check every route makes.
+    pub access: &'static [(Table, Op)],
+    pub handler: Handler,
+}
+
+impl Route {
+    pub fn allows(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// Every operation, including the membership read and the audit write all routes make.
+    pub fn operations(&self) -> Vec<(Table, Op)> {
+        let mut ops = vec![(Table::Records, Op::Get), (Table::Audit, Op::Put)];
+        for op in self.access {
+            if !ops.contains(op) {
+                ops.push(*op);
+            }
+        }
+        ops
+    }
+}
+
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} ({})", self.method, self.path, self.function)
+    }
+}
+
+macro_rules! handler {
+    ($f:path) => {
+        |ctx, input| Box::pin($f(ctx, input))
+    };
+}
+
+use Role::{Admin, Billing, FrontDesk, Nurse, Operator, Practitioner};
+use Table::{Audit, Records};
+
+const ALL_STAFF: &[Role] = &[Admin, Practitioner, Nurse, FrontDesk, Billing];
+const REGISTRARS: &[Role] = &[Admin, Practitioner, Nurse, FrontDesk];
+/// A write that also answers idempotent retries: it reads the stored first response.
+const IDEMPOTENT_WRITE: &[(Table, Op)] = &[(Records, Op::Put)];
+
+/// Every route Vellum serves.
+pub static ROUTES: &[Route] = &[
+    Route {
+        name: "clinics.create",
+        function: "clinics-create",
+        method: "POST",
+        path: "/v1/clinics",
+        summary: "Open a clinic with its first administrator",
+        roles: &[Operator],
+        access: IDEMPOTENT_WRITE,
+        handler: handler!(api::clinics::create),
+    },
+    Route {
+        name: "clinic.read",
+        function: "clinic-get",
+        method: "GET",
+        path: "/v1/clinic",
+        summary: "The caller's own clinic",
+        roles: ALL_STAFF,
+        access: &[],
+        handler: handler!(api::clinics::read),
+    },
+    Route {
+        name: "staff.create",
+        function: "staff-create",
+        method: "POST",
+        path: "/v1/staff",
+        summary: "Add a staff member with a role",
+        roles: &[Admin],
+        access: IDEMPOTENT_WRITE,
+        handler: handler!(api::staff::create),
+    },
+    Route {
+        name: "staff.list",
+        function: "staff-list",
+        method: "GET",
+        path: "/v1/staff",
+        summary: "List the clinic's staff",
+        roles: &[Admin],
+        access: &[(Records, Op::Query)],
+        handler: handler!(api::staff::list),
+    },
+    Route {
+        name: "staff.update",
+        function: "staff-update",
+        method: "PATCH",
+        path: "/v1/staff/{userId}",
+        summary: "Change a member's role, name or status",
+        roles: &[Admin],
+        access: &[(Records, Op::Put)],
+        handler: handler!(api::staff::update),
+    },
+    Route {
+        name: "patients.create",
+        function: "patients-create",
+        method: "POST",
+        path: "/v1/patients",
+        summary: "Register a patient; Vellum assigns the record number",
+        roles: REGISTRARS,
+        access: &[(Records, Op::Put), (Records, Op::Update)],
+        handler: handler!(api::patients::create),
+    },
+    Route {
+        name: "patients.list",
+        function: "patients-list",
+        method: "GET",
+        path: "/v1/patients",
+        summary: "Find patients by family-name prefix, birth date, phone or record number",
+        roles: ALL_STAFF,
+        access: &[(Records, Op::Query)],
+        handler: handler!(api::patients::list),
+    },
+    Route {
+        name: "patients.read",
+        function: "patients-get",
+        method: "GET",
+        path: "/v1/patients/{patientId}",
+        summary: "A patient's demographics",
+        roles: ALL_STAFF,
+        access: &[],
+        handler: handler!(api::patients::read),
+    },
+    Route {
+        name: "patients.update",
+        function: "patients-update",
+        method: "PATCH",
+        path: "/v1/patients/{patientId}",
+        summary: "Change a patient's demographics (JSON merge patch)",
+        roles: REGISTRARS,
+        access: &[(Records, Op::Put)],
+        handler: handler!(api::patients::update),
+    },
+    Route {
+        name: "patients.access-log",
+        function: "patients-access-log",
+        method: "GET",
+        path: "/v1/patients/{patientId}/access-log",
+        summary: "Who touched this patient's record, when and how",
+        roles: &[Admin, Practitioner],
+        access: &[(Audit, Op::Query)],
+        handler: handler!(api::audit::access_log),
+    },
+    Route {
+        name: "audit.list",
+        function: "audit-list",
+        method: "GET",
+        path: "/v1/audit",
+        summary: "Access events by patient, actor and time, newest first",
+        roles: &[Admin],
+        access: &[(Audit, Op::Query), (Records, Op::Get)],
+        handler: handler!(api::audit::list),
+    },
+];
+
+/// The route a function serves.
+pub fn by_function(function: &str) -> Option<&'static Route> {
+    ROUTES.iter().find(|r| r.function == function)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn every_route_has_its_own_function_name_and_method_path() {
+        let functions: HashSet<_> = ROUTES.iter().map(|r| r.function).collect();
+        let names: HashSet<_> = ROUTES.iter().map(|r| r.name).collect();
+        let keys: HashSet<_> = ROUTES.iter().map(|r| (r.method, r.path)).collect();
+        assert_eq!(functions.len(), ROUTES.len());
+        assert_eq!(names.len(), ROUTES.len());
+        assert_eq!(keys.len(), ROUTES.len());
+    }
+
+    #[test]
+    fn no_route_is_open_to_patients_and_only_clinic_creation_to_operators() {
+        for route in ROUTES {
+            assert!(!route.allows(Role::Patient), "{route:?}");
+            assert_eq!(route.allows(Role::Operator), route.name == "clinics.create", "{route:?}");
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Vellum's domain crate: rules, ports, adapters and the HTTP glue every function shares.
+
+pub mod api;
+pub mod app;
+pub mod auth_trigger;
+pub mod crypto;
+pub mod domain;
+pub mod host;
+pub mod http;
+pub mod ids;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,338 @@
+//! The embedded records adapter: one `redb` file, ACID transactions, indexes kept in the same commit.
+
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use serde_json::Value;
+
+use super::schema::{self, Index, Table};
+use super::{Cond, Item, Key, Page, Query, Records, SkRange, StoreError, Update, Write, str_attr};
+
+type MainTable = TableDefinition<'static, (&'static str, &'static str), &'static [u8]>;
+type IndexTable = TableDefinition<'static, (&'static str, &'static str, &'static str, &'static str), ()>;
+
+/// A sort-key bound above every real key (keys are ASCII).
+const TOP: &str = "\u{10FFFF}";
+
+fn main_table(table: Table) -> MainTable {
+    TableDefinition::new(table.name())
+}
+
+fn index_table(table: Table, index: Index) -> IndexTable {
+    TableDefinition::new(match (table, index) {
+        (Table::Records, Index::Gsi1) => "records.GSI1",
+        (Table::Records, Index::Gsi2) => "records.GSI2",
+        (Table::Records, Index::Gsi3) => "records.GSI3",
+        (Table::Audit, Index::Gsi1) => "audit.GSI1",
+        (Table::Audit, Index::Gsi2) => "audit.GSI2",
+        (Table::Audit, Index::Gsi3) => "audit.GSI3",
+    })
+}
+
+/// Records in a `redb` database file.
+#[derive(Clone)]
+pub struct EmbeddedRecords {
+    db: Arc<Database>,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+impl EmbeddedRecords {
+    /// Opens (or creates) the database file and its tables.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let db = Database::create(path).map_err(unavailable)?;
+        let txn = db.begin_write().map_err(unavailable)?;
+        for table in Table::ALL {
+            txn.open_table(main_table(table)).map_err(unavailable)?;
+            for &index in table.indexes() {
+                txn.open_table(index_table(table, index)).map_err(unavailable)?;
+            }
+        }
+        txn.commit().map_err(unavailable)?;
+        Ok(Self { db: Arc::new(db) })
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || work(&db)).await.map_err(unavailable)?
+    }
+}
+
+fn key_of(item: &Item) -> Result<Key, StoreError> {
+    match (str_attr(item, schema::PK), str_attr(item, schema::SK)) {
+        (Some(pk), Some(sk)) => Ok(Key::new(pk, sk)),
+        _ => Err(StoreError::Unavailable("item without string PK and SK".into())),
+    }
+}
+
+fn decode(bytes: &[u8]) -> Result<Item, StoreError> {
+    serde_json::from_slice(bytes).map_err(unavailable)
+}
+
+fn read_item(txn: &WriteTransaction, table: Table, key: &Key) -> Result<Option<Item>, StoreError> {
+    let t = txn.open_table(main_table(table)).map_err(unavailable)?;
+    let found = t.get((key.pk.as_str(), key.sk.as_str())).map_err(unavailable)?;
+    found.map(|v| decode(v.value())).transpose()
+}
+
+fn cond_holds(cond: &Cond, current: Option<&Item>) -> bool {
+    match cond {
+        Cond::Always => true,
+        Cond::NotExists => current.is_none(),
+        Cond::Exists => current.is_some(),
+        Cond::VersionIs(v) => current.and_then(|i| i.get(schema::VERSION)).and_then(Value::as_u64) == Some(*v),
+    }
+}
+
+fn index_entries(table: Table, item: &Item) -> Vec<(Index, String, String)> {
+    table
+        .indexes()
+        .iter()
+        .filter_map(|&index| {
+            let (pk, sk) = index.attrs();
+            Some((index, str_attr(item, pk)?.to_string(), str_attr(item, sk)?.to_string()))
+        })
+        .collect()
+}
+
+fn remove(txn: &WriteTransaction, table: Table, key: &Key, old: &Item) -> Result<(), StoreError> {
+    for (index, gpk, gsk) in index_entries(table, old) {
+        let mut t = txn.open_table(index_table(table, index)).map_err(unavailable)?;
+        t.remove((gpk.as_str(), gsk.as_str(), key.pk.as_str(), key.sk.as_str())).map_err(unavailable)?;
+    }
+    let mut t = txn.open_table(main_table(table)).map_err(unavailable)?;
+    t.remove((key.pk.as_str(), key.sk.as_str())).map_err(unavailable)?;
+    Ok(())
+}
+
+fn store(txn: &WriteTransaction, table: Table, item: &Item, old: Option<&Item>) -> Result<(), StoreError> {
+    let key = key_of(item)?;
+    if let Some(old) = old {
+        remove(txn, table, &key, old)?;
+    }
+    let bytes = serde_json::to_vec(item).map_err(unavailable)?;
+    txn.open_table(main_table(table))
+        .map_err(unavailable)?
+        .insert((key.pk.as_str(), key.sk.as_str()), bytes.as_slice())
+        .map_err(unavailable)?;
+    for (index, gpk, gsk) in index_entries(table, item) {
+        let mut t = txn.open_table(index_table(table, index)).map_err(unavailable)?;
+        t.insert((gpk.as_str(), gsk.as_str(), key.pk.as_str(), key.sk.as_str()), ()).map_err(unavailable)?;
+    }
+    Ok(())
+}
+
+fn apply_update(key: &Key, current: Option<Item>, update: &Update) -> Result<Item, StoreError> {
+    let mut item = current.unwrap_or_else(|| {
+        let mut i = Item::new();
+        i.insert(schema::PK.into(), key.pk.clone().into());
+        i.insert(schema::SK.into(), key.sk.clone().into());
+        i
+    });
+    for (name, value) in &update.set {
+        item.insert(name.clone(), value.clone());
+    }
+    for (name, by) in &update.add {
+        let now = match item.get(name) {
+            None => 0,
+            Some(v) => v.as_i64().ok_or_else(|| StoreError::Unavailable(format!("{name} is not a number")))?,
+        };
+        item.insert(name.clone(), (now + by).into());
+    }
+    Ok(item)
+}
+
+/// Applies one write inside an open transaction; `Ok(false)` when its condition failed.
+fn apply(txn: &WriteTransaction, write: &Write) -> Result<bool, StoreError> {
+    match write {
+        Write::Put { table, item, cond } => {
+            let current = read_item(txn, *table, &key_of(item)?)?;
+            if !cond_holds(cond, current.as_ref()) {
+                return Ok(false);
+            }
+            store(txn, *table, item, current.as_ref())?;
+        }
+        Write::Update { table, key, update, cond } => {
+            let current = read_item(txn, *table, key)?;
+            if !cond_holds(cond, current.as_ref()) {
+                return Ok(false);
+            }
+            let new = apply_update(key, current.clone(), update)?;
+            store(txn, *table, &new, current.as_ref())?;
+        }
+        Write::Delete { table, key, cond } => {
+            let current = read_item(txn, *table, key)?;
+            if !cond_holds(cond, current.as_ref()) {
+                return Ok(false);
+            }
+            if let Some(old) = current {
+                remove(txn, *table, key, &old)?;
+            }
+        }
+    }
+    Ok(true)
+}
+
+fn sk_bounds(range: &SkRange) -> (String, String) {
+    match range {
+        SkRange::All => (String::new(), TOP.to_string()),
+        SkRange::Prefix(p) => (p.clone(), format!("{p}{TOP}")),
+        SkRange::Between(lo, hi) => (lo.clone(), hi.clone()),
+    }
+}
+
+fn start_after_attr(query: &Query, name: &str) -> Result<String, StoreError> {
+    query.start_after.as_ref().and_then(|k| str_attr(k, name)).map(str::to_string).ok_or(StoreError::InvalidStartKey)
+}
+
+fn run_query(db: &Database, query: &Query) -> Result<Page, StoreError> {
+    if !query.table.has_index(query.index) {
+        return Err(StoreError::Unavailable("no such index".into()));
+    }
+    let txn = db.begin_read().map_err(unavailable)?;
+    let main = txn.open_table(main_table(query.table)).map_err(unavailable)?;
+    let (lo, hi) = sk_bounds(&query.sk);
+    let limit = query.limit.max(1);
+    let mut items = Vec::new();
+    let mut more = false;
+    match query.index {
+        None => {
+            let pk = query.pk.as_str();
+            let mut lower = Bound::Included((pk, lo.as_str()));
+            let mut upper = Bound::Included((pk, hi.as_str()));
+            let after = if query.start_after.is_some() { Some(start_after_attr(query, schema::SK)?) } else { None };
+            if let Some(after) = &after {
+                if query.start_after.as_ref().and_then(|k| str_attr(k, schema::PK)) != Some(pk) {
+                    return Err(StoreError::InvalidStartKey);
+                }
+                if query.forward {
+                    lower = Bound::Excluded((pk, after.as_str()));
+                } else {
+                    upper = Bound::Excluded((pk, after.as_str()));
+                }
+            }
+            let range = main.range::<(&str, &str)>((lower, upper)).map_err(unavailable)?;
+            let mut iter: Box<dyn Iterator<Item = _>> =
+                if query.forward { Box::new(range) } else { Box::new(range.rev()) };
+            for entry in iter.by_ref() {
+                let (_, value) = entry.map_err(unavailable)?;
+                if items.len() == limit {
+                    more = true;
+                    break;
+                }
+                items.push(decode(value.value())?);
+            }
+        }
+        Some(index) => {
+            let (ipk, isk) = index.attrs();
+            let gpk = query.pk.as_str();
+            let table = txn.open_table(index_table(query.table, index)).map_err(unavailable)?;
+            let after = match &query.start_after {
+                None => None,
+                Some(_) => Some((
+                    start_after_attr(query, isk)?,
+                    start_after_attr(query, schema::PK)?,
+                    start_after_attr(query, schema::SK)?,
+                )),
+            };
+            if query.start_after.as_ref().is_some_and(|k| str_attr(k, ipk) != Some(gpk)) {
+                return Err(StoreError::InvalidStartKey);
+            }
+            let mut lower = Bound::Included((gpk, lo.as_str(), "", ""));
+            let mut upper = Bound::Included((gpk, hi.as_str(), TOP, TOP));
+            if let Some((gsk, pk, sk)) = &after {
+                let at = (gpk, gsk.as_str(), pk.as_str(), sk.as_str());
+                if query.forward {
+                    lower = Bound::Excluded(at);
+                } else {
+                    upper = Bound::Excluded(at);
+                }
+            }
+            let range = table.range::<(&str, &str, &str, &str)>((lower, upper)).map_err(unavailable)?;
+            let mut iter: Box<dyn Iterator<Item = _>> =
+                if query.forward { Box::new(range) } else { Box::new(range.rev()) };
+            for entry in iter.by_ref() {
+                let (key, _) = entry.map_err(unavailable)?;
+                if items.len() == limit {
+                    more = true;
+                    break;
+                }
+                let (_, _, pk, sk) = key.value();
+                if let Some(v) = main.get((pk, sk)).map_err(unavailable)? {
+                    items.push(decode(v.value())?);
+                }
+            }
+        }
+    }
+    let next = if more { items.last().map(|i| super::position_of(i, query.index)) } else { None };
+    Ok(Page { items, next })
+}
+
+#[async_trait]
+impl Records for EmbeddedRecords {
+    async fn get(&self, table: Table, key: &Key) -> Result<Option<Item>, StoreError> {
+        let key = key.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let t = txn.open_table(main_table(table)).map_err(unavailable)?;
+            let found = t.get((key.pk.as_str(), key.sk.as_str())).map_err(unavailable)?;
+            found.map(|v| decode(v.value())).transpose()
+        })
+        .await
+    }
+
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            for (index, write) in writes.iter().enumerate() {
+                if !apply(&txn, write)? {
+                    txn.abort().map_err(unavailable)?;
+                    return Err(StoreError::ConditionFailed { index });
+                }
+            }
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn update(&self, table: Table, key: &Key, update: Update, cond: Cond) -> Result<Item, StoreError> {
+        let key = key.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            let current = read_item(&txn, table, &key)?;
+            if !cond_holds(&cond, current.as_ref()) {
+                txn.abort().map_err(unavailable)?;
+                return Err(StoreError::ConditionFailed { index: 0 });
+            }
+            let new = apply_update(&key, current.clone(), &update)?;
+            store(&txn, table, &new, current.as_ref())?;
+            txn.commit().map_err(unavailable)?;
+            Ok(new)
+        })
+        .await
+    }
+
+    async fn query(&self, query: Query) -> Result<Page, StoreError> {
+        self.blocking(move |db| run_query(db, &query)).await
+    }
+}
+
+#[cfg(test)]
+mod contract_tests {
+    use super::EmbeddedRecords;
+
+    async fn fresh() -> EmbeddedRecords {
+        let dir = tempfile::tempdir().unwrap().keep();
+        EmbeddedRecords::open(&dir.join("records.redb")).unwrap()
+    }
+
+    crate::records_contract!(fresh());
+}

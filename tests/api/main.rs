@@ -1,0 +1,32 @@
+//! Black-box tests of the local server over HTTP, each run on the embedded store and on DynamoDB (moto).
+
+/// Runs each named `async fn(TestApp)` once per backend.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(vellum_tests::TestApp::spawn(vellum_tests::Backend::Embedded).await).await;
+                }
+            )*
+        }
+        mod aws {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(vellum_tests::TestApp::spawn(vellum_tests::Backend::Aws).await).await;
+                }
+            )*
+        }
+    };
+}
+
+mod audit;
+mod auth;
+mod idempotency;
+mod isolation;
+mod malformed;
+mod patients;
+mod roles;
+mod staff;

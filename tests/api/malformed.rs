@@ -1,0 +1,168 @@
+//! Bad input gets a clear problem+json answer, never a 5xx, and changes nothing.
+
+use serde_json::{Value, json};
+use vellum::http::routes::ROUTES;
+use vellum_tests::{TestApp, patient_body};
+
+async fn malformed_json_is_a_bad_request(app: TestApp) {
+    let clinic = app.open_clinic("Syntax").await;
+    for body in ["{", "{\"givenName\": }", "", "\u{0}", "[1,2"] {
+        let reply =
+            app.send_raw("POST", "/v1/patients", &clinic.admin, "application/json", body.as_bytes().to_vec()).await;
+        assert_eq!(reply.status, 400, "{body:?}");
+        assert_eq!(reply.header("content-type"), Some("application/problem+json"));
+        assert!(reply.body["detail"].as_str().unwrap().contains("JSON"));
+    }
+    let not_object = app.post("/v1/patients", &clinic.admin, json!([1, 2])).await;
+    assert_eq!(not_object.status, 400);
+    let list = app.get("/v1/patients", &clinic.admin).await;
+    assert!(list.body["items"].as_array().unwrap().is_empty(), "nothing was written");
+}
+
+async fn wrong_types_and_missing_fields_are_named(app: TestApp) {
+    let clinic = app.open_clinic("Types").await;
+    let reply = app
+        .post(
+            "/v1/patients",
+            &clinic.admin,
+            json!({"givenName": 7, "birthDate": true, "sexAtBirth": "female", "address": "street", "shoeSize": 42}),
+        )
+        .await;
+    assert_eq!(reply.status, 400);
+    let mut fields = reply.error_fields();
+    fields.sort();
+    assert_eq!(fields, ["address", "birthDate", "familyName", "givenName", "shoeSize"]);
+}
+
+async fn nonsense_values_are_refused_field_by_field(app: TestApp) {
+    let clinic = app.open_clinic("Rules").await;
+    let mut body = patient_body("Ana", "Rules");
+    body["birthDate"] = json!("2999-01-01");
+    body["email"] = json!("not-an-email");
+    body["phone"] = json!("555-1234");
+    body["sexAtBirth"] = json!("sometimes");
+    body["address"]["country"] = json!("ZZ");
+    body["emergencyContact"]["phone"] = json!("+0");
+    let reply = app.post("/v1/patients", &clinic.admin, body).await;
+    assert_eq!(reply.status, 422, "{reply:?}");
+    let mut fields = reply.error_fields();
+    fields.sort();
+    assert_eq!(fields, ["address.country", "birthDate", "email", "emergencyContact.phone", "phone", "sexAtBirth"]);
+    assert!(
+        reply.body["errors"].as_array().unwrap().iter().all(|e| e["message"].as_str().is_some_and(|m| !m.is_empty()))
+    );
+}
+
+async fn an_oversize_body_is_refused(app: TestApp) {
+    let clinic = app.open_clinic("Size").await;
+    let mut body = patient_body("Big", "Body");
+    body["pronouns"] = json!("x".repeat(70 * 1024));
+    let reply = app.post("/v1/patients", &clinic.admin, body).await;
+    assert_eq!(reply.status, 413);
+    assert!(app.get("/v1/patients", &clinic.admin).await.body["items"].as_array().unwrap().is_empty());
+}
+
+async fn a_wrong_content_type_is_refused(app: TestApp) {
+    let clinic = app.open_clinic("Media").await;
+    let body = patient_body("A", "B").to_string().into_bytes();
+    for media in ["text/plain", "application/xml", "multipart/form-data"] {
+        let reply = app.send_raw("POST", "/v1/patients", &clinic.admin, media, body.clone()).await;
+        assert_eq!(reply.status, 415, "{media}");
+    }
+}
+
+async fn tampered_and_foreign_cursors_are_refused(app: TestApp) {
+    let a = app.open_clinic("Cursor A").await;
+    let b = app.open_clinic("Cursor B").await;
+    for n in 0..3 {
+        app.patient(&a, patient_body("P", &format!("Page{n}"))).await;
+    }
+    let first = app.get("/v1/patients?limit=1", &a.admin).await;
+    let cursor = first.body["nextCursor"].as_str().expect("a next page").to_string();
+    let next = app.get(&format!("/v1/patients?limit=1&cursor={cursor}"), &a.admin).await;
+    assert_eq!(next.status, 200);
+    assert_ne!(next.body["items"][0]["id"], first.body["items"][0]["id"]);
+
+    let foreign = app.get(&format!("/v1/patients?limit=1&cursor={cursor}"), &b.admin).await;
+    assert_eq!(foreign.status, 400);
+    assert_eq!(foreign.error_fields(), ["cursor"]);
+    let mut bytes = cursor.clone().into_bytes();
+    let mid = bytes.len() / 2;
+    bytes[mid] = if bytes[mid] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(bytes).unwrap();
+    assert_eq!(app.get(&format!("/v1/patients?limit=1&cursor={tampered}"), &a.admin).await.status, 400);
+    assert_eq!(app.get("/v1/patients?cursor=%00%FF", &a.admin).await.status, 400);
+    let other_query = app.get(&format!("/v1/patients?familyName=page&limit=1&cursor={cursor}"), &a.admin).await;
+    assert_eq!(other_query.status, 400, "a cursor continues only the query that issued it");
+    let audit_cursor = app.get(&format!("/v1/audit?cursor={cursor}"), &a.admin).await;
+    assert_eq!(audit_cursor.status, 400);
+}
+
+async fn bad_query_parameters_are_named(app: TestApp) {
+    let clinic = app.open_clinic("Params").await;
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=abc", "limit"),
+        ("birthDate=yesterday", "birthDate"),
+        ("phone=12", "phone"),
+        ("mrn=abc", "mrn"),
+        ("sort=name", "sort"),
+        ("familyName=%20%27", "familyName"),
+    ] {
+        let reply = app.get(&format!("/v1/patients?{query}"), &clinic.admin).await;
+        assert!(matches!(reply.status, 400 | 422), "{query}: {reply:?}");
+        assert_eq!(reply.error_fields(), [field], "{query}");
+    }
+    let audit = app.get("/v1/audit?from=last-week", &clinic.admin).await;
+    assert_eq!(audit.error_fields(), ["from"]);
+}
+
+fn garbage() -> Vec<Value> {
+    vec![
+        json!(null),
+        json!(0),
+        json!("text"),
+        json!({"": ""}),
+        json!({"givenName": {"nested": [1, {"deep": null}]}}),
+        json!({"userId": "\u{202e}evil", "role": ["admin"], "status": 1}),
+        json!({"name": "x".repeat(5000)}),
+        json!({"address": {"lines": [[], {}, null, 1e308]}}),
+        json!({"birthDate": "0000-00-00", "phone": "+", "email": "@"}),
+    ]
+}
+
+async fn no_input_produces_a_server_error(app: TestApp) {
+    let clinic = app.open_clinic("Garbage").await;
+    let patient = app.patient(&clinic, patient_body("G", "Arbage")).await;
+    let id = patient["id"].as_str().unwrap();
+    for route in ROUTES {
+        let path = route.path.replace("{patientId}", id).replace("{userId}", &clinic.admin_user);
+        let token = if route.name == "clinics.create" { app.operator() } else { clinic.admin.clone() };
+        for body in garbage() {
+            for etag in ["\"1\"", "garbage", "\"-1\""] {
+                let reply =
+                    app.send(route.method, &path, Some(&token), Some(body.clone()), &[("if-match", etag)]).await;
+                assert!(reply.status < 500, "{route:?} {body}: {reply:?}");
+            }
+        }
+        for odd in ["/%FF%FE", "/..%2F..%2Fetc", "/00000000000000000000000000"] {
+            let reply = app
+                .send(route.method, &format!("{}{odd}", route.path.replace("{patientId}", id)), Some(&token), None, &[])
+                .await;
+            assert!(reply.status < 500, "{route:?} {odd}: {reply:?}");
+        }
+    }
+    let still = app.get(&format!("/v1/patients/{id}"), &clinic.admin).await;
+    assert_eq!(still.body["givenName"], "G", "garbage changed nothing");
+}
+
+on_both_backends!(
+    malformed_json_is_a_bad_request,
+    wrong_types_and_missing_fields_are_named,
+    nonsense_values_are_refused_field_by_field,
+    an_oversize_body_is_refused,
+    a_wrong_content_type_is_refused,
+    tampered_and_foreign_cursors_are_refused,
+    bad_query_parameters_are_named,
+    no_input_produces_a_server_error,
+);

@@ -1,0 +1,83 @@
+//! The role table: every route, every role; what is not granted is 403, and a denial is audited.
+
+use serde_json::{Value, json};
+use vellum::domain::role::Role;
+use vellum::http::routes::ROUTES;
+use vellum_tests::{TestApp, clinic_body, patient_body};
+
+/// A request each route accepts from a permitted role.
+fn request_for(route: &str, patient: &str, user: &str) -> (String, Option<Value>) {
+    match route {
+        "clinics.create" => ("/v1/clinics".into(), Some(clinic_body("Another", &format!("adm-{}", ulid::Ulid::new())))),
+        "clinic.read" => ("/v1/clinic".into(), None),
+        "staff.create" => (
+            "/v1/staff".into(),
+            Some(json!({"userId": format!("u-{}", ulid::Ulid::new()), "role": "nurse", "displayName": "N"})),
+        ),
+        "staff.list" => ("/v1/staff".into(), None),
+        "staff.update" => (format!("/v1/staff/{user}"), Some(json!({"displayName": "Renamed"}))),
+        "patients.create" => ("/v1/patients".into(), Some(patient_body("Role", "Tester"))),
+        "patients.list" => ("/v1/patients".into(), None),
+        "patients.read" => (format!("/v1/patients/{patient}"), None),
+        "patients.update" => (format!("/v1/patients/{patient}"), Some(json!({"preferredName": "R"}))),
+        "patients.access-log" => (format!("/v1/patients/{patient}/access-log"), None),
+        "audit.list" => ("/v1/audit".into(), None),
+        other => panic!("no request written for {other}: add one"),
+    }
+}
+
+async fn every_role_gets_exactly_what_the_role_table_grants(app: TestApp) {
+    let clinic = app.open_clinic("Roles").await;
+    for role in [Role::Admin, Role::Practitioner, Role::Nurse, Role::FrontDesk, Role::Billing, Role::Operator] {
+        let (token, user) = match role {
+            Role::Operator => (app.operator(), "operator-1".to_string()),
+            Role::Admin => (clinic.admin.clone(), clinic.admin_user.clone()),
+            r => app.member(&clinic, r).await,
+        };
+        let (_, target) = app.member(&clinic, Role::Nurse).await;
+        let patient = app.patient(&clinic, patient_body("Role", "Target")).await;
+        let patient_id = patient["id"].as_str().unwrap();
+        for route in ROUTES {
+            let (path, body) = request_for(route.name, patient_id, &target);
+            let mut headers = vec![];
+            if route.method == "PATCH" {
+                headers.push(("if-match", "\"1\""));
+            }
+            let reply = app.send(route.method, &path, Some(&token), body, &headers).await;
+            if route.allows(role) {
+                assert!((200..300).contains(&reply.status), "{role} on {route:?}: {reply:?}");
+            } else {
+                assert_eq!(reply.status, 403, "{role} on {route:?}: {reply:?}");
+                assert_eq!(reply.header("content-type"), Some("application/problem+json"));
+            }
+        }
+        let _ = user;
+    }
+}
+
+async fn a_denied_call_leaves_a_denied_event(app: TestApp) {
+    let clinic = app.open_clinic("Denials").await;
+    let (billing, billing_user) = app.member(&clinic, Role::Billing).await;
+    let reply = app.post("/v1/patients", &billing, patient_body("No", "Access")).await;
+    assert_eq!(reply.status, 403);
+    let events = app.audit(&clinic, &format!("&actor={billing_user}")).await;
+    let denied = events.iter().find(|e| e["eventName"] == "patients.create").expect("the denial is audited");
+    assert_eq!(denied["outcome"], "denied");
+    assert_eq!(denied["errorCode"], "forbidden");
+    assert_eq!(denied["userIdentity"]["role"], "billing");
+}
+
+async fn a_role_change_takes_effect_on_the_next_call(app: TestApp) {
+    let clinic = app.open_clinic("Promotions").await;
+    let (token, user) = app.member(&clinic, Role::FrontDesk).await;
+    assert_eq!(app.get("/v1/staff", &token).await.status, 403);
+    let promote = app.patch(&format!("/v1/staff/{user}"), &clinic.admin, "\"1\"", json!({"role": "admin"})).await;
+    assert_eq!(promote.status, 200, "{promote:?}");
+    assert_eq!(app.get("/v1/staff", &token).await.status, 200, "the stored role counts, not the token's");
+}
+
+on_both_backends!(
+    every_role_gets_exactly_what_the_role_table_grants,
+    a_denied_call_leaves_a_denied_event,
+    a_role_change_takes_effect_on_the_next_call,
+);

@@ -1,0 +1,131 @@
+//! Runs every sample event in `events/` through the function that serves it, on the embedded store
+//! and on DynamoDB (moto): the same request a deployed function receives from API Gateway or Cognito.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use http::Request;
+use serde_json::Value;
+use tower::ServiceExt;
+use vellum::app::App;
+use vellum::crypto::SecretKey;
+use vellum::http::{pipeline, routes};
+use vellum::ids::SequenceIds;
+use vellum::store::Records;
+use vellum_tests::Backend;
+
+const CLINIC: &str = "01JD0000000000000000000001";
+const PATIENT: &str = "01JD0000000000000000000002";
+
+fn events_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
+}
+
+fn read(function: &str, case: &str) -> String {
+    let path = events_dir().join(function).join(format!("{case}.json"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Sends one API Gateway event to its function's router; `next_id` is the id the call will create.
+async fn invoke(records: &Arc<dyn Records>, function: &str, case: &str, next_id: Option<&str>) -> (u16, Value) {
+    let route = routes::by_function(function).unwrap_or_else(|| panic!("no route for {function}"));
+    let ids = next_id.map(|id| id.parse().expect("ulid")).into_iter();
+    let app = App::new(records.clone(), SecretKey::generate()).with_ids(Arc::new(SequenceIds::new(ids)));
+    let request: Request<lambda_http::Body> =
+        lambda_http::request::from_str(&read(function, case)).expect("a valid API Gateway v2 event");
+    let response = pipeline::router(Arc::new(app), [route]).oneshot(request).await.expect("infallible");
+    let status = response.status().as_u16();
+    let bytes = axum_body_bytes(response).await;
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+async fn axum_body_bytes(response: http::Response<vellum_tests::AxumBody>) -> Vec<u8> {
+    vellum_tests::body_bytes(response).await
+}
+
+/// The cases, in an order that builds the data the later ones need, with the status each must give.
+const SCENARIO: &[(&str, &str, u16, Option<&str>)] = &[
+    ("clinics-create", "success", 201, Some(CLINIC)),
+    ("clinics-create", "invalid-time-zone", 422, None),
+    ("clinic-get", "success", 200, None),
+    ("clinic-get", "not-a-member", 403, None),
+    ("staff-create", "success", 201, None),
+    ("staff-create", "forbidden-role", 403, None),
+    ("staff-list", "success", 200, None),
+    ("staff-list", "forbidden-role", 403, None),
+    ("staff-update", "success", 200, None),
+    ("staff-update", "stale-etag", 412, None),
+    ("patients-create", "success", 201, Some(PATIENT)),
+    ("patients-create", "missing-fields", 400, None),
+    ("patients-list", "success", 200, None),
+    ("patients-list", "tampered-cursor", 400, None),
+    ("patients-get", "success", 200, None),
+    ("patients-get", "unknown-patient", 404, None),
+    ("patients-update", "success", 200, None),
+    ("patients-update", "missing-if-match", 428, None),
+    ("patients-access-log", "success", 200, None),
+    ("patients-access-log", "forbidden-role", 403, None),
+    ("audit-list", "success", 200, None),
+    ("audit-list", "forbidden-role", 403, None),
+];
+
+async fn every_sample_event_gives_its_expected_answer(backend: Backend) {
+    let (records, _dir) = vellum_tests::records(backend).await;
+    for (function, case, expected, next_id) in SCENARIO {
+        let (status, body) = invoke(&records, function, case, *next_id).await;
+        assert_eq!(status, *expected, "{function}/{case}: {body}");
+    }
+    let (_, patient) = invoke(&records, "patients-get", "success", None).await;
+    assert_eq!(patient["preferredName"], "Sammy");
+    assert_eq!(patient["id"], PATIENT);
+    let (_, log) = invoke(&records, "patients-access-log", "success", None).await;
+    let names: Vec<&str> = log["items"].as_array().unwrap().iter().map(|e| e["eventName"].as_str().unwrap()).collect();
+    assert_eq!(names[..4], ["patients.read", "patients.access-log", "patients.update", "patients.read"]);
+    assert_eq!(log["items"][0]["sourceIPAddress"], "203.0.113.10");
+
+    // The token trigger reads the membership the events above created.
+    let member: Value = serde_json::from_str(&read("auth-pre-token", "member")).unwrap();
+    let answered = vellum::auth_trigger::handle(records.as_ref(), member).await.expect("a member signs in");
+    let details = &answered["response"]["claimsAndScopeOverrideDetails"];
+    assert_eq!(details["accessTokenGeneration"]["claimsToAddOrOverride"]["clinic_id"], CLINIC);
+    assert_eq!(details["groupOverrideDetails"]["groupsToOverride"][0], "admin");
+    let operator: Value = serde_json::from_str(&read("auth-pre-token", "operator")).unwrap();
+    let answered = vellum::auth_trigger::handle(records.as_ref(), operator).await.expect("an operator signs in");
+    assert_eq!(
+        answered["response"]["claimsAndScopeOverrideDetails"]["groupOverrideDetails"]["groupsToOverride"][0],
+        "operator"
+    );
+    let stranger: Value = serde_json::from_str(&read("auth-pre-token", "unknown-user")).unwrap();
+    assert!(vellum::auth_trigger::handle(records.as_ref(), stranger).await.is_err(), "a stranger gets no token");
+}
+
+#[tokio::test]
+async fn every_sample_event_gives_its_expected_answer_on_the_embedded_store() {
+    every_sample_event_gives_its_expected_answer(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn every_sample_event_gives_its_expected_answer_on_dynamodb() {
+    every_sample_event_gives_its_expected_answer(Backend::Aws).await;
+}
+
+#[test]
+fn every_route_has_a_success_and_a_failure_event_and_every_event_is_run() {
+    for route in routes::ROUTES {
+        let cases: Vec<&str> = SCENARIO.iter().filter(|(f, ..)| *f == route.function).map(|(_, c, ..)| *c).collect();
+        assert!(
+            cases.contains(&"success") && cases.len() >= 2,
+            "{} needs a success and a failure event",
+            route.function
+        );
+    }
+    for dir in std::fs::read_dir(events_dir()).unwrap() {
+        let dir = dir.unwrap();
+        let function = dir.file_name().to_string_lossy().to_string();
+        for file in std::fs::read_dir(dir.path()).unwrap() {
+            let name = file.unwrap().file_name().to_string_lossy().trim_end_matches(".json").to_string();
+            let used = SCENARIO.iter().any(|(f, c, ..)| *f == function && *c == name) || function == "auth-pre-token";
+            assert!(used, "events/{function}/{name}.json is not run by any test");
+        }
+    }
+}

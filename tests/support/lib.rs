@@ -1,0 +1,281 @@
+//! Test support: a `TestApp` that starts the local server on either backend, and a moto-backed DynamoDB store.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+use vellum::app::App;
+use vellum::crypto::SecretKey;
+use vellum::domain::role::Role;
+use vellum::host::local::{self, LocalServer};
+use vellum::host::token::TokenKeys;
+use vellum::store::Records;
+use vellum::store::dynamo::DynamoRecords;
+
+/// Where a test keeps its records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Embedded,
+    Aws,
+}
+
+/// The moto endpoint the test command started. Missing means the suite was not started the supported way:
+/// that is a failure, never a reason to skip the AWS side.
+pub fn moto_endpoint() -> String {
+    std::env::var("VELLUM_TEST_AWS_ENDPOINT").unwrap_or_else(|_| {
+        panic!("VELLUM_TEST_AWS_ENDPOINT is not set: run the suite with `bash tests/run.sh`, which starts moto")
+    })
+}
+
+/// A DynamoDB store on moto with two fresh tables of its own.
+pub async fn moto_records() -> DynamoRecords {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto_endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "tests"))
+        .load()
+        .await;
+    let suffix = ulid::Ulid::new().to_string().to_lowercase();
+    let records = DynamoRecords::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        format!("records-{suffix}"),
+        format!("audit-{suffix}"),
+    );
+    records.create_tables().await.expect("moto creates the tables");
+    records
+}
+
+/// An embedded store in a fresh directory (kept alive by the returned guard).
+pub fn embedded_records() -> (Arc<dyn Records>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let records = vellum::host::config::embedded_in(dir.path()).expect("embedded store");
+    (Arc::new(records), dir)
+}
+
+/// A store of the given backend.
+pub async fn records(backend: Backend) -> (Arc<dyn Records>, Option<tempfile::TempDir>) {
+    match backend {
+        Backend::Embedded => {
+            let (r, dir) = embedded_records();
+            (r, Some(dir))
+        }
+        Backend::Aws => (Arc::new(moto_records().await), None),
+    }
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The fields named in a problem's `errors`.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|e| e["field"].as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// A clinic opened for a test, with its administrator's token.
+#[derive(Clone, Debug)]
+pub struct Clinic {
+    pub id: String,
+    pub admin: String,
+    pub admin_user: String,
+}
+
+/// The local server on a fresh store, and a client for it.
+pub struct TestApp {
+    pub backend: Backend,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub records: Arc<dyn Records>,
+    pub tokens: TokenKeys,
+    _server: LocalServer,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        let (records, dir) = records(backend).await;
+        let app = App::new(records.clone(), SecretKey::generate());
+        let tokens = TokenKeys::new(SecretKey::generate());
+        let addr: SocketAddr = "127.0.0.1:0".parse().expect("address");
+        let server =
+            LocalServer::start(local::router(Arc::new(app), tokens.clone()), addr).await.expect("server starts");
+        Self {
+            backend,
+            base: format!("http://{}", server.addr),
+            client: reqwest::Client::new(),
+            records,
+            tokens,
+            _server: server,
+            _dir: dir,
+        }
+    }
+
+    /// A valid token for anyone, as the identity provider would issue it.
+    pub fn token(&self, user: &str, clinic: Option<&str>, role: Role) -> String {
+        let ctx = vellum::domain::fields::Context::now();
+        let user = <vellum::domain::values::UserId as vellum::domain::fields::ParseStr>::parse_str(user, &ctx)
+            .expect("user id");
+        let clinic = clinic.map(|c| vellum::domain::values::EntityId::parse(c).expect("clinic id"));
+        self.tokens.issue(&user, clinic, role, now_seconds(), 3600)
+    }
+
+    pub fn operator(&self) -> String {
+        self.token("operator-1", None, Role::Operator)
+    }
+
+    /// Sends a request; `body` is sent as JSON unless `raw` gives bytes and a content type.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b.to_string());
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.read(req).await
+    }
+
+    /// Sends raw bytes with the given content type.
+    pub async fn send_raw(&self, method: &str, path: &str, token: &str, content_type: &str, body: Vec<u8>) -> Reply {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body);
+        self.read(req).await
+    }
+
+    async fn read(&self, req: reqwest::RequestBuilder) -> Reply {
+        let response = req.send().await.expect("the server answers");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("body");
+        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+        Reply { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.send("GET", path, Some(token), None, &[]).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.send("POST", path, Some(token), Some(body), &[]).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, etag: &str, body: Value) -> Reply {
+        self.send("PATCH", path, Some(token), Some(body), &[("if-match", etag)]).await
+    }
+
+    /// Opens a clinic through the API with a fresh administrator.
+    pub async fn open_clinic(&self, name: &str) -> Clinic {
+        let admin_user = format!("admin-{}", ulid::Ulid::new());
+        let reply = self.post("/v1/clinics", &self.operator(), clinic_body(name, &admin_user)).await;
+        assert_eq!(reply.status, 201, "{reply:?}");
+        let id = reply.body["id"].as_str().expect("clinic id").to_string();
+        let admin = self.token(&admin_user, Some(&id), Role::Admin);
+        Clinic { id, admin, admin_user }
+    }
+
+    /// Adds a member with `role` and returns their token.
+    pub async fn member(&self, clinic: &Clinic, role: Role) -> (String, String) {
+        let user = format!("{}-{}", role.as_str().replace('_', "-"), ulid::Ulid::new());
+        let body = json!({"userId": user, "role": role.as_str(), "displayName": "Test Member"});
+        let reply = self.post("/v1/staff", &clinic.admin, body).await;
+        assert_eq!(reply.status, 201, "{reply:?}");
+        (self.token(&user, Some(&clinic.id), role), user)
+    }
+
+    /// Registers a patient and returns the response body.
+    pub async fn patient(&self, clinic: &Clinic, body: Value) -> Value {
+        let reply = self.post("/v1/patients", &clinic.admin, body).await;
+        assert_eq!(reply.status, 201, "{reply:?}");
+        reply.body
+    }
+
+    /// The clinic's audit events, newest first (all pages).
+    pub async fn audit(&self, clinic: &Clinic, query: &str) -> Vec<Value> {
+        let mut events = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/v1/audit?limit=100{query}");
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let reply = self.get(&path, &clinic.admin).await;
+            assert_eq!(reply.status, 200, "{reply:?}");
+            events.extend(reply.body["items"].as_array().cloned().unwrap_or_default());
+            match reply.body["nextCursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => return events,
+            }
+        }
+    }
+}
+
+/// A valid clinic body.
+pub fn clinic_body(name: &str, admin_user: &str) -> Value {
+    json!({
+        "name": name,
+        "timeZone": "America/Los_Angeles",
+        "country": "US",
+        "contact": {"email": "front@clinic.example", "phone": "+14155550100"},
+        "admin": {"userId": admin_user, "displayName": "Dr. Admin"},
+    })
+}
+
+/// A valid patient body.
+pub fn patient_body(given: &str, family: &str) -> Value {
+    json!({
+        "givenName": given,
+        "familyName": family,
+        "birthDate": "1988-04-12",
+        "sexAtBirth": "female",
+        "genderIdentity": "female",
+        "pronouns": "she/her",
+        "phone": "+14155550123",
+        "email": "patient@mail.example",
+        "address": {"lines": ["1 Main St"], "city": "San Francisco", "region": "CA", "postalCode": "94105", "country": "US"},
+        "emergencyContact": {"name": "Sam Doe", "relationship": "spouse", "phone": "+14155550124"},
+        "insurance": {"payer": "Acme Health", "memberId": "M123", "group": "G9"},
+        "preferredLanguage": "en-US",
+    })
+}
+
+pub fn now_seconds() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// The body type the router answers with.
+pub type AxumBody = vellum::http::pipeline::Body;
+
+/// Reads a router response body whole.
+pub async fn body_bytes(response: http::Response<AxumBody>) -> Vec<u8> {
+    vellum::http::pipeline::read_body(response.into_body()).await
+}
