@@ -15,6 +15,19 @@ if [ ! -x "$venv/bin/moto_server" ]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.1,<6'
 fi
 
+# Offline checks of the deployment template (cfn-lint with the SAM transform, and checkov), in a
+# virtualenv of their own: checkov beside moto would downgrade boto3.
+iac="$root/target/test-tools/iac-venv"
+if [ ! -x "$iac/bin/checkov" ] || [ ! -x "$iac/bin/cfn-lint" ]; then
+  echo "==> installing cfn-lint and checkov into $iac"
+  python3 -m venv "$iac"
+  "$iac/bin/pip" install --quiet --disable-pip-version-check 'cfn-lint>=1.30,<2' 'checkov>=3.2,<4'
+fi
+echo "==> cfn-lint infra/template.json"
+"$iac/bin/cfn-lint" infra/template.json
+echo "==> checkov infra/template.json (skips and their reasons: infra/checkov.yaml)"
+"$iac/bin/checkov" -f infra/template.json --config-file infra/checkov.yaml
+
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 log="$root/target/test-tools/moto.log"
 "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &

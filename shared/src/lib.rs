@@ -4,6 +4,7 @@ pub mod api;
 pub mod app;
 pub mod auth_trigger;
 pub mod crypto;
+pub mod deploy;
 pub mod domain;
 pub mod host;
 pub mod http;

@@ -190,6 +190,25 @@ pub static ROUTES: &[Route] = &[
     },
 ];
 
+/// A function invoked by an AWS event rather than an API route.
+#[derive(Debug)]
+pub struct Trigger {
+    pub function: &'static str,
+    pub summary: &'static str,
+    /// What it does to which table.
+    pub access: &'static [(Table, Op)],
+    /// Whether AWS invokes it asynchronously (and so gives it a dead-letter queue).
+    pub asynchronous: bool,
+}
+
+/// Every event-driven function.
+pub static TRIGGERS: &[Trigger] = &[Trigger {
+    function: "auth-pre-token",
+    summary: "Cognito pre-token generation: the member's clinic and role into the tokens",
+    access: &[(Records, Op::Get)],
+    asynchronous: false,
+}];
+
 /// The route a function serves.
 pub fn by_function(function: &str) -> Option<&'static Route> {
     ROUTES.iter().find(|r| r.function == function)

@@ -1,0 +1,609 @@
+//! The deployment template, generated from the route table: one function, API route and least-privilege
+//! role per route, so the template and the code cannot drift apart. `infra/template.json` is its output.
+
+use serde_json::{Map, Value, json};
+
+use crate::http::routes::{Op, ROUTES, TRIGGERS};
+use crate::store::Table;
+use crate::store::schema::{self, Index};
+
+/// The DynamoDB action an operation needs.
+pub fn dynamodb_action(op: Op) -> &'static str {
+    match op {
+        Op::Get => "dynamodb:GetItem",
+        Op::Query => "dynamodb:Query",
+        Op::Put => "dynamodb:PutItem",
+        Op::Update => "dynamodb:UpdateItem",
+    }
+}
+
+/// The logical id of a table in the template.
+pub fn table_resource(table: Table) -> &'static str {
+    match table {
+        Table::Records => "RecordsTable",
+        Table::Audit => "AuditTable",
+    }
+}
+
+/// `patients-get` → `PatientsGet`.
+pub fn logical_name(function: &str) -> String {
+    function
+        .split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+        })
+        .collect()
+}
+
+fn sub(text: &str) -> Value {
+    json!({ "Fn::Sub": text })
+}
+
+fn reference(name: &str) -> Value {
+    json!({ "Ref": name })
+}
+
+fn arn_of(name: &str) -> Value {
+    json!({ "Fn::GetAtt": [name, "Arn"] })
+}
+
+/// Table actions a function's role grants, grouped per table (sorted, for a stable template).
+pub fn table_actions(ops: &[(Table, Op)]) -> Vec<(Table, Vec<&'static str>)> {
+    Table::ALL
+        .iter()
+        .filter_map(|&table| {
+            let mut actions: Vec<&str> =
+                ops.iter().filter(|(t, _)| *t == table).map(|(_, op)| dynamodb_action(*op)).collect();
+            actions.sort();
+            actions.dedup();
+            (!actions.is_empty()).then_some((table, actions))
+        })
+        .collect()
+}
+
+fn role(function: &str, ops: &[(Table, Op)]) -> Value {
+    let log_group = format!("{}Logs", logical_name(function));
+    let mut statements = vec![
+        json!({
+            "Sid": "WriteOwnLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": { "Fn::Sub": format!("${{{log_group}.Arn}}:*") },
+        }),
+        json!({
+            "Sid": "Tracing",
+            "Effect": "Allow",
+            "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+            "Resource": "*",
+        }),
+    ];
+    for (table, actions) in table_actions(ops) {
+        let name = table_resource(table);
+        let mut resources = vec![arn_of(name)];
+        if actions.contains(&"dynamodb:Query") {
+            resources.push(sub(&format!("${{{name}.Arn}}/index/*")));
+        }
+        statements.push(json!({
+            "Sid": format!("{name}Access"),
+            "Effect": "Allow",
+            "Action": actions,
+            "Resource": resources,
+        }));
+    }
+    json!({
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "RoleName": sub(&format!("${{AWS::StackName}}-{function}")),
+            "Description": format!("Runs the {function} function: only what it needs"),
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": { "Service": "lambda.amazonaws.com" },
+                    "Action": "sts:AssumeRole",
+                }],
+            },
+            "Policies": [{
+                "PolicyName": "least-privilege",
+                "PolicyDocument": { "Version": "2012-10-17", "Statement": statements },
+            }],
+        },
+    })
+}
+
+fn function(function: &str, summary: &str, http: Option<(&str, &str)>, api: bool) -> Value {
+    let name = logical_name(function);
+    let mut env = json!({
+        "VELLUM_RECORDS_TABLE": reference("RecordsTable"),
+        "VELLUM_AUDIT_TABLE": reference("AuditTable"),
+    });
+    if api {
+        env["VELLUM_CURSOR_KEY"] = reference("CursorKey");
+    }
+    let mut properties = json!({
+        "FunctionName": sub(&format!("${{AWS::StackName}}-{function}")),
+        "Description": summary,
+        "CodeUri": "..",
+        "Handler": "bootstrap",
+        "Runtime": "provided.al2023",
+        "Architectures": [reference("Architecture")],
+        "MemorySize": 128,
+        "Timeout": 10,
+        "Tracing": "Active",
+        "Role": arn_of(&format!("{name}Role")),
+        "KmsKeyArn": arn_of("DataKey"),
+        "LoggingConfig": { "LogFormat": "JSON", "LogGroup": reference(&format!("{name}Logs")) },
+        "Environment": { "Variables": env },
+    });
+    if let Some((method, path)) = http {
+        properties["Events"] = json!({
+            "Api": {
+                "Type": "HttpApi",
+                "Properties": { "ApiId": reference("HttpApi"), "Method": method, "Path": path },
+            },
+        });
+    }
+    json!({
+        "Type": "AWS::Serverless::Function",
+        "Metadata": {
+            "BuildMethod": "rust-cargolambda",
+            "BuildProperties": { "Binary": function },
+        },
+        "Properties": properties,
+    })
+}
+
+fn log_group(name: Value) -> Value {
+    json!({
+        "Type": "AWS::Logs::LogGroup",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "LogGroupName": name,
+            "RetentionInDays": reference("LogRetentionDays"),
+            "KmsKeyId": arn_of("DataKey"),
+        },
+    })
+}
+
+fn function_alarm(function: &str, metric: &str, what: &str) -> Value {
+    json!({
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmDescription": format!("{function}: {what}"),
+            "Namespace": "AWS/Lambda",
+            "MetricName": metric,
+            "Dimensions": [{ "Name": "FunctionName", "Value": reference(&logical_name(function)) }],
+            "Statistic": "Sum",
+            "Period": 300,
+            "EvaluationPeriods": 1,
+            "Threshold": 1,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": [reference("AlarmTopic")],
+        },
+    })
+}
+
+fn table(stream: bool, indexes: &[Index]) -> Value {
+    let mut attrs = vec![
+        json!({"AttributeName": schema::PK, "AttributeType": "S"}),
+        json!({"AttributeName": schema::SK, "AttributeType": "S"}),
+    ];
+    let mut gsis = Vec::new();
+    for index in indexes {
+        let (pk, sk) = index.attrs();
+        attrs.push(json!({"AttributeName": pk, "AttributeType": "S"}));
+        attrs.push(json!({"AttributeName": sk, "AttributeType": "S"}));
+        gsis.push(json!({
+            "IndexName": index.name(),
+            "KeySchema": [{"AttributeName": pk, "KeyType": "HASH"}, {"AttributeName": sk, "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "ALL"},
+        }));
+    }
+    let mut properties = json!({
+        "BillingMode": "PAY_PER_REQUEST",
+        "KeySchema": [{"AttributeName": schema::PK, "KeyType": "HASH"}, {"AttributeName": schema::SK, "KeyType": "RANGE"}],
+        "AttributeDefinitions": attrs,
+        "GlobalSecondaryIndexes": gsis,
+        "PointInTimeRecoverySpecification": { "PointInTimeRecoveryEnabled": true },
+        "DeletionProtectionEnabled": true,
+        "SSESpecification": { "SSEEnabled": true, "SSEType": "KMS", "KMSMasterKeyId": arn_of("DataKey") },
+        "TimeToLiveSpecification": { "AttributeName": schema::TTL, "Enabled": true },
+    });
+    if stream {
+        properties["StreamSpecification"] = json!({ "StreamViewType": "NEW_AND_OLD_IMAGES" });
+    }
+    json!({ "Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain", "Properties": properties })
+}
+
+fn tls_only_policy(bucket: &str) -> Value {
+    json!({
+        "Type": "AWS::S3::BucketPolicy",
+        "Properties": {
+            "Bucket": reference(bucket),
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Sid": "DenyWithoutTls",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [arn_of(bucket), sub(&format!("${{{bucket}.Arn}}/*"))],
+                    "Condition": { "Bool": { "aws:SecureTransport": "false" } },
+                }],
+            },
+        },
+    })
+}
+
+fn public_access_blocked() -> Value {
+    json!({ "BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true })
+}
+
+fn kms_bucket_encryption() -> Value {
+    json!({
+        "ServerSideEncryptionConfiguration": [{
+            "ServerSideEncryptionByDefault": { "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": arn_of("DataKey") },
+            "BucketKeyEnabled": true,
+        }],
+    })
+}
+
+fn static_resources() -> Map<String, Value> {
+    let all_functions: Vec<&str> =
+        ROUTES.iter().map(|r| r.function).chain(TRIGGERS.iter().map(|t| t.function)).collect();
+    // Named by ARN rather than by reference: the roles depend on the tables, which depend on this key.
+    let role_arns: Vec<Value> = all_functions
+        .iter()
+        .map(|f| sub(&format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/${{AWS::StackName}}-{f}")))
+        .collect();
+    let resources = json!({
+        "DataKey": {
+            "Type": "AWS::KMS::Key",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "Description": "Vellum data key: tables, photos, logs, queues and topics",
+                "EnableKeyRotation": true,
+                "KeyPolicy": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "AccountAdministersTheKey",
+                            "Effect": "Allow",
+                            "Principal": { "AWS": sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root") },
+                            "Action": "kms:*",
+                            "Resource": "*",
+                        },
+                        {
+                            "Sid": "FunctionRolesUseItThroughTheirTablesOnly",
+                            "Effect": "Allow",
+                            "Principal": { "AWS": sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root") },
+                            "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                            "Resource": "*",
+                            "Condition": {
+                                "ArnEquals": { "aws:PrincipalArn": role_arns },
+                                "StringEquals": { "kms:ViaService": sub("dynamodb.${AWS::Region}.amazonaws.com") },
+                                "StringLike": { "kms:EncryptionContext:aws:dynamodb:tableName": sub("${AWS::StackName}-*") },
+                            },
+                        },
+                        {
+                            "Sid": "LogsEncryptTheirGroups",
+                            "Effect": "Allow",
+                            "Principal": { "Service": sub("logs.${AWS::Region}.amazonaws.com") },
+                            "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                            "Resource": "*",
+                            "Condition": { "ArnLike": { "kms:EncryptionContext:aws:logs:arn": sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:*") } },
+                        },
+                        {
+                            "Sid": "AlarmsPublishToTheEncryptedTopic",
+                            "Effect": "Allow",
+                            "Principal": { "Service": "cloudwatch.amazonaws.com" },
+                            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                            "Resource": "*",
+                        },
+                    ],
+                },
+            },
+        },
+        "DataKeyAlias": {
+            "Type": "AWS::KMS::Alias",
+            "Properties": { "AliasName": sub("alias/${AWS::StackName}-data"), "TargetKeyId": reference("DataKey") },
+        },
+        "RecordsTable": table(true, Table::Records.indexes()),
+        "AuditTable": table(false, Table::Audit.indexes()),
+        "AccessLogBucket": {
+            "Type": "AWS::S3::Bucket",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "PublicAccessBlockConfiguration": public_access_blocked(),
+                "VersioningConfiguration": { "Status": "Enabled" },
+                "OwnershipControls": { "Rules": [{ "ObjectOwnership": "BucketOwnerEnforced" }] },
+                "BucketEncryption": { "ServerSideEncryptionConfiguration": [{ "ServerSideEncryptionByDefault": { "SSEAlgorithm": "AES256" } }] },
+                "LifecycleConfiguration": { "Rules": [{
+                    "Id": "expire-access-logs",
+                    "Status": "Enabled",
+                    "ExpirationInDays": reference("AccessLogRetentionDays"),
+                    "NoncurrentVersionExpiration": { "NoncurrentDays": 30 },
+                }] },
+            },
+        },
+        "AccessLogBucketPolicy": {
+            "Type": "AWS::S3::BucketPolicy",
+            "Properties": {
+                "Bucket": reference("AccessLogBucket"),
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "S3ServerAccessLogs",
+                            "Effect": "Allow",
+                            "Principal": { "Service": "logging.s3.amazonaws.com" },
+                            "Action": "s3:PutObject",
+                            "Resource": sub("${AccessLogBucket.Arn}/*"),
+                            "Condition": { "StringEquals": { "aws:SourceAccount": reference("AWS::AccountId") } },
+                        },
+                        {
+                            "Sid": "DenyWithoutTls",
+                            "Effect": "Deny",
+                            "Principal": "*",
+                            "Action": "s3:*",
+                            "Resource": [arn_of("AccessLogBucket"), sub("${AccessLogBucket.Arn}/*")],
+                            "Condition": { "Bool": { "aws:SecureTransport": "false" } },
+                        },
+                    ],
+                },
+            },
+        },
+        "PhotoBucket": {
+            "Type": "AWS::S3::Bucket",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "PublicAccessBlockConfiguration": public_access_blocked(),
+                "VersioningConfiguration": { "Status": "Enabled" },
+                "OwnershipControls": { "Rules": [{ "ObjectOwnership": "BucketOwnerEnforced" }] },
+                "BucketEncryption": kms_bucket_encryption(),
+                "LoggingConfiguration": { "DestinationBucketName": reference("AccessLogBucket"), "LogFilePrefix": "photos/" },
+                "LifecycleConfiguration": { "Rules": [
+                    { "Id": "expire-quarantine", "Status": "Enabled", "Prefix": "quarantine/", "ExpirationInDays": 1 },
+                    { "Id": "expire-old-versions", "Status": "Enabled", "NoncurrentVersionExpiration": { "NoncurrentDays": reference("PhotoVersionRetentionDays") } },
+                    { "Id": "abort-incomplete-uploads", "Status": "Enabled", "AbortIncompleteMultipartUpload": { "DaysAfterInitiation": 1 } },
+                ] },
+            },
+        },
+        "PhotoBucketPolicy": tls_only_policy("PhotoBucket"),
+        "AuditArchiveBucket": {
+            "Type": "AWS::S3::Bucket",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "ObjectLockEnabled": true,
+                "ObjectLockConfiguration": {
+                    "ObjectLockEnabled": "Enabled",
+                    "Rule": { "DefaultRetention": { "Mode": "COMPLIANCE", "Years": 6 } },
+                },
+                "PublicAccessBlockConfiguration": public_access_blocked(),
+                "VersioningConfiguration": { "Status": "Enabled" },
+                "OwnershipControls": { "Rules": [{ "ObjectOwnership": "BucketOwnerEnforced" }] },
+                "BucketEncryption": kms_bucket_encryption(),
+                "LoggingConfiguration": { "DestinationBucketName": reference("AccessLogBucket"), "LogFilePrefix": "audit-archive/" },
+            },
+        },
+        "AuditArchiveBucketPolicy": tls_only_policy("AuditArchiveBucket"),
+        "UserPool": {
+            "Type": "AWS::Cognito::UserPool",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "UserPoolName": sub("${AWS::StackName}-staff"),
+                "UserPoolTier": "ESSENTIALS",
+                "DeletionProtection": "ACTIVE",
+                "UsernameAttributes": ["email"],
+                "AutoVerifiedAttributes": ["email"],
+                "MfaConfiguration": "ON",
+                "EnabledMfas": ["SOFTWARE_TOKEN_MFA"],
+                "AdminCreateUserConfig": { "AllowAdminCreateUserOnly": true },
+                "AccountRecoverySetting": { "RecoveryMechanisms": [{ "Name": "verified_email", "Priority": 1 }] },
+                "Policies": { "PasswordPolicy": {
+                    "MinimumLength": 14,
+                    "RequireLowercase": true,
+                    "RequireUppercase": true,
+                    "RequireNumbers": true,
+                    "RequireSymbols": true,
+                    "TemporaryPasswordValidityDays": 3,
+                } },
+                "LambdaConfig": { "PreTokenGenerationConfig": { "LambdaArn": arn_of("AuthPreToken"), "LambdaVersion": "V2_0" } },
+            },
+        },
+        "OperatorGroup": {
+            "Type": "AWS::Cognito::UserPoolGroup",
+            "Properties": { "GroupName": "operator", "Description": "Platform operators: open clinics, never read patient data", "UserPoolId": reference("UserPool") },
+        },
+        "WebClient": client("web"),
+        "MobileClient": client("mobile"),
+        "AuthPreTokenInvokedByCognito": {
+            "Type": "AWS::Lambda::Permission",
+            "Properties": {
+                "Action": "lambda:InvokeFunction",
+                "FunctionName": arn_of("AuthPreToken"),
+                "Principal": "cognito-idp.amazonaws.com",
+                "SourceArn": arn_of("UserPool"),
+            },
+        },
+        "HttpApi": {
+            "Type": "AWS::Serverless::HttpApi",
+            "Properties": {
+                "Description": "Vellum API",
+                "Auth": {
+                    "DefaultAuthorizer": "CognitoJwt",
+                    "Authorizers": { "CognitoJwt": {
+                        "IdentitySource": "$request.header.Authorization",
+                        "JwtConfiguration": {
+                            "issuer": sub("https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}"),
+                            "audience": [reference("WebClient"), reference("MobileClient")],
+                        },
+                    } },
+                },
+                "CorsConfiguration": {
+                    "AllowOrigins": reference("AllowedOrigins"),
+                    "AllowHeaders": ["authorization", "content-type", "idempotency-key", "if-match"],
+                    "AllowMethods": ["GET", "POST", "PATCH", "OPTIONS"],
+                    "ExposeHeaders": ["etag", "location", "x-request-id", "idempotent-replayed"],
+                    "MaxAge": 600,
+                },
+                "DefaultRouteSettings": { "ThrottlingBurstLimit": reference("ThrottleBurst"), "ThrottlingRateLimit": reference("ThrottleRate") },
+                "AccessLogSettings": {
+                    "DestinationArn": arn_of("ApiAccessLogs"),
+                    "Format": "{\"requestId\":\"$context.requestId\",\"ip\":\"$context.identity.sourceIp\",\"requestTime\":\"$context.requestTime\",\"routeKey\":\"$context.routeKey\",\"status\":\"$context.status\",\"latency\":\"$context.responseLatency\",\"integrationError\":\"$context.integrationErrorMessage\",\"authorizerError\":\"$context.authorizer.error\"}",
+                },
+            },
+        },
+        "ApiAccessLogs": log_group(sub("/aws/vendedlogs/${AWS::StackName}-api")),
+        "AlarmTopic": {
+            "Type": "AWS::SNS::Topic",
+            "Properties": { "TopicName": sub("${AWS::StackName}-alarms"), "KmsMasterKeyId": reference("DataKey") },
+        },
+        "AlarmEmailSubscription": {
+            "Type": "AWS::SNS::Subscription",
+            "Condition": "HasAlarmEmail",
+            "Properties": { "TopicArn": reference("AlarmTopic"), "Protocol": "email", "Endpoint": reference("AlarmEmail") },
+        },
+        "DeadLetterQueue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": sub("${AWS::StackName}-dead-letters"),
+                "MessageRetentionPeriod": 1_209_600,
+                "KmsMasterKeyId": reference("DataKey"),
+            },
+        },
+        "DeadLetterQueueDepthAlarm": {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmDescription": "Events that an asynchronous function could not process are waiting",
+                "Namespace": "AWS/SQS",
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Dimensions": [{ "Name": "QueueName", "Value": arn_name("DeadLetterQueue") }],
+                "Statistic": "Maximum",
+                "Period": 300,
+                "EvaluationPeriods": 1,
+                "Threshold": 1,
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                "TreatMissingData": "notBreaching",
+                "AlarmActions": [reference("AlarmTopic")],
+            },
+        },
+        "Api5xxAlarm": {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmDescription": "The API answered with server errors",
+                "Namespace": "AWS/ApiGateway",
+                "MetricName": "5xx",
+                "Dimensions": [{ "Name": "ApiId", "Value": reference("HttpApi") }],
+                "Statistic": "Sum",
+                "Period": 300,
+                "EvaluationPeriods": 1,
+                "Threshold": 5,
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                "TreatMissingData": "notBreaching",
+                "AlarmActions": [reference("AlarmTopic")],
+            },
+        },
+    });
+    match resources {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+fn arn_name(queue: &str) -> Value {
+    json!({ "Fn::GetAtt": [queue, "QueueName"] })
+}
+
+fn client(kind: &str) -> Value {
+    json!({
+        "Type": "AWS::Cognito::UserPoolClient",
+        "Properties": {
+            "ClientName": format!("vellum-{kind}"),
+            "UserPoolId": reference("UserPool"),
+            "GenerateSecret": false,
+            "ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            "PreventUserExistenceErrors": "ENABLED",
+            "EnableTokenRevocation": true,
+            "AccessTokenValidity": 60,
+            "IdTokenValidity": 60,
+            "RefreshTokenValidity": 12,
+            "TokenValidityUnits": { "AccessToken": "minutes", "IdToken": "minutes", "RefreshToken": "hours" },
+        },
+    })
+}
+
+fn parameters() -> Value {
+    json!({
+        "Architecture": { "Type": "String", "AllowedValues": ["arm64", "x86_64"], "Default": "arm64", "Description": "CPU architecture of every function" },
+        "AllowedOrigins": { "Type": "CommaDelimitedList", "Description": "Web origins allowed to call the API (CORS), e.g. https://app.example.com" },
+        "CursorKey": { "Type": "String", "NoEcho": true, "AllowedPattern": "^[A-Za-z0-9+/]{43}=$", "Description": "32 random bytes, base64 (openssl rand -base64 32): seals pagination cursors" },
+        "LogRetentionDays": { "Type": "Number", "Default": 365, "AllowedValues": [90, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], "Description": "How long function and API logs are kept" },
+        "AccessLogRetentionDays": { "Type": "Number", "Default": 365, "MinValue": 30, "Description": "How long S3 server access logs are kept" },
+        "PhotoVersionRetentionDays": { "Type": "Number", "Default": 30, "MinValue": 1, "Description": "How long replaced or deleted photo versions are kept" },
+        "ThrottleBurst": { "Type": "Number", "Default": 200, "MinValue": 1, "Description": "API burst limit (requests)" },
+        "ThrottleRate": { "Type": "Number", "Default": 100, "MinValue": 1, "Description": "API steady rate limit (requests per second)" },
+        "AlarmEmail": { "Type": "String", "Default": "", "Description": "E-mail address that receives alarms (empty: none)" },
+    })
+}
+
+fn outputs() -> Value {
+    json!({
+        "ApiUrl": { "Description": "Base URL of the API", "Value": sub("https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}") },
+        "UserPoolId": { "Value": reference("UserPool") },
+        "WebClientId": { "Value": reference("WebClient") },
+        "MobileClientId": { "Value": reference("MobileClient") },
+        "RecordsTableName": { "Value": reference("RecordsTable") },
+        "AuditTableName": { "Value": reference("AuditTable") },
+        "PhotoBucketName": { "Value": reference("PhotoBucket") },
+        "AuditArchiveBucketName": { "Value": reference("AuditArchiveBucket") },
+        "DataKeyArn": { "Value": arn_of("DataKey") },
+        "AlarmTopicArn": { "Value": reference("AlarmTopic") },
+    })
+}
+
+/// The whole SAM template.
+pub fn template() -> Value {
+    let mut resources = static_resources();
+    let mut add = |function: &str, summary: &str, http: Option<(&str, &str)>, ops: Vec<(Table, Op)>, api: bool| {
+        let name = logical_name(function);
+        resources.insert(name.clone(), self::function(function, summary, http, api));
+        resources.insert(format!("{name}Role"), role(function, &ops));
+        resources.insert(format!("{name}Logs"), log_group(sub(&format!("/aws/lambda/${{AWS::StackName}}-{function}"))));
+        resources.insert(format!("{name}ErrorsAlarm"), function_alarm(function, "Errors", "the function failed"));
+        resources.insert(
+            format!("{name}ThrottlesAlarm"),
+            function_alarm(function, "Throttles", "invocations were throttled"),
+        );
+    };
+    for route in ROUTES {
+        add(route.function, route.summary, Some((route.method, route.path)), route.operations(), true);
+    }
+    for trigger in TRIGGERS {
+        add(trigger.function, trigger.summary, None, trigger.access.to_vec(), false);
+    }
+    json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Transform": "AWS::Serverless-2016-10-31",
+        "Description": "Vellum: an electronic medical record for clinics (generated from the route table; do not edit by hand)",
+        "Parameters": parameters(),
+        "Conditions": { "HasAlarmEmail": { "Fn::Not": [{ "Fn::Equals": [reference("AlarmEmail"), ""] }] } },
+        "Resources": resources,
+        "Outputs": outputs(),
+    })
+}
+
+/// The template as the committed file holds it.
+pub fn template_text() -> String {
+    let mut text = serde_json::to_string_pretty(&template()).unwrap_or_default();
+    text.push('\n');
+    text
+}

@@ -1,0 +1,193 @@
+//! The deployment template held against the code: generated from the route table, one function and API
+//! route per route, a binary per function, and IAM actions equal to what each function declares it needs.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+
+use serde_json::Value;
+use vellum::deploy::{self, logical_name};
+use vellum::http::routes::{ROUTES, TRIGGERS};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn committed() -> Value {
+    let text = std::fs::read_to_string(root().join("infra/template.json")).expect("infra/template.json");
+    serde_json::from_str(&text).expect("the template is JSON")
+}
+
+fn resources(template: &Value) -> &serde_json::Map<String, Value> {
+    template["Resources"].as_object().expect("resources")
+}
+
+fn functions(template: &Value) -> HashMap<String, &Value> {
+    resources(template)
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .map(|(name, r)| (name.clone(), r))
+        .collect()
+}
+
+#[test]
+fn the_committed_template_is_the_one_the_code_generates() {
+    let path = root().join("infra/template.json");
+    let generated = deploy::template_text();
+    if std::env::var("VELLUM_WRITE_TEMPLATE").as_deref() == Ok("1") {
+        std::fs::write(&path, &generated).expect("write the template");
+    }
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        on_disk == generated,
+        "infra/template.json is out of date: run `VELLUM_WRITE_TEMPLATE=1 cargo test -p vellum-tests --test infra`"
+    );
+}
+
+#[test]
+fn every_route_has_exactly_one_function_and_api_route() {
+    let template = committed();
+    let mut served = Vec::new();
+    for (_, function) in functions(&template) {
+        if let Some(events) = function["Properties"]["Events"].as_object() {
+            for event in events.values() {
+                assert_eq!(event["Type"], "HttpApi");
+                let p = &event["Properties"];
+                served.push((p["Method"].as_str().unwrap().to_string(), p["Path"].as_str().unwrap().to_string()));
+            }
+        }
+    }
+    served.sort();
+    let mut declared: Vec<(String, String)> =
+        ROUTES.iter().map(|r| (r.method.to_string(), r.path.to_string())).collect();
+    declared.sort();
+    assert_eq!(served, declared);
+    for route in ROUTES {
+        let function = &functions(&template)[&logical_name(route.function)];
+        let event = &function["Properties"]["Events"]["Api"]["Properties"];
+        assert_eq!((event["Method"].as_str(), event["Path"].as_str()), (Some(route.method), Some(route.path)));
+    }
+}
+
+#[test]
+fn every_function_has_a_binary_and_every_binary_a_function() {
+    let template = committed();
+    let binaries: BTreeSet<String> = std::fs::read_dir(root().join("functions/src/bin"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().trim_end_matches(".rs").to_string())
+        .filter(|name| name != "vellum-local")
+        .collect();
+    let deployed: BTreeSet<String> = functions(&template)
+        .values()
+        .map(|f| {
+            assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda");
+            assert_eq!(f["Properties"]["Runtime"], "provided.al2023");
+            f["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(deployed, binaries);
+    let declared: BTreeSet<String> =
+        ROUTES.iter().map(|r| r.function).chain(TRIGGERS.iter().map(|t| t.function)).map(str::to_string).collect();
+    assert_eq!(declared, binaries);
+}
+
+/// The DynamoDB actions a role grants, per table resource.
+fn granted(template: &Value, role: &str) -> HashMap<String, BTreeSet<String>> {
+    let mut out: HashMap<String, BTreeSet<String>> = HashMap::new();
+    let policies = resources(template)[role]["Properties"]["Policies"].as_array().unwrap();
+    for policy in policies {
+        for statement in policy["PolicyDocument"]["Statement"].as_array().unwrap() {
+            assert_eq!(statement["Effect"], "Allow");
+            let actions: Vec<&str> = match &statement["Action"] {
+                Value::String(a) => vec![a.as_str()],
+                Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+                _ => vec![],
+            };
+            for action in actions.iter().filter(|a| a.starts_with("dynamodb:")) {
+                for resource in statement["Resource"].as_array().unwrap() {
+                    let table = resource["Fn::GetAtt"][0]
+                        .as_str()
+                        .map(str::to_string)
+                        .or_else(|| {
+                            resource["Fn::Sub"]
+                                .as_str()
+                                .map(|s| s.trim_start_matches("${").split('.').next().unwrap().to_string())
+                        })
+                        .expect("a table resource");
+                    out.entry(table).or_default().insert(action.to_string());
+                }
+            }
+            for action in &actions {
+                assert!(!action.contains('*'), "{role} grants a wildcard action {action}");
+                assert!(
+                    action.starts_with("dynamodb:") || action.starts_with("logs:") || action.starts_with("xray:"),
+                    "{role} grants {action}"
+                );
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn each_functions_iam_actions_equal_what_the_code_declares() {
+    let template = committed();
+    let declared = ROUTES
+        .iter()
+        .map(|r| (r.function, r.operations()))
+        .chain(TRIGGERS.iter().map(|t| (t.function, t.access.to_vec())));
+    for (function, ops) in declared {
+        let role = format!("{}Role", logical_name(function));
+        let grants = granted(&template, &role);
+        let mut expected: HashMap<String, BTreeSet<String>> = HashMap::new();
+        for (table, op) in ops {
+            expected
+                .entry(deploy::table_resource(table).to_string())
+                .or_default()
+                .insert(deploy::dynamodb_action(op).into());
+        }
+        assert_eq!(grants, expected, "{function}");
+        let audit = grants.get("AuditTable").cloned().unwrap_or_default();
+        assert!(
+            audit.iter().all(|a| a == "dynamodb:PutItem" || a == "dynamodb:Query"),
+            "{function} may change audit events"
+        );
+        let is_read_only = ROUTES.iter().any(|r| r.function == function && r.method == "GET");
+        if is_read_only {
+            let records = grants.get("RecordsTable").cloned().unwrap_or_default();
+            assert!(
+                records.iter().all(|a| a == "dynamodb:GetItem" || a == "dynamodb:Query"),
+                "{function} is read-only"
+            );
+        }
+        let fn_role = &functions(&template)[&logical_name(function)]["Properties"]["Role"]["Fn::GetAtt"][0];
+        assert_eq!(fn_role, &Value::String(role.clone()), "{function} runs with its own role");
+    }
+}
+
+#[test]
+fn data_stores_are_protected_as_the_design_requires() {
+    let template = committed();
+    let r = resources(&template);
+    for table in ["RecordsTable", "AuditTable"] {
+        let p = &r[table]["Properties"];
+        assert_eq!(p["BillingMode"], "PAY_PER_REQUEST");
+        assert_eq!(p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true);
+        assert_eq!(p["DeletionProtectionEnabled"], true);
+        assert_eq!(p["SSESpecification"]["KMSMasterKeyId"]["Fn::GetAtt"][0], "DataKey");
+    }
+    assert!(r["RecordsTable"]["Properties"]["StreamSpecification"].is_object());
+    assert_eq!(
+        r["AuditArchiveBucket"]["Properties"]["ObjectLockConfiguration"]["Rule"]["DefaultRetention"]["Mode"],
+        "COMPLIANCE"
+    );
+    assert_eq!(
+        r["AuditArchiveBucket"]["Properties"]["ObjectLockConfiguration"]["Rule"]["DefaultRetention"]["Years"],
+        6
+    );
+    let rules = r["PhotoBucket"]["Properties"]["LifecycleConfiguration"]["Rules"].as_array().unwrap();
+    assert!(rules.iter().any(|rule| rule["Prefix"] == "quarantine/" && rule["ExpirationInDays"] == 1));
+    assert_eq!(r["DataKey"]["Properties"]["EnableKeyRotation"], true);
+    let pool = &r["UserPool"]["Properties"];
+    assert_eq!(pool["MfaConfiguration"], "ON");
+    assert_eq!(pool["LambdaConfig"]["PreTokenGenerationConfig"]["LambdaVersion"], "V2_0");
+}
