@@ -85,7 +85,17 @@ async fn the_dev_token_route_checks_what_it_is_given(app: TestApp) {
     assert_eq!(missing_clinic.error_fields(), ["clinicId"]);
 }
 
+async fn the_local_server_publishes_the_openapi_document(app: TestApp) {
+    let doc = app.send("GET", "/v1/openapi.json", None, None, &[]).await;
+    assert_eq!(doc.status, 200);
+    assert_eq!(doc.body["openapi"], "3.1.0");
+    for route in ROUTES {
+        assert!(doc.body["paths"][route.path][route.method.to_ascii_lowercase()].is_object(), "{route:?}");
+    }
+}
+
 on_both_backends!(
+    the_local_server_publishes_the_openapi_document,
     calls_without_a_valid_token_are_unauthorized,
     a_deactivated_member_is_refused_on_every_route,
     a_member_of_no_clinic_is_refused,

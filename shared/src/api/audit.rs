@@ -62,7 +62,7 @@ async fn events(
 
 /// `GET /v1/audit?patientId=&actor=&from=&to=&limit=&cursor=`
 pub async fn list(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
-    let params = input.params(&["patientId", "actor", "from", "to", "limit", "cursor"])?;
+    let params = input.params(ctx.route.query)?;
     let clinic = ctx.clinic()?;
     let patient = match params.get("patientId") {
         None => None,
@@ -88,7 +88,7 @@ pub async fn list(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
 /// `GET /v1/patients/{patientId}/access-log`
 pub async fn access_log(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let id = input.entity("patientId")?;
-    let params = input.params(&["from", "to", "limit", "cursor"])?;
+    let params = input.params(ctx.route.query)?;
     super::patients::load(&ctx, id).await?;
     let body = events(&ctx, &params, keys::audit_patient_index(ctx.clinic()?, id), Some(Index::Gsi1), None).await?;
     Ok(Outcome::Read(Reply::ok(body), Facts::patient(id)))

@@ -111,7 +111,7 @@ impl Search {
 
 /// `GET /v1/patients?familyName=&birthDate=&phone=&mrn=&limit=&cursor=`
 pub async fn list(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
-    let params = input.params(&["familyName", "birthDate", "phone", "mrn", "limit", "cursor"])?;
+    let params = input.params(ctx.route.query)?;
     let rules = ctx.rules();
     let family = match params.get("familyName") {
         None => None,

@@ -50,7 +50,7 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
 
 /// `GET /v1/staff`
 pub async fn list(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
-    let params = input.params(&["limit", "cursor"])?;
+    let params = input.params(ctx.route.query)?;
     let scope = scope(&ctx, &[]);
     let query = Query::new(Table::Records, keys::clinic_pk(ctx.clinic()?))
         .sk(SkRange::Prefix(keys::STAFF_PREFIX.into()))

@@ -40,7 +40,11 @@ struct Gateway {
 pub fn router(app: Arc<App>, tokens: TokenKeys) -> Router {
     let gateway = Gateway { app: app.clone(), tokens };
     let api = pipeline::router(app, ROUTES.iter()).layer(middleware::from_fn_with_state(gateway.clone(), authorize));
-    Router::new().route("/v1/dev/token", post(dev_token)).with_state(gateway).merge(api)
+    Router::new()
+        .route("/v1/dev/token", post(dev_token))
+        .route("/v1/openapi.json", axum::routing::get(|| async { axum::Json(crate::http::openapi::document()) }))
+        .with_state(gateway)
+        .merge(api)
 }
 
 fn unauthorized() -> Response {

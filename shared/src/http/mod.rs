@@ -3,6 +3,7 @@
 pub mod caller;
 pub mod cursor;
 pub mod input;
+pub mod openapi;
 pub mod outcome;
 pub mod pipeline;
 pub mod problem;

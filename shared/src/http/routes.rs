@@ -33,6 +33,10 @@ pub struct Route {
     /// Path template, in the syntax both API Gateway and the router use.
     pub path: &'static str,
     pub summary: &'static str,
+    /// The query parameters it accepts; any other is refused.
+    pub query: &'static [&'static str],
+    /// The body schema it takes (a name under `components.schemas` in the OpenAPI document).
+    pub body: Option<&'static str>,
     pub roles: &'static [Role],
     /// What it does to which table, beyond the identity check every route makes.
     pub access: &'static [(Table, Op)],
@@ -71,6 +75,7 @@ macro_rules! handler {
 use Role::{Admin, Billing, FrontDesk, Nurse, Operator, Practitioner};
 use Table::{Audit, Records};
 
+const PAGE: &[&str] = &["limit", "cursor"];
 const ALL_STAFF: &[Role] = &[Admin, Practitioner, Nurse, FrontDesk, Billing];
 const REGISTRARS: &[Role] = &[Admin, Practitioner, Nurse, FrontDesk];
 /// A write that also answers idempotent retries: it reads the stored first response.
@@ -84,6 +89,8 @@ pub static ROUTES: &[Route] = &[
         method: "POST",
         path: "/v1/clinics",
         summary: "Open a clinic with its first administrator",
+        query: &[],
+        body: Some("NewClinic"),
         roles: &[Operator],
         access: IDEMPOTENT_WRITE,
         handler: handler!(api::clinics::create),
@@ -94,6 +101,8 @@ pub static ROUTES: &[Route] = &[
         method: "GET",
         path: "/v1/clinic",
         summary: "The caller's own clinic",
+        query: &[],
+        body: None,
         roles: ALL_STAFF,
         access: &[],
         handler: handler!(api::clinics::read),
@@ -104,6 +113,8 @@ pub static ROUTES: &[Route] = &[
         method: "POST",
         path: "/v1/staff",
         summary: "Add a staff member with a role",
+        query: &[],
+        body: Some("NewStaff"),
         roles: &[Admin],
         access: IDEMPOTENT_WRITE,
         handler: handler!(api::staff::create),
@@ -114,6 +125,8 @@ pub static ROUTES: &[Route] = &[
         method: "GET",
         path: "/v1/staff",
         summary: "List the clinic's staff",
+        query: PAGE,
+        body: None,
         roles: &[Admin],
         access: &[(Records, Op::Query)],
         handler: handler!(api::staff::list),
@@ -124,6 +137,8 @@ pub static ROUTES: &[Route] = &[
         method: "PATCH",
         path: "/v1/staff/{userId}",
         summary: "Change a member's role, name or status",
+        query: &[],
+        body: Some("StaffChange"),
         roles: &[Admin],
         access: &[(Records, Op::Put)],
         handler: handler!(api::staff::update),
@@ -134,6 +149,8 @@ pub static ROUTES: &[Route] = &[
         method: "POST",
         path: "/v1/patients",
         summary: "Register a patient; Vellum assigns the record number",
+        query: &[],
+        body: Some("PatientDetails"),
         roles: REGISTRARS,
         access: &[(Records, Op::Put), (Records, Op::Update)],
         handler: handler!(api::patients::create),
@@ -144,6 +161,8 @@ pub static ROUTES: &[Route] = &[
         method: "GET",
         path: "/v1/patients",
         summary: "Find patients by family-name prefix, birth date, phone or record number",
+        query: &["familyName", "birthDate", "phone", "mrn", "limit", "cursor"],
+        body: None,
         roles: ALL_STAFF,
         access: &[(Records, Op::Query)],
         handler: handler!(api::patients::list),
@@ -154,6 +173,8 @@ pub static ROUTES: &[Route] = &[
         method: "GET",
         path: "/v1/patients/{patientId}",
         summary: "A patient's demographics",
+        query: &[],
+        body: None,
         roles: ALL_STAFF,
         access: &[],
         handler: handler!(api::patients::read),
@@ -164,6 +185,8 @@ pub static ROUTES: &[Route] = &[
         method: "PATCH",
         path: "/v1/patients/{patientId}",
         summary: "Change a patient's demographics (JSON merge patch)",
+        query: &[],
+        body: Some("PatientPatch"),
         roles: REGISTRARS,
         access: &[(Records, Op::Put)],
         handler: handler!(api::patients::update),
@@ -174,6 +197,8 @@ pub static ROUTES: &[Route] = &[
         method: "GET",
         path: "/v1/patients/{patientId}/access-log",
         summary: "Who touched this patient's record, when and how",
+        query: &["from", "to", "limit", "cursor"],
+        body: None,
         roles: &[Admin, Practitioner],
         access: &[(Audit, Op::Query)],
         handler: handler!(api::audit::access_log),
@@ -184,6 +209,8 @@ pub static ROUTES: &[Route] = &[
         method: "GET",
         path: "/v1/audit",
         summary: "Access events by patient, actor and time, newest first",
+        query: &["patientId", "actor", "from", "to", "limit", "cursor"],
+        body: None,
         roles: &[Admin],
         access: &[(Audit, Op::Query), (Records, Op::Get)],
         handler: handler!(api::audit::list),

@@ -1,0 +1,203 @@
+//! The OpenAPI 3.1 document of the API, generated from the route table (served by the local host).
+
+use serde_json::{Map, Value, json};
+
+use super::routes::ROUTES;
+
+fn query_parameter(name: &str) -> Value {
+    let (description, schema) = match name {
+        "limit" => ("Page size, 1 to 100 (25 by default)", json!({"type": "integer", "minimum": 1, "maximum": 100})),
+        "cursor" => ("The nextCursor of the previous page", json!({"type": "string"})),
+        "familyName" => ("Family-name prefix (accents, case and punctuation ignored)", json!({"type": "string"})),
+        "birthDate" => ("Date of birth", json!({"type": "string", "format": "date"})),
+        "phone" => ("Phone number, E.164", json!({"type": "string", "pattern": "^\\+[1-9][0-9]{6,14}$"})),
+        "mrn" => ("Medical record number", json!({"type": "string", "pattern": "^[0-9]{8}$"})),
+        "patientId" => ("Events about this patient", json!({"type": "string"})),
+        "actor" => ("Events by this user", json!({"type": "string"})),
+        "from" => ("Earliest event time", json!({"type": "string", "format": "date-time"})),
+        "to" => ("Latest event time", json!({"type": "string", "format": "date-time"})),
+        _ => ("", json!({"type": "string"})),
+    };
+    json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema})
+}
+
+fn path_parameters(path: &str) -> Vec<Value> {
+    path.split('/')
+        .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+        .collect()
+}
+
+fn problem(description: &str) -> Value {
+    json!({"description": description, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
+}
+
+fn text(max: u32) -> Value {
+    json!({"type": "string", "minLength": 1, "maxLength": max})
+}
+
+fn schemas() -> Value {
+    let phone = json!({"type": "string", "pattern": "^\\+[1-9][0-9]{6,14}$"});
+    let email = json!({"type": "string", "format": "email"});
+    json!({
+        "Problem": {
+            "type": "object",
+            "required": ["type", "title", "status", "detail", "requestId"],
+            "properties": {
+                "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                "detail": {"type": "string"}, "requestId": {"type": "string"},
+                "errors": {"type": "array", "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}},
+            },
+        },
+        "NewClinic": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["name", "timeZone", "country", "contact", "admin"],
+            "properties": {
+                "name": text(200),
+                "timeZone": {"type": "string", "description": "IANA time zone"},
+                "country": {"type": "string", "pattern": "^[A-Za-z]{2}$"},
+                "contact": {"type": "object", "additionalProperties": false, "required": ["email"], "properties": {"email": email, "phone": phone}},
+                "admin": {"type": "object", "additionalProperties": false, "required": ["userId", "displayName"],
+                          "properties": {"userId": {"type": "string"}, "displayName": text(200), "email": email}},
+            },
+        },
+        "NewStaff": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["userId", "role", "displayName"],
+            "properties": {
+                "userId": {"type": "string", "pattern": "^[A-Za-z0-9._@+-]{1,128}$"},
+                "role": {"enum": ["admin", "practitioner", "nurse", "front_desk", "billing"]},
+                "displayName": text(200),
+                "email": email,
+            },
+        },
+        "StaffChange": {
+            "type": "object",
+            "additionalProperties": false,
+            "minProperties": 1,
+            "properties": {
+                "role": {"enum": ["admin", "practitioner", "nurse", "front_desk", "billing"]},
+                "status": {"enum": ["active", "deactivated"]},
+                "displayName": text(200),
+            },
+        },
+        "PatientDetails": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["givenName", "familyName", "birthDate", "sexAtBirth"],
+            "properties": {
+                "givenName": text(200), "familyName": text(200), "preferredName": text(200),
+                "birthDate": {"type": "string", "format": "date", "description": "Not in the future, not before 1880"},
+                "sexAtBirth": {"enum": ["female", "male", "intersex", "unknown"]},
+                "genderIdentity": {"enum": ["female", "male", "non-binary", "transgender-female", "transgender-male", "other", "asked-declined"]},
+                "pronouns": text(200), "phone": phone, "email": email,
+                "address": {"type": "object", "additionalProperties": false, "required": ["lines", "city", "country"], "properties": {
+                    "lines": {"type": "array", "minItems": 1, "maxItems": 3, "items": text(200)},
+                    "city": text(200), "region": text(200), "postalCode": {"type": "string", "maxLength": 16},
+                    "country": {"type": "string", "pattern": "^[A-Za-z]{2}$"},
+                }},
+                "emergencyContact": {"type": "object", "additionalProperties": false, "required": ["name", "phone"],
+                    "properties": {"name": text(200), "relationship": text(200), "phone": phone}},
+                "insurance": {"type": "object", "additionalProperties": false, "required": ["payer", "memberId"],
+                    "properties": {"payer": text(200), "memberId": text(200), "group": text(200)}},
+                "preferredLanguage": {"type": "string", "description": "BCP 47 tag"},
+            },
+        },
+        "PatientPatch": {
+            "description": "A JSON merge patch (RFC 7396) of PatientDetails: null removes an optional field",
+            "type": "object",
+        },
+    })
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for route in ROUTES {
+        let mut parameters = path_parameters(route.path);
+        parameters.extend(route.query.iter().map(|q| query_parameter(q)));
+        if route.method == "POST" {
+            parameters.push(json!({"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "maxLength": 255},
+                "description": "A retry with the same key returns the first response and writes nothing"}));
+        }
+        if route.method == "PATCH" {
+            parameters.push(json!({"name": "If-Match", "in": "header", "required": true, "schema": {"type": "string"},
+                "description": "The ETag of the version the change is based on"}));
+        }
+        let success = if route.method == "POST" { "201" } else { "200" };
+        let roles: Vec<&str> = route.roles.iter().map(|r| r.as_str()).collect();
+        let mut operation = json!({
+            "operationId": route.name,
+            "summary": route.summary,
+            "description": format!("Roles: {}. Served by the `{}` function.", roles.join(", "), route.function),
+            "x-vellum-roles": roles,
+            "parameters": parameters,
+            "responses": {
+                success: {"description": "Success", "content": {"application/json": {"schema": {"type": "object"}}}},
+                "400": problem("Malformed request: a field is missing, unknown or of the wrong type"),
+                "401": problem("No valid bearer token"),
+                "403": problem("The role may not call this route, or the membership is inactive"),
+                "404": problem("No such resource in the caller's clinic"),
+                "422": problem("A field breaks a rule"),
+                "503": problem("A dependency failed; nothing was changed"),
+            },
+        });
+        if let Some(schema) = route.body {
+            let media = if route.method == "PATCH" && schema == "PatientPatch" {
+                json!({"application/merge-patch+json": {"schema": {"$ref": "#/components/schemas/PatientPatch"}},
+                       "application/json": {"schema": {"$ref": "#/components/schemas/PatientPatch"}}})
+            } else {
+                json!({"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}})
+            };
+            operation["requestBody"] = json!({"required": true, "content": media});
+            operation["responses"]["413"] = problem("The body is larger than 64 KiB");
+            operation["responses"]["415"] = problem("The body is not JSON");
+        }
+        if route.method == "PATCH" {
+            operation["responses"]["412"] = problem("The resource changed since it was read");
+            operation["responses"]["428"] = problem("If-Match is missing");
+            operation["responses"]["409"] = problem("The change conflicts with the resource's state");
+        }
+        if route.method == "POST" {
+            operation["responses"]["409"] = problem("The resource already exists");
+        }
+        let entry = paths.entry(route.path.to_string()).or_insert_with(|| json!({}));
+        entry[route.method.to_ascii_lowercase()] = operation;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Vellum API", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "An electronic medical record for clinics. Every call is audited."},
+        "servers": [{"url": "http://127.0.0.1:3000", "description": "the local server"}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "schemas": schemas(),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_in_the_document_with_its_parameters() {
+        let doc = document();
+        for route in ROUTES {
+            let op = &doc["paths"][route.path][route.method.to_ascii_lowercase()];
+            assert_eq!(op["operationId"], route.name);
+            let names: Vec<&str> =
+                op["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+            for q in route.query {
+                assert!(names.contains(q), "{route:?} lacks {q}");
+            }
+            if let Some(schema) = route.body {
+                assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
+            }
+        }
+    }
+}
