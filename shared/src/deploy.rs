@@ -167,23 +167,36 @@ fn log_group(name: Value) -> Value {
     })
 }
 
-fn function_alarm(function: &str, metric: &str, what: &str) -> Value {
+/// An alarm on one metric that notifies the alarm topic.
+fn alarm(
+    description: String,
+    namespace: &str,
+    metric: &str,
+    dimension: (&str, Value),
+    statistic: &str,
+    threshold: u32,
+) -> Value {
     json!({
         "Type": "AWS::CloudWatch::Alarm",
         "Properties": {
-            "AlarmDescription": format!("{function}: {what}"),
-            "Namespace": "AWS/Lambda",
+            "AlarmDescription": description,
+            "Namespace": namespace,
             "MetricName": metric,
-            "Dimensions": [{ "Name": "FunctionName", "Value": reference(&logical_name(function)) }],
-            "Statistic": "Sum",
+            "Dimensions": [{ "Name": dimension.0, "Value": dimension.1 }],
+            "Statistic": statistic,
             "Period": 300,
             "EvaluationPeriods": 1,
-            "Threshold": 1,
+            "Threshold": threshold,
             "ComparisonOperator": "GreaterThanOrEqualToThreshold",
             "TreatMissingData": "notBreaching",
             "AlarmActions": [reference("AlarmTopic")],
         },
     })
+}
+
+fn function_alarm(function: &str, metric: &str, what: &str) -> Value {
+    let dimension = ("FunctionName", reference(&logical_name(function)));
+    alarm(format!("{function}: {what}"), "AWS/Lambda", metric, dimension, "Sum", 1)
 }
 
 fn table(stream: bool, indexes: &[Index]) -> Value {
@@ -480,47 +493,27 @@ fn static_resources() -> Map<String, Value> {
                 "KmsMasterKeyId": reference("DataKey"),
             },
         },
-        "DeadLetterQueueDepthAlarm": {
-            "Type": "AWS::CloudWatch::Alarm",
-            "Properties": {
-                "AlarmDescription": "Events that an asynchronous function could not process are waiting",
-                "Namespace": "AWS/SQS",
-                "MetricName": "ApproximateNumberOfMessagesVisible",
-                "Dimensions": [{ "Name": "QueueName", "Value": arn_name("DeadLetterQueue") }],
-                "Statistic": "Maximum",
-                "Period": 300,
-                "EvaluationPeriods": 1,
-                "Threshold": 1,
-                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-                "TreatMissingData": "notBreaching",
-                "AlarmActions": [reference("AlarmTopic")],
-            },
-        },
-        "Api5xxAlarm": {
-            "Type": "AWS::CloudWatch::Alarm",
-            "Properties": {
-                "AlarmDescription": "The API answered with server errors",
-                "Namespace": "AWS/ApiGateway",
-                "MetricName": "5xx",
-                "Dimensions": [{ "Name": "ApiId", "Value": reference("HttpApi") }],
-                "Statistic": "Sum",
-                "Period": 300,
-                "EvaluationPeriods": 1,
-                "Threshold": 5,
-                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-                "TreatMissingData": "notBreaching",
-                "AlarmActions": [reference("AlarmTopic")],
-            },
-        },
+        "DeadLetterQueueDepthAlarm": alarm(
+            "Events that an asynchronous function could not process are waiting".into(),
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            ("QueueName", json!({ "Fn::GetAtt": ["DeadLetterQueue", "QueueName"] })),
+            "Maximum",
+            1,
+        ),
+        "Api5xxAlarm": alarm(
+            "The API answered with server errors".into(),
+            "AWS/ApiGateway",
+            "5xx",
+            ("ApiId", reference("HttpApi")),
+            "Sum",
+            5,
+        ),
     });
     match resources {
         Value::Object(map) => map,
         _ => Map::new(),
     }
-}
-
-fn arn_name(queue: &str) -> Value {
-    json!({ "Fn::GetAtt": [queue, "QueueName"] })
 }
 
 fn client(kind: &str) -> Value {
