@@ -255,6 +255,19 @@ fn public_access_blocked() -> Value {
     json!({ "BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true })
 }
 
+/// A private, versioned, retained bucket owned by the account, with `properties` added.
+fn bucket(properties: Value) -> Value {
+    let mut all = json!({
+        "PublicAccessBlockConfiguration": public_access_blocked(),
+        "VersioningConfiguration": { "Status": "Enabled" },
+        "OwnershipControls": { "Rules": [{ "ObjectOwnership": "BucketOwnerEnforced" }] },
+    });
+    if let (Value::Object(all), Value::Object(extra)) = (&mut all, properties) {
+        all.extend(extra);
+    }
+    json!({ "Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain", "Properties": all })
+}
+
 fn kms_bucket_encryption() -> Value {
     json!({
         "ServerSideEncryptionConfiguration": [{
@@ -327,23 +340,15 @@ fn static_resources() -> Map<String, Value> {
         },
         "RecordsTable": table(true, Table::Records.indexes()),
         "AuditTable": table(false, Table::Audit.indexes()),
-        "AccessLogBucket": {
-            "Type": "AWS::S3::Bucket",
-            "DeletionPolicy": "Retain",
-            "UpdateReplacePolicy": "Retain",
-            "Properties": {
-                "PublicAccessBlockConfiguration": public_access_blocked(),
-                "VersioningConfiguration": { "Status": "Enabled" },
-                "OwnershipControls": { "Rules": [{ "ObjectOwnership": "BucketOwnerEnforced" }] },
+        "AccessLogBucket": bucket(json!({
                 "BucketEncryption": { "ServerSideEncryptionConfiguration": [{ "ServerSideEncryptionByDefault": { "SSEAlgorithm": "AES256" } }] },
-                "LifecycleConfiguration": { "Rules": [{
-                    "Id": "expire-access-logs",
-                    "Status": "Enabled",
-                    "ExpirationInDays": reference("AccessLogRetentionDays"),
-                    "NoncurrentVersionExpiration": { "NoncurrentDays": 30 },
-                }] },
-            },
-        },
+            "LifecycleConfiguration": { "Rules": [{
+                "Id": "expire-access-logs",
+                "Status": "Enabled",
+                "ExpirationInDays": reference("AccessLogRetentionDays"),
+                "NoncurrentVersionExpiration": { "NoncurrentDays": 30 },
+            }] },
+        })),
         "AccessLogBucketPolicy": {
             "Type": "AWS::S3::BucketPolicy",
             "Properties": {
@@ -371,41 +376,25 @@ fn static_resources() -> Map<String, Value> {
                 },
             },
         },
-        "PhotoBucket": {
-            "Type": "AWS::S3::Bucket",
-            "DeletionPolicy": "Retain",
-            "UpdateReplacePolicy": "Retain",
-            "Properties": {
-                "PublicAccessBlockConfiguration": public_access_blocked(),
-                "VersioningConfiguration": { "Status": "Enabled" },
-                "OwnershipControls": { "Rules": [{ "ObjectOwnership": "BucketOwnerEnforced" }] },
+        "PhotoBucket": bucket(json!({
                 "BucketEncryption": kms_bucket_encryption(),
-                "LoggingConfiguration": { "DestinationBucketName": reference("AccessLogBucket"), "LogFilePrefix": "photos/" },
-                "LifecycleConfiguration": { "Rules": [
-                    { "Id": "expire-quarantine", "Status": "Enabled", "Prefix": "quarantine/", "ExpirationInDays": 1 },
-                    { "Id": "expire-old-versions", "Status": "Enabled", "NoncurrentVersionExpiration": { "NoncurrentDays": reference("PhotoVersionRetentionDays") } },
-                    { "Id": "abort-incomplete-uploads", "Status": "Enabled", "AbortIncompleteMultipartUpload": { "DaysAfterInitiation": 1 } },
-                ] },
-            },
-        },
+            "LoggingConfiguration": { "DestinationBucketName": reference("AccessLogBucket"), "LogFilePrefix": "photos/" },
+            "LifecycleConfiguration": { "Rules": [
+                { "Id": "expire-quarantine", "Status": "Enabled", "Prefix": "quarantine/", "ExpirationInDays": 1 },
+                { "Id": "expire-old-versions", "Status": "Enabled", "NoncurrentVersionExpiration": { "NoncurrentDays": reference("PhotoVersionRetentionDays") } },
+                { "Id": "abort-incomplete-uploads", "Status": "Enabled", "AbortIncompleteMultipartUpload": { "DaysAfterInitiation": 1 } },
+            ] },
+        })),
         "PhotoBucketPolicy": tls_only_policy("PhotoBucket"),
-        "AuditArchiveBucket": {
-            "Type": "AWS::S3::Bucket",
-            "DeletionPolicy": "Retain",
-            "UpdateReplacePolicy": "Retain",
-            "Properties": {
-                "ObjectLockEnabled": true,
-                "ObjectLockConfiguration": {
-                    "ObjectLockEnabled": "Enabled",
-                    "Rule": { "DefaultRetention": { "Mode": "COMPLIANCE", "Years": 6 } },
-                },
-                "PublicAccessBlockConfiguration": public_access_blocked(),
-                "VersioningConfiguration": { "Status": "Enabled" },
-                "OwnershipControls": { "Rules": [{ "ObjectOwnership": "BucketOwnerEnforced" }] },
-                "BucketEncryption": kms_bucket_encryption(),
-                "LoggingConfiguration": { "DestinationBucketName": reference("AccessLogBucket"), "LogFilePrefix": "audit-archive/" },
+        "AuditArchiveBucket": bucket(json!({
+            "ObjectLockEnabled": true,
+            "ObjectLockConfiguration": {
+                "ObjectLockEnabled": "Enabled",
+                "Rule": { "DefaultRetention": { "Mode": "COMPLIANCE", "Years": 6 } },
             },
-        },
+            "BucketEncryption": kms_bucket_encryption(),
+            "LoggingConfiguration": { "DestinationBucketName": reference("AccessLogBucket"), "LogFilePrefix": "audit-archive/" },
+        })),
         "AuditArchiveBucketPolicy": tls_only_policy("AuditArchiveBucket"),
         "UserPool": {
             "Type": "AWS::Cognito::UserPool",
