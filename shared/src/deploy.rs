@@ -341,7 +341,7 @@ fn static_resources() -> Map<String, Value> {
         "RecordsTable": table(true, Table::Records.indexes()),
         "AuditTable": table(false, Table::Audit.indexes()),
         "AccessLogBucket": bucket(json!({
-                "BucketEncryption": { "ServerSideEncryptionConfiguration": [{ "ServerSideEncryptionByDefault": { "SSEAlgorithm": "AES256" } }] },
+            "BucketEncryption": { "ServerSideEncryptionConfiguration": [{ "ServerSideEncryptionByDefault": { "SSEAlgorithm": "AES256" } }] },
             "LifecycleConfiguration": { "Rules": [{
                 "Id": "expire-access-logs",
                 "Status": "Enabled",
@@ -377,7 +377,7 @@ fn static_resources() -> Map<String, Value> {
             },
         },
         "PhotoBucket": bucket(json!({
-                "BucketEncryption": kms_bucket_encryption(),
+            "BucketEncryption": kms_bucket_encryption(),
             "LoggingConfiguration": { "DestinationBucketName": reference("AccessLogBucket"), "LogFilePrefix": "photos/" },
             "LifecycleConfiguration": { "Rules": [
                 { "Id": "expire-quarantine", "Status": "Enabled", "Prefix": "quarantine/", "ExpirationInDays": 1 },
