@@ -54,4 +54,11 @@ echo "==> moto is serving DynamoDB on 127.0.0.1:$port"
 
 export VELLUM_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
-cargo test --workspace --locked --no-fail-fast "$@"
+results="$root/target/test-tools/results.log"
+status=0
+cargo test --workspace --locked --no-fail-fast "$@" 2>&1 | tee "$results" || status=$?
+passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$results" | grep -Eo '[0-9]+ passed' | awk '{s += $1} END {print s + 0}')
+failed=$(grep -Eo '; [0-9]+ failed' "$results" | grep -Eo '[0-9]+' | awk '{s += $1} END {print s + 0}')
+echo
+echo "$passed passed, $failed failed"
+exit "$status"
