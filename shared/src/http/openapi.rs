@@ -3,6 +3,17 @@
 use serde_json::{Map, Value, json};
 
 use super::routes::ROUTES;
+use crate::domain::patient::{GenderIdentity, SexAtBirth};
+use crate::domain::role::Role;
+use crate::domain::staff::StaffStatus;
+
+/// The E.164 pattern the `Phone` type enforces.
+const PHONE_PATTERN: &str = "^\\+[1-9][0-9]{6,14}$";
+
+/// A string enum's schema, from the enum's own list of values.
+fn one_of<T: Copy + std::fmt::Display>(values: &[T]) -> Value {
+    json!({"enum": values.iter().map(|v| v.to_string()).collect::<Vec<_>>()})
+}
 
 fn query_parameter(name: &str) -> Value {
     let (description, schema) = match name {
@@ -10,7 +21,7 @@ fn query_parameter(name: &str) -> Value {
         "cursor" => ("The nextCursor of the previous page", json!({"type": "string"})),
         "familyName" => ("Family-name prefix (accents, case and punctuation ignored)", json!({"type": "string"})),
         "birthDate" => ("Date of birth", json!({"type": "string", "format": "date"})),
-        "phone" => ("Phone number, E.164", json!({"type": "string", "pattern": "^\\+[1-9][0-9]{6,14}$"})),
+        "phone" => ("Phone number, E.164", json!({"type": "string", "pattern": PHONE_PATTERN})),
         "mrn" => ("Medical record number", json!({"type": "string", "pattern": "^[0-9]{8}$"})),
         "patientId" => ("Events about this patient", json!({"type": "string"})),
         "actor" => ("Events by this user", json!({"type": "string"})),
@@ -37,7 +48,8 @@ fn text(max: u32) -> Value {
 }
 
 fn schemas() -> Value {
-    let phone = json!({"type": "string", "pattern": "^\\+[1-9][0-9]{6,14}$"});
+    let phone = json!({"type": "string", "pattern": PHONE_PATTERN});
+    let staff_role = one_of(Role::STAFF);
     let email = json!({"type": "string", "format": "email"});
     json!({
         "Problem": {
@@ -68,7 +80,7 @@ fn schemas() -> Value {
             "required": ["userId", "role", "displayName"],
             "properties": {
                 "userId": {"type": "string", "pattern": "^[A-Za-z0-9._@+-]{1,128}$"},
-                "role": {"enum": ["admin", "practitioner", "nurse", "front_desk", "billing"]},
+                "role": staff_role,
                 "displayName": text(200),
                 "email": email,
             },
@@ -78,8 +90,8 @@ fn schemas() -> Value {
             "additionalProperties": false,
             "minProperties": 1,
             "properties": {
-                "role": {"enum": ["admin", "practitioner", "nurse", "front_desk", "billing"]},
-                "status": {"enum": ["active", "deactivated"]},
+                "role": staff_role,
+                "status": one_of(StaffStatus::ALL),
                 "displayName": text(200),
             },
         },
@@ -90,8 +102,8 @@ fn schemas() -> Value {
             "properties": {
                 "givenName": text(200), "familyName": text(200), "preferredName": text(200),
                 "birthDate": {"type": "string", "format": "date", "description": "Not in the future, not before 1880"},
-                "sexAtBirth": {"enum": ["female", "male", "intersex", "unknown"]},
-                "genderIdentity": {"enum": ["female", "male", "non-binary", "transgender-female", "transgender-male", "other", "asked-declined"]},
+                "sexAtBirth": one_of(SexAtBirth::ALL),
+                "genderIdentity": one_of(GenderIdentity::ALL),
                 "pronouns": text(200), "phone": phone, "email": email,
                 "address": {"type": "object", "additionalProperties": false, "required": ["lines", "city", "country"], "properties": {
                     "lines": {"type": "array", "minItems": 1, "maxItems": 3, "items": text(200)},
