@@ -43,7 +43,7 @@ pub async fn handle(records: &dyn Records, mut event: Value) -> Result<Value, Tr
         return Err(TriggerError::BadEvent);
     }
     let sub = event.pointer("/request/userAttributes/sub").and_then(Value::as_str).ok_or(TriggerError::BadEvent)?;
-    let ctx = crate::domain::fields::Context { today: chrono::NaiveDate::MIN };
+    let ctx = crate::domain::fields::Context::timeless();
     let user = <UserId as crate::domain::fields::ParseStr>::parse_str(sub, &ctx).map_err(|_| TriggerError::BadEvent)?;
     let groups: Vec<String> = event
         .pointer("/request/groupConfiguration/groupsToOverride")

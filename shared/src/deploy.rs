@@ -1,9 +1,10 @@
-//! The deployment template, generated from the route table: one function, API route and least-privilege
-//! role per route, so the template and the code cannot drift apart. `infra/template.json` is its output.
+//! The deployment template, generated from the route table: one function and least-privilege role per
+//! function, one API route per route, so the template and the code cannot drift apart.
+//! `infra/template.json` is its output.
 
 use serde_json::{Map, Value, json};
 
-use crate::http::routes::{Op, ROUTES, TRIGGERS};
+use crate::http::routes::{self, Op, Route, TRIGGERS};
 use crate::store::Table;
 use crate::store::schema::{self, Index};
 
@@ -14,6 +15,7 @@ pub fn dynamodb_action(op: Op) -> &'static str {
         Op::Query => "dynamodb:Query",
         Op::Put => "dynamodb:PutItem",
         Op::Update => "dynamodb:UpdateItem",
+        Op::Delete => "dynamodb:DeleteItem",
     }
 }
 
@@ -112,7 +114,25 @@ fn role(function: &str, ops: &[(Table, Op)]) -> Value {
     })
 }
 
-fn function(function: &str, summary: &str, http: Option<(&str, &str)>, api: bool) -> Value {
+/// The logical name of a route's API event: `patients.read` → `PatientsRead`.
+pub fn event_name(route: &Route) -> String {
+    logical_name(&route.name.replace('.', "-"))
+}
+
+/// Every operation of every route a function serves, each once.
+pub fn function_operations(function: &str) -> Vec<(Table, Op)> {
+    let mut ops: Vec<(Table, Op)> = Vec::new();
+    for route in routes::by_function(function) {
+        for op in route.operations() {
+            if !ops.contains(&op) {
+                ops.push(op);
+            }
+        }
+    }
+    ops
+}
+
+fn function(function: &str, summary: &str, http: &[&Route], api: bool) -> Value {
     let name = logical_name(function);
     let mut env = json!({
         "VELLUM_RECORDS_TABLE": reference("RecordsTable"),
@@ -136,13 +156,18 @@ fn function(function: &str, summary: &str, http: Option<(&str, &str)>, api: bool
         "LoggingConfig": { "LogFormat": "JSON", "LogGroup": reference(&format!("{name}Logs")) },
         "Environment": { "Variables": env },
     });
-    if let Some((method, path)) = http {
-        properties["Events"] = json!({
-            "Api": {
-                "Type": "HttpApi",
-                "Properties": { "ApiId": reference("HttpApi"), "Method": method, "Path": path },
-            },
-        });
+    if !http.is_empty() {
+        let events: Map<String, Value> = http
+            .iter()
+            .map(|route| {
+                let event = json!({
+                    "Type": "HttpApi",
+                    "Properties": { "ApiId": reference("HttpApi"), "Method": route.method, "Path": route.path },
+                });
+                (event_name(route), event)
+            })
+            .collect();
+        properties["Events"] = Value::Object(events);
     }
     json!({
         "Type": "AWS::Serverless::Function",
@@ -278,8 +303,7 @@ fn kms_bucket_encryption() -> Value {
 }
 
 fn static_resources() -> Map<String, Value> {
-    let all_functions: Vec<&str> =
-        ROUTES.iter().map(|r| r.function).chain(TRIGGERS.iter().map(|t| t.function)).collect();
+    let all_functions: Vec<&str> = routes::functions().into_iter().chain(TRIGGERS.iter().map(|t| t.function)).collect();
     // Named by ARN rather than by reference: the roles depend on the tables, which depend on this key.
     let role_arns: Vec<Value> = all_functions
         .iter()
@@ -555,7 +579,7 @@ fn outputs() -> Value {
 /// The whole SAM template.
 pub fn template() -> Value {
     let mut resources = static_resources();
-    let mut add = |function: &str, summary: &str, http: Option<(&str, &str)>, ops: Vec<(Table, Op)>, api: bool| {
+    let mut add = |function: &str, summary: &str, http: &[&Route], ops: Vec<(Table, Op)>, api: bool| {
         let name = logical_name(function);
         resources.insert(name.clone(), self::function(function, summary, http, api));
         resources.insert(format!("{name}Role"), role(function, &ops));
@@ -566,11 +590,12 @@ pub fn template() -> Value {
             function_alarm(function, "Throttles", "invocations were throttled"),
         );
     };
-    for route in ROUTES {
-        add(route.function, route.summary, Some((route.method, route.path)), route.operations(), true);
+    for function in routes::functions() {
+        let served = routes::by_function(function);
+        add(function, routes::function_summary(function), &served, function_operations(function), true);
     }
     for trigger in TRIGGERS {
-        add(trigger.function, trigger.summary, None, trigger.access.to_vec(), false);
+        add(trigger.function, trigger.summary, &[], trigger.access.to_vec(), false);
     }
     json!({
         "AWSTemplateFormatVersion": "2010-09-09",

@@ -17,7 +17,7 @@ async fn calls_without_a_valid_token_are_unauthorized(app: TestApp) {
     let expired = app.tokens.issue(&user, clinic_id, Role::Admin, now_seconds() - 7200, 3600);
     let mut tampered = clinic.admin.clone();
     tampered.insert(tampered.len() / 2, 'x');
-    for route in ROUTES {
+    for route in ROUTES.iter() {
         let path = route.path.replace("{patientId}", &ulid::Ulid::new().to_string()).replace("{userId}", "u1");
         let none = app.send(route.method, &path, None, None, &[]).await;
         assert_eq!(none.status, 401, "{route:?}");
@@ -89,7 +89,7 @@ async fn the_local_server_publishes_the_openapi_document(app: TestApp) {
     let doc = app.send("GET", "/v1/openapi.json", None, None, &[]).await;
     assert_eq!(doc.status, 200);
     assert_eq!(doc.body["openapi"], "3.1.0");
-    for route in ROUTES {
+    for route in ROUTES.iter() {
         assert!(doc.body["paths"][route.path][route.method.to_ascii_lowercase()].is_object(), "{route:?}");
     }
 }

@@ -24,6 +24,7 @@ macro_rules! on_both_backends {
 
 mod audit;
 mod auth;
+mod chart;
 mod idempotency;
 mod isolation;
 mod malformed;

@@ -135,7 +135,7 @@ async fn no_input_produces_a_server_error(app: TestApp) {
     let clinic = app.open_clinic("Garbage").await;
     let patient = app.patient(&clinic, patient_body("G", "Arbage")).await;
     let id = patient["id"].as_str().unwrap();
-    for route in ROUTES {
+    for route in ROUTES.iter() {
         let path = route.path.replace("{patientId}", id).replace("{userId}", &clinic.admin_user);
         let token = if route.name == "clinics.create" { app.operator() } else { clinic.admin.clone() };
         for body in garbage() {

@@ -2,8 +2,8 @@
 
 use serde_json::{Value, json};
 use vellum::domain::role::Role;
-use vellum::http::routes::ROUTES;
-use vellum_tests::{TestApp, clinic_body, patient_body};
+use vellum::http::routes::{ROUTES, Route, chart_route};
+use vellum_tests::{Clinic, TestApp, chart_entry, clinic_body, patient_body};
 
 /// A request each route accepts from a permitted role.
 fn request_for(route: &str, patient: &str, user: &str) -> (String, Option<Value>) {
@@ -22,7 +22,43 @@ fn request_for(route: &str, patient: &str, user: &str) -> (String, Option<Value>
         "patients.update" => (format!("/v1/patients/{patient}"), Some(json!({"preferredName": "R"}))),
         "patients.access-log" => (format!("/v1/patients/{patient}/access-log"), None),
         "audit.list" => ("/v1/audit".into(), None),
+        "chart.read" => (format!("/v1/patients/{patient}/chart"), None),
+        "lots.recall" => ("/v1/lot-recall?lotNumber=AB1234".into(), None),
         other => panic!("no request written for {other}: add one"),
+    }
+}
+
+/// A request for a chart entry route: a fresh patient (a profile is one per patient) and, for routes about
+/// one entry, an entry recorded by the caller when the caller may record it (notes change only by their
+/// author), else by a practitioner.
+async fn chart_request(
+    app: &TestApp,
+    clinic: &Clinic,
+    route: &Route,
+    caller: (&str, Role),
+    practitioner: &str,
+) -> (String, Option<Value>) {
+    let kind = route.chart.expect("a chart route");
+    let patient = app.patient(clinic, patient_body("Chart", "Roles")).await;
+    let segment = route.path.split('/').nth(4).expect("the kind's segment");
+    let base = format!("/v1/patients/{}/{segment}", patient["id"].as_str().unwrap());
+    let (body, patch) = chart_entry(segment);
+    let operation = route.name.rsplit('.').next().unwrap();
+    if operation == "create" || operation == "list" {
+        return (base, (operation == "create").then_some(body));
+    }
+    let may_create = chart_route(kind, "create").is_some_and(|r| r.allows(caller.1));
+    let author = if may_create { caller.0 } else { practitioner };
+    let created = app.post(&base, author, body).await;
+    assert_eq!(created.status, 201, "{created:?}");
+    let entry = format!("{base}/{}", created.body["id"].as_str().unwrap());
+    match operation {
+        "read" => (entry, None),
+        "update" => (entry, Some(patch)),
+        "history" => (format!("{entry}/history"), None),
+        "entered-in-error" => (format!("{entry}/entered-in-error"), Some(json!({"reason": "wrong patient"}))),
+        "sign" => (format!("{entry}/sign"), None),
+        other => panic!("no chart request written for {other}: add one"),
     }
 }
 
@@ -35,14 +71,16 @@ async fn every_role_gets_exactly_what_the_role_table_grants(app: TestApp) {
             r => app.member(&clinic, r).await,
         };
         let (_, target) = app.member(&clinic, Role::Nurse).await;
+        let (practitioner, _) = app.member(&clinic, Role::Practitioner).await;
         let patient = app.patient(&clinic, patient_body("Role", "Target")).await;
         let patient_id = patient["id"].as_str().unwrap();
-        for route in ROUTES {
-            let (path, body) = request_for(route.name, patient_id, &target);
-            let mut headers = vec![];
-            if route.method == "PATCH" {
-                headers.push(("if-match", "\"1\""));
-            }
+        for route in ROUTES.iter() {
+            let (path, body) = if route.chart.is_some() {
+                chart_request(&app, &clinic, route, (&token, role), &practitioner).await
+            } else {
+                request_for(route.name, patient_id, &target)
+            };
+            let headers = [("if-match", "\"1\"")];
             let reply = app.send(route.method, &path, Some(&token), body, &headers).await;
             if route.allows(role) {
                 assert!((200..300).contains(&reply.status), "{role} on {route:?}: {reply:?}");

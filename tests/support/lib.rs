@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
@@ -10,8 +11,8 @@ use vellum::crypto::SecretKey;
 use vellum::domain::role::Role;
 use vellum::host::local::{self, LocalServer};
 use vellum::host::token::TokenKeys;
-use vellum::store::Records;
 use vellum::store::dynamo::DynamoRecords;
+use vellum::store::{Cond, Item, Key, Page, Query, Records, StoreError, Table, Update, Write};
 
 /// Where a test keeps its records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,15 +106,68 @@ pub struct TestApp {
     _dir: Option<tempfile::TempDir>,
 }
 
+/// How many requests of each kind the records store received.
+#[derive(Debug, Default)]
+pub struct StoreCounts {
+    pub gets: AtomicUsize,
+    pub queries: AtomicUsize,
+    pub transactions: AtomicUsize,
+    pub updates: AtomicUsize,
+}
+
+impl StoreCounts {
+    /// (gets, queries, transactions, updates) so far.
+    pub fn snapshot(&self) -> (usize, usize, usize, usize) {
+        let read = |c: &AtomicUsize| c.load(Ordering::SeqCst);
+        (read(&self.gets), read(&self.queries), read(&self.transactions), read(&self.updates))
+    }
+}
+
+/// A records store that counts the requests it passes on.
+pub struct CountingRecords {
+    inner: Arc<dyn Records>,
+    counts: Arc<StoreCounts>,
+}
+
+#[async_trait::async_trait]
+impl Records for CountingRecords {
+    async fn get(&self, table: Table, key: &Key) -> Result<Option<Item>, StoreError> {
+        self.counts.gets.fetch_add(1, Ordering::SeqCst);
+        self.inner.get(table, key).await
+    }
+
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        self.counts.transactions.fetch_add(1, Ordering::SeqCst);
+        self.inner.transact(writes).await
+    }
+
+    async fn update(&self, table: Table, key: &Key, update: Update, cond: Cond) -> Result<Item, StoreError> {
+        self.counts.updates.fetch_add(1, Ordering::SeqCst);
+        self.inner.update(table, key, update, cond).await
+    }
+
+    async fn query(&self, query: Query) -> Result<Page, StoreError> {
+        self.counts.queries.fetch_add(1, Ordering::SeqCst);
+        self.inner.query(query).await
+    }
+}
+
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
-        let (records, dir) = records(backend).await;
+        Self::spawn_counting(backend).await.0
+    }
+
+    /// The local server over a store that counts every request made of it.
+    pub async fn spawn_counting(backend: Backend) -> (Self, Arc<StoreCounts>) {
+        let (inner, dir) = records(backend).await;
+        let counts = Arc::new(StoreCounts::default());
+        let records: Arc<dyn Records> = Arc::new(CountingRecords { inner, counts: counts.clone() });
         let app = App::new(records.clone(), SecretKey::generate());
         let tokens = TokenKeys::new(SecretKey::generate());
         let addr: SocketAddr = "127.0.0.1:0".parse().expect("address");
         let server =
             LocalServer::start(local::router(Arc::new(app), tokens.clone()), addr).await.expect("server starts");
-        Self {
+        let app = Self {
             backend,
             base: format!("http://{}", server.addr),
             client: reqwest::Client::new(),
@@ -121,7 +175,8 @@ impl TestApp {
             tokens,
             _server: server,
             _dir: dir,
-        }
+        };
+        (app, counts)
     }
 
     /// A valid token for anyone, as the identity provider would issue it.
@@ -265,6 +320,55 @@ pub fn patient_body(given: &str, family: &str) -> Value {
         "emergencyContact": {"name": "Sam Doe", "relationship": "spouse", "phone": "+14155550124"},
         "insurance": {"payer": "Acme Health", "memberId": "M123", "group": "G9"},
         "preferredLanguage": "en-US",
+    })
+}
+
+/// A valid create body for each chart route segment, and a valid merge patch of it.
+pub fn chart_entry(segment: &str) -> (Value, Value) {
+    match segment {
+        "allergies" => (
+            json!({"substance": "Penicillin", "category": "medication", "reaction": "Hives", "severity": "severe"}),
+            json!({"severity": "life-threatening"}),
+        ),
+        "medications" => (
+            json!({"name": "Isotretinoin", "strength": "20 mg", "dose": "1 capsule", "route": "oral",
+                   "frequency": "daily", "startDate": "2026-01-10", "reason": "acne"}),
+            json!({"status": "stopped", "stopDate": "2026-06-01"}),
+        ),
+        "conditions" => (json!({"code": "L70.0"}), json!({"status": "resolved"})),
+        "vitals" => (
+            json!({"bloodPressure": {"systolic": 118, "diastolic": 76}, "heartRate": 64,
+                   "weight": {"value": 60, "unit": "kg"}, "height": {"value": 165, "unit": "cm"}}),
+            json!({"heartRate": 66}),
+        ),
+        "notes" => (
+            json!({"type": "consultation", "subjective": "Wants forehead lines softened", "plan": "Neurotoxin, 20 units"}),
+            json!({"assessment": "Dynamic rhytides"}),
+        ),
+        "treatments" => (treatment_body("AB-1234", "2099-01-31"), json!({"outcome": "Good symmetry at review"})),
+        "aesthetic-profile" => (
+            json!({"concerns": ["forehead lines"], "fitzpatrick": "III",
+                   "pregnancy": {"status": "neither", "recordedOn": "2026-01-10"}, "history": {"coldSores": true}}),
+            json!({"goals": ["a natural look"]}),
+        ),
+        other => panic!("no chart body for {other}"),
+    }
+}
+
+/// A neurotoxin treatment with one product lot.
+pub fn treatment_body(lot: &str, expiry: &str) -> Value {
+    json!({
+        "type": "neurotoxin",
+        "treatedAreas": ["glabella", "forehead"],
+        "products": [{"product": "Botox Cosmetic", "manufacturer": "Allergan", "lotNumber": lot,
+                      "expiryDate": expiry, "quantity": {"value": 20, "unit": "units"}}],
+        "injectionPoints": [
+            {"diagram": "face-front", "x": 0.5, "y": 0.28, "amount": {"value": 4, "unit": "units"}, "productIndex": 0, "area": "procerus"},
+            {"diagram": "face-front", "x": 0.44, "y": 0.3, "amount": {"value": 4, "unit": "units"}, "productIndex": 0},
+        ],
+        "technique": "30G needle, intramuscular",
+        "aftercare": {"given": true, "instructions": "Stay upright for four hours"},
+        "followUpDate": "2099-02-14",
     })
 }
 

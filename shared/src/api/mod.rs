@@ -1,8 +1,10 @@
 //! Route handlers: each turns a request into a domain decision and an outcome for the pipeline.
 
 pub mod audit;
+pub mod chart;
 pub mod clinics;
 pub mod patients;
+pub mod recall;
 pub mod staff;
 
 use serde_json::{Value, json};

@@ -2,7 +2,7 @@
 
 use std::cell::RefCell;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -48,12 +48,23 @@ pub trait FromJson: Sized {
 #[derive(Clone, Copy, Debug)]
 pub struct Context {
     pub today: NaiveDate,
+    pub now: DateTime<Utc>,
 }
 
 impl Context {
+    /// The context as of `now`.
+    pub fn at(now: DateTime<Utc>) -> Self {
+        Self { today: now.date_naive(), now }
+    }
+
     /// The context as of the system clock.
     pub fn now() -> Self {
-        Self { today: chrono::Utc::now().date_naive() }
+        Self::at(Utc::now())
+    }
+
+    /// A context for parsing values whose rules do not depend on the time (ids, names).
+    pub fn timeless() -> Self {
+        Self::at(DateTime::<Utc>::MIN_UTC)
     }
 }
 
@@ -68,6 +79,12 @@ impl<T: ParseStr> FromJson for T {
             Value::String(s) => T::parse_str(s, ctx).map_err(Issue::Rule),
             _ => Err(Issue::Shape("must be a string".into())),
         }
+    }
+}
+
+impl FromJson for f64 {
+    fn from_json(value: &Value, _: &Context) -> Result<Self, Issue> {
+        value.as_f64().filter(|n| n.is_finite()).ok_or_else(|| Issue::Shape("must be a number".into()))
     }
 }
 
@@ -187,6 +204,55 @@ impl<'a> Form<'a> {
         }
     }
 
+    /// A number that must lie within `min..=max` (in `unit`, named in the message).
+    pub fn number(&self, field: &str, required: bool, min: f64, max: f64, unit: &str) -> Option<f64> {
+        let value: f64 = if required { self.req(field)? } else { self.opt(field)? };
+        if (min..=max).contains(&value) {
+            Some(value)
+        } else {
+            self.record(field, Issue::Rule(format!("must be from {min} to {max} {unit}").trim_end().to_string()));
+            None
+        }
+    }
+
+    /// A list of objects, each read by `read`, between `min` and `max` long.
+    pub fn objects<T>(
+        &self,
+        field: &str,
+        min: usize,
+        max: usize,
+        read: impl Fn(&Form<'_>) -> Option<T>,
+    ) -> Option<Vec<T>> {
+        let values = match self.map.get(field) {
+            None | Some(Value::Null) if min == 0 => return Some(Vec::new()),
+            None | Some(Value::Null) => {
+                self.record(field, Issue::Shape("is required".into()));
+                return None;
+            }
+            Some(Value::Array(values)) => values,
+            Some(_) => {
+                self.record(field, Issue::Shape("must be a list".into()));
+                return None;
+            }
+        };
+        if values.len() < min || values.len() > max {
+            self.record(field, Issue::Rule(format!("must hold between {min} and {max} entries")));
+            return None;
+        }
+        let mut out = Vec::with_capacity(values.len());
+        for (i, v) in values.iter().enumerate() {
+            let name = format!("{field}[{i}]");
+            match v {
+                Value::Object(map) => {
+                    let nested = Form { map, path: self.name(&name), errors: self.errors, ctx: self.ctx };
+                    out.extend(read(&nested));
+                }
+                _ => self.record(&name, Issue::Shape("must be an object".into())),
+            }
+        }
+        (out.len() == values.len()).then_some(out)
+    }
+
     /// A list of strings parsed as `T`, between `min` and `max` long.
     pub fn list<T: FromJson>(&self, field: &str, min: usize, max: usize) -> Option<Vec<T>> {
         match self.map.get(field) {
@@ -254,7 +320,7 @@ mod tests {
     fn every_field_error_is_reported_at_once_with_its_path() {
         let body = json!({"flag": "yes", "nested": {"flag": 1}, "extra": true});
         let errors = Errors::default();
-        let ctx = Context { today: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() };
+        let ctx = Context::at(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap().and_hms_opt(12, 0, 0).unwrap().and_utc());
         let form = Form::root(&body, &errors, ctx).unwrap();
         form.only(&["flag", "nested", "missing"]);
         let _: Option<bool> = form.req("flag");

@@ -34,6 +34,36 @@ pub fn chart_pk(clinic: EntityId, patient: EntityId) -> String {
     format!("CLINIC#{clinic}#PATIENT#{patient}")
 }
 
+/// The current version of a chart entry, in the patient's chart partition: `<KIND>#<entryId>`.
+pub fn chart_entry_sk(kind_prefix: &str, entry: EntityId) -> String {
+    format!("{kind_prefix}#{entry}")
+}
+
+/// Every version of every chart entry of a patient: kept apart so the chart query reads only current entries.
+pub fn chart_history_pk(clinic: EntityId, patient: EntityId) -> String {
+    format!("CLINIC#{clinic}#PATIENT#{patient}#HISTORY")
+}
+
+/// One version of a chart entry: `<KIND>#<entryId>#<version, zero-padded>`.
+pub fn chart_history_sk(kind_prefix: &str, entry: EntityId, version: u64) -> String {
+    format!("{kind_prefix}#{entry}#{version:08}")
+}
+
+/// The versions of one chart entry.
+pub fn chart_history_prefix(kind_prefix: &str, entry: EntityId) -> String {
+    format!("{kind_prefix}#{entry}#")
+}
+
+/// The uses of one product lot in a clinic (the lot-recall index), by folded lot number.
+pub fn lot_pk(clinic: EntityId, folded_lot: &str) -> String {
+    format!("CLINIC#{clinic}#LOT#{folded_lot}")
+}
+
+/// One product line of one treatment within a lot's uses, in treatment-time order.
+pub fn lot_use_sk(performed_at: &str, treatment: EntityId, line: usize) -> String {
+    format!("{performed_at}#{treatment}#{line:02}")
+}
+
 /// A stored response for an idempotent retry, per caller, route and key.
 pub fn idempotency_sk(route: &str, user: &UserId, key_hash: &str) -> String {
     format!("IDEM#{route}#{user}#{key_hash}")

@@ -154,15 +154,15 @@ impl std::fmt::Display for Date {
     }
 }
 
-/// A date of birth: a real date, not in the future and not before 1880.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A real date that is not in the future, and not before 1880.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct BirthDate(pub Date);
+pub struct PastDate(pub Date);
 
-impl ParseStr for BirthDate {
+impl ParseStr for PastDate {
     fn parse_str(s: &str, ctx: &Context) -> Result<Self, String> {
         let date = Date::parse_str(s, ctx)?;
-        // The earliest time zone is 14 hours ahead of UTC: a birth "tomorrow" in UTC may be today there.
+        // The earliest time zone is 14 hours ahead of UTC: "tomorrow" in UTC may be today there.
         let latest = ctx.today.checked_add_days(Days::new(1)).unwrap_or(ctx.today);
         if date.0 > latest {
             return Err("must not be in the future".into());
@@ -171,6 +171,82 @@ impl ParseStr for BirthDate {
             return Err("must not be before 1880".into());
         }
         Ok(Self(date))
+    }
+}
+
+/// A date of birth: a real date, not in the future and not before 1880.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct BirthDate(pub Date);
+
+impl ParseStr for BirthDate {
+    fn parse_str(s: &str, ctx: &Context) -> Result<Self, String> {
+        PastDate::parse_str(s, ctx).map(|d| Self(d.0))
+    }
+}
+
+/// A moment that has already happened, written in RFC 3339 and kept as sortable UTC text.
+/// Five minutes of clock skew between a device and Vellum are allowed.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PastInstant(String);
+
+impl PastInstant {
+    pub fn at(t: chrono::DateTime<chrono::Utc>) -> Self {
+        Self(crate::ids::sortable_time(t))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The UTC calendar date of the moment.
+    pub fn date(&self) -> NaiveDate {
+        chrono::DateTime::parse_from_rfc3339(&self.0).map(|t| t.date_naive()).unwrap_or(NaiveDate::MIN)
+    }
+}
+
+impl ParseStr for PastInstant {
+    fn parse_str(s: &str, ctx: &Context) -> Result<Self, String> {
+        let t = chrono::DateTime::parse_from_rfc3339(s)
+            .map_err(|_| "must be a date and time in RFC 3339 form such as 2026-05-01T14:30:00Z".to_string())?
+            .to_utc();
+        if t > ctx.now + chrono::Duration::minutes(5) {
+            return Err("must not be in the future".into());
+        }
+        if t.date_naive() < NaiveDate::from_ymd_opt(1880, 1, 1).unwrap_or(NaiveDate::MIN) {
+            return Err("must not be before 1880".into());
+        }
+        Ok(Self::at(t))
+    }
+}
+
+/// Free text of 1 to 20,000 characters; line breaks and tabs allowed, other control characters not.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LongText(String);
+
+impl LongText {
+    pub const MAX: usize = 20_000;
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl ParseStr for LongText {
+    fn parse_str(s: &str, _: &Context) -> Result<Self, String> {
+        let t = s.trim();
+        if t.is_empty() {
+            return Err("must not be empty".into());
+        }
+        if t.chars().count() > Self::MAX {
+            return Err(format!("must be at most {} characters", Self::MAX));
+        }
+        if t.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+            return Err("must not hold control characters other than line breaks and tabs".into());
+        }
+        Ok(Self(t.to_string()))
     }
 }
 
@@ -301,7 +377,7 @@ mod tests {
     use super::*;
 
     fn ctx() -> Context {
-        Context { today: NaiveDate::from_ymd_opt(2026, 6, 15).unwrap() }
+        Context::at(NaiveDate::from_ymd_opt(2026, 6, 15).unwrap().and_hms_opt(12, 0, 0).unwrap().and_utc())
     }
 
     fn ok<T: ParseStr>(s: &str) -> bool {
@@ -348,6 +424,19 @@ mod tests {
         assert!(!ok::<ShortText>(&"x".repeat(201)));
         assert!(ok::<UserId>("2f1c9c1e-6d1b-4b8f-9e1a-1a2b3c4d5e6f"));
         assert!(!ok::<UserId>("has space"));
+        assert!(ok::<LongText>("S: itchy\nO: hives"));
+        assert!(!ok::<LongText>("bell\u{7}"));
+        assert!(!ok::<LongText>(&"x".repeat(20_001)));
+    }
+
+    #[test]
+    fn an_instant_must_have_happened_and_is_kept_in_utc() {
+        let t = PastInstant::parse_str("2026-06-15T08:00:00-04:00", &ctx()).unwrap();
+        assert_eq!(t.as_str(), "2026-06-15T12:00:00.000000Z");
+        assert!(ok::<PastInstant>("2026-06-15T12:04:00Z"), "a few minutes of clock skew are allowed");
+        for bad in ["2026-06-15T12:06:00Z", "2026-06-15", "yesterday", "1850-01-01T00:00:00Z"] {
+            assert!(!ok::<PastInstant>(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -16,10 +16,13 @@ pub async fn app_from_env() -> Result<App, ConfigError> {
     Ok(App::new(Arc::new(records), cursor_key))
 }
 
-/// Serves the route of `function` on Lambda.
+/// Serves the routes of `function` on Lambda.
 pub async fn serve(function: &str) -> Result<(), Error> {
     crate::telemetry::init();
-    let route = routes::by_function(function).ok_or_else(|| format!("no route is served by {function}"))?;
+    let routes = routes::by_function(function);
+    if routes.is_empty() {
+        return Err(format!("no route is served by {function}").into());
+    }
     let app = Arc::new(app_from_env().await?);
-    lambda_http::run(pipeline::router(app, [route])).await
+    lambda_http::run(pipeline::router(app, routes)).await
 }

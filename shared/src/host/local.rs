@@ -39,7 +39,8 @@ struct Gateway {
 /// Every route, the development token route, and the gateway's token check in front of the API.
 pub fn router(app: Arc<App>, tokens: TokenKeys) -> Router {
     let gateway = Gateway { app: app.clone(), tokens };
-    let api = pipeline::router(app, ROUTES.iter()).layer(middleware::from_fn_with_state(gateway.clone(), authorize));
+    let api =
+        pipeline::router(app, ROUTES.iter().copied()).layer(middleware::from_fn_with_state(gateway.clone(), authorize));
     Router::new()
         .route("/v1/dev/token", post(dev_token))
         .route("/v1/openapi.json", axum::routing::get(|| async { axum::Json(crate::http::openapi::document()) }))
@@ -100,7 +101,7 @@ async fn authorize(State(gw): State<Gateway>, mut req: Request<Body>, next: Next
 async fn dev_token(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes) -> Response {
     let request_id = ulid::Ulid::new().to_string();
     let input = Input { headers, body, ..Input::default() };
-    let rules = crate::domain::fields::Context { today: gw.app.clock.now().date_naive() };
+    let rules = crate::domain::fields::Context::at(gw.app.clock.now());
     let parsed = input.json(&["application/json"]).and_then(|body| {
         read_form(&body, rules, |form| {
             form.only(&["clinicId", "userId", "role"]);

@@ -112,7 +112,7 @@ mod tests {
     use crate::domain::fields::{Context, ParseStr};
 
     fn user() -> UserId {
-        UserId::parse_str("nurse-1", &Context { today: chrono::NaiveDate::MIN }).unwrap()
+        UserId::parse_str("nurse-1", &Context::timeless()).unwrap()
     }
 
     #[test]

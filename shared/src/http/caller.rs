@@ -55,7 +55,7 @@ pub fn parse_groups(raw: &str) -> Vec<String> {
 
 /// Reads the caller from the claims; `None` when no usable identity is present.
 pub fn caller_from_claims(claims: &HashMap<String, String>) -> Option<Caller> {
-    let ctx = Context { today: chrono::NaiveDate::MIN };
+    let ctx = Context::timeless();
     let user = UserId::parse_str(claims.get("sub")?, &ctx).ok()?;
     let groups = parse_groups(claims.get("cognito:groups")?);
     let roles: Vec<Role> = groups.iter().filter_map(|g| Role::parse_str(g, &ctx).ok()).collect();

@@ -1,6 +1,7 @@
 //! HTTP glue shared by both hosts: the route table, the request pipeline, errors, cursors.
 
 pub mod caller;
+pub mod chart_schemas;
 pub mod cursor;
 pub mod input;
 pub mod openapi;

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::routes::ROUTES;
+use super::routes::{ROUTES, Route};
 use crate::domain::patient::{GenderIdentity, SexAtBirth};
 use crate::domain::role::Role;
 use crate::domain::staff::StaffStatus;
@@ -11,7 +11,7 @@ use crate::domain::staff::StaffStatus;
 const PHONE_PATTERN: &str = "^\\+[1-9][0-9]{6,14}$";
 
 /// A string enum's schema, from the enum's own list of values.
-fn one_of<T: Copy + std::fmt::Display>(values: &[T]) -> Value {
+pub(super) fn one_of<T: Copy + std::fmt::Display>(values: &[T]) -> Value {
     json!({"enum": values.iter().map(|v| v.to_string()).collect::<Vec<_>>()})
 }
 
@@ -27,6 +27,10 @@ fn query_parameter(name: &str) -> Value {
         "actor" => ("Events by this user", json!({"type": "string"})),
         "from" => ("Earliest event time", json!({"type": "string", "format": "date-time"})),
         "to" => ("Latest event time", json!({"type": "string", "format": "date-time"})),
+        "includeEnteredInError" => ("Also list entries marked entered-in-error", json!({"type": "boolean"})),
+        "lotNumber" => ("The lot number (spaces, dashes and case ignored)", json!({"type": "string"})),
+        "product" => ("Product-name prefix", json!({"type": "string"})),
+        "manufacturer" => ("Manufacturer-name prefix", json!({"type": "string"})),
         _ => ("", json!({"type": "string"})),
     };
     json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema})
@@ -43,11 +47,19 @@ fn problem(description: &str) -> Value {
     json!({"description": description, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
 }
 
-fn text(max: u32) -> Value {
+pub(super) fn text(max: u32) -> Value {
     json!({"type": "string", "minLength": 1, "maxLength": max})
 }
 
 fn schemas() -> Value {
+    let mut all = administration_schemas();
+    if let Value::Object(map) = &mut all {
+        map.extend(super::chart_schemas::schemas());
+    }
+    all
+}
+
+fn administration_schemas() -> Value {
     let phone = json!({"type": "string", "pattern": PHONE_PATTERN});
     let staff_role = one_of(Role::STAFF);
     let email = json!({"type": "string", "format": "email"});
@@ -124,17 +136,22 @@ fn schemas() -> Value {
     })
 }
 
+/// Changes guarded by the version the caller read: updates, entered-in-error and signing.
+fn needs_if_match(route: &Route) -> bool {
+    route.method == "PATCH" || route.name.ends_with(".entered-in-error") || route.name == "notes.sign"
+}
+
 /// The whole document.
 pub fn document() -> Value {
     let mut paths = Map::new();
-    for route in ROUTES {
+    for route in ROUTES.iter() {
         let mut parameters = path_parameters(route.path);
         parameters.extend(route.query.iter().map(|q| query_parameter(q)));
         if route.method == "POST" {
             parameters.push(json!({"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "maxLength": 255},
                 "description": "A retry with the same key returns the first response and writes nothing"}));
         }
-        if route.method == "PATCH" {
+        if needs_if_match(route) {
             parameters.push(json!({"name": "If-Match", "in": "header", "required": true, "schema": {"type": "string"},
                 "description": "The ETag of the version the change is based on"}));
         }
@@ -157,9 +174,9 @@ pub fn document() -> Value {
             },
         });
         if let Some(schema) = route.body {
-            let media = if route.method == "PATCH" && schema == "PatientPatch" {
-                json!({"application/merge-patch+json": {"schema": {"$ref": "#/components/schemas/PatientPatch"}},
-                       "application/json": {"schema": {"$ref": "#/components/schemas/PatientPatch"}}})
+            let media = if route.method == "PATCH" && schema.ends_with("Patch") {
+                let reference = json!({"schema": {"$ref": format!("#/components/schemas/{schema}")}});
+                json!({"application/merge-patch+json": reference, "application/json": reference})
             } else {
                 json!({"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}})
             };
@@ -167,7 +184,7 @@ pub fn document() -> Value {
             operation["responses"]["413"] = problem("The body is larger than 64 KiB");
             operation["responses"]["415"] = problem("The body is not JSON");
         }
-        if route.method == "PATCH" {
+        if needs_if_match(route) {
             operation["responses"]["412"] = problem("The resource changed since it was read");
             operation["responses"]["428"] = problem("If-Match is missing");
             operation["responses"]["409"] = problem("The change conflicts with the resource's state");
@@ -199,7 +216,7 @@ mod tests {
     #[test]
     fn every_route_is_in_the_document_with_its_parameters() {
         let doc = document();
-        for route in ROUTES {
+        for route in ROUTES.iter() {
             let op = &doc["paths"][route.path][route.method.to_ascii_lowercase()];
             assert_eq!(op["operationId"], route.name);
             let names: Vec<&str> =

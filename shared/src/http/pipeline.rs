@@ -57,7 +57,7 @@ impl Ctx {
 
     /// What value rules need to know (today's date).
     pub fn rules(&self) -> Context {
-        Context { today: self.now.date_naive() }
+        Context::at(self.now)
     }
 
     pub fn new_id(&self) -> EntityId {
@@ -158,7 +158,7 @@ fn param_resources(params: &HashMap<String, String>) -> Facts {
     let mut facts = Facts::none();
     for (name, value) in params {
         let kind = name.strip_suffix("Id").unwrap_or(name);
-        let ctx = Context { today: chrono::NaiveDate::MIN };
+        let ctx = Context::timeless();
         let safe = EntityId::parse(value).map(|e| e.to_string()).or_else(|| {
             <UserId as crate::domain::fields::ParseStr>::parse_str(value, &ctx).ok().map(|u| u.to_string())
         });

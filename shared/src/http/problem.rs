@@ -38,6 +38,11 @@ impl ApiError {
         ApiError::Invalid { errors: vec![FieldError::shape(field, message)] }
     }
 
+    /// A rule broken by one well-formed field (422), found once the body was read.
+    pub fn field_rule(field: &str, message: impl Into<String>) -> Self {
+        ApiError::Invalid { errors: vec![FieldError::rule(field, message)] }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Invalid { errors } if errors.iter().all(|e| e.kind == IssueKind::Rule) => {

@@ -2,12 +2,14 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::LazyLock;
 
 use super::input::Input;
 use super::outcome::Outcome;
 use super::pipeline::Ctx;
 use super::problem::ApiError;
 use crate::api;
+use crate::domain::chart::ChartKind;
 use crate::domain::role::Role;
 use crate::store::Table;
 
@@ -21,6 +23,7 @@ pub enum Op {
     Query,
     Put,
     Update,
+    Delete,
 }
 
 /// One route of the API.
@@ -40,6 +43,8 @@ pub struct Route {
     pub roles: &'static [Role],
     /// What it does to which table, beyond the identity check every route makes.
     pub access: &'static [(Table, Op)],
+    /// The kind of chart entry a chart route serves.
+    pub chart: Option<ChartKind>,
     pub handler: Handler,
 }
 
@@ -81,8 +86,8 @@ const REGISTRARS: &[Role] = &[Admin, Practitioner, Nurse, FrontDesk];
 /// A write that also answers idempotent retries: it reads the stored first response.
 const IDEMPOTENT_WRITE: &[(Table, Op)] = &[(Records, Op::Put)];
 
-/// Every route Vellum serves.
-pub static ROUTES: &[Route] = &[
+/// The routes of clinics, staff, patients and the audit trail.
+static ADMINISTRATION: &[Route] = &[
     Route {
         name: "clinics.create",
         function: "clinics-create",
@@ -93,6 +98,7 @@ pub static ROUTES: &[Route] = &[
         body: Some("NewClinic"),
         roles: &[Operator],
         access: IDEMPOTENT_WRITE,
+        chart: None,
         handler: handler!(api::clinics::create),
     },
     Route {
@@ -105,6 +111,7 @@ pub static ROUTES: &[Route] = &[
         body: None,
         roles: ALL_STAFF,
         access: &[],
+        chart: None,
         handler: handler!(api::clinics::read),
     },
     Route {
@@ -117,6 +124,7 @@ pub static ROUTES: &[Route] = &[
         body: Some("NewStaff"),
         roles: &[Admin],
         access: IDEMPOTENT_WRITE,
+        chart: None,
         handler: handler!(api::staff::create),
     },
     Route {
@@ -129,6 +137,7 @@ pub static ROUTES: &[Route] = &[
         body: None,
         roles: &[Admin],
         access: &[(Records, Op::Query)],
+        chart: None,
         handler: handler!(api::staff::list),
     },
     Route {
@@ -141,6 +150,7 @@ pub static ROUTES: &[Route] = &[
         body: Some("StaffChange"),
         roles: &[Admin],
         access: &[(Records, Op::Put)],
+        chart: None,
         handler: handler!(api::staff::update),
     },
     Route {
@@ -153,6 +163,7 @@ pub static ROUTES: &[Route] = &[
         body: Some("PatientDetails"),
         roles: REGISTRARS,
         access: &[(Records, Op::Put), (Records, Op::Update)],
+        chart: None,
         handler: handler!(api::patients::create),
     },
     Route {
@@ -165,6 +176,7 @@ pub static ROUTES: &[Route] = &[
         body: None,
         roles: ALL_STAFF,
         access: &[(Records, Op::Query)],
+        chart: None,
         handler: handler!(api::patients::list),
     },
     Route {
@@ -177,6 +189,7 @@ pub static ROUTES: &[Route] = &[
         body: None,
         roles: ALL_STAFF,
         access: &[],
+        chart: None,
         handler: handler!(api::patients::read),
     },
     Route {
@@ -189,6 +202,7 @@ pub static ROUTES: &[Route] = &[
         body: Some("PatientPatch"),
         roles: REGISTRARS,
         access: &[(Records, Op::Put)],
+        chart: None,
         handler: handler!(api::patients::update),
     },
     Route {
@@ -201,6 +215,7 @@ pub static ROUTES: &[Route] = &[
         body: None,
         roles: &[Admin, Practitioner],
         access: &[(Audit, Op::Query)],
+        chart: None,
         handler: handler!(api::audit::access_log),
     },
     Route {
@@ -213,8 +228,184 @@ pub static ROUTES: &[Route] = &[
         body: None,
         roles: &[Admin],
         access: &[(Audit, Op::Query), (Records, Op::Get)],
+        chart: None,
         handler: handler!(api::audit::list),
     },
+];
+
+/// Who reads allergies: everyone who may stand between a patient and a needle, and the front desk.
+const ALLERGY_READERS: &[Role] = &[Admin, Practitioner, Nurse, FrontDesk];
+/// Who reads codes and treatments (billing and lot recalls need them), but no clinical notes.
+const CODE_READERS: &[Role] = &[Admin, Practitioner, Nurse, Billing];
+/// Who sees and writes the whole chart.
+const CLINICIANS: &[Role] = &[Practitioner, Nurse];
+
+const ENTRY_CREATE: &[(Table, Op)] = &[(Records, Op::Put), (Records, Op::Query)];
+const ENTRY_UPDATE: &[(Table, Op)] = &[(Records, Op::Put), (Records, Op::Query), (Records, Op::Delete)];
+const ENTRY_INVALIDATE: &[(Table, Op)] = &[(Records, Op::Put), (Records, Op::Delete)];
+const QUERY: &[(Table, Op)] = &[(Records, Op::Query)];
+
+/// The six routes of one kind of chart entry: create, list, read, change, entered-in-error, history.
+/// Each is served by the function of its operation, whatever the kind, so a function's role is the same
+/// for every kind and the stack stays far below CloudFormation's resource limit.
+macro_rules! chart_routes {
+    ($kind:expr, $segment:literal, $noun:literal, $schema:literal, read: $read:expr, write: $write:expr) => {
+        [
+            Route {
+                name: concat!($segment, ".create"),
+                function: "chart-entry-create",
+                method: "POST",
+                path: concat!("/v1/patients/{patientId}/", $segment),
+                summary: concat!("Record one ", $noun, " entry"),
+                query: &[],
+                body: Some($schema),
+                roles: $write,
+                access: ENTRY_CREATE,
+                chart: Some($kind),
+                handler: handler!(api::chart::create),
+            },
+            Route {
+                name: concat!($segment, ".list"),
+                function: "chart-entry-list",
+                method: "GET",
+                path: concat!("/v1/patients/{patientId}/", $segment),
+                summary: concat!("The patient's ", $noun, " entries, newest first"),
+                query: &["includeEnteredInError", "limit", "cursor"],
+                body: None,
+                roles: $read,
+                access: QUERY,
+                chart: Some($kind),
+                handler: handler!(api::chart::list),
+            },
+            Route {
+                name: concat!($segment, ".read"),
+                function: "chart-entry-get",
+                method: "GET",
+                path: concat!("/v1/patients/{patientId}/", $segment, "/{entryId}"),
+                summary: concat!("The current version of one ", $noun, " entry"),
+                query: &[],
+                body: None,
+                roles: $read,
+                access: &[],
+                chart: Some($kind),
+                handler: handler!(api::chart::read),
+            },
+            Route {
+                name: concat!($segment, ".update"),
+                function: "chart-entry-update",
+                method: "PATCH",
+                path: concat!("/v1/patients/{patientId}/", $segment, "/{entryId}"),
+                summary: concat!("Change one ", $noun, " entry (JSON merge patch): a new version, the old one kept"),
+                query: &[],
+                body: Some("ChartEntryPatch"),
+                roles: $write,
+                access: ENTRY_UPDATE,
+                chart: Some($kind),
+                handler: handler!(api::chart::update),
+            },
+            Route {
+                name: concat!($segment, ".entered-in-error"),
+                function: "chart-entry-invalidate",
+                method: "POST",
+                path: concat!("/v1/patients/{patientId}/", $segment, "/{entryId}/entered-in-error"),
+                summary: concat!("Mark one ", $noun, " entry entered-in-error, with a reason; it stays in the history"),
+                query: &[],
+                body: Some("EnteredInError"),
+                roles: $write,
+                access: ENTRY_INVALIDATE,
+                chart: Some($kind),
+                handler: handler!(api::chart::invalidate),
+            },
+            Route {
+                name: concat!($segment, ".history"),
+                function: "chart-entry-history",
+                method: "GET",
+                path: concat!("/v1/patients/{patientId}/", $segment, "/{entryId}/history"),
+                summary: concat!("Every version of one ", $noun, " entry, oldest first"),
+                query: PAGE,
+                body: None,
+                roles: $read,
+                access: QUERY,
+                chart: Some($kind),
+                handler: handler!(api::chart::history),
+            },
+        ]
+    };
+}
+
+/// The chart's entry routes, kind by kind: the role table of the chart.
+static CHART_ENTRIES: [[Route; 6]; 7] = [
+    chart_routes!(ChartKind::Allergy, "allergies", "allergy", "Allergy", read: ALLERGY_READERS, write: CLINICIANS),
+    chart_routes!(ChartKind::Medication, "medications", "medication", "Medication", read: CLINICIANS, write: CLINICIANS),
+    chart_routes!(ChartKind::Condition, "conditions", "condition", "Condition", read: CODE_READERS, write: CLINICIANS),
+    chart_routes!(ChartKind::Vitals, "vitals", "vital signs", "Vitals", read: CLINICIANS, write: CLINICIANS),
+    chart_routes!(ChartKind::Note, "notes", "clinical note", "Note", read: CLINICIANS, write: CLINICIANS),
+    chart_routes!(ChartKind::Treatment, "treatments", "treatment", "Treatment", read: CODE_READERS, write: CLINICIANS),
+    chart_routes!(
+        ChartKind::AestheticProfile,
+        "aesthetic-profile",
+        "aesthetic profile",
+        "AestheticProfile",
+        read: CLINICIANS,
+        write: CLINICIANS
+    ),
+];
+
+/// The chart's other routes: the summary, signing notes, and lot recall.
+static CHART_VIEWS: &[Route] = &[
+    Route {
+        name: "chart.read",
+        function: "chart-summary",
+        method: "GET",
+        path: "/v1/patients/{patientId}/chart",
+        summary: "The chart summary: allergies, current medications, active conditions, latest vitals, recent notes and treatments, profile (the sections the caller's role may read)",
+        query: &[],
+        body: None,
+        roles: ALL_STAFF,
+        access: QUERY,
+        chart: None,
+        handler: handler!(api::chart::summary),
+    },
+    Route {
+        name: "notes.sign",
+        function: "chart-note-sign",
+        method: "POST",
+        path: "/v1/patients/{patientId}/notes/{entryId}/sign",
+        summary: "Sign a draft note (its author only); a signed note never changes",
+        query: &[],
+        body: None,
+        roles: CLINICIANS,
+        access: &[(Records, Op::Put)],
+        chart: Some(ChartKind::Note),
+        handler: handler!(api::chart::sign),
+    },
+    Route {
+        name: "lots.recall",
+        function: "lot-recall",
+        method: "GET",
+        path: "/v1/lot-recall",
+        summary: "Every patient of the clinic who received a product lot, with the date and practitioner",
+        query: &["lotNumber", "product", "manufacturer", "limit", "cursor"],
+        body: None,
+        roles: &[Admin, Practitioner, Nurse],
+        access: QUERY,
+        chart: None,
+        handler: handler!(api::recall::recall),
+    },
+];
+
+/// Every route Vellum serves.
+pub static ROUTES: LazyLock<Vec<&'static Route>> =
+    LazyLock::new(|| ADMINISTRATION.iter().chain(CHART_ENTRIES.iter().flatten()).chain(CHART_VIEWS.iter()).collect());
+
+/// What a function that serves several routes does, for its description.
+pub static FUNCTION_SUMMARIES: &[(&str, &str)] = &[
+    ("chart-entry-create", "Records a chart entry of any kind"),
+    ("chart-entry-list", "Lists a patient's chart entries of one kind"),
+    ("chart-entry-get", "Reads one chart entry"),
+    ("chart-entry-update", "Changes a chart entry: a new version"),
+    ("chart-entry-invalidate", "Marks a chart entry entered-in-error"),
+    ("chart-entry-history", "Lists every version of a chart entry"),
 ];
 
 /// A function invoked by an AWS event rather than an API route.
@@ -236,9 +427,33 @@ pub static TRIGGERS: &[Trigger] = &[Trigger {
     asynchronous: false,
 }];
 
-/// The route a function serves.
-pub fn by_function(function: &str) -> Option<&'static Route> {
-    ROUTES.iter().find(|r| r.function == function)
+/// The routes a function serves.
+pub fn by_function(function: &str) -> Vec<&'static Route> {
+    ROUTES.iter().copied().filter(|r| r.function == function).collect()
+}
+
+/// Every function that serves routes, in route-table order, each once.
+pub fn functions() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for route in ROUTES.iter() {
+        if !names.contains(&route.function) {
+            names.push(route.function);
+        }
+    }
+    names
+}
+
+/// What a function does: its route's summary, or the summary of the group it serves.
+pub fn function_summary(function: &str) -> &'static str {
+    match FUNCTION_SUMMARIES.iter().find(|(f, _)| *f == function) {
+        Some((_, summary)) => summary,
+        None => ROUTES.iter().find(|r| r.function == function).map_or("", |r| r.summary),
+    }
+}
+
+/// The route of a chart kind's operation (`create`, `list`, ...), from the role table.
+pub fn chart_route(kind: ChartKind, operation: &str) -> Option<&'static Route> {
+    ROUTES.iter().copied().find(|r| r.chart == Some(kind) && r.name.rsplit('.').next() == Some(operation))
 }
 
 #[cfg(test)]
@@ -247,18 +462,44 @@ mod tests {
     use std::collections::HashSet;
 
     #[test]
-    fn every_route_has_its_own_function_name_and_method_path() {
-        let functions: HashSet<_> = ROUTES.iter().map(|r| r.function).collect();
+    fn every_route_has_its_own_name_and_method_path() {
         let names: HashSet<_> = ROUTES.iter().map(|r| r.name).collect();
         let keys: HashSet<_> = ROUTES.iter().map(|r| (r.method, r.path)).collect();
-        assert_eq!(functions.len(), ROUTES.len());
         assert_eq!(names.len(), ROUTES.len());
         assert_eq!(keys.len(), ROUTES.len());
     }
 
     #[test]
+    fn a_function_serves_one_route_unless_it_serves_one_operation_for_every_chart_kind() {
+        for function in functions() {
+            let routes = by_function(function);
+            if routes.len() > 1 {
+                assert!(FUNCTION_SUMMARIES.iter().any(|(f, _)| *f == function), "{function} needs a summary");
+                assert_eq!(routes.len(), ChartKind::ALL.len(), "{function}");
+                let operation = |r: &Route| r.name.rsplit('.').next().unwrap_or("").to_string();
+                assert!(routes.iter().all(|r| operation(r) == operation(routes[0]) && r.chart.is_some()), "{function}");
+            }
+        }
+    }
+
+    #[test]
+    fn front_desk_reads_allergies_only_and_billing_no_notes() {
+        for kind in ChartKind::ALL.iter().copied() {
+            let read = chart_route(kind, "read").unwrap();
+            assert_eq!(read.allows(Role::FrontDesk), kind == ChartKind::Allergy, "{kind}");
+            assert_eq!(
+                read.allows(Role::Billing),
+                matches!(kind, ChartKind::Treatment | ChartKind::Condition),
+                "{kind}"
+            );
+            let create = chart_route(kind, "create").unwrap();
+            assert_eq!(create.roles, CLINICIANS, "{kind}");
+        }
+    }
+
+    #[test]
     fn no_route_is_open_to_patients_and_only_clinic_creation_to_operators() {
-        for route in ROUTES {
+        for route in ROUTES.iter() {
             assert!(!route.allows(Role::Patient), "{route:?}");
             assert_eq!(route.allows(Role::Operator), route.name == "clinics.create", "{route:?}");
         }

@@ -1,0 +1,6 @@
+//! Lambda function for `POST /v1/patients/{patientId}/<kind>/{entryId}/entered-in-error`, every chart kind.
+
+#[tokio::main]
+async fn main() -> Result<(), vellum::host::lambda::Error> {
+    vellum::host::lambda::serve("chart-entry-invalidate").await
+}

@@ -1,0 +1,6 @@
+//! Lambda function for `PATCH /v1/patients/{patientId}/<kind>/{entryId}`, every chart kind.
+
+#[tokio::main]
+async fn main() -> Result<(), vellum::host::lambda::Error> {
+    vellum::host::lambda::serve("chart-entry-update").await
+}

@@ -1,0 +1,429 @@
+//! The patient chart: create, read, list, change, entered-in-error and history for every kind of entry,
+//! note signing, and the chart summary. Every change is a new version; nothing is overwritten or deleted.
+
+use serde_json::{Value, json};
+
+use super::patients;
+use super::{page_body, scope, start_after};
+use crate::domain::chart::treatment::Treatment;
+use crate::domain::chart::{Actor, ChartKind, Data, EnteredInError, Entry, Source, Stamp, summary};
+use crate::domain::fields::{Form, merge_patch};
+use crate::domain::keys;
+use crate::domain::role::Role;
+use crate::domain::staff::{StaffMember, StaffStatus};
+use crate::domain::values::{EntityId, ShortText, UserId};
+use crate::http::input::{Input, read_form};
+use crate::http::outcome::{Facts, Guarded, Outcome, Reply};
+use crate::http::pipeline::Ctx;
+use crate::http::problem::ApiError;
+use crate::http::routes;
+use crate::store::schema::{PK, SK};
+use crate::store::{Cond, Item, Key, Query, SkRange, Table, Write, entity_from};
+
+/// The kind of entry the route serves.
+fn kind_of(ctx: &Ctx) -> Result<ChartKind, ApiError> {
+    ctx.route.chart.ok_or_else(|| ApiError::Internal(format!("{} serves no chart kind", ctx.route.name)))
+}
+
+fn actor(ctx: &Ctx) -> Actor {
+    Actor { user_id: ctx.caller.user.clone(), role: ctx.caller.role }
+}
+
+/// The audit facts of a call about one entry.
+fn entry_facts(patient: EntityId, kind: ChartKind, entry: EntityId) -> Facts {
+    let mut facts = Facts::patient(patient);
+    facts.resources.push(crate::domain::audit::Resource::new(kind.as_str(), entry));
+    facts
+}
+
+fn location(kind: ChartKind, patient: EntityId, entry: EntityId) -> String {
+    let segment = routes::chart_route(kind, "read").map_or("", |r| r.path.rsplit('/').nth(1).unwrap_or(""));
+    format!("/v1/patients/{patient}/{segment}/{entry}")
+}
+
+/// Reads every page of a query (a chart partition is small; DynamoDB pages it by the megabyte).
+pub async fn query_all(ctx: &Ctx, query: Query) -> Result<Vec<Item>, ApiError> {
+    let mut items = Vec::new();
+    let mut after = None;
+    loop {
+        let page = ctx.app.records.query(query.clone().start_after(after)).await?;
+        items.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(items),
+        }
+    }
+}
+
+/// The current version of an entry of the caller's clinic; anything else is not found.
+async fn load(ctx: &Ctx, kind: ChartKind, patient: EntityId, id: EntityId) -> Result<Entry, ApiError> {
+    let clinic = ctx.clinic()?;
+    let key = Key::new(keys::chart_pk(clinic, patient), keys::chart_entry_sk(kind.key_prefix(), id));
+    let item = ctx.app.records.get(Table::Records, &key).await?.ok_or(ApiError::NotFound)?;
+    Ok(entity_from(item)?)
+}
+
+/// The patient's valid entries of one kind.
+async fn current_of(ctx: &Ctx, kind: ChartKind, patient: EntityId) -> Result<Vec<Entry>, ApiError> {
+    let query = Query::new(Table::Records, keys::chart_pk(ctx.clinic()?, patient))
+        .sk(SkRange::Prefix(format!("{}#", kind.key_prefix())))
+        .limit(100);
+    let entries: Vec<Entry> = query_all(ctx, query).await?.into_iter().map(entity_from).collect::<Result<_, _>>()?;
+    Ok(entries.into_iter().filter(Entry::is_valid).collect())
+}
+
+fn is_active_no_known_allergies(data: &Data) -> bool {
+    data.get("noKnownAllergies") == Some(&Value::Bool(true)) && data.get("status") == Some(&json!("active"))
+}
+
+/// Rules that need the rest of the chart or the clinic: they hold for a new entry and for every new version.
+async fn check_against_chart(
+    ctx: &Ctx,
+    kind: ChartKind,
+    patient: EntityId,
+    data: &mut Data,
+    this: Option<&Entry>,
+) -> Result<(), ApiError> {
+    let others = |entries: Vec<Entry>| -> Vec<Entry> {
+        entries.into_iter().filter(|e| this.is_none_or(|t| t.id != e.id)).collect()
+    };
+    match kind {
+        ChartKind::Allergy if is_active_no_known_allergies(data) => {
+            let recorded = others(current_of(ctx, kind, patient).await?);
+            if recorded
+                .iter()
+                .any(|e| e.data.get("status") == Some(&json!("active")) && !is_active_no_known_allergies(&e.data))
+            {
+                return Err(ApiError::Conflict(
+                    "the chart holds active allergies: mark them resolved or entered-in-error before recording no known allergies"
+                        .into(),
+                ));
+            }
+        }
+        ChartKind::AestheticProfile if this.is_none() => {
+            let existing = current_of(ctx, kind, patient).await?;
+            if !existing.is_empty() {
+                return Err(ApiError::Conflict(
+                    "the patient already has an aesthetic profile: change it with PATCH instead".into(),
+                ));
+            }
+        }
+        ChartKind::Note => {
+            let target = data.get("addendumTo").and_then(Value::as_str).and_then(EntityId::parse);
+            if let Some(target) = target {
+                let unchanged = this.is_some_and(|t| t.text("addendumTo") == Some(target.to_string().as_str()));
+                if this.is_some() && !unchanged {
+                    return Err(ApiError::field_rule("addendumTo", "cannot change: an addendum stays with its note"));
+                }
+                if this.is_none() {
+                    let signed = match load(ctx, ChartKind::Note, patient, target).await {
+                        Ok(note) => note.is_valid() && note.signed.is_some(),
+                        Err(ApiError::NotFound) => {
+                            return Err(ApiError::field_rule("addendumTo", "names no note of this patient"));
+                        }
+                        Err(e) => return Err(e),
+                    };
+                    if !signed {
+                        return Err(ApiError::field_rule(
+                            "addendumTo",
+                            "must name a signed note that is not entered-in-error: a draft is still edited directly",
+                        ));
+                    }
+                }
+            } else if this.is_some_and(|t| t.text("addendumTo").is_some()) {
+                return Err(ApiError::field_rule("addendumTo", "cannot be removed: an addendum stays with its note"));
+            }
+        }
+        ChartKind::Treatment => {
+            if !data.contains_key("practitionerId") {
+                data.insert("practitionerId".into(), ctx.caller.user.as_str().into());
+            }
+            let practitioner = data.get("practitionerId").and_then(Value::as_str).unwrap_or("");
+            check_practitioner(ctx, practitioner).await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The practitioner of a treatment is an active member of the clinic who may treat.
+async fn check_practitioner(ctx: &Ctx, user: &str) -> Result<(), ApiError> {
+    let user = <UserId as crate::domain::fields::ParseStr>::parse_str(user, &ctx.rules())
+        .map_err(|m| ApiError::field_rule("practitionerId", m))?;
+    let key = Key::new(keys::clinic_pk(ctx.clinic()?), keys::staff_sk(&user));
+    let member = match ctx.app.records.get(Table::Records, &key).await? {
+        Some(item) => Some(entity_from::<StaffMember>(item)?),
+        None => None,
+    };
+    let treats =
+        member.is_some_and(|m| m.status == StaffStatus::Active && matches!(m.role, Role::Practitioner | Role::Nurse));
+    if treats {
+        Ok(())
+    } else {
+        Err(ApiError::field_rule("practitionerId", "must be an active practitioner or nurse of this clinic"))
+    }
+}
+
+/// The lot-recall index items of a treatment: one per product line, none once it is entered-in-error.
+fn lot_uses(clinic: EntityId, entry: &Entry) -> Result<Vec<Item>, ApiError> {
+    if entry.kind != ChartKind::Treatment || !entry.is_valid() {
+        return Ok(Vec::new());
+    }
+    let treatment: Treatment = serde_json::from_value(Value::Object(entry.data.clone()))
+        .map_err(|e| ApiError::Internal(format!("a stored treatment is unreadable: {e}")))?;
+    let performed_at = treatment.performed_at.as_str();
+    let practitioner = treatment.practitioner_id.as_ref().map(UserId::as_str);
+    let mut items = Vec::new();
+    for (line, product) in treatment.products.iter().enumerate() {
+        let mut item = Item::new();
+        item.insert(PK.into(), keys::lot_pk(clinic, &product.lot_number.folded()).into());
+        item.insert(SK.into(), keys::lot_use_sk(performed_at, entry.id, line).into());
+        let fields = json!({
+            "patientId": entry.patient_id,
+            "treatmentId": entry.id,
+            "treatmentType": treatment.treatment_type,
+            "performedAt": performed_at,
+            "practitionerId": practitioner,
+            "product": product.product,
+            "manufacturer": product.manufacturer,
+            "lotNumber": product.lot_number,
+            "expiryDate": product.expiry_date,
+            "quantity": product.quantity,
+        });
+        if let Value::Object(map) = fields {
+            item.extend(map);
+        }
+        items.push(item);
+    }
+    Ok(items)
+}
+
+fn key_of(item: &Item) -> Key {
+    let text = |name: &str| item.get(name).and_then(Value::as_str).unwrap_or("").to_string();
+    Key::new(text(PK), text(SK))
+}
+
+/// The writes that take the recall index from `before` to `after`: stale uses removed, current ones written.
+fn lot_writes(clinic: EntityId, before: Option<&Entry>, after: &Entry) -> Result<Vec<Guarded>, ApiError> {
+    let old = match before {
+        Some(entry) => lot_uses(clinic, entry)?,
+        None => Vec::new(),
+    };
+    let new = lot_uses(clinic, after)?;
+    let new_keys: Vec<Key> = new.iter().map(key_of).collect();
+    let conflict = || ApiError::Conflict("a concurrent change interfered; nothing was written; retry".into());
+    let mut writes: Vec<Guarded> = old
+        .iter()
+        .map(key_of)
+        .filter(|k| !new_keys.contains(k))
+        .map(|key| Guarded::new(Write::Delete { table: Table::Records, key, cond: Cond::Always }, conflict()))
+        .collect();
+    writes.extend(new.into_iter().map(|item| Guarded::new(Write::put(Table::Records, item, Cond::Always), conflict())));
+    Ok(writes)
+}
+
+/// The writes of a new version: the current item (guarded by the version it replaces), its history copy,
+/// and the recall index.
+fn version_writes(ctx: &Ctx, before: Option<&Entry>, after: &Entry) -> Result<Vec<Guarded>, ApiError> {
+    let clinic = ctx.clinic()?;
+    let (cond, on_fail) = match before {
+        Some(b) => (Cond::VersionIs(b.version), ApiError::PreconditionFailed),
+        None => (Cond::NotExists, ApiError::Conflict("an id collided; retry".into())),
+    };
+    let mut writes = vec![
+        Guarded::new(Write::put(Table::Records, after.current_item(clinic), cond), on_fail),
+        Guarded::new(
+            Write::put(Table::Records, after.history_item(clinic), Cond::NotExists),
+            ApiError::Conflict("this version was written by a concurrent change; reload and retry".into()),
+        ),
+    ];
+    writes.extend(lot_writes(clinic, before, after)?);
+    Ok(writes)
+}
+
+/// `POST /v1/patients/{patientId}/<kind>`
+pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
+    let kind = kind_of(&ctx)?;
+    let patient = input.entity("patientId")?;
+    let (mut data, source) = input.form(ctx.rules(), |form: &Form<'_>| {
+        let source = form.object("source", false, Source::read);
+        let data = kind.read_new(form);
+        Some((data?, source.unwrap_or(Source::StaffEntered)))
+    })?;
+    patients::load(&ctx, patient).await?;
+    check_against_chart(&ctx, kind, patient, &mut data, None).await?;
+    let now = ctx.now_text();
+    let entry = Entry {
+        id: ctx.new_id(),
+        kind,
+        patient_id: patient,
+        version: 1,
+        data,
+        source,
+        recorded_by: actor(&ctx),
+        recorded_at: now.clone(),
+        updated_by: actor(&ctx),
+        updated_at: now,
+        signed: None,
+        entered_in_error: None,
+    };
+    let writes = version_writes(&ctx, None, &entry)?;
+    let reply = Reply::created(entry.to_json(), location(kind, patient, entry.id)).versioned(1);
+    Ok(Outcome::Write(writes, reply, entry_facts(patient, kind, entry.id)))
+}
+
+/// `GET /v1/patients/{patientId}/<kind>/{entryId}`
+pub async fn read(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
+    let kind = kind_of(&ctx)?;
+    let (patient, id) = (input.entity("patientId")?, input.entity("entryId")?);
+    let entry = load(&ctx, kind, patient, id).await?;
+    Ok(Outcome::Read(Reply::ok(entry.to_json()).versioned(entry.version), entry_facts(patient, kind, id)))
+}
+
+/// `GET /v1/patients/{patientId}/<kind>?includeEnteredInError=&limit=&cursor=`, newest first.
+pub async fn list(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
+    let kind = kind_of(&ctx)?;
+    let patient = input.entity("patientId")?;
+    let params = input.params(ctx.route.query)?;
+    let include_errors = match params.get("includeEnteredInError") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(ApiError::field("includeEnteredInError", "must be true or false")),
+    };
+    let limit = params.limit()?;
+    let scope = scope(&ctx, &[Some(&patient.to_string()), Some(if include_errors { "all" } else { "valid" })]);
+    let after = start_after(&ctx, &params, &scope)?;
+    patients::load(&ctx, patient).await?;
+    let query = Query::new(Table::Records, keys::chart_pk(ctx.clinic()?, patient))
+        .sk(SkRange::Prefix(format!("{}#", kind.key_prefix())))
+        .backward()
+        .limit(limit)
+        .start_after(after);
+    let page = ctx.app.records.query(query).await?;
+    let entries: Vec<Entry> = page.items.into_iter().map(entity_from).collect::<Result<_, _>>()?;
+    let shown: Vec<&Entry> = entries.iter().filter(|e| include_errors || e.is_valid()).collect();
+    let mut facts = Facts::patient(patient);
+    facts.resources.extend(shown.iter().map(|e| crate::domain::audit::Resource::new(kind.as_str(), e.id)));
+    let body = page_body(&ctx, &scope, shown.iter().map(|e| e.to_json()).collect(), page.next)?;
+    Ok(Outcome::Read(Reply::ok(body), facts))
+}
+
+/// `GET /v1/patients/{patientId}/<kind>/{entryId}/history`, oldest version first.
+pub async fn history(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
+    let kind = kind_of(&ctx)?;
+    let (patient, id) = (input.entity("patientId")?, input.entity("entryId")?);
+    let params = input.params(ctx.route.query)?;
+    let limit = params.limit()?;
+    let scope = scope(&ctx, &[Some(&patient.to_string()), Some(&id.to_string())]);
+    let after = start_after(&ctx, &params, &scope)?;
+    let resumed = after.is_some();
+    let query = Query::new(Table::Records, keys::chart_history_pk(ctx.clinic()?, patient))
+        .sk(SkRange::Prefix(keys::chart_history_prefix(kind.key_prefix(), id)))
+        .limit(limit)
+        .start_after(after);
+    let page = ctx.app.records.query(query).await?;
+    if page.items.is_empty() && !resumed {
+        return Err(ApiError::NotFound);
+    }
+    let versions: Vec<Value> =
+        page.items.into_iter().map(|item| entity_from::<Entry>(item).map(|e| e.to_json())).collect::<Result<_, _>>()?;
+    let body = page_body(&ctx, &scope, versions, page.next)?;
+    Ok(Outcome::Read(Reply::ok(body), entry_facts(patient, kind, id)))
+}
+
+/// Loads the entry a change names, checking the `If-Match` version and that it may still change.
+async fn changeable(ctx: &Ctx, input: &Input) -> Result<(ChartKind, EntityId, Entry), ApiError> {
+    let kind = kind_of(ctx)?;
+    let (patient, id) = (input.entity("patientId")?, input.entity("entryId")?);
+    let expected = input.if_match()?;
+    let current = load(ctx, kind, patient, id).await?;
+    if current.version != expected {
+        return Err(ApiError::PreconditionFailed);
+    }
+    if !current.is_valid() {
+        return Err(ApiError::Conflict("this entry is marked entered-in-error: record a new entry instead".into()));
+    }
+    if kind == ChartKind::Note && current.recorded_by.user_id != ctx.caller.user {
+        return Err(ApiError::Forbidden("only the author of a note may change, sign or retract it".into()));
+    }
+    Ok((kind, patient, current))
+}
+
+/// A new version of `current`, made by the caller now.
+fn next_version(ctx: &Ctx, current: &Entry) -> Entry {
+    Entry { version: current.version + 1, updated_by: actor(ctx), updated_at: ctx.now_text(), ..current.clone() }
+}
+
+fn write_version(ctx: &Ctx, patient: EntityId, current: &Entry, next: Entry) -> Result<Outcome, ApiError> {
+    let writes = version_writes(ctx, Some(current), &next)?;
+    let facts = entry_facts(patient, next.kind, next.id);
+    Ok(Outcome::Write(writes, Reply::ok(next.to_json()).versioned(next.version), facts))
+}
+
+/// `PATCH /v1/patients/{patientId}/<kind>/{entryId}` with a JSON merge patch of the content.
+pub async fn update(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
+    let patch = input.json(&["application/merge-patch+json", "application/json"])?;
+    if !patch.is_object() {
+        return Err(ApiError::field("", "the body must be a JSON object (a merge patch)"));
+    }
+    let (kind, patient, current) = changeable(&ctx, &input).await?;
+    if current.signed.is_some() {
+        return Err(ApiError::Conflict(
+            "a signed note never changes: write an addendum (a new note with addendumTo) instead".into(),
+        ));
+    }
+    let mut doc = Value::Object(current.data.clone());
+    merge_patch(&mut doc, &patch);
+    let mut data = read_form(&doc, ctx.rules(), |form| kind.read(form))?;
+    check_against_chart(&ctx, kind, patient, &mut data, Some(&current)).await?;
+    let next = Entry { data, source: Source::StaffEntered, ..next_version(&ctx, &current) };
+    write_version(&ctx, patient, &current, next)
+}
+
+/// `POST /v1/patients/{patientId}/<kind>/{entryId}/entered-in-error` with `{"reason": ...}`.
+pub async fn invalidate(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
+    let reason: ShortText = input.form(ctx.rules(), |form| {
+        form.only(&["reason"]);
+        form.req("reason")
+    })?;
+    let (_, patient, current) = changeable(&ctx, &input).await?;
+    let stamp = EnteredInError { reason, by: actor(&ctx), at: ctx.now_text() };
+    let next = Entry { entered_in_error: Some(stamp), ..next_version(&ctx, &current) };
+    write_version(&ctx, patient, &current, next)
+}
+
+/// `POST /v1/patients/{patientId}/notes/{entryId}/sign`: the author makes a draft final.
+pub async fn sign(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
+    if !input.body.is_empty() {
+        input.form(ctx.rules(), |form| {
+            form.only(&[]);
+            Some(())
+        })?;
+    }
+    let (_, patient, current) = changeable(&ctx, &input).await?;
+    if current.signed.is_some() {
+        return Err(ApiError::Conflict("this note is already signed".into()));
+    }
+    let next = Entry { signed: Some(Stamp { by: actor(&ctx), at: ctx.now_text() }), ..next_version(&ctx, &current) };
+    write_version(&ctx, patient, &current, next)
+}
+
+/// `GET /v1/patients/{patientId}/chart`: one query of the patient's chart partition.
+pub async fn summary(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
+    let patient_id = input.entity("patientId")?;
+    let patient = patients::load(&ctx, patient_id).await?;
+    let query = Query::new(Table::Records, keys::chart_pk(ctx.clinic()?, patient_id)).limit(1000);
+    let mut entries = Vec::new();
+    for item in query_all(&ctx, query).await? {
+        let is_entry = item.get(SK).and_then(Value::as_str).and_then(ChartKind::of_sort_key).is_some();
+        if is_entry {
+            entries.push(entity_from::<Entry>(item)?);
+        }
+    }
+    let role = ctx.caller.role;
+    let may_read = |kind: ChartKind| routes::chart_route(kind, "read").is_some_and(|r| r.allows(role));
+    let body = summary::build(patient.summary(), &entries, may_read);
+    let mut facts = Facts::patient(patient_id);
+    facts.resources.push(crate::domain::audit::Resource::new("chart", patient_id));
+    Ok(Outcome::Read(Reply::ok(body), facts))
+}
