@@ -437,23 +437,73 @@ async fn chart_reads_and_writes_are_audited_with_the_patient(app: TestApp) {
     assert!(!events.iter().any(|e| e.to_string().contains("forehead")), "no clinical text in the audit trail");
 }
 
-/// Runs a test that needs the store's request counts, once per backend.
+async fn each_chart_route_makes_a_known_number_of_store_requests(
+    app_and_counts: (TestApp, std::sync::Arc<vellum_tests::StoreCounts>),
+) {
+    let (app, counts) = app_and_counts;
+    let (_, patient, practitioner) = clinic_with_patient(&app, "Counts").await;
+    let notes = format!("/v1/patients/{patient}/notes");
+    let treatments = format!("/v1/patients/{patient}/treatments");
+    // (what, method, path, body, headers) → (gets, queries, transactions), the pipeline's membership read
+    // and access event included.
+    let measure = |method: &'static str, path: String, body: Option<Value>, etag: Option<&'static str>| {
+        let app = &app;
+        let counts = counts.clone();
+        let practitioner = practitioner.clone();
+        async move {
+            let before = counts.snapshot();
+            let headers: Vec<(&str, &str)> = etag.map(|e| ("if-match", e)).into_iter().collect();
+            let reply = app.send(method, &path, Some(&practitioner), body, &headers).await;
+            assert!(reply.status < 300, "{method} {path}: {reply:?}");
+            let after = counts.snapshot();
+            ((after.0 - before.0, after.1 - before.1, after.2 - before.2), reply.body)
+        }
+    };
+    let (create, note) = measure("POST", notes.clone(), Some(chart_entry("notes").0), None).await;
+    assert_eq!(create, (2, 0, 1), "note create: membership, patient; one transaction");
+    let note = format!("{notes}/{}", note["id"].as_str().unwrap());
+    assert_eq!(measure("GET", note.clone(), None, None).await.0, (2, 0, 1), "read");
+    assert_eq!(measure("GET", notes.clone(), None, None).await.0, (2, 1, 1), "list");
+    assert_eq!(measure("PATCH", note.clone(), Some(json!({"plan": "p"})), Some("\"1\"")).await.0, (2, 0, 1), "update");
+    assert_eq!(measure("POST", format!("{note}/sign"), None, Some("\"2\"")).await.0, (2, 0, 1), "sign");
+    assert_eq!(measure("GET", format!("{note}/history"), None, None).await.0, (1, 1, 1), "history");
+    let retract =
+        measure("POST", format!("{note}/entered-in-error"), Some(json!({"reason": "r"})), Some("\"3\"")).await;
+    assert_eq!(retract.0, (2, 0, 1), "entered-in-error");
+    let (treat, _) = measure("POST", treatments, Some(treatment_body("N-1", "2099-01-01")), None).await;
+    assert_eq!(treat, (3, 0, 1), "treatment create: also the practitioner's membership");
+    let (allergy, _) =
+        measure("POST", format!("/v1/patients/{patient}/allergies"), Some(json!({"noKnownAllergies": true})), None)
+            .await;
+    assert_eq!(allergy, (2, 1, 1), "no known allergies: also the allergies already recorded");
+    assert_eq!(measure("GET", format!("/v1/patients/{patient}/chart"), None, None).await.0, (2, 1, 1), "summary");
+    assert_eq!(measure("GET", "/v1/lot-recall?lotNumber=N-1".into(), None, None).await.0, (1, 1, 1), "recall");
+}
+
+/// Runs tests that need the store's request counts, once per backend.
 macro_rules! counted_on_both_backends {
-    ($name:ident) => {
+    ($($name:ident),* $(,)?) => {
         mod counted {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn embedded() {
-                super::$name(vellum_tests::TestApp::spawn_counting(vellum_tests::Backend::Embedded).await).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn aws() {
-                super::$name(vellum_tests::TestApp::spawn_counting(vellum_tests::Backend::Aws).await).await;
-            }
+            $(
+                mod $name {
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn embedded() {
+                        super::super::$name(vellum_tests::TestApp::spawn_counting(vellum_tests::Backend::Embedded).await).await;
+                    }
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn aws() {
+                        super::super::$name(vellum_tests::TestApp::spawn_counting(vellum_tests::Backend::Aws).await).await;
+                    }
+                }
+            )*
         }
     };
 }
 
-counted_on_both_backends!(the_chart_summary_is_one_records_query_with_what_matters_first);
+counted_on_both_backends!(
+    the_chart_summary_is_one_records_query_with_what_matters_first,
+    each_chart_route_makes_a_known_number_of_store_requests,
+);
 
 on_both_backends!(
     every_kind_of_entry_is_versioned_from_creation_to_entered_in_error,
