@@ -60,19 +60,27 @@ impl ShortText {
     }
 }
 
+/// Trims text and checks it is 1 to `max` characters, with line breaks and tabs only where `multiline`.
+fn bounded_text(s: &str, max: usize, multiline: bool) -> Result<String, String> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if t.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    if multiline && t.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err("must not hold control characters other than line breaks and tabs".into());
+    }
+    if !multiline && has_control(t) {
+        return Err("must be a single line without control characters".into());
+    }
+    Ok(t.to_string())
+}
+
 impl ParseStr for ShortText {
     fn parse_str(s: &str, _: &Context) -> Result<Self, String> {
-        let t = s.trim();
-        if t.is_empty() {
-            return Err("must not be empty".into());
-        }
-        if t.chars().count() > Self::MAX {
-            return Err(format!("must be at most {} characters", Self::MAX));
-        }
-        if has_control(t) {
-            return Err("must be a single line without control characters".into());
-        }
-        Ok(Self(t.to_string()))
+        bounded_text(s, Self::MAX, false).map(Self)
     }
 }
 
@@ -236,17 +244,7 @@ impl LongText {
 
 impl ParseStr for LongText {
     fn parse_str(s: &str, _: &Context) -> Result<Self, String> {
-        let t = s.trim();
-        if t.is_empty() {
-            return Err("must not be empty".into());
-        }
-        if t.chars().count() > Self::MAX {
-            return Err(format!("must be at most {} characters", Self::MAX));
-        }
-        if t.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
-            return Err("must not hold control characters other than line breaks and tabs".into());
-        }
-        Ok(Self(t.to_string()))
+        bounded_text(s, Self::MAX, true).map(Self)
     }
 }
 
