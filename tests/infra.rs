@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 use vellum::deploy::{self, event_name, logical_name};
-use vellum::http::routes::{self, ROUTES, TRIGGERS};
+use vellum::http::routes::{self, Grant, ROUTES, TRIGGERS};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -51,6 +51,10 @@ fn every_route_has_exactly_one_function_and_api_route() {
     for (_, function) in functions(&template) {
         if let Some(events) = function["Properties"]["Events"].as_object() {
             for event in events.values() {
+                if event["Type"] == "S3" {
+                    assert_eq!(function["Metadata"]["BuildProperties"]["Binary"], "photos-process");
+                    continue;
+                }
                 assert_eq!(event["Type"], "HttpApi");
                 let p = &event["Properties"];
                 served.push((p["Method"].as_str().unwrap().to_string(), p["Path"].as_str().unwrap().to_string()));
@@ -119,10 +123,17 @@ fn granted(template: &Value, role: &str) -> HashMap<String, BTreeSet<String>> {
             }
             for action in &actions {
                 assert!(!action.contains('*'), "{role} grants a wildcard action {action}");
-                assert!(
-                    action.starts_with("dynamodb:") || action.starts_with("logs:") || action.starts_with("xray:"),
-                    "{role} grants {action}"
-                );
+                let service = action.split(':').next().unwrap_or("");
+                assert!(["dynamodb", "logs", "xray", "s3", "kms", "sqs"].contains(&service), "{role} grants {action}");
+                if service == "kms" {
+                    assert!(statement["Condition"].is_object(), "{role}: {action} without a condition");
+                }
+                if service == "s3" {
+                    for resource in statement["Resource"].as_array().unwrap() {
+                        let arn = resource["Fn::Sub"].as_str().unwrap();
+                        assert!(arn.ends_with("/quarantine/*") || arn.ends_with("/photos/*"), "{role}: {arn}");
+                    }
+                }
             }
         }
     }
@@ -152,7 +163,8 @@ fn each_functions_iam_actions_equal_what_the_code_declares() {
             audit.iter().all(|a| a == "dynamodb:PutItem" || a == "dynamodb:Query"),
             "{function} may change audit events"
         );
-        let is_read_only = routes::by_function(function).iter().all(|r| r.method == "GET");
+        let served = routes::by_function(function);
+        let is_read_only = !served.is_empty() && served.iter().all(|r| r.method == "GET");
         if is_read_only {
             let records = grants.get("RecordsTable").cloned().unwrap_or_default();
             assert!(
@@ -163,6 +175,72 @@ fn each_functions_iam_actions_equal_what_the_code_declares() {
         let fn_role = &functions(&template)[&logical_name(function)]["Properties"]["Role"]["Fn::GetAtt"][0];
         assert_eq!(fn_role, &Value::String(role.clone()), "{function} runs with its own role");
     }
+}
+
+/// The S3 actions a role grants, as `action prefix` pairs.
+fn s3_grants(template: &Value, role: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for policy in resources(template)[role]["Properties"]["Policies"].as_array().unwrap() {
+        for statement in policy["PolicyDocument"]["Statement"].as_array().unwrap() {
+            let actions: Vec<&str> = match &statement["Action"] {
+                Value::String(a) => vec![a.as_str()],
+                Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+                _ => vec![],
+            };
+            for action in actions.iter().filter(|a| a.starts_with("s3:")) {
+                for resource in statement["Resource"].as_array().unwrap() {
+                    let prefix = resource["Fn::Sub"].as_str().unwrap().rsplit('/').nth(1).unwrap();
+                    out.insert(format!("{action} {prefix}"));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn photo_functions_reach_only_their_prefixes_and_keys_only_under_a_photo_context() {
+    let template = committed();
+    let expected = |function: &str| -> BTreeSet<String> {
+        let grants = routes::TRIGGERS
+            .iter()
+            .find(|t| t.function == function)
+            .map(|t| t.grants.to_vec())
+            .unwrap_or_else(|| deploy::function_grants(function));
+        let mut out = BTreeSet::new();
+        for grant in grants {
+            let pairs: &[(&str, &str)] = match grant {
+                Grant::PresignQuarantine => &[("s3:PutObject", "quarantine")],
+                Grant::DrainQuarantine => &[("s3:GetObject", "quarantine"), ("s3:DeleteObject", "quarantine")],
+                Grant::WritePhotos => &[("s3:PutObject", "photos")],
+                Grant::ReadPhotos => &[("s3:GetObject", "photos")],
+                Grant::DeletePhotos => &[("s3:DeleteObject", "photos"), ("s3:DeleteObject", "quarantine")],
+                Grant::GenerateDataKey | Grant::DecryptDataKey => &[],
+            };
+            out.extend(pairs.iter().map(|(a, p)| format!("{a} {p}")));
+        }
+        out
+    };
+    let all = routes::functions().into_iter().chain(TRIGGERS.iter().map(|t| t.function));
+    for function in all {
+        let role = format!("{}Role", logical_name(function));
+        assert_eq!(s3_grants(&template, &role), expected(function), "{function}");
+    }
+    assert_eq!(s3_grants(&template, "PhotosGetRole"), ["s3:GetObject photos".to_string()].into());
+    let process = &resources(&template)["PhotosProcess"]["Properties"];
+    assert_eq!(process["DeadLetterQueue"]["TargetArn"]["Fn::GetAtt"][0], "DeadLetterQueue");
+    assert_eq!(process["Events"]["Upload"]["Properties"]["Filter"]["S3Key"]["Rules"][0]["Value"], "quarantine/");
+    let statements =
+        resources(&template)["PhotosProcessRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+            .as_array()
+            .unwrap()
+            .clone();
+    let envelope = statements.iter().find(|s| s["Sid"] == "PhotoDataKeysUnderAPhotoContext").expect("data keys");
+    assert_eq!(envelope["Action"], serde_json::json!(["kms:GenerateDataKey"]), "the processing never decrypts");
+    assert_eq!(
+        envelope["Condition"]["ForAllValues:StringEquals"]["kms:EncryptionContextKeys"],
+        serde_json::json!(["clinicId", "patientId", "photoId"])
+    );
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use http::Request;
 use serde_json::Value;
 use tower::ServiceExt;
-use vellum::app::App;
+use vellum::app::{App, PhotoPorts};
 use vellum::crypto::SecretKey;
 use vellum::http::{pipeline, routes};
 use vellum::ids::SequenceIds;
@@ -18,6 +18,7 @@ const CLINIC: &str = "01JD0000000000000000000001";
 const PATIENT: &str = "01JD0000000000000000000002";
 const TREATMENT: &str = "01JD0000000000000000000003";
 const NOTE: &str = "01JD0000000000000000000004";
+const PHOTO: &str = "01JD0000000000000000000005";
 
 fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
@@ -29,17 +30,46 @@ fn read(function: &str, case: &str) -> String {
 }
 
 /// Sends one API Gateway event to its function's router; `next_id` is the id the call will create.
-async fn invoke(records: &Arc<dyn Records>, function: &str, case: &str, next_id: Option<&str>) -> (u16, Value) {
+async fn invoke(stores: &Stores, function: &str, case: &str, next_id: Option<&str>) -> (u16, Value) {
     let served = routes::by_function(function);
     assert!(!served.is_empty(), "no route for {function}");
     let ids = next_id.map(|id| id.parse().expect("ulid")).into_iter();
-    let app = App::new(records.clone(), SecretKey::generate()).with_ids(Arc::new(SequenceIds::new(ids)));
+    let app = App::new(stores.records.clone(), SecretKey::generate())
+        .with_ids(Arc::new(SequenceIds::new(ids)))
+        .with_photos(stores.photos.clone());
     let request: Request<lambda_http::Body> =
         lambda_http::request::from_str(&read(function, case)).expect("a valid API Gateway v2 event");
     let response = pipeline::router(Arc::new(app), served).oneshot(request).await.expect("infallible");
     let status = response.status().as_u16();
+    let media_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let bytes = axum_body_bytes(response).await;
+    if media_type == "image/jpeg" {
+        let image = image::load_from_memory(&bytes).expect("a JPEG");
+        return (status, serde_json::json!({"width": image.width(), "height": image.height()}));
+    }
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// The stores a function reaches: records, and the photo bucket and keys.
+struct Stores {
+    records: Arc<dyn Records>,
+    photos: PhotoPorts,
+    _dirs: (Option<tempfile::TempDir>, tempfile::TempDir),
+}
+
+async fn stores(backend: Backend) -> Stores {
+    let (records, dir) = vellum_tests::records(backend).await;
+    let photo_dir = tempfile::tempdir().unwrap();
+    let (photos, _) = vellum_tests::photo_ports(backend, photo_dir.path(), "http://127.0.0.1:9").await;
+    Stores { records, photos, _dirs: (dir, photo_dir) }
+}
+
+/// What the client uploads for the sample photo: a JPEG, padded after its end to the size it declared.
+fn sample_upload(declared: usize) -> Vec<u8> {
+    let mut jpeg = vellum_tests::images::jpeg(640, 480);
+    assert!(jpeg.len() <= declared, "the sample JPEG is {} bytes", jpeg.len());
+    jpeg.resize(declared, 0);
+    jpeg
 }
 
 async fn axum_body_bytes(response: http::Response<vellum_tests::AxumBody>) -> Vec<u8> {
@@ -89,50 +119,82 @@ const SCENARIO: &[(&str, &str, u16, Option<&str>)] = &[
     ("chart-summary", "unknown-patient", 404, None),
     ("lot-recall", "success", 200, None),
     ("lot-recall", "missing-lot-number", 400, None),
+    ("photos-create", "success", 201, Some(PHOTO)),
+    ("photos-create", "oversize", 422, None),
+];
+
+/// After the upload is processed: the photo's reads, consent and erasure.
+const PHOTO_SCENARIO: &[(&str, &str, u16, Option<&str>)] = &[
+    ("photos-list", "success", 200, None),
+    ("photos-list", "unknown-parameter", 400, None),
+    ("photos-sets", "success", 200, None),
+    ("photos-sets", "unknown-patient", 404, None),
+    ("photos-get", "success", 200, None),
+    ("photos-get", "marketing-without-consent", 403, None),
+    ("photos-consent", "success", 200, None),
+    ("photos-consent", "stale-etag", 412, None),
+    ("photos-erase", "success", 200, None),
+    ("photos-erase", "already-erased", 409, None),
+    ("photos-erase-all", "success", 200, None),
+    ("photos-erase-all", "missing-reason", 400, None),
 ];
 
 async fn every_sample_event_gives_its_expected_answer(backend: Backend) {
-    let (records, _dir) = vellum_tests::records(backend).await;
+    let stores = stores(backend).await;
     for (function, case, expected, next_id) in SCENARIO {
-        let (status, body) = invoke(&records, function, case, *next_id).await;
+        let (status, body) = invoke(&stores, function, case, *next_id).await;
         assert_eq!(status, *expected, "{function}/{case}: {body}");
     }
-    let (_, patient) = invoke(&records, "patients-get", "success", None).await;
+    // The client uploads the photo; the bucket's event runs the processing function.
+    let event = vellum_tests::s3_event(&format!("quarantine/{CLINIC}/{PATIENT}/{PHOTO}"));
+    let key = event.records[0].s3.object.key.clone().unwrap();
+    stores.photos.blobs.put(&key, sample_upload(60000), "image/jpeg").await.unwrap();
+    let app = Arc::new(App::new(stores.records.clone(), SecretKey::generate()).with_photos(stores.photos.clone()));
+    vellum::photos::process::handle_s3_event(app.clone(), event, "sample").await.expect("the upload is processed");
+    assert_eq!(stores.photos.blobs.get(&key).await.unwrap(), None, "quarantine is emptied");
+    let again = vellum_tests::s3_event(&key);
+    vellum::photos::process::handle_s3_event(app, again, "sample-again").await.expect("a repeated event does no harm");
+    for (function, case, expected, next_id) in PHOTO_SCENARIO {
+        let (status, body) = invoke(&stores, function, case, *next_id).await;
+        assert_eq!(status, *expected, "{function}/{case}: {body}");
+    }
+    let (_, patient) = invoke(&stores, "patients-get", "success", None).await;
     assert_eq!(patient["preferredName"], "Sammy");
     assert_eq!(patient["id"], PATIENT);
-    let (_, log) = invoke(&records, "patients-access-log", "success", None).await;
+    let (_, log) = invoke(&stores, "patients-access-log", "success", None).await;
     let names: Vec<&str> = log["items"].as_array().unwrap().iter().map(|e| e["eventName"].as_str().unwrap()).collect();
-    assert_eq!(names[..4], ["patients.read", "lots.recall", "chart.read", "notes.history"]);
+    assert_eq!(names[..4], ["patients.read", "photos.erase-all", "photos.erase", "photos.consent"]);
+    assert!(names.contains(&"photos.view") && names.contains(&"photos.process"), "{names:?}");
     assert_eq!(log["items"][0]["sourceIPAddress"], "203.0.113.10");
 
     // The chart events built a treatment (changed once) and a note (signed, then retracted).
-    let (_, history) = invoke(&records, "chart-entry-history", "success", None).await;
+    let (_, history) = invoke(&stores, "chart-entry-history", "success", None).await;
     let versions: Vec<i64> =
         history["items"].as_array().unwrap().iter().map(|v| v["version"].as_i64().unwrap()).collect();
     assert_eq!(versions, [1, 2, 3]);
     assert_eq!(history["items"][2]["enteredInError"]["reason"], "Charted on the wrong patient");
-    let (_, chart) = invoke(&records, "chart-summary", "success", None).await;
+    let (_, chart) = invoke(&stores, "chart-summary", "success", None).await;
     assert_eq!(chart["recentTreatments"][0]["id"], TREATMENT);
     assert_eq!(chart["recentTreatments"][0]["outcome"], "Even result at review");
     assert!(chart["recentNotes"].as_array().unwrap().is_empty(), "the retracted note is out of the summary");
-    let (_, recall) = invoke(&records, "lot-recall", "success", None).await;
+    let (_, recall) = invoke(&stores, "lot-recall", "success", None).await;
     assert_eq!(recall["items"][0]["patientId"], PATIENT);
     assert_eq!(recall["items"][0]["practitionerId"], "nurse-sample");
 
     // The token trigger reads the membership the events above created.
     let member: Value = serde_json::from_str(&read("auth-pre-token", "member")).unwrap();
-    let answered = vellum::auth_trigger::handle(records.as_ref(), member).await.expect("a member signs in");
+    let answered = vellum::auth_trigger::handle(stores.records.as_ref(), member).await.expect("a member signs in");
     let details = &answered["response"]["claimsAndScopeOverrideDetails"];
     assert_eq!(details["accessTokenGeneration"]["claimsToAddOrOverride"]["clinic_id"], CLINIC);
     assert_eq!(details["groupOverrideDetails"]["groupsToOverride"][0], "admin");
     let operator: Value = serde_json::from_str(&read("auth-pre-token", "operator")).unwrap();
-    let answered = vellum::auth_trigger::handle(records.as_ref(), operator).await.expect("an operator signs in");
+    let answered = vellum::auth_trigger::handle(stores.records.as_ref(), operator).await.expect("an operator signs in");
     assert_eq!(
         answered["response"]["claimsAndScopeOverrideDetails"]["groupOverrideDetails"]["groupsToOverride"][0],
         "operator"
     );
     let stranger: Value = serde_json::from_str(&read("auth-pre-token", "unknown-user")).unwrap();
-    assert!(vellum::auth_trigger::handle(records.as_ref(), stranger).await.is_err(), "a stranger gets no token");
+    assert!(vellum::auth_trigger::handle(stores.records.as_ref(), stranger).await.is_err(), "a stranger gets no token");
 }
 
 #[tokio::test]
@@ -147,8 +209,9 @@ async fn every_sample_event_gives_its_expected_answer_on_dynamodb() {
 
 #[test]
 fn every_route_has_a_success_and_a_failure_event_and_every_event_is_run() {
+    let all = || SCENARIO.iter().chain(PHOTO_SCENARIO);
     for route in routes::ROUTES.iter() {
-        let cases: Vec<&str> = SCENARIO.iter().filter(|(f, ..)| *f == route.function).map(|(_, c, ..)| *c).collect();
+        let cases: Vec<&str> = all().filter(|(f, ..)| *f == route.function).map(|(_, c, ..)| *c).collect();
         assert!(
             cases.contains(&"success") && cases.len() >= 2,
             "{} needs a success and a failure event",
@@ -160,7 +223,9 @@ fn every_route_has_a_success_and_a_failure_event_and_every_event_is_run() {
         let function = dir.file_name().to_string_lossy().to_string();
         for file in std::fs::read_dir(dir.path()).unwrap() {
             let name = file.unwrap().file_name().to_string_lossy().trim_end_matches(".json").to_string();
-            let used = SCENARIO.iter().any(|(f, c, ..)| *f == function && *c == name) || function == "auth-pre-token";
+            let used = all().any(|(f, c, ..)| *f == function && *c == name)
+                || function == "auth-pre-token"
+                || function == "photos-process";
             assert!(used, "events/{function}/{name}.json is not run by any test");
         }
     }

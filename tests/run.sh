@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs Vellum's whole test suite: unit and contract tests, the black-box HTTP tests and the Lambda
-# event tests, on the embedded store and on DynamoDB served by moto (installed and started here).
+# event tests, on the embedded stores and on DynamoDB, S3 and KMS served by moto (installed and started here).
 # Fails loudly if moto cannot be installed or started: the AWS side is never skipped.
 set -euo pipefail
 
@@ -50,7 +50,7 @@ if [ "${ready:-0}" != 1 ]; then
   cat "$log" >&2
   exit 1
 fi
-echo "==> moto is serving DynamoDB on 127.0.0.1:$port"
+echo "==> moto is serving DynamoDB, S3 and KMS on 127.0.0.1:$port"
 
 export VELLUM_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1

@@ -1,9 +1,12 @@
-//! The state every handler borrows: the records store, the clock, the id source and the cursor key.
+//! The state every handler borrows: the records store, the clock, the id source, the cursor key, and for
+//! the photo functions the blobs and keys ports.
 
 use std::sync::Arc;
 
+use crate::blobs::Blobs;
 use crate::crypto::SecretKey;
 use crate::ids::{Clock, IdSource, RandomIds, SystemClock};
+use crate::keyring::Keyring;
 use crate::store::Records;
 
 /// Built once per process (per Lambda cold start), shared by every request.
@@ -13,11 +16,25 @@ pub struct App {
     pub ids: Arc<dyn IdSource>,
     /// Seals pagination cursors.
     pub cursor_key: SecretKey,
+    /// Only the functions that handle photos build these (other cold starts skip S3 and KMS).
+    pub photos: Option<PhotoPorts>,
+}
+
+/// Where photos are kept and the keys that seal them.
+#[derive(Clone)]
+pub struct PhotoPorts {
+    pub blobs: Arc<dyn Blobs>,
+    pub keyring: Arc<dyn Keyring>,
 }
 
 impl App {
     pub fn new(records: Arc<dyn Records>, cursor_key: SecretKey) -> Self {
-        Self { records, clock: Arc::new(SystemClock), ids: Arc::new(RandomIds), cursor_key }
+        Self { records, clock: Arc::new(SystemClock), ids: Arc::new(RandomIds), cursor_key, photos: None }
+    }
+
+    pub fn with_photos(mut self, photos: PhotoPorts) -> Self {
+        self.photos = Some(photos);
+        self
     }
 
     pub fn with_ids(mut self, ids: Arc<dyn IdSource>) -> Self {

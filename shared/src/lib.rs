@@ -3,11 +3,14 @@
 pub mod api;
 pub mod app;
 pub mod auth_trigger;
+pub mod blobs;
 pub mod crypto;
 pub mod deploy;
 pub mod domain;
 pub mod host;
 pub mod http;
 pub mod ids;
+pub mod keyring;
+pub mod photos;
 pub mod store;
 pub mod telemetry;

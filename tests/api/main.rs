@@ -29,5 +29,6 @@ mod idempotency;
 mod isolation;
 mod malformed;
 mod patients;
+mod photos;
 mod roles;
 mod staff;

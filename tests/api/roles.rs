@@ -28,6 +28,32 @@ fn request_for(route: &str, patient: &str, user: &str) -> (String, Option<Value>
     }
 }
 
+/// A request for a photo route, with the photo it needs recorded by a practitioner (ready for a view,
+/// pending at version 1 for a change).
+async fn photo_request(app: &TestApp, route: &str, patient: &str, practitioner: &str) -> (String, Option<Value>) {
+    let base = format!("/v1/patients/{patient}/photos");
+    let request = json!({"contentType": "image/jpeg", "byteSize": 1000, "bodyArea": "face", "view": "front",
+                         "capturedAt": "2026-11-20T15:00:00Z"});
+    let pending = || async {
+        let created = app.post(&base, practitioner, request.clone()).await;
+        format!("{base}/{}", created.body["id"].as_str().unwrap())
+    };
+    match route {
+        "photos.create" => (base, Some(request.clone())),
+        "photos.list" => (base, None),
+        "photos.sets" => (format!("/v1/patients/{patient}/photo-sets"), None),
+        "photos.view" => {
+            let (created, _) =
+                app.photo(practitioner, patient, "image/jpeg", vellum_tests::images::jpeg(32, 32), json!({})).await;
+            (format!("{base}/{}", created["id"].as_str().unwrap()), None)
+        }
+        "photos.consent" => (format!("{}/consent", pending().await), Some(json!({"scope": "marketing"}))),
+        "photos.erase" => (format!("{}/erase", pending().await), Some(json!({"reason": "asked"}))),
+        "photos.erase-all" => (format!("{base}/erase"), Some(json!({"reason": "asked"}))),
+        other => panic!("no photo request written for {other}: add one"),
+    }
+}
+
 /// A request for a chart entry route: a fresh patient (a profile is one per patient) and, for routes about
 /// one entry, an entry recorded by the caller when the caller may record it (notes change only by their
 /// author), else by a practitioner.
@@ -77,6 +103,8 @@ async fn every_role_gets_exactly_what_the_role_table_grants(app: TestApp) {
         for route in ROUTES.iter() {
             let (path, body) = if route.chart.is_some() {
                 chart_request(&app, &clinic, route, (&token, role), &practitioner).await
+            } else if route.name.starts_with("photos.") {
+                photo_request(&app, route.name, patient_id, &practitioner).await
             } else {
                 request_for(route.name, patient_id, &target)
             };

@@ -1,16 +1,21 @@
 //! Test support: a `TestApp` that starts the local server on either backend, and a moto-backed DynamoDB store.
 
+pub mod images;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
-use vellum::app::App;
+use vellum::app::{App, PhotoPorts};
+use vellum::blobs::local::LocalBlobs;
+use vellum::blobs::s3::S3Blobs;
 use vellum::crypto::SecretKey;
 use vellum::domain::role::Role;
 use vellum::host::local::{self, LocalServer};
 use vellum::host::token::TokenKeys;
+use vellum::keyring::kms::KmsKeyring;
 use vellum::store::dynamo::DynamoRecords;
 use vellum::store::{Cond, Item, Key, Page, Query, Records, StoreError, Table, Update, Write};
 
@@ -29,14 +34,55 @@ pub fn moto_endpoint() -> String {
     })
 }
 
-/// A DynamoDB store on moto with two fresh tables of its own.
-pub async fn moto_records() -> DynamoRecords {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+/// The SDK configuration that reaches moto.
+pub async fn moto_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(moto_endpoint())
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "tests"))
         .load()
-        .await;
+        .await
+}
+
+/// An S3 bucket of its own on moto.
+pub async fn moto_blobs() -> (S3Blobs, String) {
+    let config = moto_config().await;
+    let s3 = aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build();
+    let bucket = format!("photos-{}", ulid::Ulid::new().to_string().to_lowercase());
+    let blobs = S3Blobs::new(aws_sdk_s3::Client::from_conf(s3), bucket.clone());
+    blobs.create_bucket().await.expect("moto creates the bucket");
+    (blobs, bucket)
+}
+
+/// A KMS key of its own on moto.
+pub async fn moto_keyring() -> KmsKeyring {
+    let client = aws_sdk_kms::Client::new(&moto_config().await);
+    let key = client.create_key().description("test photo key").send().await.expect("moto creates a key");
+    let id = key.key_metadata().map(|m| m.key_id().to_string()).expect("a key id");
+    KmsKeyring::new(client, id)
+}
+
+/// The photo ports of a backend: S3 and KMS on moto, or files and a local master key in `dir`.
+pub async fn photo_ports(
+    backend: Backend,
+    dir: &std::path::Path,
+    base_url: &str,
+) -> (PhotoPorts, Option<Arc<LocalBlobs>>) {
+    match backend {
+        Backend::Embedded => {
+            let (ports, uploads) = vellum::host::config::embedded_photos_in(dir, base_url).expect("embedded photos");
+            (ports, Some(uploads))
+        }
+        Backend::Aws => {
+            let ports = PhotoPorts { blobs: Arc::new(moto_blobs().await.0), keyring: Arc::new(moto_keyring().await) };
+            (ports, None)
+        }
+    }
+}
+
+/// A DynamoDB store on moto with two fresh tables of its own.
+pub async fn moto_records() -> DynamoRecords {
+    let config = moto_config().await;
     let suffix = ulid::Ulid::new().to_string().to_lowercase();
     let records = DynamoRecords::new(
         aws_sdk_dynamodb::Client::new(&config),
@@ -102,8 +148,11 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub records: Arc<dyn Records>,
     pub tokens: TokenKeys,
+    /// The state the server runs on (the photo processing of the AWS backend runs on it too).
+    pub app: Arc<App>,
     _server: LocalServer,
     _dir: Option<tempfile::TempDir>,
+    _photo_dir: tempfile::TempDir,
 }
 
 /// How many requests of each kind the records store received.
@@ -162,19 +211,25 @@ impl TestApp {
         let (inner, dir) = records(backend).await;
         let counts = Arc::new(StoreCounts::default());
         let records: Arc<dyn Records> = Arc::new(CountingRecords { inner, counts: counts.clone() });
-        let app = App::new(records.clone(), SecretKey::generate());
         let tokens = TokenKeys::new(SecretKey::generate());
         let addr: SocketAddr = "127.0.0.1:0".parse().expect("address");
+        let listener = tokio::net::TcpListener::bind(addr).await.expect("a free port");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let photo_dir = tempfile::tempdir().expect("temp dir");
+        let (photos, uploads) = photo_ports(backend, photo_dir.path(), &base).await;
+        let app = Arc::new(App::new(records.clone(), SecretKey::generate()).with_photos(photos));
         let server =
-            LocalServer::start(local::router(Arc::new(app), tokens.clone()), addr).await.expect("server starts");
+            LocalServer::serve(listener, local::router(app.clone(), tokens.clone(), uploads)).expect("server starts");
         let app = Self {
             backend,
-            base: format!("http://{}", server.addr),
+            base,
             client: reqwest::Client::new(),
             records,
             tokens,
+            app,
             _server: server,
             _dir: dir,
+            _photo_dir: photo_dir,
         };
         (app, counts)
     }
@@ -234,6 +289,56 @@ impl TestApp {
         let bytes = response.bytes().await.expect("body");
         let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
         Reply { status, headers, body }
+    }
+
+    /// Uploads `bytes` as a photo-request answer's `upload` says, then (on AWS) runs the processing the
+    /// bucket's event would trigger. The reply's body says the photo's `state` after processing.
+    pub async fn upload(&self, created: &Value, bytes: Vec<u8>) -> Reply {
+        let upload = &created["upload"];
+        let method =
+            reqwest::Method::from_bytes(upload["method"].as_str().expect("method").as_bytes()).expect("method");
+        let mut req = self.client.request(method, upload["url"].as_str().expect("url")).body(bytes);
+        for header in upload["headers"].as_array().expect("headers") {
+            let (name, value) = (header[0].as_str().unwrap(), header[1].as_str().unwrap());
+            if !name.eq_ignore_ascii_case("content-length") {
+                req = req.header(name, value);
+            }
+        }
+        let uploaded = self.read(req).await;
+        if self.backend == Backend::Embedded || uploaded.status >= 300 {
+            return uploaded;
+        }
+        let key = upload["url"].as_str().unwrap().split('?').next().unwrap().split_once("/quarantine/").unwrap().1;
+        let key = format!("quarantine/{key}");
+        let processed =
+            vellum::photos::process::process_upload(&self.app, &key, "test-upload").await.expect("processing");
+        Reply { status: uploaded.status, headers: uploaded.headers, body: processed.to_json() }
+    }
+
+    /// Asks to upload a photo of `bytes` (declared `content_type`, with `extra` fields) and uploads it.
+    /// Returns the photo-request answer and the upload's answer.
+    pub async fn photo(
+        &self,
+        token: &str,
+        patient: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+        extra: Value,
+    ) -> (Value, Reply) {
+        let mut body = json!({
+            "contentType": content_type,
+            "byteSize": bytes.len(),
+            "bodyArea": "face",
+            "view": "front",
+            "capturedAt": "2026-11-20T15:00:00Z",
+        });
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        let created = self.post(&format!("/v1/patients/{patient}/photos"), token, body).await;
+        assert_eq!(created.status, 201, "{created:?}");
+        let uploaded = self.upload(&created.body, bytes).await;
+        (created.body, uploaded)
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Reply {
@@ -370,6 +475,14 @@ pub fn treatment_body(lot: &str, expiry: &str) -> Value {
         "aftercare": {"given": true, "instructions": "Stay upright for four hours"},
         "followUpDate": "2099-02-14",
     })
+}
+
+/// The S3 event the photo bucket sends when `key` lands in it (the sample event, with this key).
+pub fn s3_event(key: &str) -> vellum::photos::S3Event {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events/photos-process/upload.json");
+    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("the sample S3 event")).unwrap();
+    event["Records"][0]["s3"]["object"]["key"] = json!(key);
+    serde_json::from_value(event).expect("an S3 event")
 }
 
 pub fn now_seconds() -> i64 {

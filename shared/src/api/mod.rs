@@ -4,6 +4,7 @@ pub mod audit;
 pub mod chart;
 pub mod clinics;
 pub mod patients;
+pub mod photos;
 pub mod recall;
 pub mod staff;
 

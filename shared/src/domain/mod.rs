@@ -6,6 +6,7 @@ pub mod clinic;
 pub mod fields;
 pub mod keys;
 pub mod patient;
+pub mod photo;
 pub mod role;
 pub mod staff;
 pub mod values;

@@ -1,7 +1,8 @@
 //! Who a caller is to Vellum: the roles a token can carry.
 
 crate::string_enum! {
-    /// A caller's role. Clinic roles come from a staff membership; `operator` runs the platform.
+    /// A caller's role. Clinic roles come from a staff membership; `operator` runs the platform;
+    /// `system` is Vellum itself in audit events of work no caller did (photo processing), never a token's.
     Role {
         Admin = "admin",
         Practitioner = "practitioner",
@@ -10,6 +11,7 @@ crate::string_enum! {
         Billing = "billing",
         Patient = "patient",
         Operator = "operator",
+        System = "system",
     }
 }
 

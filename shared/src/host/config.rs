@@ -6,7 +6,12 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
+use crate::app::PhotoPorts;
+use crate::blobs::local::LocalBlobs;
+use crate::blobs::s3::S3Blobs;
 use crate::crypto::SecretKey;
+use crate::keyring::kms::KmsKeyring;
+use crate::keyring::local::LocalKeyring;
 use crate::store::Records;
 use crate::store::dynamo::DynamoRecords;
 use crate::store::embedded::EmbeddedRecords;
@@ -55,6 +60,31 @@ pub async fn dynamo_from_env() -> Result<DynamoRecords, ConfigError> {
     let audit = required("VELLUM_AUDIT_TABLE")?;
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     Ok(DynamoRecords::new(aws_sdk_dynamodb::Client::new(&config), records, audit))
+}
+
+/// The S3 and KMS photo ports, when `VELLUM_PHOTO_BUCKET` is set (with `VELLUM_PHOTO_KEY_ID`, the KMS key).
+/// Functions that do not handle photos have neither variable and build no S3 or KMS client.
+pub async fn aws_photos_from_env() -> Result<Option<PhotoPorts>, ConfigError> {
+    let Some(bucket) = var("VELLUM_PHOTO_BUCKET") else {
+        return Ok(None);
+    };
+    let key_id = required("VELLUM_PHOTO_KEY_ID")?;
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let path_style = var("VELLUM_S3_PATH_STYLE").as_deref() == Some("true");
+    let s3 = aws_sdk_s3::config::Builder::from(&config).force_path_style(path_style).build();
+    Ok(Some(PhotoPorts {
+        blobs: Arc::new(S3Blobs::new(aws_sdk_s3::Client::from_conf(s3), bucket)),
+        keyring: Arc::new(KmsKeyring::new(aws_sdk_kms::Client::new(&config), key_id)),
+    }))
+}
+
+/// The embedded photo ports: objects under `dir/blobs`, uploads signed with `dir/upload-signing.key` and
+/// sent to `base_url`, data keys wrapped by the master key in `dir/master.key` (all keys mode 0600).
+pub fn embedded_photos_in(dir: &Path, base_url: &str) -> Result<(PhotoPorts, Arc<LocalBlobs>), ConfigError> {
+    let signing = key_file(&dir.join("upload-signing.key"))?;
+    let blobs = Arc::new(LocalBlobs::new(dir.join("blobs"), signing, base_url));
+    let keyring = Arc::new(LocalKeyring::from_file(&dir.join("master.key"))?);
+    Ok((PhotoPorts { blobs: blobs.clone(), keyring }, blobs))
 }
 
 /// The embedded records adapter in `dir`.

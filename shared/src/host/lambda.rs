@@ -8,12 +8,38 @@ use crate::http::{pipeline, routes};
 
 pub use lambda_http::Error;
 
-/// Builds the state for a deployed function: DynamoDB, and the cursor key from `VELLUM_CURSOR_KEY`.
+/// Builds the state for a deployed function: DynamoDB, the cursor key from `VELLUM_CURSOR_KEY`, and S3
+/// and KMS for the functions that handle photos.
 pub async fn app_from_env() -> Result<App, ConfigError> {
     let records = config::dynamo_from_env().await?;
     let cursor_key = config::key_from_env("VELLUM_CURSOR_KEY")?
         .ok_or_else(|| ConfigError("set the environment variable VELLUM_CURSOR_KEY".into()))?;
-    Ok(App::new(Arc::new(records), cursor_key))
+    let app = App::new(Arc::new(records), cursor_key);
+    Ok(match config::aws_photos_from_env().await? {
+        Some(photos) => app.with_photos(photos),
+        None => app,
+    })
+}
+
+/// Runs the photo processing on the S3 events of the quarantine prefix.
+pub async fn serve_photo_uploads() -> Result<(), Error> {
+    crate::telemetry::init();
+    let records = config::dynamo_from_env().await?;
+    let photos = config::aws_photos_from_env()
+        .await?
+        .ok_or_else(|| ConfigError("set the environment variable VELLUM_PHOTO_BUCKET".into()))?;
+    // The processing seals no cursors; a random key satisfies the state's shape.
+    let app = Arc::new(App::new(Arc::new(records), crate::crypto::SecretKey::generate()).with_photos(photos));
+    lambda_http::lambda_runtime::run(lambda_http::lambda_runtime::service_fn(
+        move |event: lambda_http::lambda_runtime::LambdaEvent<aws_lambda_events::s3::S3Event>| {
+            let app = app.clone();
+            async move {
+                let request_id = event.context.request_id.clone();
+                crate::photos::process::handle_s3_event(app, event.payload, &request_id).await.map_err(Error::from)
+            }
+        },
+    ))
+    .await
 }
 
 /// Serves the routes of `function` on Lambda.

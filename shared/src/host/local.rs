@@ -19,6 +19,8 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::app::App;
+use crate::blobs::Blobs;
+use crate::blobs::local::{LocalBlobs, UPLOAD_PATH, UploadRefused};
 use crate::domain::role::Role;
 use crate::host::config::{self, Backend, ConfigError};
 use crate::host::token::TokenKeys;
@@ -34,15 +36,18 @@ const DEV_TOKEN_SECONDS: i64 = 8 * 3600;
 struct Gateway {
     app: Arc<App>,
     tokens: TokenKeys,
+    uploads: Option<Arc<LocalBlobs>>,
 }
 
-/// Every route, the development token route, and the gateway's token check in front of the API.
-pub fn router(app: Arc<App>, tokens: TokenKeys) -> Router {
-    let gateway = Gateway { app: app.clone(), tokens };
+/// Every route, the development token route, the upload route for the embedded blobs (when given), and
+/// the gateway's token check in front of the API.
+pub fn router(app: Arc<App>, tokens: TokenKeys, uploads: Option<Arc<LocalBlobs>>) -> Router {
+    let gateway = Gateway { app: app.clone(), tokens, uploads };
     let api =
         pipeline::router(app, ROUTES.iter().copied()).layer(middleware::from_fn_with_state(gateway.clone(), authorize));
     Router::new()
         .route("/v1/dev/token", post(dev_token))
+        .route(&format!("{UPLOAD_PATH}{{*key}}"), axum::routing::put(upload))
         .route("/v1/openapi.json", axum::routing::get(|| async { axum::Json(crate::http::openapi::document()) }))
         .with_state(gateway)
         .merge(api)
@@ -108,6 +113,9 @@ async fn dev_token(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes) -
             let user = form.req::<crate::domain::values::UserId>("userId");
             let role = form.req::<Role>("role");
             let clinic = form.opt::<crate::domain::values::EntityId>("clinicId");
+            if role == Some(Role::System) {
+                form.reject("role", crate::domain::fields::Issue::Rule("is Vellum's own, never a caller's".into()));
+            }
             if role.is_some_and(Role::is_staff) && clinic.is_none() && !form.has("clinicId") {
                 form.reject("clinicId", crate::domain::fields::Issue::Shape("is required for clinic staff".into()));
             }
@@ -124,6 +132,43 @@ async fn dev_token(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes) -
     }
 }
 
+/// `PUT /v1/local-uploads/{key}?contentType=&size=&expires=&signature=`: what S3 does with a presigned
+/// URL (checked the same way), then the processing S3 would trigger, run at once.
+async fn upload(
+    State(gw): State<Gateway>,
+    axum::extract::Path(key): axum::extract::Path<String>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    let request_id = ulid::Ulid::new().to_string();
+    let Some(blobs) = gw.uploads.clone() else {
+        return ApiError::NotFound.to_response(&request_id);
+    };
+    let limit = crate::domain::photo::MAX_UPLOAD_BYTES as usize;
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+        return ApiError::PayloadTooLarge { limit }.to_response(&request_id);
+    };
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let now = gw.app.clock.now().timestamp();
+    if let Err(refused) = blobs.check_upload(&key, &query, content_type, bytes.len() as u64, now) {
+        let detail = match refused {
+            UploadRefused::BadSignature => "the upload URL's signature does not match",
+            UploadRefused::Expired => "the upload URL has expired",
+            UploadRefused::WrongContentType => "the content type differs from the one the URL was signed for",
+            UploadRefused::WrongSize => "the size differs from the one the URL was signed for",
+        };
+        return ApiError::Forbidden(detail.into()).to_response(&request_id);
+    }
+    if let Err(e) = blobs.put(&key, bytes.to_vec(), content_type.unwrap_or("")).await {
+        return ApiError::Unavailable(e.to_string()).to_response(&request_id);
+    }
+    match crate::photos::process::process_upload(&gw.app, &key, &request_id).await {
+        Ok(outcome) => (StatusCode::OK, axum::Json(outcome.to_json())).into_response(),
+        Err(e) => ApiError::Unavailable(e.to_string()).to_response(&request_id),
+    }
+}
+
 /// A running local server.
 pub struct LocalServer {
     pub addr: SocketAddr,
@@ -133,7 +178,11 @@ pub struct LocalServer {
 impl LocalServer {
     /// Serves `router` on `addr` (port 0 picks a free one) until the returned server is dropped or stopped.
     pub async fn start(router: Router, addr: SocketAddr) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(addr).await?;
+        Self::serve(TcpListener::bind(addr).await?, router)
+    }
+
+    /// Serves `router` on a bound listener (so its address can be known before the router is built).
+    pub fn serve(listener: TcpListener, router: Router) -> std::io::Result<Self> {
         let addr = listener.local_addr()?;
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
         let task = tokio::spawn(async move {
@@ -160,8 +209,8 @@ impl Drop for LocalServer {
     }
 }
 
-/// The local host's state and token keys, from the environment.
-pub async fn app_from_env() -> Result<(App, TokenKeys), ConfigError> {
+/// The local host's state, token keys and upload store, from the environment; uploads go to `base_url`.
+pub async fn app_from_env(base_url: &str) -> Result<(App, TokenKeys, Arc<LocalBlobs>), ConfigError> {
     let backend = Backend::from_env()?;
     let dir = config::data_dir();
     std::fs::create_dir_all(&dir).map_err(|e| ConfigError(format!("cannot create {}: {e}", dir.display())))?;
@@ -171,7 +220,8 @@ pub async fn app_from_env() -> Result<(App, TokenKeys), ConfigError> {
         None => config::key_file(&dir.join("cursor.key"))?,
     };
     let tokens = TokenKeys::new(config::key_file(&dir.join("token-signing.key"))?);
-    Ok((App::new(records, cursor_key), tokens))
+    let (photos, uploads) = config::embedded_photos_in(&dir, base_url)?;
+    Ok((App::new(records, cursor_key).with_photos(photos), tokens, uploads))
 }
 
 /// `cargo run`: serves every route on `VELLUM_ADDR` (127.0.0.1:3000 by default) until interrupted.
@@ -181,10 +231,12 @@ pub async fn run_from_env() -> Result<(), ConfigError> {
         .unwrap_or_else(|_| "127.0.0.1:3000".into())
         .parse()
         .map_err(|_| ConfigError("VELLUM_ADDR must be an address such as 127.0.0.1:3000".into()))?;
-    let (app, tokens) = app_from_env().await?;
-    let mut server = LocalServer::start(router(Arc::new(app), tokens), addr)
-        .await
-        .map_err(|e| ConfigError(format!("cannot listen on {addr}: {e}")))?;
+    let listener = TcpListener::bind(addr).await.map_err(|e| ConfigError(format!("cannot listen on {addr}: {e}")))?;
+    let bound = listener.local_addr().map_err(|e| ConfigError(e.to_string()))?;
+    let base_url = std::env::var("VELLUM_PUBLIC_URL").unwrap_or_else(|_| format!("http://{bound}"));
+    let (app, tokens, uploads) = app_from_env(&base_url).await?;
+    let mut server = LocalServer::serve(listener, router(Arc::new(app), tokens, Some(uploads)))
+        .map_err(|e| ConfigError(format!("cannot serve on {addr}: {e}")))?;
     tracing::info!(addr = %server.addr, data_dir = %config::data_dir().display(), "Vellum is listening");
     eprintln!("Vellum is listening on http://{}", server.addr);
     tokio::select! {

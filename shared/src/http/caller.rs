@@ -58,7 +58,8 @@ pub fn caller_from_claims(claims: &HashMap<String, String>) -> Option<Caller> {
     let ctx = Context::timeless();
     let user = UserId::parse_str(claims.get("sub")?, &ctx).ok()?;
     let groups = parse_groups(claims.get("cognito:groups")?);
-    let roles: Vec<Role> = groups.iter().filter_map(|g| Role::parse_str(g, &ctx).ok()).collect();
+    let roles: Vec<Role> =
+        groups.iter().filter_map(|g| Role::parse_str(g, &ctx).ok()).filter(|r| *r != Role::System).collect();
     // One role per token: the pre-token trigger sets exactly one; anything else is refused.
     let [role] = roles.as_slice() else {
         return None;

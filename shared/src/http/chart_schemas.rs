@@ -1,4 +1,5 @@
-//! The OpenAPI schemas of the chart's request bodies, with enum values taken from the domain types.
+//! The OpenAPI schemas of the chart's and the photos' request bodies, with enum values taken from the
+//! domain types.
 
 use serde_json::{Map, Value, json};
 
@@ -10,6 +11,7 @@ use crate::domain::chart::note::NoteType;
 use crate::domain::chart::profile::{Fitzpatrick, PregnancyStatus};
 use crate::domain::chart::treatment::{Diagram, QuantityUnit, TreatmentType};
 use crate::domain::chart::vitals::{HeightUnit, TemperatureUnit, WeightUnit};
+use crate::domain::photo::{ConsentScope, MAX_UPLOAD_BYTES, Phase, PhotoType, StandardView};
 
 fn object(required: &[&str], properties: Value) -> Value {
     json!({"type": "object", "additionalProperties": false, "required": required, "properties": properties})
@@ -133,6 +135,18 @@ pub fn schemas() -> Map<String, Value> {
             "type": "object",
         },
         "EnteredInError": object(&["reason"], json!({"reason": text(200)})),
+        "PhotoRequest": object(&["contentType", "byteSize", "bodyArea", "view", "capturedAt"], json!({
+            "contentType": one_of(PhotoType::ALL),
+            "byteSize": {"type": "integer", "minimum": 1, "maximum": MAX_UPLOAD_BYTES, "description": "The exact size the upload will have"},
+            "bodyArea": text(200),
+            "view": one_of(StandardView::ALL),
+            "capturedAt": instant("When the photo was taken"),
+            "treatmentId": {"type": "string", "description": "A treatment of this patient"},
+            "phase": one_of(Phase::ALL),
+            "consent": one_of(ConsentScope::ALL),
+        })),
+        "PhotoConsent": object(&["scope"], json!({"scope": one_of(ConsentScope::ALL)})),
+        "Erasure": object(&["reason"], json!({"reason": text(200)})),
     });
     match schemas {
         Value::Object(map) => map,

@@ -31,6 +31,19 @@ fn query_parameter(name: &str) -> Value {
         "lotNumber" => ("The lot number (spaces, dashes and case ignored)", json!({"type": "string"})),
         "product" => ("Product-name prefix", json!({"type": "string"})),
         "manufacturer" => ("Manufacturer-name prefix", json!({"type": "string"})),
+        "bodyArea" => ("Body area (accents and case ignored)", json!({"type": "string"})),
+        "view" => ("Standard view", one_of(crate::domain::photo::StandardView::ALL)),
+        "treatmentId" => ("Photos of this treatment", json!({"type": "string"})),
+        "capturedFrom" => ("Taken on or after this day", json!({"type": "string", "format": "date"})),
+        "capturedTo" => ("Taken on or before this day", json!({"type": "string", "format": "date"})),
+        "rendition" => (
+            "display (long edge 2048 px, the default) or thumbnail (320 px)",
+            one_of(crate::domain::photo::Rendition::ALL),
+        ),
+        "purpose" => (
+            "What the image is shown for; its consent must cover it",
+            json!({"enum": ["clinical", "education", "marketing"]}),
+        ),
         _ => ("", json!({"type": "string"})),
     };
     json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema})
@@ -138,7 +151,9 @@ fn administration_schemas() -> Value {
 
 /// Changes guarded by the version the caller read: updates, entered-in-error and signing.
 fn needs_if_match(route: &Route) -> bool {
-    route.method == "PATCH" || route.name.ends_with(".entered-in-error") || route.name == "notes.sign"
+    route.method == "PATCH"
+        || route.name.ends_with(".entered-in-error")
+        || matches!(route.name, "notes.sign" | "photos.consent" | "photos.erase")
 }
 
 /// The whole document.

@@ -17,15 +17,23 @@ pub struct Reply {
     /// The version an `ETag` names.
     pub version: Option<u64>,
     pub location: Option<String>,
+    /// A binary body (media type, bytes) instead of JSON: never stored for idempotent replays.
+    #[serde(skip)]
+    pub binary: Option<(String, Vec<u8>)>,
 }
 
 impl Reply {
     pub fn ok(body: Value) -> Self {
-        Self { status: StatusCode::OK.as_u16(), body, version: None, location: None }
+        Self { status: StatusCode::OK.as_u16(), body, version: None, location: None, binary: None }
+    }
+
+    /// A binary body of the given media type.
+    pub fn bytes(media_type: &str, bytes: Vec<u8>) -> Self {
+        Self { binary: Some((media_type.to_string(), bytes)), ..Self::ok(serde_json::Value::Null) }
     }
 
     pub fn created(body: Value, location: String) -> Self {
-        Self { status: StatusCode::CREATED.as_u16(), body, version: None, location: Some(location) }
+        Self { status: StatusCode::CREATED.as_u16(), body, version: None, location: Some(location), binary: None }
     }
 
     pub fn versioned(mut self, version: u64) -> Self {

@@ -248,9 +248,15 @@ fn audit_failed(ctx: &Ctx, cause: StoreError) -> Response {
 
 fn respond(ctx: &Ctx, reply: &Reply, replayed: bool) -> Response {
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
-    let mut response = (status, reply.body.to_string()).into_response();
+    let (media_type, body) = match &reply.binary {
+        Some((media_type, bytes)) => (HeaderValue::from_str(media_type).ok(), Body::from(bytes.clone())),
+        None => (Some(HeaderValue::from_static("application/json")), Body::from(reply.body.to_string())),
+    };
+    let mut response = (status, body).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Some(media_type) = media_type {
+        headers.insert(header::CONTENT_TYPE, media_type);
+    }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Ok(id) = HeaderValue::from_str(&ctx.meta.request_id) {
         headers.insert("x-request-id", id);

@@ -26,6 +26,25 @@ pub enum Op {
     Delete,
 }
 
+/// An operation on the photo bucket or with the data key; the deployment grants exactly these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Grant {
+    /// Sign upload URLs into the quarantine prefix.
+    PresignQuarantine,
+    /// Read and empty the quarantine prefix.
+    DrainQuarantine,
+    /// Write sealed renditions.
+    WritePhotos,
+    /// Read sealed renditions.
+    ReadPhotos,
+    /// Delete sealed renditions and pending uploads.
+    DeletePhotos,
+    /// New data keys under a photo's encryption context.
+    GenerateDataKey,
+    /// Unwrap data keys under a photo's encryption context.
+    DecryptDataKey,
+}
+
 /// One route of the API.
 pub struct Route {
     /// The audit event name, e.g. `patients.read`.
@@ -45,6 +64,8 @@ pub struct Route {
     pub access: &'static [(Table, Op)],
     /// The kind of chart entry a chart route serves.
     pub chart: Option<ChartKind>,
+    /// What it does to the photo bucket and with the data key.
+    pub grants: &'static [Grant],
     pub handler: Handler,
 }
 
@@ -99,6 +120,7 @@ static ADMINISTRATION: &[Route] = &[
         roles: &[Operator],
         access: IDEMPOTENT_WRITE,
         chart: None,
+        grants: &[],
         handler: handler!(api::clinics::create),
     },
     Route {
@@ -112,6 +134,7 @@ static ADMINISTRATION: &[Route] = &[
         roles: ALL_STAFF,
         access: &[],
         chart: None,
+        grants: &[],
         handler: handler!(api::clinics::read),
     },
     Route {
@@ -125,6 +148,7 @@ static ADMINISTRATION: &[Route] = &[
         roles: &[Admin],
         access: IDEMPOTENT_WRITE,
         chart: None,
+        grants: &[],
         handler: handler!(api::staff::create),
     },
     Route {
@@ -138,6 +162,7 @@ static ADMINISTRATION: &[Route] = &[
         roles: &[Admin],
         access: &[(Records, Op::Query)],
         chart: None,
+        grants: &[],
         handler: handler!(api::staff::list),
     },
     Route {
@@ -151,6 +176,7 @@ static ADMINISTRATION: &[Route] = &[
         roles: &[Admin],
         access: &[(Records, Op::Put)],
         chart: None,
+        grants: &[],
         handler: handler!(api::staff::update),
     },
     Route {
@@ -164,6 +190,7 @@ static ADMINISTRATION: &[Route] = &[
         roles: REGISTRARS,
         access: &[(Records, Op::Put), (Records, Op::Update)],
         chart: None,
+        grants: &[],
         handler: handler!(api::patients::create),
     },
     Route {
@@ -177,6 +204,7 @@ static ADMINISTRATION: &[Route] = &[
         roles: ALL_STAFF,
         access: &[(Records, Op::Query)],
         chart: None,
+        grants: &[],
         handler: handler!(api::patients::list),
     },
     Route {
@@ -190,6 +218,7 @@ static ADMINISTRATION: &[Route] = &[
         roles: ALL_STAFF,
         access: &[],
         chart: None,
+        grants: &[],
         handler: handler!(api::patients::read),
     },
     Route {
@@ -203,6 +232,7 @@ static ADMINISTRATION: &[Route] = &[
         roles: REGISTRARS,
         access: &[(Records, Op::Put)],
         chart: None,
+        grants: &[],
         handler: handler!(api::patients::update),
     },
     Route {
@@ -216,6 +246,7 @@ static ADMINISTRATION: &[Route] = &[
         roles: &[Admin, Practitioner],
         access: &[(Audit, Op::Query)],
         chart: None,
+        grants: &[],
         handler: handler!(api::audit::access_log),
     },
     Route {
@@ -229,6 +260,7 @@ static ADMINISTRATION: &[Route] = &[
         roles: &[Admin],
         access: &[(Audit, Op::Query), (Records, Op::Get)],
         chart: None,
+        grants: &[],
         handler: handler!(api::audit::list),
     },
 ];
@@ -262,6 +294,7 @@ macro_rules! chart_routes {
                 roles: $write,
                 access: ENTRY_CREATE,
                 chart: Some($kind),
+                grants: &[],
                 handler: handler!(api::chart::create),
             },
             Route {
@@ -275,6 +308,7 @@ macro_rules! chart_routes {
                 roles: $read,
                 access: QUERY,
                 chart: Some($kind),
+                grants: &[],
                 handler: handler!(api::chart::list),
             },
             Route {
@@ -288,6 +322,7 @@ macro_rules! chart_routes {
                 roles: $read,
                 access: &[],
                 chart: Some($kind),
+                grants: &[],
                 handler: handler!(api::chart::read),
             },
             Route {
@@ -301,6 +336,7 @@ macro_rules! chart_routes {
                 roles: $write,
                 access: ENTRY_UPDATE,
                 chart: Some($kind),
+                grants: &[],
                 handler: handler!(api::chart::update),
             },
             Route {
@@ -314,6 +350,7 @@ macro_rules! chart_routes {
                 roles: $write,
                 access: ENTRY_INVALIDATE,
                 chart: Some($kind),
+                grants: &[],
                 handler: handler!(api::chart::invalidate),
             },
             Route {
@@ -327,6 +364,7 @@ macro_rules! chart_routes {
                 roles: $read,
                 access: QUERY,
                 chart: Some($kind),
+                grants: &[],
                 handler: handler!(api::chart::history),
             },
         ]
@@ -364,6 +402,7 @@ static CHART_VIEWS: &[Route] = &[
         roles: ALL_STAFF,
         access: QUERY,
         chart: None,
+        grants: &[],
         handler: handler!(api::chart::summary),
     },
     Route {
@@ -377,6 +416,7 @@ static CHART_VIEWS: &[Route] = &[
         roles: CLINICIANS,
         access: &[(Records, Op::Put)],
         chart: Some(ChartKind::Note),
+        grants: &[],
         handler: handler!(api::chart::sign),
     },
     Route {
@@ -390,13 +430,120 @@ static CHART_VIEWS: &[Route] = &[
         roles: &[Admin, Practitioner, Nurse],
         access: QUERY,
         chart: None,
+        grants: &[],
         handler: handler!(api::recall::recall),
     },
 ];
 
+/// Who erases photos: an irreversible act, for the clinic's administrator and its practitioners.
+const ERASERS: &[Role] = &[Admin, Practitioner];
+
+/// Before/after photos: upload, processing (a trigger, below), views, consent and erasure.
+static PHOTOS: &[Route] = &[
+    Route {
+        name: "photos.create",
+        function: "photos-create",
+        method: "POST",
+        path: "/v1/patients/{patientId}/photos",
+        summary: "Ask to upload a photo: a pending photo and a short-lived upload URL bound to its type and size",
+        query: &[],
+        body: Some("PhotoRequest"),
+        roles: CLINICIANS,
+        access: &[(Records, Op::Put)],
+        chart: None,
+        grants: &[Grant::PresignQuarantine],
+        handler: handler!(api::photos::create),
+    },
+    Route {
+        name: "photos.list",
+        function: "photos-list",
+        method: "GET",
+        path: "/v1/patients/{patientId}/photos",
+        summary: "The patient's photos, newest first, by body area, view, treatment and capture date",
+        query: &["bodyArea", "view", "treatmentId", "capturedFrom", "capturedTo", "limit", "cursor"],
+        body: None,
+        roles: CLINICIANS,
+        access: QUERY,
+        chart: None,
+        grants: &[],
+        handler: handler!(api::photos::list),
+    },
+    Route {
+        name: "photos.sets",
+        function: "photos-sets",
+        method: "GET",
+        path: "/v1/patients/{patientId}/photo-sets",
+        summary: "Before/after sets per treatment, view by view, for side-by-side comparison",
+        query: &["treatmentId"],
+        body: None,
+        roles: CLINICIANS,
+        access: QUERY,
+        chart: None,
+        grants: &[],
+        handler: handler!(api::photos::sets),
+    },
+    Route {
+        name: "photos.view",
+        function: "photos-get",
+        method: "GET",
+        path: "/v1/patients/{patientId}/photos/{photoId}",
+        summary: "The decrypted image (JPEG, no metadata) for a purpose its consent covers",
+        query: &["rendition", "purpose"],
+        body: None,
+        roles: CLINICIANS,
+        access: &[],
+        chart: None,
+        grants: &[Grant::ReadPhotos, Grant::DecryptDataKey],
+        handler: handler!(api::photos::view),
+    },
+    Route {
+        name: "photos.consent",
+        function: "photos-consent",
+        method: "POST",
+        path: "/v1/patients/{patientId}/photos/{photoId}/consent",
+        summary: "Record the patient's consent for a photo: clinical record only, internal education, or marketing",
+        query: &[],
+        body: Some("PhotoConsent"),
+        roles: &[Admin, Practitioner, Nurse],
+        access: &[(Records, Op::Put)],
+        chart: None,
+        grants: &[],
+        handler: handler!(api::photos::consent),
+    },
+    Route {
+        name: "photos.erase",
+        function: "photos-erase",
+        method: "POST",
+        path: "/v1/patients/{patientId}/photos/{photoId}/erase",
+        summary: "Erase a photo: its keys are destroyed, so every stored copy is unreadable at once",
+        query: &[],
+        body: Some("Erasure"),
+        roles: ERASERS,
+        access: &[(Records, Op::Put)],
+        chart: None,
+        grants: &[Grant::DeletePhotos],
+        handler: handler!(api::photos::erase),
+    },
+    Route {
+        name: "photos.erase-all",
+        function: "photos-erase-all",
+        method: "POST",
+        path: "/v1/patients/{patientId}/photos/erase",
+        summary: "Erase every photo of a patient (up to 40 a call; repeat while `remaining` is above 0)",
+        query: &[],
+        body: Some("Erasure"),
+        roles: ERASERS,
+        access: &[(Records, Op::Put), (Records, Op::Query)],
+        chart: None,
+        grants: &[Grant::DeletePhotos],
+        handler: handler!(api::photos::erase_all),
+    },
+];
+
 /// Every route Vellum serves.
-pub static ROUTES: LazyLock<Vec<&'static Route>> =
-    LazyLock::new(|| ADMINISTRATION.iter().chain(CHART_ENTRIES.iter().flatten()).chain(CHART_VIEWS.iter()).collect());
+pub static ROUTES: LazyLock<Vec<&'static Route>> = LazyLock::new(|| {
+    ADMINISTRATION.iter().chain(CHART_ENTRIES.iter().flatten()).chain(CHART_VIEWS.iter()).chain(PHOTOS.iter()).collect()
+});
 
 /// What a function that serves several routes does, for its description.
 pub static FUNCTION_SUMMARIES: &[(&str, &str)] = &[
@@ -417,15 +564,27 @@ pub struct Trigger {
     pub access: &'static [(Table, Op)],
     /// Whether AWS invokes it asynchronously (and so gives it a dead-letter queue).
     pub asynchronous: bool,
+    /// What it does to the photo bucket and with the data key.
+    pub grants: &'static [Grant],
 }
 
 /// Every event-driven function.
-pub static TRIGGERS: &[Trigger] = &[Trigger {
-    function: "auth-pre-token",
-    summary: "Cognito pre-token generation: the member's clinic and role into the tokens",
-    access: &[(Records, Op::Get)],
-    asynchronous: false,
-}];
+pub static TRIGGERS: &[Trigger] = &[
+    Trigger {
+        function: "auth-pre-token",
+        summary: "Cognito pre-token generation: the member's clinic and role into the tokens",
+        access: &[(Records, Op::Get)],
+        asynchronous: false,
+        grants: &[],
+    },
+    Trigger {
+        function: "photos-process",
+        summary: "An upload landed in quarantine: check, clean, render, seal and store it, then empty quarantine",
+        access: &[(Records, Op::Get), (Records, Op::Put), (Audit, Op::Put)],
+        asynchronous: true,
+        grants: &[Grant::DrainQuarantine, Grant::WritePhotos, Grant::GenerateDataKey],
+    },
+];
 
 /// The routes a function serves.
 pub fn by_function(function: &str) -> Vec<&'static Route> {

@@ -1,0 +1,216 @@
+//! The embedded blobs adapter: objects as files under a directory, and upload URLs signed with HMAC that
+//! the local server checks the way S3 checks a presigned URL (method, key, content type, size, expiry).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::{BlobError, Blobs, PresignedUpload, valid_key};
+use crate::crypto::{SecretKey, mac, verify_mac};
+
+/// The local server's path for uploads; the object key follows it.
+pub const UPLOAD_PATH: &str = "/v1/local-uploads/";
+
+/// Files under `root`, uploads through `base_url`.
+pub struct LocalBlobs {
+    root: PathBuf,
+    signing: SecretKey,
+    base_url: String,
+}
+
+/// Why an upload was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum UploadRefused {
+    BadSignature,
+    Expired,
+    WrongContentType,
+    WrongSize,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    (s.len().is_multiple_of(2) && s.is_ascii())
+        .then(|| (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok()).collect())
+        .flatten()
+}
+
+fn signed_text(key: &str, content_type: &str, size: u64, expires: i64) -> String {
+    format!("PUT\n{key}\n{content_type}\n{size}\n{expires}")
+}
+
+fn io(e: std::io::Error) -> BlobError {
+    BlobError::Unavailable(e.to_string())
+}
+
+impl LocalBlobs {
+    pub fn new(root: impl Into<PathBuf>, signing: SecretKey, base_url: impl Into<String>) -> Self {
+        Self { root: root.into(), signing, base_url: base_url.into().trim_end_matches('/').to_string() }
+    }
+
+    fn path(&self, key: &str) -> Result<PathBuf, BlobError> {
+        if valid_key(key) { Ok(self.root.join(key)) } else { Err(BlobError::InvalidKey) }
+    }
+
+    /// Checks an upload against the URL it was sent to, as S3 checks a presigned request.
+    pub fn check_upload(
+        &self,
+        key: &str,
+        query: &std::collections::HashMap<String, String>,
+        content_type: Option<&str>,
+        size: u64,
+        now: i64,
+    ) -> Result<(), UploadRefused> {
+        let field = |name: &str| query.get(name).map(String::as_str);
+        let (Some(signed_type), Some(signed_size), Some(expires), Some(signature)) =
+            (field("contentType"), field("size"), field("expires"), field("signature"))
+        else {
+            return Err(UploadRefused::BadSignature);
+        };
+        let (Ok(signed_size), Ok(expires)) = (signed_size.parse::<u64>(), expires.parse::<i64>()) else {
+            return Err(UploadRefused::BadSignature);
+        };
+        let tag = unhex(signature).ok_or(UploadRefused::BadSignature)?;
+        if !verify_mac(&self.signing, signed_text(key, signed_type, signed_size, expires).as_bytes(), &tag) {
+            return Err(UploadRefused::BadSignature);
+        }
+        if now > expires {
+            return Err(UploadRefused::Expired);
+        }
+        if content_type != Some(signed_type) {
+            return Err(UploadRefused::WrongContentType);
+        }
+        if size != signed_size {
+            return Err(UploadRefused::WrongSize);
+        }
+        Ok(())
+    }
+
+    /// Where the objects live.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+#[async_trait]
+impl Blobs for LocalBlobs {
+    async fn put(&self, key: &str, bytes: Vec<u8>, _content_type: &str) -> Result<(), BlobError> {
+        let path = self.path(key)?;
+        if let Some(parent) = path.parent() {
+            tokio::fs::create_dir_all(parent).await.map_err(io)?;
+        }
+        // Written beside, then renamed: a reader never sees half an object.
+        let partial = path.with_extension("partial");
+        tokio::fs::write(&partial, bytes).await.map_err(io)?;
+        tokio::fs::rename(&partial, &path).await.map_err(io)
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BlobError> {
+        match tokio::fs::read(self.path(key)?).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        match tokio::fs::remove_file(self.path(key)?).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        size: u64,
+        expires_in: Duration,
+    ) -> Result<PresignedUpload, BlobError> {
+        self.path(key)?;
+        let expires = chrono::Utc::now().timestamp() + expires_in.as_secs() as i64;
+        let signature = hex(&mac(&self.signing, signed_text(key, content_type, size, expires).as_bytes()));
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("contentType", content_type)
+            .append_pair("size", &size.to_string())
+            .append_pair("expires", &expires.to_string())
+            .append_pair("signature", &signature)
+            .finish();
+        Ok(PresignedUpload {
+            method: "PUT".into(),
+            url: format!("{}{UPLOAD_PATH}{key}?{query}", self.base_url),
+            headers: vec![("content-type".into(), content_type.into())],
+            expires_at: expires,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn blobs(dir: &Path) -> LocalBlobs {
+        LocalBlobs::new(dir, SecretKey::generate(), "http://127.0.0.1:3000")
+    }
+
+    crate::blobs_contract!({
+        let dir = tempfile::tempdir().unwrap();
+        (super::blobs(dir.path()), dir)
+    });
+
+    fn query_of(url: &str) -> HashMap<String, String> {
+        let query = url.split_once('?').map(|(_, q)| q).unwrap_or("");
+        form_urlencoded::parse(query.as_bytes()).into_owned().collect()
+    }
+
+    #[tokio::test]
+    async fn an_upload_url_binds_key_type_size_and_expiry() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = blobs(dir.path());
+        let up = b.presign_put("quarantine/a/b/c", "image/jpeg", 1000, Duration::from_secs(300)).await.unwrap();
+        let q = query_of(&up.url);
+        let now = chrono::Utc::now().timestamp();
+        assert_eq!(b.check_upload("quarantine/a/b/c", &q, Some("image/jpeg"), 1000, now), Ok(()));
+        assert_eq!(
+            b.check_upload("quarantine/a/b/d", &q, Some("image/jpeg"), 1000, now),
+            Err(UploadRefused::BadSignature)
+        );
+        assert_eq!(
+            b.check_upload("quarantine/a/b/c", &q, Some("image/png"), 1000, now),
+            Err(UploadRefused::WrongContentType)
+        );
+        assert_eq!(
+            b.check_upload("quarantine/a/b/c", &q, Some("image/jpeg"), 1001, now),
+            Err(UploadRefused::WrongSize)
+        );
+        assert_eq!(
+            b.check_upload("quarantine/a/b/c", &q, Some("image/jpeg"), 1000, now + 301),
+            Err(UploadRefused::Expired)
+        );
+        let mut forged = q.clone();
+        forged.insert("size".into(), "50000000".into());
+        assert_eq!(
+            b.check_upload("quarantine/a/b/c", &forged, Some("image/jpeg"), 50000000, now),
+            Err(UploadRefused::BadSignature)
+        );
+        let other = blobs(dir.path());
+        assert_eq!(
+            other.check_upload("quarantine/a/b/c", &q, Some("image/jpeg"), 1000, now),
+            Err(UploadRefused::BadSignature)
+        );
+    }
+
+    #[tokio::test]
+    async fn keys_cannot_leave_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = blobs(dir.path());
+        for bad in ["../x", "/etc/passwd", "a//b", "a/./b", "a/b c", ""] {
+            assert!(matches!(b.put(bad, vec![1], "x").await, Err(BlobError::InvalidKey)), "{bad}");
+        }
+    }
+}
