@@ -26,6 +26,28 @@ pub fn png(w: u32, h: u32) -> Vec<u8> {
     out
 }
 
+/// A one-pixel PNG whose header claims `w`x`h` (with a valid checksum), as a decompression bomb would.
+pub fn png_claiming(w: u32, h: u32) -> Vec<u8> {
+    let mut bomb = png(1, 1);
+    bomb[16..20].copy_from_slice(&w.to_be_bytes());
+    bomb[20..24].copy_from_slice(&h.to_be_bytes());
+    let crc = crc32(&bomb[12..29]);
+    bomb[29..33].copy_from_slice(&crc.to_be_bytes());
+    bomb
+}
+
+/// CRC-32 as PNG chunks use it, bit by bit.
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &byte in data {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
 /// A JPEG of `w`x`h` with an EXIF block: the given orientation and a GPS latitude (holding [`GPS_MARKER`]).
 pub fn jpeg_with_gps(w: u32, h: u32, orientation: u16) -> Vec<u8> {
     let plain = jpeg(w, h);

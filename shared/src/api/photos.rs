@@ -55,6 +55,14 @@ fn photo_write(ctx: &Ctx, photo: &Photo, cond: Cond, on_fail: ApiError) -> Resul
     Ok(Guarded::new(Write::put(Table::Records, photo.to_item(ctx.clinic()?), cond), on_fail))
 }
 
+/// Every photo of a patient (the chart partition's photo items, all pages).
+async fn photos_of(ctx: &Ctx, patient: EntityId) -> Result<Vec<Photo>, ApiError> {
+    let query = Query::new(Table::Records, keys::chart_pk(ctx.clinic()?, patient))
+        .sk(SkRange::Prefix(format!("{PHOTO_PREFIX}#")))
+        .limit(200);
+    Ok(query_all(ctx, query).await?.into_iter().map(entity_from).collect::<Result<_, _>>()?)
+}
+
 /// `POST /v1/patients/{patientId}/photos`
 pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let patient = input.entity("patientId")?;
@@ -172,11 +180,7 @@ pub async fn sets(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let params = input.params(ctx.route.query)?;
     let only: Option<EntityId> = params.parsed("treatmentId", &ctx.rules())?;
     patients::load(&ctx, patient).await?;
-    let query = Query::new(Table::Records, keys::chart_pk(ctx.clinic()?, patient))
-        .sk(SkRange::Prefix(format!("{PHOTO_PREFIX}#")))
-        .limit(200);
-    let mut photos: Vec<Photo> =
-        query_all(&ctx, query).await?.into_iter().map(entity_from).collect::<Result<_, _>>()?;
+    let mut photos = photos_of(&ctx, patient).await?;
     photos.retain(|p| {
         p.state == PhotoState::Ready
             && p.request.phase.is_some()
@@ -335,11 +339,7 @@ pub async fn erase_all(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let patient = input.entity("patientId")?;
     let reason = read_reason(&ctx, &input)?;
     patients::load(&ctx, patient).await?;
-    let query = Query::new(Table::Records, keys::chart_pk(ctx.clinic()?, patient))
-        .sk(SkRange::Prefix(format!("{PHOTO_PREFIX}#")))
-        .limit(200);
-    let mut photos: Vec<Photo> =
-        query_all(&ctx, query).await?.into_iter().map(entity_from).collect::<Result<_, _>>()?;
+    let mut photos = photos_of(&ctx, patient).await?;
     photos.retain(|p| p.state != PhotoState::Erased);
     let remaining = photos.len().saturating_sub(ERASE_BATCH);
     photos.truncate(ERASE_BATCH);
