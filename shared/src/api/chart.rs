@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use super::patients;
 use super::{page_body, scope, start_after};
+use crate::domain::audit::Resource;
 use crate::domain::chart::treatment::Treatment;
 use crate::domain::chart::{Actor, ChartKind, Data, EnteredInError, Entry, Source, Stamp, summary};
 use crate::domain::fields::{Form, merge_patch};
@@ -32,7 +33,7 @@ fn actor(ctx: &Ctx) -> Actor {
 /// The audit facts of a call about one entry.
 fn entry_facts(patient: EntityId, kind: ChartKind, entry: EntityId) -> Facts {
     let mut facts = Facts::patient(patient);
-    facts.resources.push(crate::domain::audit::Resource::new(kind.as_str(), entry));
+    facts.resources.push(Resource::new(kind.as_str(), entry));
     facts
 }
 
@@ -303,7 +304,7 @@ pub async fn list(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let entries: Vec<Entry> = page.items.into_iter().map(entity_from).collect::<Result<_, _>>()?;
     let shown: Vec<&Entry> = entries.iter().filter(|e| include_errors || e.is_valid()).collect();
     let mut facts = Facts::patient(patient);
-    facts.resources.extend(shown.iter().map(|e| crate::domain::audit::Resource::new(kind.as_str(), e.id)));
+    facts.resources.extend(shown.iter().map(|e| Resource::new(kind.as_str(), e.id)));
     let body = page_body(&ctx, &scope, shown.iter().map(|e| e.to_json()).collect(), page.next)?;
     Ok(Outcome::Read(Reply::ok(body), facts))
 }
@@ -424,6 +425,6 @@ pub async fn summary(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let may_read = |kind: ChartKind| routes::chart_route(kind, "read").is_some_and(|r| r.allows(role));
     let body = summary::build(patient.summary(), &entries, may_read);
     let mut facts = Facts::patient(patient_id);
-    facts.resources.push(crate::domain::audit::Resource::new("chart", patient_id));
+    facts.resources.push(Resource::new("chart", patient_id));
     Ok(Outcome::Read(Reply::ok(body), facts))
 }
