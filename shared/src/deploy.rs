@@ -544,7 +544,8 @@ fn static_resources() -> Map<String, Value> {
             "BucketEncryption": kms_bucket_encryption(),
             "LoggingConfiguration": { "DestinationBucketName": reference("AccessLogBucket"), "LogFilePrefix": "photos/" },
             "LifecycleConfiguration": { "Rules": [
-                { "Id": "expire-quarantine", "Status": "Enabled", "Prefix": "quarantine/", "ExpirationInDays": 1 },
+                { "Id": "expire-quarantine", "Status": "Enabled", "Prefix": "quarantine/", "ExpirationInDays": 1,
+                  "NoncurrentVersionExpiration": { "NoncurrentDays": 1 } },
                 { "Id": "expire-old-versions", "Status": "Enabled", "NoncurrentVersionExpiration": { "NoncurrentDays": reference("PhotoVersionRetentionDays") } },
                 { "Id": "abort-incomplete-uploads", "Status": "Enabled", "AbortIncompleteMultipartUpload": { "DaysAfterInitiation": 1 } },
             ] },

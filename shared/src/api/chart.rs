@@ -171,7 +171,7 @@ fn lot_uses(clinic: EntityId, entry: &Entry) -> Result<Vec<Item>, ApiError> {
         return Ok(Vec::new());
     }
     let treatment: Treatment = serde_json::from_value(Value::Object(entry.data.clone()))
-        .map_err(|e| ApiError::Internal(format!("a stored treatment is unreadable: {e}")))?;
+        .map_err(|_| ApiError::Internal(format!("stored treatment {} is unreadable", entry.id)))?;
     let performed_at = treatment.performed_at.as_str();
     let practitioner = treatment.practitioner_id.as_ref().map(UserId::as_str);
     let mut items = Vec::new();

@@ -305,33 +305,31 @@ fn read_reason(ctx: &Ctx, input: &Input) -> Result<ShortText, ApiError> {
     })
 }
 
-/// Deletes what the bucket holds of a photo, then forgets its keys: every copy left (old object
-/// versions, backups of the bucket) can no longer be decrypted.
-async fn shred(ctx: &Ctx, photo: &Photo, reason: &ShortText) -> Result<Photo, ApiError> {
-    let ports = ports(ctx)?;
+/// The erased photo (its wrapped keys forgotten, so every sealed copy left — old object versions, copies
+/// of the bucket — can no longer be decrypted) and the objects to delete once that is committed.
+fn shred(ctx: &Ctx, photo: &Photo, reason: &ShortText) -> Result<(Photo, Vec<String>), ApiError> {
     let clinic = ctx.clinic()?;
     let mut objects = vec![Photo::quarantine_key(clinic, photo.patient_id, photo.id)];
     objects.extend([&photo.display, &photo.thumbnail].into_iter().flatten().map(|r| r.object_key.clone()));
-    for object in objects {
-        ports.blobs.delete(&object).await.map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    }
-    Ok(Photo {
+    let erased = Photo {
         state: PhotoState::Erased,
         display: None,
         thumbnail: None,
         erased: Some(Erasure { by: actor(ctx), at: ctx.now_text(), reason: reason.clone() }),
         version: photo.version + 1,
         ..photo.clone()
-    })
+    };
+    Ok((erased, objects))
 }
 
 /// `POST /v1/patients/{patientId}/photos/{photoId}/erase` with `{"reason"}` and `If-Match`.
 pub async fn erase(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let reason = read_reason(&ctx, &input)?;
     let (patient, photo) = changeable(&ctx, &input).await?;
-    let erased = shred(&ctx, &photo, &reason).await?;
+    let (erased, objects) = shred(&ctx, &photo, &reason)?;
     let writes = vec![photo_write(&ctx, &erased, Cond::VersionIs(photo.version), ApiError::PreconditionFailed)?];
-    Ok(Outcome::Write(writes, Reply::ok(erased.to_json()).versioned(erased.version), photo_facts(patient, photo.id)))
+    let reply = Reply::ok(erased.to_json()).versioned(erased.version);
+    Ok(Outcome::WriteThenDelete(writes, reply, photo_facts(patient, photo.id), objects))
 }
 
 /// `POST /v1/patients/{patientId}/photos/erase` with `{"reason"}`: every photo of the patient, in batches.
@@ -344,13 +342,15 @@ pub async fn erase_all(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let remaining = photos.len().saturating_sub(ERASE_BATCH);
     photos.truncate(ERASE_BATCH);
     let mut writes = Vec::new();
+    let mut objects = Vec::new();
     let mut facts = Facts::patient(patient);
     for photo in &photos {
-        let erased = shred(&ctx, photo, &reason).await?;
+        let (erased, photo_objects) = shred(&ctx, photo, &reason)?;
+        objects.extend(photo_objects);
         let retry = ApiError::Conflict("a photo changed during the erasure; nothing was written; retry".into());
         writes.push(photo_write(&ctx, &erased, Cond::VersionIs(photo.version), retry)?);
         facts.resources.push(Resource::new("photo", photo.id));
     }
     let body = json!({"erased": photos.len(), "remaining": remaining});
-    Ok(Outcome::Write(writes, Reply::ok(body), facts))
+    Ok(Outcome::WriteThenDelete(writes, Reply::ok(body), facts, objects))
 }

@@ -199,9 +199,16 @@ impl Photo {
         format!("quarantine/{clinic}/{patient}/{photo}")
     }
 
-    /// Where an encrypted rendition is kept.
-    pub fn object_key(clinic: EntityId, patient: EntityId, photo: EntityId, rendition: Rendition) -> String {
-        format!("photos/{clinic}/{patient}/{photo}/{rendition}")
+    /// Where an encrypted rendition of one processing run is kept: each run writes its own objects, so two
+    /// runs of the same upload never overwrite each other's (the record names the objects of the run that won).
+    pub fn object_key(
+        clinic: EntityId,
+        patient: EntityId,
+        photo: EntityId,
+        rendition: Rendition,
+        run: EntityId,
+    ) -> String {
+        format!("photos/{clinic}/{patient}/{photo}/{run}/{rendition}")
     }
 
     /// The ids a quarantine object key names, if it is one.

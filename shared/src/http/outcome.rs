@@ -85,4 +85,7 @@ pub enum Outcome {
     Read(Reply, Facts),
     /// Change data: the writes, the access event (and any idempotency record) commit together.
     Write(Vec<Guarded>, Reply, Facts),
+    /// As `Write`; once committed, the blobs named are deleted (best effort: the committed record no
+    /// longer refers to them, and the bucket's lifecycle rules remove whatever a failure leaves).
+    WriteThenDelete(Vec<Guarded>, Reply, Facts, Vec<String>),
 }

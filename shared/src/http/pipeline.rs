@@ -204,6 +204,28 @@ async fn run(mut ctx: Ctx, parts: Parts, body: Body, params: HashMap<String, Str
             }
         }
         Ok(Outcome::Write(guarded, reply, facts)) => commit(&ctx, guarded, reply, facts, idempotency, &params).await,
+        Ok(Outcome::WriteThenDelete(guarded, reply, facts, blobs)) => {
+            let response = commit(&ctx, guarded, reply, facts, idempotency, &params).await;
+            if response.status().is_success() {
+                delete_blobs(&ctx, &blobs).await;
+            }
+            response
+        }
+    }
+}
+
+/// Deletes blobs a committed change no longer refers to; a failure is logged (by count, no keys) and left
+/// to the bucket's lifecycle rules.
+async fn delete_blobs(ctx: &Ctx, keys: &[String]) {
+    let Some(ports) = &ctx.app.photos else { return };
+    let mut failed = 0;
+    for key in keys {
+        if ports.blobs.delete(key).await.is_err() {
+            failed += 1;
+        }
+    }
+    if failed > 0 {
+        tracing::warn!(failed, "objects of an erased photo were left for the lifecycle rules");
     }
 }
 

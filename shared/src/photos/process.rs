@@ -79,10 +79,11 @@ pub async fn process_upload(app: &App, object_key: &str, request_id: &str) -> Re
     };
     let now = sortable_time(app.clock.now());
     let mut next = Photo { version: photo.version + 1, processed_at: Some(now.clone()), ..photo.clone() };
+    let run = EntityId(app.ids.next_id());
     let outcome = match rendered {
         Ok(renditions) => {
             for rendition in renditions {
-                let stored = seal_and_store(&ports, clinic, patient, photo_id, rendition).await?;
+                let stored = seal_and_store(&ports, (clinic, patient, photo_id), run, rendition).await?;
                 match stored.0 {
                     Rendition::Display => next.display = Some(stored.1),
                     Rendition::Thumbnail => next.thumbnail = Some(stored.1),
@@ -102,7 +103,13 @@ pub async fn process_upload(app: &App, object_key: &str, request_id: &str) -> Re
         vec![Write::put(Table::Records, next.to_item(clinic), Cond::VersionIs(photo.version)), event.to_write()];
     match app.records.transact(writes).await {
         Ok(()) => {}
-        Err(StoreError::ConditionFailed { index: 0 }) => return Ok(Processed::Skipped("processed concurrently")),
+        Err(StoreError::ConditionFailed { index: 0 }) => {
+            // Another run of the same upload committed first: its objects are the photo's; ours go.
+            for stored in [&next.display, &next.thumbnail].into_iter().flatten() {
+                ports.blobs.delete(&stored.object_key).await.map_err(failed)?;
+            }
+            return Ok(Processed::Skipped("processed concurrently"));
+        }
         Err(e) => return Err(failed(e)),
     }
     ports.blobs.delete(object_key).await.map_err(failed)?;
@@ -112,15 +119,14 @@ pub async fn process_upload(app: &App, object_key: &str, request_id: &str) -> Re
 
 async fn seal_and_store(
     ports: &PhotoPorts,
-    clinic: EntityId,
-    patient: EntityId,
-    photo: EntityId,
+    (clinic, patient, photo): (EntityId, EntityId, EntityId),
+    run: EntityId,
     rendered: Rendered,
 ) -> Result<(Rendition, StoredRendition), ProcessError> {
     let context = encryption_context(clinic, patient, photo);
     let data_key = ports.keyring.generate_data_key(&context).await.map_err(failed)?;
     let sealed = envelope::seal(&data_key.plaintext, &data_key.key_ref, &context, &rendered.jpeg);
-    let object_key = Photo::object_key(clinic, patient, photo, rendered.rendition);
+    let object_key = Photo::object_key(clinic, patient, photo, rendered.rendition, run);
     ports.blobs.put(&object_key, sealed, "application/octet-stream").await.map_err(failed)?;
     let stored = StoredRendition {
         object_key,
