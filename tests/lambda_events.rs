@@ -19,6 +19,12 @@ const PATIENT: &str = "01JD0000000000000000000002";
 const TREATMENT: &str = "01JD0000000000000000000003";
 const NOTE: &str = "01JD0000000000000000000004";
 const PHOTO: &str = "01JD0000000000000000000005";
+const INVITATION: &str = "01JD0000000000000000000006";
+const SECOND_INVITATION: &str = "01JD0000000000000000000007";
+const SUBMISSION: &str = "01JD0000000000000000000008";
+const LINK_PHOTO: &str = "01JD0000000000000000000009";
+/// The link token the sample events use.
+const SAMPLE_TOKEN: &str = "SampleLinkToken0000000000000000000000000000";
 
 fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
@@ -139,6 +145,53 @@ const PHOTO_SCENARIO: &[(&str, &str, u16, Option<&str>)] = &[
     ("photos-erase-all", "missing-reason", 400, None),
 ];
 
+/// Pre-visit forms, after the invitation has been given the sample link's token.
+const FORMS_SCENARIO: &[(&str, &str, u16, Option<&str>)] = &[
+    ("forms-templates-list", "success", 200, None),
+    ("forms-templates-list", "forbidden-role", 403, None),
+    ("forms-templates-get", "success", 200, None),
+    ("forms-templates-get", "unknown-template", 404, None),
+    ("invitations-list", "success", 200, None),
+    ("invitations-list", "forbidden-role", 403, None),
+    ("intake-page", "success", 200, None),
+    ("intake-page", "malformed-link", 404, None),
+    ("intake-get", "success", 200, None),
+    ("intake-get", "unknown-link", 404, None),
+    ("intake-draft", "success", 200, None),
+    ("intake-draft", "unknown-form", 400, None),
+    ("intake-photo", "success", 201, Some(LINK_PHOTO)),
+    ("intake-photo", "unsupported-type", 422, None),
+    ("intake-submit", "incomplete", 422, None),
+    ("intake-submit", "success", 201, Some(SUBMISSION)),
+    ("submissions-list", "success", 200, None),
+    ("submissions-list", "forbidden-role", 403, None),
+    ("submissions-get", "success", 200, None),
+    ("submissions-get", "unknown-submission", 404, None),
+    ("submissions-consent", "success", 200, None),
+    ("submissions-consent", "unsigned-form", 404, None),
+    ("submissions-accept", "success", 200, None),
+    ("submissions-accept", "already-accepted", 409, None),
+    ("invitations-create", "second", 201, Some(SECOND_INVITATION)),
+    ("invitations-revoke", "success", 200, None),
+    ("invitations-revoke", "already-revoked", 409, None),
+];
+
+/// The invitation's link token is random; the sample events use a fixed one, so the invitation is given
+/// that token as if it had drawn it (its link item moves to the token's hash).
+async fn adopt_sample_token(stores: &Stores) {
+    use vellum::domain::forms::invitation::{Invitation, token_hash};
+    let staff_key = Invitation::staff_key(
+        CLINIC.parse().map(vellum::domain::values::EntityId).unwrap(),
+        PATIENT.parse().map(vellum::domain::values::EntityId).unwrap(),
+        INVITATION.parse().map(vellum::domain::values::EntityId).unwrap(),
+    );
+    let item = stores.records.get(vellum::store::Table::Records, &staff_key).await.unwrap().expect("the invitation");
+    let mut invitation: Invitation = vellum::store::entity_from(item).unwrap();
+    invitation.token_hash = token_hash(SAMPLE_TOKEN);
+    let put = |item| vellum::store::Write::put(vellum::store::Table::Records, item, vellum::store::Cond::Always);
+    stores.records.transact(vec![put(invitation.link_item()), put(invitation.staff_item())]).await.unwrap();
+}
+
 async fn every_sample_event_gives_its_expected_answer(backend: Backend) {
     let stores = stores(backend).await;
     for (function, case, expected, next_id) in SCENARIO {
@@ -158,13 +211,35 @@ async fn every_sample_event_gives_its_expected_answer(backend: Backend) {
         let (status, body) = invoke(&stores, function, case, *next_id).await;
         assert_eq!(status, *expected, "{function}/{case}: {body}");
     }
+    for (function, case, expected) in [
+        ("forms-templates-put", "success", 201),
+        ("forms-templates-put", "consent-copy", 201),
+        ("forms-templates-put", "missing-if-match", 428),
+        ("invitations-create", "unknown-template", 422),
+    ] {
+        let (status, body) = invoke(&stores, function, case, None).await;
+        assert_eq!(status, expected, "{function}/{case}: {body}");
+    }
+    let (status, invitation) = invoke(&stores, "invitations-create", "success", Some(INVITATION)).await;
+    assert_eq!(status, 201, "{invitation}");
+    assert_eq!(invitation["delivery"]["status"], "queued");
+    adopt_sample_token(&stores).await;
+    for (function, case, expected, next_id) in FORMS_SCENARIO {
+        let (status, body) = invoke(&stores, function, case, *next_id).await;
+        assert_eq!(status, *expected, "{function}/{case}: {body}");
+    }
+    let (_, submission) = invoke(&stores, "submissions-get", "success", None).await;
+    assert_eq!(submission["signatures"][0]["ip"], "198.51.100.23");
+    assert_eq!(submission["accepted"][0]["kind"], "allergy");
     let (_, patient) = invoke(&stores, "patients-get", "success", None).await;
     assert_eq!(patient["preferredName"], "Sammy");
     assert_eq!(patient["id"], PATIENT);
     let (_, log) = invoke(&stores, "patients-access-log", "success", None).await;
     let names: Vec<&str> = log["items"].as_array().unwrap().iter().map(|e| e["eventName"].as_str().unwrap()).collect();
-    assert_eq!(names[..4], ["patients.read", "photos.erase-all", "photos.erase", "photos.consent"]);
-    assert!(names.contains(&"photos.view") && names.contains(&"photos.process"), "{names:?}");
+    assert_eq!(names[..4], ["patients.read", "submissions.read", "invitations.revoke", "invitations.create"]);
+    for expected in ["photos.view", "photos.process", "intake.submit", "submissions.accept"] {
+        assert!(names.contains(&expected), "{expected} missing from {names:?}");
+    }
     assert_eq!(log["items"][0]["sourceIPAddress"], "203.0.113.10");
 
     // The chart events built a treatment (changed once) and a note (signed, then retracted).
@@ -209,7 +284,14 @@ async fn every_sample_event_gives_its_expected_answer_on_dynamodb() {
 
 #[test]
 fn every_route_has_a_success_and_a_failure_event_and_every_event_is_run() {
-    let all = || SCENARIO.iter().chain(PHOTO_SCENARIO);
+    const FORM_SETUP: &[(&str, &str, u16, Option<&str>)] = &[
+        ("forms-templates-put", "success", 201, None),
+        ("forms-templates-put", "consent-copy", 201, None),
+        ("forms-templates-put", "missing-if-match", 428, None),
+        ("invitations-create", "success", 201, None),
+        ("invitations-create", "unknown-template", 422, None),
+    ];
+    let all = || SCENARIO.iter().chain(PHOTO_SCENARIO).chain(FORM_SETUP).chain(FORMS_SCENARIO);
     for route in routes::ROUTES.iter() {
         let cases: Vec<&str> = all().filter(|(f, ..)| *f == route.function).map(|(_, c, ..)| *c).collect();
         assert!(

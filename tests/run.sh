@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs Vellum's whole test suite: unit and contract tests, the black-box HTTP tests and the Lambda
-# event tests, on the embedded stores and on DynamoDB, S3 and KMS served by moto (installed and started here).
+# event tests, on the embedded stores and on DynamoDB, S3 and KMS served by moto (installed and started
+# here), then the intake page in headless Chromium.
 # Fails loudly if moto cannot be installed or started: the AWS side is never skipped.
 set -euo pipefail
 
@@ -59,6 +60,25 @@ status=0
 cargo test --workspace --locked --no-fail-fast "$@" 2>&1 | tee "$results" || status=$?
 passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$results" | grep -Eo '[0-9]+ passed' | awk '{s += $1} END {print s + 0}')
 failed=$(grep -Eo '; [0-9]+ failed' "$results" | grep -Eo '[0-9]+' | awk '{s += $1} END {print s + 0}')
+
+# The intake page in headless Chromium (Debian's package) driven by playwright-core, against the local
+# server. Installed here when missing; the browser test fails (never skips) if they cannot be.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "==> installing Chromium (Debian package)"
+  sudo_cmd=""
+  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq chromium >/dev/null
+fi
+echo "==> installing playwright-core for the browser test"
+(cd tests/browser && npm ci --no-audit --no-fund --silent)
+cargo build --locked -p vellum-functions --bin vellum-local
+browser_log="$root/target/test-tools/browser.log"
+(cd tests/browser && node --test) 2>&1 | tee "$browser_log" || status=$?
+browser_passed=$(grep -Eo '^# pass [0-9]+' "$browser_log" | grep -Eo '[0-9]+' || echo 0)
+browser_failed=$(grep -Eo '^# fail [0-9]+' "$browser_log" | grep -Eo '[0-9]+' || echo 1)
+passed=$((passed + browser_passed))
+failed=$((failed + browser_failed))
+echo "==> screenshots of the intake page: target/browser/"
 echo
 echo "$passed passed, $failed failed"
 exit "$status"

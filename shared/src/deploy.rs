@@ -283,10 +283,14 @@ fn function(spec: &FunctionSpec<'_>) -> Value {
         let events: Map<String, Value> = http
             .iter()
             .map(|route| {
-                let event = json!({
+                let mut event = json!({
                     "Type": "HttpApi",
                     "Properties": { "ApiId": reference("HttpApi"), "Method": route.method, "Path": route.path },
                 });
+                if route.is_public() {
+                    // A patient's link: the token in the path is the credential, checked by the function.
+                    event["Properties"]["Auth"] = json!({ "Authorizer": "NONE" });
+                }
                 (event_name(route), event)
             })
             .collect();

@@ -17,7 +17,7 @@ async fn calls_without_a_valid_token_are_unauthorized(app: TestApp) {
     let expired = app.tokens.issue(&user, clinic_id, Role::Admin, now_seconds() - 7200, 3600);
     let mut tampered = clinic.admin.clone();
     tampered.insert(tampered.len() / 2, 'x');
-    for route in ROUTES.iter() {
+    for route in ROUTES.iter().filter(|r| !r.is_public()) {
         let path = route.path.replace("{patientId}", &ulid::Ulid::new().to_string()).replace("{userId}", "u1");
         let none = app.send(route.method, &path, None, None, &[]).await;
         assert_eq!(none.status, 401, "{route:?}");

@@ -341,6 +341,34 @@ impl TestApp {
         (created.body, uploaded)
     }
 
+    /// Copies built-in templates into the clinic (as its administrator); already copied ones are left.
+    pub async fn templates(&self, clinic: &Clinic, ids: &[&str]) {
+        for id in ids {
+            let reply = self
+                .send("PUT", &format!("/v1/form-templates/{id}"), Some(&clinic.admin), Some(json!({"copyOf": id})), &[])
+                .await;
+            assert!(reply.status == 201 || reply.status == 428, "{reply:?}");
+        }
+    }
+
+    /// Invites a patient to forms and returns the answer (with `link`) and the link's token.
+    pub async fn invite(&self, clinic: &Clinic, patient: &str, templates: &[&str]) -> (Value, String) {
+        self.templates(clinic, templates).await;
+        let reply =
+            self.post("/v1/invitations", &clinic.admin, json!({"patientId": patient, "templateIds": templates})).await;
+        assert_eq!(reply.status, 201, "{reply:?}");
+        let token = reply.body["link"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+        (reply.body, token)
+    }
+
+    /// A patient's full submission of the medical history and the neurotoxin consent; returns its id.
+    pub async fn submission(&self, clinic: &Clinic, patient: &str) -> String {
+        let (_, token) = self.invite(clinic, patient, &["medical-history", "neurotoxin-consent"]).await;
+        let reply = self.send("POST", &format!("/v1/intake/{token}/submit"), None, Some(complete_answers()), &[]).await;
+        assert_eq!(reply.status, 201, "{reply:?}");
+        reply.body["submissionId"].as_str().unwrap().to_string()
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> Reply {
         self.send("GET", path, Some(token), None, &[]).await
     }
@@ -458,6 +486,24 @@ pub fn chart_entry(segment: &str) -> (Value, Value) {
         ),
         other => panic!("no chart body for {other}"),
     }
+}
+
+/// A drawn signature, as the page sends it.
+pub fn drawn_signature() -> String {
+    use base64::Engine;
+    format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(images::png(120, 40)))
+}
+
+/// Every required answer of the medical history and the neurotoxin consent.
+pub fn complete_answers() -> Value {
+    json!({"answers": {
+        "medical-history": {
+            "allergies": [{"substance": "Penicillin", "reaction": "Hives", "severity": "moderate"}, {"substance": "Latex"}],
+            "medications": [{"name": "Valacyclovir", "dose": "500 mg", "frequency": "as needed"}],
+            "pregnant": false, "keloids": false, "cold-sores": true, "bleeding": false,
+        },
+        "neurotoxin-consent": {"understood": true, "signature": {"typedName": "Ana García", "drawing": drawn_signature()}},
+    }})
 }
 
 /// A neurotoxin treatment with one product lot.

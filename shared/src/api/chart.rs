@@ -246,13 +246,26 @@ fn version_writes(ctx: &Ctx, before: Option<&Entry>, after: &Entry) -> Result<Ve
 pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let kind = kind_of(&ctx)?;
     let patient = input.entity("patientId")?;
-    let (mut data, source) = input.form(ctx.rules(), |form: &Form<'_>| {
+    let (data, source) = input.form(ctx.rules(), |form: &Form<'_>| {
         let source = form.object("source", false, Source::read);
         let data = kind.read_new(form);
         Some((data?, source.unwrap_or(Source::StaffEntered)))
     })?;
     patients::load(&ctx, patient).await?;
-    check_against_chart(&ctx, kind, patient, &mut data, None).await?;
+    let (entry, writes) = new_entry(&ctx, kind, patient, data, source).await?;
+    let reply = Reply::created(entry.to_json(), location(kind, patient, entry.id)).versioned(1);
+    Ok(Outcome::Write(writes, reply, entry_facts(patient, kind, entry.id)))
+}
+
+/// A new entry of a patient known to exist, after the rules that need the rest of the chart, and its writes.
+pub async fn new_entry(
+    ctx: &Ctx,
+    kind: ChartKind,
+    patient: EntityId,
+    mut data: Data,
+    source: Source,
+) -> Result<(Entry, Vec<Guarded>), ApiError> {
+    check_against_chart(ctx, kind, patient, &mut data, None).await?;
     let now = ctx.now_text();
     let entry = Entry {
         id: ctx.new_id(),
@@ -261,16 +274,15 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         version: 1,
         data,
         source,
-        recorded_by: actor(&ctx),
+        recorded_by: actor(ctx),
         recorded_at: now.clone(),
-        updated_by: actor(&ctx),
+        updated_by: actor(ctx),
         updated_at: now,
         signed: None,
         entered_in_error: None,
     };
-    let writes = version_writes(&ctx, None, &entry)?;
-    let reply = Reply::created(entry.to_json(), location(kind, patient, entry.id)).versioned(1);
-    Ok(Outcome::Write(writes, reply, entry_facts(patient, kind, entry.id)))
+    let writes = version_writes(ctx, None, &entry)?;
+    Ok((entry, writes))
 }
 
 /// `GET /v1/patients/{patientId}/<kind>/{entryId}`

@@ -3,10 +3,14 @@
 pub mod audit;
 pub mod chart;
 pub mod clinics;
+pub mod forms;
+pub mod intake;
+pub mod invitations;
 pub mod patients;
 pub mod photos;
 pub mod recall;
 pub mod staff;
+pub mod submissions;
 
 use serde_json::{Value, json};
 

@@ -29,6 +29,13 @@ pub async fn load(ctx: &Ctx, patient: EntityId) -> Result<Patient, ApiError> {
 /// `POST /v1/patients`
 pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let details = input.form(ctx.rules(), PatientDetails::read)?;
+    let (patient, writes) = register(&ctx, details).await?;
+    let reply = Reply::created(json!(patient), format!("/v1/patients/{}", patient.id)).versioned(1);
+    Ok(Outcome::Write(writes, reply, Facts::patient(patient.id)))
+}
+
+/// A new patient with the clinic's next record number, and the writes that register them.
+pub async fn register(ctx: &Ctx, details: PatientDetails) -> Result<(Patient, Vec<Guarded>), ApiError> {
     let clinic = ctx.clinic()?;
     let counter = ctx
         .app
@@ -58,8 +65,7 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
             collision(),
         ),
     ];
-    let reply = Reply::created(json!(patient), format!("/v1/patients/{}", patient.id)).versioned(1);
-    Ok(Outcome::Write(writes, reply, Facts::patient(patient.id)))
+    Ok((patient, writes))
 }
 
 /// `GET /v1/patients/{patientId}`

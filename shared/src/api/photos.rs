@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::chart::query_all;
 use super::{page_body, patients, scope, start_after};
 use crate::app::PhotoPorts;
+use crate::blobs::PresignedUpload;
 use crate::domain::audit::Resource;
 use crate::domain::chart::{Actor, ChartKind};
 
@@ -78,6 +79,22 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
             return Err(ApiError::field_rule("treatmentId", "names no treatment of this patient"));
         }
     }
+    let (photo, upload, write) = pending_photo(&ctx, clinic, patient, request, actor(&ctx), UPLOAD_WINDOW).await?;
+    let mut body = photo.to_json();
+    body["upload"] = json!(upload);
+    let location = format!("/v1/patients/{patient}/photos/{}", photo.id);
+    Ok(Outcome::Write(vec![write], Reply::created(body, location).versioned(1), photo_facts(patient, photo.id)))
+}
+
+/// A new pending photo of a patient, the URL its upload goes to, and the write that records it.
+pub async fn pending_photo(
+    ctx: &Ctx,
+    clinic: EntityId,
+    patient: EntityId,
+    request: PhotoRequest,
+    uploader: Actor,
+    window: Duration,
+) -> Result<(Photo, PresignedUpload, Guarded), ApiError> {
     let photo = Photo {
         id: ctx.new_id(),
         patient_id: patient,
@@ -87,27 +104,25 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         display: None,
         thumbnail: None,
         consent_history: Vec::new(),
-        uploaded_by: actor(&ctx),
+        uploaded_by: uploader,
         created_at: ctx.now_text(),
         processed_at: None,
         erased: None,
         version: 1,
     };
-    let upload = ports(&ctx)?
+    let upload = ports(ctx)?
         .blobs
         .presign_put(
             &Photo::quarantine_key(clinic, patient, photo.id),
             photo.request.content_type.as_str(),
             photo.request.byte_size,
-            UPLOAD_WINDOW,
+            window,
         )
         .await
         .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    let mut body = photo.to_json();
-    body["upload"] = json!(upload);
-    let writes = vec![photo_write(&ctx, &photo, Cond::NotExists, ApiError::Conflict("an id collided; retry".into()))?];
-    let location = format!("/v1/patients/{patient}/photos/{}", photo.id);
-    Ok(Outcome::Write(writes, Reply::created(body, location).versioned(1), photo_facts(patient, photo.id)))
+    let collision = ApiError::Conflict("an id collided; retry".into());
+    let write = Guarded::new(Write::put(Table::Records, photo.to_item(clinic), Cond::NotExists), collision);
+    Ok((photo, upload, write))
 }
 
 /// The list filters of `GET .../photos`.

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod chart;
 pub mod clinic;
 pub mod fields;
+pub mod forms;
 pub mod keys;
 pub mod patient;
 pub mod photo;

@@ -66,11 +66,22 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
 }
 
-/// Verifies the bearer token and fills in the request context the API Gateway JWT authorizer would.
+/// Whether the matched route is one of a patient's link routes, which API Gateway serves without the
+/// JWT authorizer.
+fn is_public(req: &Request<Body>) -> bool {
+    let matched = req.extensions().get::<axum::extract::MatchedPath>().map(|m| m.as_str());
+    ROUTES.iter().any(|r| r.is_public() && Some(r.path) == matched)
+}
+
+/// Verifies the bearer token and fills in the request context the API Gateway JWT authorizer would (for
+/// a link route, the context without an authorizer).
 async fn authorize(State(gw): State<Gateway>, mut req: Request<Body>, next: Next) -> Response {
     let now = gw.app.clock.now();
-    let Some(claims) = bearer(req.headers()).and_then(|t| gw.tokens.verify(t, now.timestamp()).ok()) else {
-        return unauthorized();
+    let claims = bearer(req.headers()).and_then(|t| gw.tokens.verify(t, now.timestamp()).ok());
+    let authorizer = match claims {
+        _ if is_public(&req) => serde_json::Value::Null,
+        Some(claims) => json!({ "jwt": { "claims": claims, "scopes": null } }),
+        None => return unauthorized(),
     };
     let source_ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
     let user_agent = req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string);
@@ -84,7 +95,7 @@ async fn authorize(State(gw): State<Gateway>, mut req: Request<Body>, next: Next
         "domainPrefix": "localhost",
         "time": now.format("%d/%b/%Y:%H:%M:%S %z").to_string(),
         "timeEpoch": now.timestamp_millis(),
-        "authorizer": { "jwt": { "claims": claims, "scopes": null } },
+        "authorizer": authorizer,
         "http": {
             "method": req.method().as_str(),
             "path": req.uri().path(),

@@ -1,5 +1,5 @@
-//! The OpenAPI schemas of the chart's and the photos' request bodies, with enum values taken from the
-//! domain types.
+//! The OpenAPI schemas of the chart's, the photos' and the forms' request bodies, with enum values taken
+//! from the domain types.
 
 use serde_json::{Map, Value, json};
 
@@ -11,6 +11,8 @@ use crate::domain::chart::note::NoteType;
 use crate::domain::chart::profile::{Fitzpatrick, PregnancyStatus};
 use crate::domain::chart::treatment::{Diagram, QuantityUnit, TreatmentType};
 use crate::domain::chart::vitals::{HeightUnit, TemperatureUnit, WeightUnit};
+use crate::domain::forms::invitation::Channel;
+use crate::domain::forms::template::QuestionKind;
 use crate::domain::photo::{ConsentScope, MAX_UPLOAD_BYTES, Phase, PhotoType, StandardView};
 
 fn object(required: &[&str], properties: Value) -> Value {
@@ -148,8 +150,63 @@ pub fn schemas() -> Map<String, Value> {
         "PhotoConsent": object(&["scope"], json!({"scope": one_of(ConsentScope::ALL)})),
         "Erasure": object(&["reason"], json!({"reason": text(200)})),
     });
-    match schemas {
+    let mut all = match schemas {
         Value::Object(map) => map,
         _ => Map::new(),
+    };
+    if let Value::Object(forms) = form_schemas() {
+        all.extend(forms);
     }
+    all
+}
+
+/// The request bodies of templates, invitations, the patient's link and the review.
+fn form_schemas() -> Value {
+    json!({
+        "FormTemplate": {
+            "description": "Either {\"copyOf\": \"<built-in template id>\"} or a template: title, description, and sections of questions (id, kind, label, help, required, options, min, max, maxLength, followUp for yes-no, consentText for signatures)",
+            "type": "object",
+            "properties": {
+                "copyOf": {"type": "string"},
+                "title": text(200),
+                "description": text(5000),
+                "sections": {"type": "array", "minItems": 1, "maxItems": 30, "items": {"type": "object", "required": ["title", "questions"], "properties": {
+                    "title": text(200),
+                    "questions": {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["id", "kind", "label"], "properties": {
+                        "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$"},
+                        "kind": one_of(QuestionKind::ALL),
+                        "label": text(500), "help": text(2000), "required": {"type": "boolean"},
+                        "options": {"type": "array", "items": {"type": "object", "required": ["value", "label"], "properties": {"value": text(100), "label": text(200)}}},
+                        "min": {"type": "number"}, "max": {"type": "number"}, "maxLength": {"type": "integer", "minimum": 1, "maximum": 10000},
+                        "followUp": {"type": "object", "description": "A question shown when the answer is yes"},
+                        "consentText": text(20000),
+                    }}},
+                }}},
+            },
+        },
+        "NewInvitation": {
+            "type": "object", "additionalProperties": false, "required": ["templateIds"],
+            "description": "patientId, or newPatient (the fields of PatientDetails)",
+            "properties": {
+                "patientId": {"type": "string"},
+                "newPatient": {"$ref": "#/components/schemas/PatientDetails"},
+                "templateIds": {"type": "array", "minItems": 1, "maxItems": 10, "items": {"type": "string"}},
+                "channel": one_of(Channel::ALL),
+                "expiresInHours": {"type": "integer", "minimum": 1, "maximum": 336, "description": "72 by default"},
+            },
+        },
+        "IntakeAnswers": object(&["answers"], json!({
+            "answers": {"type": "object", "description": "By template id, then question id. A signature is {typedName, drawing: a PNG data URL}; a photo, the photoId the photo upload gave; an allergy list, [{substance, reaction, severity}]; a medication list, [{name, dose, frequency}]"},
+        })),
+        "IntakePhoto": object(&["contentType", "byteSize"], json!({
+            "contentType": one_of(PhotoType::ALL),
+            "byteSize": {"type": "integer", "minimum": 1, "maximum": MAX_UPLOAD_BYTES},
+        })),
+        "Acceptance": object(&["items"], json!({
+            "items": {"type": "array", "minItems": 1, "maxItems": 50, "items": object(&["templateId", "questionId"], json!({
+                "templateId": {"type": "string"}, "questionId": {"type": "string"},
+                "index": {"type": "integer", "minimum": 0, "description": "The list entry; absent for an allergy list answered empty (no known allergies)"},
+            }))},
+        })),
+    })
 }

@@ -34,6 +34,7 @@ fn query_parameter(name: &str) -> Value {
         "bodyArea" => ("Body area (accents and case ignored)", json!({"type": "string"})),
         "view" => ("Standard view", one_of(crate::domain::photo::StandardView::ALL)),
         "treatmentId" => ("Photos of this treatment", json!({"type": "string"})),
+        "version" => ("A version of the template (the latest by default)", json!({"type": "integer", "minimum": 1})),
         "capturedFrom" => ("Taken on or after this day", json!({"type": "string", "format": "date"})),
         "capturedTo" => ("Taken on or before this day", json!({"type": "string", "format": "date"})),
         "rendition" => (
@@ -188,6 +189,12 @@ pub fn document() -> Value {
                 "503": problem("A dependency failed; nothing was changed"),
             },
         });
+        if route.is_public() {
+            operation["security"] = json!([]);
+            operation["description"] = json!(
+                "No staff login: the link's token in the path is the credential. Rate limited per address (429). A wrong, expired or revoked link is 404; a used one 410."
+            );
+        }
         if let Some(schema) = route.body {
             let media = if route.method == "PATCH" && schema.ends_with("Patch") {
                 let reference = json!({"schema": {"$ref": format!("#/components/schemas/{schema}")}});

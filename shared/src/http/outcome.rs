@@ -20,11 +20,14 @@ pub struct Reply {
     /// A binary body (media type, bytes) instead of JSON: never stored for idempotent replays.
     #[serde(skip)]
     pub binary: Option<(String, Vec<u8>)>,
+    /// Headers of its own (a page's security policy).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
 }
 
 impl Reply {
     pub fn ok(body: Value) -> Self {
-        Self { status: StatusCode::OK.as_u16(), body, version: None, location: None, binary: None }
+        Self { status: StatusCode::OK.as_u16(), body, version: None, location: None, binary: None, headers: Vec::new() }
     }
 
     /// A binary body of the given media type.
@@ -33,7 +36,14 @@ impl Reply {
     }
 
     pub fn created(body: Value, location: String) -> Self {
-        Self { status: StatusCode::CREATED.as_u16(), body, version: None, location: Some(location), binary: None }
+        Self {
+            status: StatusCode::CREATED.as_u16(),
+            body,
+            version: None,
+            location: Some(location),
+            binary: None,
+            headers: Vec::new(),
+        }
     }
 
     pub fn versioned(mut self, version: u64) -> Self {

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use tracing::Instrument;
 
 use super::caller::{Caller, RequestMeta, caller, request_meta};
-use super::input::{Input, MAX_BODY_BYTES};
+use super::input::Input;
 use super::outcome::{Facts, Outcome, Reply};
 use super::problem::ApiError;
 use super::routes::Route;
@@ -126,13 +126,14 @@ async fn handle(app: Arc<App>, route: &'static Route, req: Request<Body>) -> Res
     let caller = caller(context);
     let span = tracing::info_span!("request", request_id = %meta.request_id, route = route.name);
     async move {
+        let params = path_params(&mut parts).await;
+        let caller = if route.is_public() { Some(link_caller(&params)) } else { caller };
         let Some(caller) = caller else {
             tracing::warn!(status = 401, "request without a usable identity");
             return ApiError::Unauthorized("a valid bearer token is required".into()).to_response(&meta.request_id);
         };
         let now = app.clock.now();
         let ctx = Ctx { app, caller, route, meta, now };
-        let params = path_params(&mut parts).await;
         let response = run(ctx.clone(), parts, body, params).await;
         tracing::info!(
             status = response.status().as_u16(),
@@ -146,6 +147,33 @@ async fn handle(app: Arc<App>, route: &'static Route, req: Request<Body>) -> Res
     .await
 }
 
+/// The caller behind an invitation link: named by the link's hash, so retries and limits are per link.
+fn link_caller(params: &HashMap<String, String>) -> Caller {
+    let token = params.get("token").map(String::as_str).unwrap_or("");
+    let name = format!("link-{}", &crate::domain::forms::invitation::token_hash(token)[..16]);
+    let user = <UserId as crate::domain::fields::ParseStr>::parse_str(&name, &Context::timeless())
+        .unwrap_or_else(|_| unreachable!("a hex name is a valid user id"));
+    Caller { user, role: crate::domain::role::Role::Patient, clinic: None }
+}
+
+/// How many requests one address may make of the patients' link routes in a minute.
+const LINK_REQUESTS_PER_MINUTE: i64 = 120;
+
+/// Counts a request to the link routes against its source address (by hash), per minute.
+async fn rate_limit(ctx: &Ctx) -> Result<(), ApiError> {
+    let address = ctx.meta.source_ip.as_deref().unwrap_or("unknown");
+    let minute = ctx.now.timestamp() / 60;
+    let key = Key::new(format!("RATE#{}", &sha256_hex(address.as_bytes())[..32]), format!("MINUTE#{minute}"));
+    let mut set = Item::new();
+    set.insert(TTL.into(), json!((minute + 2) * 60));
+    let counter = crate::store::Update { set, add: vec![("count".into(), 1)] };
+    let item = ctx.app.records.update(Table::Records, &key, counter, Cond::Always).await?;
+    if item.get("count").and_then(Value::as_i64).unwrap_or(0) > LINK_REQUESTS_PER_MINUTE {
+        return Err(ApiError::TooManyRequests);
+    }
+    Ok(())
+}
+
 async fn path_params(parts: &mut Parts) -> HashMap<String, String> {
     match Path::<HashMap<String, String>>::from_request_parts(parts, &()).await {
         Ok(Path(map)) => map,
@@ -157,6 +185,12 @@ async fn path_params(parts: &mut Parts) -> HashMap<String, String> {
 fn param_resources(params: &HashMap<String, String>) -> Facts {
     let mut facts = Facts::none();
     for (name, value) in params {
+        if name == "token" {
+            // A link's token is a credential: the trail names the link by its hash only.
+            let hash = crate::domain::forms::invitation::token_hash(value);
+            facts.resources.push(Resource::new("link", &hash[..16]));
+            continue;
+        }
         let kind = name.strip_suffix("Id").unwrap_or(name);
         let ctx = Context::timeless();
         let safe = EntityId::parse(value).map(|e| e.to_string()).or_else(|| {
@@ -172,9 +206,15 @@ async fn run(mut ctx: Ctx, parts: Parts, body: Body, params: HashMap<String, Str
     if let Err(e) = authorize(&mut ctx).await {
         return fail(&ctx, e, &params).await;
     }
-    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+    if ctx.route.is_public()
+        && let Err(e) = rate_limit(&ctx).await
+    {
+        return fail(&ctx, e, &params).await;
+    }
+    let limit = ctx.route.body_limit();
+    let body = match axum::body::to_bytes(body, limit).await {
         Ok(bytes) => bytes,
-        Err(_) => return fail(&ctx, ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES }, &params).await,
+        Err(_) => return fail(&ctx, ApiError::PayloadTooLarge { limit }, &params).await,
     };
     let input =
         Input { path: params.clone(), query: parts.uri.query().map(str::to_string), headers: parts.headers, body };
@@ -293,6 +333,11 @@ fn respond(ctx: &Ctx, reply: &Reply, replayed: bool) -> Response {
     }
     if replayed {
         headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    for (name, value) in &reply.headers {
+        if let (Ok(name), Ok(value)) = (http::HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+            headers.insert(name, value);
+        }
     }
     response
 }

@@ -27,6 +27,9 @@ pub enum ApiError {
     },
     UnsupportedMediaType(String),
     Unprocessable(String),
+    /// The link has been used up: it worked once and will not again.
+    Gone(String),
+    TooManyRequests,
     /// A dependency failed; the cause goes to the logs only.
     Unavailable(String),
     /// A bug; the cause goes to the logs only.
@@ -58,6 +61,8 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Gone(_) => StatusCode::GONE,
+            ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -78,6 +83,8 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::Unprocessable(_) => "unprocessable",
+            ApiError::Gone(_) => "gone",
+            ApiError::TooManyRequests => "too-many-requests",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -85,7 +92,10 @@ impl ApiError {
 
     /// Whether the audit trail records this as a refusal (rather than a failure).
     pub fn is_denial(&self) -> bool {
-        matches!(self, ApiError::Unauthorized(_) | ApiError::Forbidden(_) | ApiError::NotFound)
+        matches!(
+            self,
+            ApiError::Unauthorized(_) | ApiError::Forbidden(_) | ApiError::NotFound | ApiError::TooManyRequests
+        )
     }
 
     fn title(&self) -> &'static str {
@@ -102,7 +112,9 @@ impl ApiError {
             | ApiError::Forbidden(d)
             | ApiError::Conflict(d)
             | ApiError::UnsupportedMediaType(d)
-            | ApiError::Unprocessable(d) => d.clone(),
+            | ApiError::Unprocessable(d)
+            | ApiError::Gone(d) => d.clone(),
+            ApiError::TooManyRequests => "too many requests from this address; wait a minute and try again".into(),
             ApiError::NotFound => "no such resource".into(),
             ApiError::PreconditionFailed => {
                 "the resource changed since you read it; read it again and reapply your change".into()

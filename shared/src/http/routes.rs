@@ -74,6 +74,16 @@ impl Route {
         self.roles.contains(&role)
     }
 
+    /// A route for patients' invitation links: no staff token; the link's token is the credential.
+    pub fn is_public(&self) -> bool {
+        self.roles == [Role::Patient]
+    }
+
+    /// The largest body the route takes: patients' forms carry drawn signatures.
+    pub fn body_limit(&self) -> usize {
+        if self.is_public() { 1024 * 1024 } else { super::input::MAX_BODY_BYTES }
+    }
+
     /// Every operation, including the membership read and the audit write all routes make.
     pub fn operations(&self) -> Vec<(Table, Op)> {
         let mut ops = vec![(Table::Records, Op::Get), (Table::Audit, Op::Put)];
@@ -98,7 +108,7 @@ macro_rules! handler {
     };
 }
 
-use Role::{Admin, Billing, FrontDesk, Nurse, Operator, Practitioner};
+use Role::{Admin, Billing, FrontDesk, Nurse, Operator, Patient, Practitioner};
 use Table::{Audit, Records};
 
 const PAGE: &[&str] = &["limit", "cursor"];
@@ -540,9 +550,101 @@ static PHOTOS: &[Route] = &[
     },
 ];
 
+/// What every route of a patient's link does besides its own work: count the request against its address.
+const LINK_LIMIT: (Table, Op) = (Records, Op::Update);
+/// Who designs forms.
+const FORM_AUTHORS: &[Role] = &[Admin, Practitioner];
+/// Who reviews what patients sent.
+const REVIEWERS: &[Role] = &[Admin, Practitioner, Nurse];
+
+macro_rules! route {
+    ($name:literal, $function:literal, $method:literal, $path:literal, $summary:literal,
+     query: $query:expr, body: $body:expr, roles: $roles:expr, access: $access:expr, grants: $grants:expr,
+     handler: $handler:path) => {
+        Route {
+            name: $name,
+            function: $function,
+            method: $method,
+            path: $path,
+            summary: $summary,
+            query: $query,
+            body: $body,
+            roles: $roles,
+            access: $access,
+            chart: None,
+            grants: $grants,
+            handler: handler!($handler),
+        }
+    };
+}
+
+/// Pre-visit forms: templates, invitations, the patient's link, and the review.
+static FORMS: &[Route] = &[
+    route!("forms.templates.list", "forms-templates-list", "GET", "/v1/form-templates",
+        "The clinic's form templates (latest versions) and the built-in ones it can copy",
+        query: &[], body: None, roles: REGISTRARS, access: QUERY, grants: &[], handler: api::forms::list),
+    route!("forms.templates.read", "forms-templates-get", "GET", "/v1/form-templates/{templateId}",
+        "A form template, its latest version or the one named",
+        query: &["version"], body: None, roles: REGISTRARS, access: QUERY, grants: &[], handler: api::forms::read),
+    route!("forms.templates.save", "forms-templates-put", "PUT", "/v1/form-templates/{templateId}",
+        "Create a form template (written, or copied from a built-in one) or save a new version of it",
+        query: &[], body: Some("FormTemplate"), roles: FORM_AUTHORS, access: &[(Records, Op::Put), (Records, Op::Query)],
+        grants: &[], handler: api::forms::save),
+    route!("invitations.create", "invitations-create", "POST", "/v1/invitations",
+        "Invite a patient (existing, or new by name and contact) to fill in forms from a link",
+        query: &[], body: Some("NewInvitation"), roles: REGISTRARS,
+        access: &[(Records, Op::Put), (Records, Op::Query), (Records, Op::Update)], grants: &[],
+        handler: api::invitations::create),
+    route!("invitations.list", "invitations-list", "GET", "/v1/patients/{patientId}/invitations",
+        "A patient's invitations and where each stands",
+        query: &[], body: None, roles: REGISTRARS, access: QUERY, grants: &[], handler: api::invitations::list),
+    route!("invitations.revoke", "invitations-revoke", "POST", "/v1/patients/{patientId}/invitations/{invitationId}/revoke",
+        "Revoke an invitation: its link stops working at once",
+        query: &[], body: None, roles: REGISTRARS, access: &[(Records, Op::Put)], grants: &[],
+        handler: api::invitations::revoke),
+    route!("intake.page", "intake-page", "GET", "/intake/{token}",
+        "The page a patient opens from the link (no login)",
+        query: &[], body: None, roles: &[Patient], access: &[LINK_LIMIT], grants: &[], handler: api::intake::page),
+    route!("intake.read", "intake-get", "GET", "/v1/intake/{token}",
+        "What the link's forms need: the clinic's name, the patient's first name, the forms, the draft",
+        query: &[], body: None, roles: &[Patient], access: &[LINK_LIMIT], grants: &[], handler: api::intake::read),
+    route!("intake.draft", "intake-draft", "PUT", "/v1/intake/{token}/draft",
+        "Save the answers so far (as often as the page likes)",
+        query: &[], body: Some("IntakeAnswers"), roles: &[Patient], access: &[LINK_LIMIT, (Records, Op::Put)],
+        grants: &[], handler: api::intake::save_draft),
+    route!("intake.photo", "intake-photo", "POST", "/v1/intake/{token}/photos",
+        "Ask to upload a photo for the clinical record",
+        query: &[], body: Some("IntakePhoto"), roles: &[Patient], access: &[LINK_LIMIT, (Records, Op::Put)],
+        grants: &[Grant::PresignQuarantine], handler: api::intake::request_photo),
+    route!("intake.submit", "intake-submit", "POST", "/v1/intake/{token}/submit",
+        "Send the forms: every required answer present and valid, consents signed; the link is used up",
+        query: &[], body: Some("IntakeAnswers"), roles: &[Patient], access: &[LINK_LIMIT, (Records, Op::Put)],
+        grants: &[], handler: api::intake::submit),
+    route!("submissions.list", "submissions-list", "GET", "/v1/patients/{patientId}/submissions",
+        "What the patient sent through links, newest first",
+        query: &[], body: None, roles: REVIEWERS, access: QUERY, grants: &[], handler: api::submissions::list),
+    route!("submissions.read", "submissions-get", "GET", "/v1/patients/{patientId}/submissions/{submissionId}",
+        "One submission: the answers by form and version, and the signatures",
+        query: &[], body: None, roles: REVIEWERS, access: &[], grants: &[], handler: api::submissions::read),
+    route!("submissions.consent", "submissions-consent", "GET",
+        "/v1/patients/{patientId}/submissions/{submissionId}/consents/{templateId}",
+        "A signed consent as a PDF to print or send",
+        query: &[], body: None, roles: REVIEWERS, access: &[], grants: &[], handler: api::submissions::consent),
+    route!("submissions.accept", "submissions-accept", "POST", "/v1/patients/{patientId}/submissions/{submissionId}/accept",
+        "Accept answered allergies and medications into the chart, as patient-entered entries",
+        query: &[], body: Some("Acceptance"), roles: CLINICIANS, access: &[(Records, Op::Put), (Records, Op::Query)],
+        grants: &[], handler: api::submissions::accept),
+];
+
 /// Every route Vellum serves.
 pub static ROUTES: LazyLock<Vec<&'static Route>> = LazyLock::new(|| {
-    ADMINISTRATION.iter().chain(CHART_ENTRIES.iter().flatten()).chain(CHART_VIEWS.iter()).chain(PHOTOS.iter()).collect()
+    ADMINISTRATION
+        .iter()
+        .chain(CHART_ENTRIES.iter().flatten())
+        .chain(CHART_VIEWS.iter())
+        .chain(PHOTOS.iter())
+        .chain(FORMS.iter())
+        .collect()
 });
 
 /// What a function that serves several routes does, for its description.
@@ -657,9 +759,10 @@ mod tests {
     }
 
     #[test]
-    fn no_route_is_open_to_patients_and_only_clinic_creation_to_operators() {
+    fn only_link_routes_are_open_to_patients_and_only_clinic_creation_to_operators() {
         for route in ROUTES.iter() {
-            assert!(!route.allows(Role::Patient), "{route:?}");
+            assert_eq!(route.allows(Role::Patient), route.is_public(), "{route:?}");
+            assert_eq!(route.is_public(), route.path.contains("{token}"), "{route:?}");
             assert_eq!(route.allows(Role::Operator), route.name == "clinics.create", "{route:?}");
         }
     }

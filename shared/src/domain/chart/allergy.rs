@@ -108,7 +108,7 @@ impl Allergy {
         let code = form.object("code", false, SubstanceCode::read);
         let category = form.opt("category");
         let reaction = form.opt("reaction");
-        let severity = form.req("severity");
+        let severity = form.opt("severity");
         let onset = form.opt("onset");
         Some(Self {
             no_known_allergies: false,
@@ -116,7 +116,7 @@ impl Allergy {
             code,
             category,
             reaction,
-            severity: Some(severity?),
+            severity,
             status,
             onset,
             note,

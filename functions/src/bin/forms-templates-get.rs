@@ -1,0 +1,6 @@
+//! Lambda function for `GET /v1/form-templates/{templateId}`.
+
+#[tokio::main]
+async fn main() -> Result<(), vellum::host::lambda::Error> {
+    vellum::host::lambda::serve("forms-templates-get").await
+}
