@@ -622,7 +622,7 @@ fn static_resources() -> Map<String, Value> {
                 "CorsConfiguration": {
                     "AllowOrigins": reference("AllowedOrigins"),
                     "AllowHeaders": ["authorization", "content-type", "idempotency-key", "if-match"],
-                    "AllowMethods": ["GET", "POST", "PATCH", "OPTIONS"],
+                    "AllowMethods": ["GET", "POST", "PUT", "PATCH", "OPTIONS"],
                     "ExposeHeaders": ["etag", "location", "x-request-id", "idempotent-replayed"],
                     "MaxAge": 600,
                 },

@@ -35,6 +35,12 @@ fn template_facts(id: &str) -> Facts {
     Facts { resources: vec![Resource::new("form-template", id)], ..Facts::none() }
 }
 
+/// One version of a clinic's template, if it exists.
+pub async fn version(ctx: &Ctx, id: &str, version: u64) -> Result<Option<StoredTemplate>, ApiError> {
+    let item = ctx.app.records.get(Table::Records, &template_key(ctx.clinic()?, id, version)).await?;
+    Ok(item.map(crate::store::entity_from).transpose()?)
+}
+
 /// The latest version of a clinic's template, if it has one.
 pub async fn latest(ctx: &Ctx, id: &str) -> Result<Option<StoredTemplate>, ApiError> {
     let query = Query::new(Table::Records, keys::clinic_pk(ctx.clinic()?))
@@ -75,9 +81,8 @@ pub async fn read(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let stored = match params.get("version") {
         None => latest(&ctx, &id).await?,
         Some(raw) => {
-            let version: u64 = raw.parse().map_err(|_| ApiError::field("version", "must be a whole number"))?;
-            let item = ctx.app.records.get(Table::Records, &template_key(ctx.clinic()?, &id, version)).await?;
-            item.map(crate::store::entity_from).transpose()?
+            let number: u64 = raw.parse().map_err(|_| ApiError::field("version", "must be a whole number"))?;
+            version(&ctx, &id, number).await?
         }
     };
     let stored = stored.ok_or(ApiError::NotFound)?;

@@ -175,7 +175,8 @@ pub async fn submit(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let mut forms = Vec::new();
     let mut signatures = Vec::new();
     for form in &invitation.forms {
-        let mut answers = given.get(&form.template_id).cloned().unwrap_or_else(|| json!({}));
+        let given = given.get(&form.template_id).cloned().unwrap_or_else(|| json!({}));
+        let mut answers = answers::asked_only(&form.content, &given);
         for question in form.content.questions().filter(|q| q.kind == QuestionKind::Signature) {
             let Some(signed) = answers.get(&question.id).filter(|v| v.is_object()).cloned() else { continue };
             let text = question.consent_text.clone().unwrap_or_default();

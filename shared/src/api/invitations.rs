@@ -166,6 +166,8 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
             message,
         );
         item.insert("version".into(), json!(1));
+        // The message holds the link: it goes when the link can no longer be used.
+        item.insert(crate::store::schema::TTL.into(), json!(invitation.expires_at));
         writes.push(Guarded::new(Write::put(Table::Records, item, Cond::NotExists), collision()));
     }
     let mut body = invitation.staff_view();

@@ -5,13 +5,14 @@
 use serde_json::{Value, json};
 
 use super::chart::{new_entry, query_all};
-use super::patients;
+use super::{forms, patients};
 use crate::domain::audit::Resource;
 use crate::domain::chart::{Actor, ChartKind, Source};
 use crate::domain::clinic::Clinic;
 use crate::domain::fields::Issue;
 use crate::domain::forms::invitation::{Accepted, Submission};
 use crate::domain::forms::pdf::consent_pdf;
+use crate::domain::forms::template::QuestionKind;
 use crate::domain::keys;
 use crate::domain::values::EntityId;
 use crate::http::input::{Input, read_form};
@@ -86,7 +87,8 @@ struct Pick {
 
 fn read_picks(form: &crate::domain::fields::Form<'_>) -> Option<Vec<Pick>> {
     form.only(&["items"]);
-    form.objects("items", 1, 50, |item| {
+    // Each accepted answer is two writes (the entry and its history copy) of one transaction.
+    form.objects("items", 1, 45, |item| {
         item.only(&["templateId", "questionId", "index"]);
         let template: Option<crate::domain::values::ShortText> = item.req("templateId");
         let question: Option<crate::domain::values::ShortText> = item.req("questionId");
@@ -114,28 +116,37 @@ pub async fn accept(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let mut created = Vec::new();
     for (i, pick) in picks.iter().enumerate() {
         let field = |name: &str| format!("items[{i}].{name}");
-        let answer = submission
-            .forms
-            .iter()
-            .find(|f| f.template_id == pick.template_id)
-            .and_then(|f| f.answers.get(&pick.question_id))
-            .and_then(Value::as_array)
-            .ok_or_else(|| {
-                ApiError::field_rule(
-                    &field("questionId"),
-                    "names no answered allergy or medication list of this submission",
-                )
-            })?;
+        let not_a_list = || {
+            ApiError::field_rule(
+                &field("questionId"),
+                "names no answered allergy or medication list of this submission",
+            )
+        };
+        let form = submission.forms.iter().find(|f| f.template_id == pick.template_id).ok_or_else(not_a_list)?;
+        // The question's kind comes from the exact template version the patient answered.
+        let template = forms::version(&ctx, &form.template_id, form.version)
+            .await?
+            .ok_or_else(|| ApiError::Internal("a submission's template version is missing".into()))?;
+        let is_allergy_list = match template.content.questions().find(|q| q.id == pick.question_id).map(|q| q.kind) {
+            Some(QuestionKind::AllergyList) => true,
+            Some(QuestionKind::MedicationList) => false,
+            _ => return Err(not_a_list()),
+        };
+        let answer = form.answers.get(&pick.question_id).and_then(Value::as_array).ok_or_else(not_a_list)?;
         if accepted
             .iter()
             .any(|a| a.template_id == pick.template_id && a.question_id == pick.question_id && a.index == pick.index)
         {
             return Err(ApiError::Conflict(format!("items[{i}] was already accepted into the chart")));
         }
-        let is_allergy_list =
-            answer.iter().all(|a| a.get("substance").is_some()) && !answer.iter().any(|a| a.get("name").is_some());
         let (kind, data) = match pick.index {
-            None if answer.is_empty() => (ChartKind::Allergy, json!({"noKnownAllergies": true})),
+            None if answer.is_empty() && is_allergy_list => (ChartKind::Allergy, json!({"noKnownAllergies": true})),
+            None if answer.is_empty() => {
+                return Err(ApiError::field_rule(
+                    &field("questionId"),
+                    "the patient listed no medicines: there is nothing to accept",
+                ));
+            }
             None => {
                 return Err(ApiError::field_rule(&field("index"), "is required: name the entry of the list to accept"));
             }

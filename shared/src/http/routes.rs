@@ -79,9 +79,10 @@ impl Route {
         self.roles == [Role::Patient]
     }
 
-    /// The largest body the route takes: patients' forms carry drawn signatures.
+    /// The largest body the route takes: patients' forms carry drawn signatures (bounded so that a link's
+    /// item and a submission stay within a DynamoDB item's 400 KB).
     pub fn body_limit(&self) -> usize {
-        if self.is_public() { 1024 * 1024 } else { super::input::MAX_BODY_BYTES }
+        if self.is_public() { 256 * 1024 } else { super::input::MAX_BODY_BYTES }
     }
 
     /// Every operation, including the membership read and the audit write all routes make.

@@ -35,7 +35,7 @@
   function scheduleSave() {
     clearTimeout(saveTimer);
     if (statusEl) statusEl.textContent = "Saving…";
-    saveTimer = setTimeout(saveDraft, 700);
+    saveTimer = setTimeout(saveDraft, 1500);
   }
 
   function saveDraft() {

@@ -12,13 +12,22 @@ use crate::domain::values::{Date, EntityId};
 
 /// The most entries an allergy or medication list may hold.
 pub const MAX_LIST: usize = 50;
-/// The largest drawn signature accepted (PNG bytes).
-pub const MAX_SIGNATURE_BYTES: usize = 200 * 1024;
+/// The largest drawn signature accepted (PNG bytes); a pad's drawing is a few tens of KiB.
+pub const MAX_SIGNATURE_BYTES: usize = 64 * 1024;
+/// The largest drawn signature accepted, in pixels a side.
+pub const MAX_SIGNATURE_EDGE: u32 = 4000;
 
-/// The PNG bytes of a drawn signature given as a `data:image/png;base64,` URL, if it is one.
+/// The PNG bytes of a drawn signature given as a `data:image/png;base64,` URL, if it is a PNG of a sane
+/// size (read from its header: nothing is decoded here).
 pub fn signature_png(drawing: &str) -> Option<Vec<u8>> {
     let bytes = STANDARD.decode(drawing.strip_prefix("data:image/png;base64,")?).ok()?;
-    (bytes.len() <= MAX_SIGNATURE_BYTES && bytes.starts_with(b"\x89PNG\r\n\x1a\n")).then_some(bytes)
+    if bytes.len() > MAX_SIGNATURE_BYTES || !bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return None;
+    }
+    let (w, h) = image::ImageReader::with_format(std::io::Cursor::new(&bytes), image::ImageFormat::Png)
+        .into_dimensions()
+        .ok()?;
+    (w > 0 && h > 0 && w <= MAX_SIGNATURE_EDGE && h <= MAX_SIGNATURE_EDGE).then_some(bytes)
 }
 
 fn text(value: &Value, max: usize) -> Result<(), String> {
@@ -100,7 +109,7 @@ fn answer(question: &Question, value: &Value, photos: &[EntityId]) -> Result<(),
             let object = value.as_object().ok_or("must hold the typed name and the drawn signature")?;
             text(object.get("typedName").unwrap_or(&Value::Null), 200).map_err(|m| format!("typedName {m}"))?;
             let drawing = object.get("drawing").and_then(Value::as_str).unwrap_or("");
-            signature_png(drawing).ok_or("the drawn signature must be a PNG data URL of at most 200 KiB")?;
+            signature_png(drawing).ok_or("the drawn signature must be a PNG data URL of at most 64 KiB")?;
             if object.keys().any(|k| k != "typedName" && k != "drawing") {
                 return Err("must hold only typedName and drawing".into());
             }
@@ -119,6 +128,22 @@ fn is_blank(value: Option<&Value>) -> bool {
         Some(Value::String(s)) => s.trim().is_empty(),
         _ => false,
     }
+}
+
+/// The answers with every follow-up dropped whose question was not answered yes: what was not asked is
+/// not kept.
+pub fn asked_only(content: &TemplateContent, answers: &Value) -> Value {
+    let mut kept = answers.clone();
+    if let Some(map) = kept.as_object_mut() {
+        for question in content.sections.iter().flat_map(|s| s.questions.iter()) {
+            if let Some(follow) = &question.follow_up
+                && map.get(&question.id).and_then(Value::as_bool) != Some(true)
+            {
+                map.remove(&follow.id);
+            }
+        }
+    }
+    kept
 }
 
 /// Checks the answers to one template for submission; `photos` are the photos uploaded through the link.
@@ -183,6 +208,8 @@ mod tests {
     #[test]
     fn required_answers_and_follow_ups_are_asked_for_by_name() {
         let content = builtin::find("medical-history").unwrap().content();
+        let unasked = asked_only(&content, &json!({"bleeding": false, "bleeding-details": "x"}));
+        assert_eq!(unasked, json!({"bleeding": false}), "a follow-up not asked is not kept");
         let errors = check("medical-history", &content, &json!({"allergies": [], "bleeding": true}), &[]);
         let fields: Vec<String> = errors.into_iter().map(|e| e.field).collect();
         assert_eq!(
@@ -211,7 +238,16 @@ mod tests {
     #[test]
     fn a_signature_needs_a_name_and_a_png_drawing() {
         let content = builtin::find("neurotoxin-consent").unwrap().content();
-        let png = format!("data:image/png;base64,{}", STANDARD.encode(b"\x89PNG\r\n\x1a\nrest"));
+        let mut real = Vec::new();
+        image::ImageEncoder::write_image(
+            image::codecs::png::PngEncoder::new(&mut real),
+            &[0u8; 3 * 8 * 4],
+            8,
+            4,
+            image::ExtendedColorType::Rgb8,
+        )
+        .unwrap();
+        let png = format!("data:image/png;base64,{}", STANDARD.encode(&real));
         let ok = json!({"understood": true, "signature": {"typedName": "Ana García", "drawing": png}});
         assert!(check("n", &content, &ok, &[]).is_empty());
         let bad =

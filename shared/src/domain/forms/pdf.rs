@@ -59,7 +59,13 @@ fn wrap(paragraph: &str, width: usize) -> Vec<String> {
 
 /// The drawn signature as raw RGB on white, scaled to fit 360x120 points.
 fn signature_image(png: &[u8]) -> Option<(u32, u32, Vec<u8>)> {
-    let image = image::load_from_memory_with_format(png, image::ImageFormat::Png).ok()?;
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(png), image::ImageFormat::Png);
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(4000);
+    limits.max_image_height = Some(4000);
+    limits.max_alloc = Some(64 * 1024 * 1024);
+    reader.limits(limits);
+    let image = reader.decode().ok()?;
     let image = image.resize(720, 240, image::imageops::FilterType::Triangle).into_rgba8();
     let (w, h) = image.dimensions();
     let mut rgb = Vec::with_capacity((w * h * 3) as usize);
