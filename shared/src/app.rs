@@ -18,7 +18,13 @@ pub struct App {
     pub cursor_key: SecretKey,
     /// Only the functions that handle photos build these (other cold starts skip S3 and KMS).
     pub photos: Option<PhotoPorts>,
+    /// How many requests one address may make of the patients' link routes in a minute.
+    pub link_requests_per_minute: i64,
 }
+
+/// Far above what a few patients behind one clinic's network make (the page saves after each pause in
+/// typing), far below what guessing links would need.
+pub const LINK_REQUESTS_PER_MINUTE: i64 = 600;
 
 /// Where photos are kept and the keys that seal them.
 #[derive(Clone)]
@@ -29,7 +35,19 @@ pub struct PhotoPorts {
 
 impl App {
     pub fn new(records: Arc<dyn Records>, cursor_key: SecretKey) -> Self {
-        Self { records, clock: Arc::new(SystemClock), ids: Arc::new(RandomIds), cursor_key, photos: None }
+        Self {
+            records,
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(RandomIds),
+            cursor_key,
+            photos: None,
+            link_requests_per_minute: LINK_REQUESTS_PER_MINUTE,
+        }
+    }
+
+    pub fn with_link_limit(mut self, per_minute: i64) -> Self {
+        self.link_requests_per_minute = per_minute;
+        self
     }
 
     pub fn with_photos(mut self, photos: PhotoPorts) -> Self {

@@ -20,6 +20,15 @@ impl Clock for SystemClock {
     }
 }
 
+/// A clock that stands still (for replayable events and tests that must not cross a minute).
+pub struct FixedClock(pub DateTime<Utc>);
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0
+    }
+}
+
 /// Where new ids come from.
 pub trait IdSource: Send + Sync {
     fn next_id(&self) -> Ulid;

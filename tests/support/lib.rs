@@ -208,6 +208,11 @@ impl TestApp {
 
     /// The local server over a store that counts every request made of it.
     pub async fn spawn_counting(backend: Backend) -> (Self, Arc<StoreCounts>) {
+        Self::spawn_with(backend, |app| app).await
+    }
+
+    /// The local server with its state adjusted by `configure` (a fixed clock, a lower link limit).
+    pub async fn spawn_with(backend: Backend, configure: impl FnOnce(App) -> App) -> (Self, Arc<StoreCounts>) {
         let (inner, dir) = records(backend).await;
         let counts = Arc::new(StoreCounts::default());
         let records: Arc<dyn Records> = Arc::new(CountingRecords { inner, counts: counts.clone() });
@@ -217,7 +222,7 @@ impl TestApp {
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let photo_dir = tempfile::tempdir().expect("temp dir");
         let (photos, uploads) = photo_ports(backend, photo_dir.path(), &base).await;
-        let app = Arc::new(App::new(records.clone(), SecretKey::generate()).with_photos(photos));
+        let app = Arc::new(configure(App::new(records.clone(), SecretKey::generate()).with_photos(photos)));
         let server =
             LocalServer::serve(listener, local::router(app.clone(), tokens.clone(), uploads)).expect("server starts");
         let app = Self {

@@ -156,11 +156,6 @@ fn link_caller(params: &HashMap<String, String>) -> Caller {
     Caller { user, role: crate::domain::role::Role::Patient, clinic: None }
 }
 
-/// How many requests one address may make of the patients' link routes in a minute: far above what a
-/// few patients behind one clinic's network make (the page saves after each pause in typing), far below
-/// what guessing links would need.
-const LINK_REQUESTS_PER_MINUTE: i64 = 600;
-
 /// Counts a request to the link routes against its source address (by hash), per minute.
 async fn rate_limit(ctx: &Ctx) -> Result<(), ApiError> {
     let address = ctx.meta.source_ip.as_deref().unwrap_or("unknown");
@@ -170,7 +165,7 @@ async fn rate_limit(ctx: &Ctx) -> Result<(), ApiError> {
     set.insert(TTL.into(), json!((minute + 2) * 60));
     let counter = crate::store::Update { set, add: vec![("count".into(), 1)] };
     let item = ctx.app.records.update(Table::Records, &key, counter, Cond::Always).await?;
-    if item.get("count").and_then(Value::as_i64).unwrap_or(0) > LINK_REQUESTS_PER_MINUTE {
+    if item.get("count").and_then(Value::as_i64).unwrap_or(0) > ctx.app.link_requests_per_minute {
         return Err(ApiError::TooManyRequests);
     }
     Ok(())
