@@ -7,7 +7,7 @@ use super::patients;
 use super::{page_body, scope, start_after};
 use crate::domain::audit::Resource;
 use crate::domain::chart::treatment::Treatment;
-use crate::domain::chart::{Actor, ChartKind, Data, EnteredInError, Entry, Source, Stamp, summary};
+use crate::domain::chart::{ChartKind, Data, EnteredInError, Entry, Source, Stamp, summary};
 use crate::domain::fields::{Form, merge_patch};
 use crate::domain::keys;
 use crate::domain::role::Role;
@@ -26,15 +26,9 @@ fn kind_of(ctx: &Ctx) -> Result<ChartKind, ApiError> {
     ctx.route.chart.ok_or_else(|| ApiError::Internal(format!("{} serves no chart kind", ctx.route.name)))
 }
 
-fn actor(ctx: &Ctx) -> Actor {
-    Actor { user_id: ctx.caller.user.clone(), role: ctx.caller.role }
-}
-
 /// The audit facts of a call about one entry.
 fn entry_facts(patient: EntityId, kind: ChartKind, entry: EntityId) -> Facts {
-    let mut facts = Facts::patient(patient);
-    facts.resources.push(Resource::new(kind.as_str(), entry));
-    facts
+    Facts::patient(patient).with(kind.as_str(), entry)
 }
 
 fn location(kind: ChartKind, patient: EntityId, entry: EntityId) -> String {
@@ -274,9 +268,9 @@ pub async fn new_entry(
         version: 1,
         data,
         source,
-        recorded_by: actor(ctx),
+        recorded_by: ctx.actor(),
         recorded_at: now.clone(),
-        updated_by: actor(ctx),
+        updated_by: ctx.actor(),
         updated_at: now,
         signed: None,
         entered_in_error: None,
@@ -364,7 +358,7 @@ async fn changeable(ctx: &Ctx, input: &Input) -> Result<(ChartKind, EntityId, En
 
 /// A new version of `current`, made by the caller now.
 fn next_version(ctx: &Ctx, current: &Entry) -> Entry {
-    Entry { version: current.version + 1, updated_by: actor(ctx), updated_at: ctx.now_text(), ..current.clone() }
+    Entry { version: current.version + 1, updated_by: ctx.actor(), updated_at: ctx.now_text(), ..current.clone() }
 }
 
 fn write_version(ctx: &Ctx, patient: EntityId, current: &Entry, next: Entry) -> Result<Outcome, ApiError> {
@@ -400,7 +394,7 @@ pub async fn invalidate(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         form.req("reason")
     })?;
     let (_, patient, current) = changeable(&ctx, &input).await?;
-    let stamp = EnteredInError { reason, by: actor(&ctx), at: ctx.now_text() };
+    let stamp = EnteredInError { reason, by: ctx.actor(), at: ctx.now_text() };
     let next = Entry { entered_in_error: Some(stamp), ..next_version(&ctx, &current) };
     write_version(&ctx, patient, &current, next)
 }
@@ -417,7 +411,7 @@ pub async fn sign(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     if current.signed.is_some() {
         return Err(ApiError::Conflict("this note is already signed".into()));
     }
-    let next = Entry { signed: Some(Stamp { by: actor(&ctx), at: ctx.now_text() }), ..next_version(&ctx, &current) };
+    let next = Entry { signed: Some(Stamp { by: ctx.actor(), at: ctx.now_text() }), ..next_version(&ctx, &current) };
     write_version(&ctx, patient, &current, next)
 }
 
@@ -436,7 +430,6 @@ pub async fn summary(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let role = ctx.caller.role;
     let may_read = |kind: ChartKind| routes::chart_route(kind, "read").is_some_and(|r| r.allows(role));
     let body = summary::build(patient.summary(), &entries, may_read);
-    let mut facts = Facts::patient(patient_id);
-    facts.resources.push(Resource::new("chart", patient_id));
+    let facts = Facts::patient(patient_id).with("chart", patient_id);
     Ok(Outcome::Read(Reply::ok(body), facts))
 }

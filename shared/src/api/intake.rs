@@ -9,7 +9,6 @@ use serde_json::{Map, Value, json};
 
 use crate::api::photos::pending_photo;
 use crate::domain::audit::Resource;
-use crate::domain::chart::Actor;
 use crate::domain::forms::answers::{self, signature_png};
 use crate::domain::forms::invitation::{
     Invitation, InvitationStatus, Signature, Submission, SubmittedForm, plausible_token, token_hash,
@@ -140,7 +139,7 @@ pub async fn request_photo(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> 
         phase: None,
         consent: crate::domain::photo::ConsentScope::ClinicalRecord,
     };
-    let uploader = Actor { user_id: ctx.caller.user.clone(), role: ctx.caller.role };
+    let uploader = ctx.actor();
     let (photo, upload, write) =
         pending_photo(&ctx, invitation.clinic_id, invitation.patient_id, request, uploader, Duration::from_secs(600))
             .await?;

@@ -6,8 +6,6 @@ use serde_json::{Value, json};
 
 use super::chart::query_all;
 use super::{forms, patients};
-use crate::domain::audit::Resource;
-use crate::domain::chart::Actor;
 use crate::domain::clinic::Clinic;
 use crate::domain::fields::{Form, Issue};
 use crate::domain::forms::invitation::{
@@ -147,7 +145,7 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         draft: Default::default(),
         photo_ids: Vec::new(),
         submission_id: None,
-        created_by: Actor { user_id: ctx.caller.user.clone(), role: ctx.caller.role },
+        created_by: ctx.actor(),
         created_at: ctx.now_text(),
         version: 1,
     };
@@ -178,8 +176,7 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         None => json!({"channel": "link", "sent": false, "detail": "give the patient the link"}),
     };
     let location = format!("/v1/patients/{}/invitations/{}", patient.id, invitation.id);
-    let mut facts = Facts::patient(patient.id);
-    facts.resources.push(Resource::new("invitation", invitation.id));
+    let facts = Facts::patient(patient.id).with("invitation", invitation.id);
     Ok(Outcome::Write(writes, Reply::created(body, location), facts))
 }
 
@@ -227,7 +224,6 @@ pub async fn revoke(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         Guarded::new(Write::put(Table::Records, revoked_link.link_item(), Cond::VersionIs(link.version)), retry()),
         Guarded::new(Write::put(Table::Records, revoked.staff_item(), Cond::VersionIs(current.version)), retry()),
     ];
-    let mut facts = Facts::patient(patient);
-    facts.resources.push(Resource::new("invitation", id));
+    let facts = Facts::patient(patient).with("invitation", id);
     Ok(Outcome::Write(writes, Reply::ok(revoked.staff_view()), facts))
 }

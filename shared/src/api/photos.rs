@@ -36,14 +36,8 @@ fn ports(ctx: &Ctx) -> Result<&PhotoPorts, ApiError> {
     ctx.app.photos.as_ref().ok_or_else(|| ApiError::Internal("photo storage is not configured".into()))
 }
 
-fn actor(ctx: &Ctx) -> Actor {
-    Actor { user_id: ctx.caller.user.clone(), role: ctx.caller.role }
-}
-
 fn photo_facts(patient: EntityId, photo: EntityId) -> Facts {
-    let mut facts = Facts::patient(patient);
-    facts.resources.push(Resource::new("photo", photo));
-    facts
+    Facts::patient(patient).with("photo", photo)
 }
 
 /// A photo of the caller's clinic; anything else is not found.
@@ -79,7 +73,7 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
             return Err(ApiError::field_rule("treatmentId", "names no treatment of this patient"));
         }
     }
-    let (photo, upload, write) = pending_photo(&ctx, clinic, patient, request, actor(&ctx), UPLOAD_WINDOW).await?;
+    let (photo, upload, write) = pending_photo(&ctx, clinic, patient, request, ctx.actor(), UPLOAD_WINDOW).await?;
     let mut body = photo.to_json();
     body["upload"] = json!(upload);
     let location = format!("/v1/patients/{patient}/photos/{}", photo.id);
@@ -307,7 +301,7 @@ pub async fn consent(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     })?;
     let (patient, photo) = changeable(&ctx, &input).await?;
     let mut next = photo.clone();
-    next.consent_history.push(ConsentChange { scope, by: actor(&ctx), at: ctx.now_text() });
+    next.consent_history.push(ConsentChange { scope, by: ctx.actor(), at: ctx.now_text() });
     next.version += 1;
     let writes = vec![photo_write(&ctx, &next, Cond::VersionIs(photo.version), ApiError::PreconditionFailed)?];
     Ok(Outcome::Write(writes, Reply::ok(next.to_json()).versioned(next.version), photo_facts(patient, photo.id)))
@@ -330,7 +324,7 @@ fn shred(ctx: &Ctx, photo: &Photo, reason: &ShortText) -> Result<(Photo, Vec<Str
         state: PhotoState::Erased,
         display: None,
         thumbnail: None,
-        erased: Some(Erasure { by: actor(ctx), at: ctx.now_text(), reason: reason.clone() }),
+        erased: Some(Erasure { by: ctx.actor(), at: ctx.now_text(), reason: reason.clone() }),
         version: photo.version + 1,
         ..photo.clone()
     };

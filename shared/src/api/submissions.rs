@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::chart::{new_entry, query_all};
 use super::{forms, patients};
 use crate::domain::audit::Resource;
-use crate::domain::chart::{Actor, ChartKind, Source};
+use crate::domain::chart::{ChartKind, Source};
 use crate::domain::clinic::Clinic;
 use crate::domain::fields::Issue;
 use crate::domain::forms::invitation::{Accepted, Submission};
@@ -27,9 +27,7 @@ async fn load(ctx: &Ctx, patient: EntityId, id: EntityId) -> Result<Submission, 
 }
 
 fn facts(patient: EntityId, submission: EntityId) -> Facts {
-    let mut facts = Facts::patient(patient);
-    facts.resources.push(Resource::new("submission", submission));
-    facts
+    Facts::patient(patient).with("submission", submission)
 }
 
 /// `GET /v1/patients/{patientId}/submissions`, newest first.
@@ -188,7 +186,7 @@ pub async fn accept(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
             template_id: pick.template_id.clone(),
             question_id: pick.question_id.clone(),
             index: pick.index,
-            by: Actor { user_id: ctx.caller.user.clone(), role: ctx.caller.role },
+            by: ctx.actor(),
             at: ctx.now_text(),
         });
         created.push(entry.to_json());

@@ -73,6 +73,12 @@ impl Facts {
     pub fn none() -> Self {
         Self::default()
     }
+
+    /// These facts and one more resource.
+    pub fn with(mut self, kind: &str, id: impl ToString) -> Self {
+        self.resources.push(Resource::new(kind, id));
+        self
+    }
 }
 
 /// A write with the error to answer if its condition fails.

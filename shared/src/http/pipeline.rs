@@ -60,6 +60,11 @@ impl Ctx {
         Context::at(self.now)
     }
 
+    /// The caller as a chart or photo records who did something.
+    pub fn actor(&self) -> crate::domain::chart::Actor {
+        crate::domain::chart::Actor { user_id: self.caller.user.clone(), role: self.caller.role }
+    }
+
     pub fn new_id(&self) -> EntityId {
         EntityId(self.app.ids.next_id())
     }
