@@ -245,6 +245,43 @@ fn photo_functions_reach_only_their_prefixes_and_keys_only_under_a_photo_context
         envelope["Condition"]["ForAllValues:StringEquals"]["kms:EncryptionContextKeys"],
         serde_json::json!(["clinicId", "patientId", "photoId"])
     );
+    // ForAllValues alone admits a subset (only clinicId): each key must also be present and non-empty.
+    for key in ["clinicId", "patientId", "photoId"] {
+        assert_eq!(envelope["Condition"]["StringLike"][format!("kms:EncryptionContext:{key}")], "?*", "{key}");
+    }
+    // A processing run that loses the race to commit deletes the renditions it wrote.
+    assert!(s3_grants(&template, "PhotosProcessRole").contains("s3:DeleteObject photos"));
+}
+
+#[test]
+fn browsers_can_upload_to_the_photo_bucket_from_the_apps_and_the_patients_page() {
+    let template = committed();
+    let rules = &resources(&template)["PhotoBucket"]["Properties"]["CorsConfiguration"]["CorsRules"];
+    let rule = &rules[0];
+    assert_eq!(rules.as_array().map(Vec::len), Some(1));
+    assert_eq!(rule["AllowedMethods"], serde_json::json!(["PUT"]), "uploads only: nothing is read cross-origin");
+    assert_eq!(rule["AllowedHeaders"], serde_json::json!(["content-type"]), "the signed header a browser sets");
+    let origins = rule["AllowedOrigins"].to_string();
+    assert!(origins.contains(r#"{"Ref":"AllowedOrigins"}"#), "the staff apps: {origins}");
+    assert!(origins.contains("${HttpApi}.execute-api"), "the patient's page on the API's domain: {origins}");
+    assert!(origins.contains(r#"{"Ref":"PublicUrl"}"#), "the patient's page on the public URL: {origins}");
+}
+
+#[test]
+fn the_log_service_uses_the_key_only_for_this_account() {
+    let template = committed();
+    let statements =
+        resources(&template)["DataKey"]["Properties"]["KeyPolicy"]["Statement"].as_array().unwrap().clone();
+    let logs = statements.iter().find(|s| s["Sid"] == "LogsEncryptTheirGroups").expect("the logs statement");
+    assert_eq!(logs["Condition"]["StringEquals"]["aws:SourceAccount"]["Ref"], "AWS::AccountId");
+    assert!(logs["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"].as_str().unwrap().contains("${AWS::AccountId}"));
+}
+
+#[test]
+fn links_point_at_the_configured_public_url() {
+    let template = committed();
+    let function = &functions(&template)["InvitationsCreate"];
+    assert_eq!(function["Properties"]["Environment"]["Variables"]["VELLUM_PUBLIC_URL"]["Ref"], "PublicUrl");
 }
 
 #[test]

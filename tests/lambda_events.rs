@@ -223,6 +223,10 @@ async fn every_sample_event_gives_its_expected_answer(backend: Backend) {
     let (status, invitation) = invoke(&stores, "invitations-create", "success", Some(INVITATION)).await;
     assert_eq!(status, 201, "{invitation}");
     assert_eq!(invitation["delivery"]["status"], "queued");
+    // A forged Host or X-Forwarded-* header never plants a foreign link: the gateway's own domain is used.
+    let (status, forged) = invoke(&stores, "invitations-create", "forged-host", None).await;
+    assert_eq!(status, 201, "{forged}");
+    assert!(forged["link"].as_str().unwrap().starts_with("https://api.vellum.example/intake/"), "{forged}");
     adopt_sample_token(&stores).await;
     for (function, case, expected, next_id) in FORMS_SCENARIO {
         let (status, body) = invoke(&stores, function, case, *next_id).await;
@@ -289,6 +293,7 @@ fn every_route_has_a_success_and_a_failure_event_and_every_event_is_run() {
         ("forms-templates-put", "consent-copy", 201, None),
         ("forms-templates-put", "missing-if-match", 428, None),
         ("invitations-create", "success", 201, None),
+        ("invitations-create", "forged-host", 201, None),
         ("invitations-create", "unknown-template", 422, None),
     ];
     let all = || SCENARIO.iter().chain(PHOTO_SCENARIO).chain(FORM_SETUP).chain(FORMS_SCENARIO);

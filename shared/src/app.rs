@@ -16,6 +16,12 @@ pub struct App {
     pub ids: Arc<dyn IdSource>,
     /// Seals pagination cursors.
     pub cursor_key: SecretKey,
+    /// Seals credentials that must be kept for a while (a retried invitation's link, an outbox message's
+    /// link), so that reading the table, its stream or a backup does not give them away.
+    pub stored_secrets: SecretKey,
+    /// The public base URL of patients' links (`VELLUM_PUBLIC_URL`); without it, the domain API Gateway
+    /// received the call on. Never a request header.
+    pub public_url: Option<String>,
     /// Only the functions that handle photos build these (other cold starts skip S3 and KMS).
     pub photos: Option<PhotoPorts>,
     /// How many requests one address may make of the patients' link routes in a minute.
@@ -39,7 +45,9 @@ impl App {
             records,
             clock: Arc::new(SystemClock),
             ids: Arc::new(RandomIds),
+            stored_secrets: cursor_key.derive("stored-secrets"),
             cursor_key,
+            public_url: None,
             photos: None,
             link_requests_per_minute: LINK_REQUESTS_PER_MINUTE,
         }
@@ -47,6 +55,12 @@ impl App {
 
     pub fn with_link_limit(mut self, per_minute: i64) -> Self {
         self.link_requests_per_minute = per_minute;
+        self
+    }
+
+    /// Links point at `url` (scheme and host, no trailing slash needed).
+    pub fn with_public_url(mut self, url: Option<String>) -> Self {
+        self.public_url = url.map(|u| u.trim_end_matches('/').to_string());
         self
     }
 

@@ -75,6 +75,9 @@ fn photo_objects(prefixes: &[&str]) -> Vec<Value> {
     prefixes.iter().map(|p| sub(&format!("arn:${{AWS::Partition}}:s3:::{}/{p}*", photo_bucket_name()))).collect()
 }
 
+/// The encryption context every photo data key is bound to: all three, nothing else.
+pub const PHOTO_CONTEXT_KEYS: [&str; 3] = ["clinicId", "patientId", "photoId"];
+
 /// The IAM statements of the photo grants: bucket prefixes, data keys only under a photo's encryption
 /// context, and the bucket's own SSE-KMS use of the key only through S3.
 fn grant_statements(grants: &[Grant]) -> Vec<Value> {
@@ -107,9 +110,13 @@ fn grant_statements(grants: &[Grant]) -> Vec<Value> {
             "Effect": "Allow",
             "Action": envelope,
             "Resource": arn_of("DataKey"),
+            // Each of the three keys present (StringLike "?*": a non-empty value), and no other key.
             "Condition": {
-                "ForAllValues:StringEquals": { "kms:EncryptionContextKeys": ["clinicId", "patientId", "photoId"] },
-                "Null": { "kms:EncryptionContextKeys": "false" },
+                "ForAllValues:StringEquals": { "kms:EncryptionContextKeys": PHOTO_CONTEXT_KEYS },
+                "StringLike": PHOTO_CONTEXT_KEYS
+                    .iter()
+                    .map(|k| (format!("kms:EncryptionContext:{k}"), json!("?*")))
+                    .collect::<Map<String, Value>>(),
             },
         }));
     }
@@ -258,6 +265,7 @@ fn function(spec: &FunctionSpec<'_>) -> Value {
     });
     if spec.api {
         env["VELLUM_CURSOR_KEY"] = reference("CursorKey");
+        env["VELLUM_PUBLIC_URL"] = reference("PublicUrl");
     }
     if !spec.grants.is_empty() {
         env["VELLUM_PHOTO_BUCKET"] = sub(photo_bucket_name());
@@ -436,6 +444,21 @@ fn bucket(properties: Value) -> Value {
     json!({ "Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain", "Properties": all })
 }
 
+/// The origins that upload photos: the staff apps (`AllowedOrigins`), the API's own domain (where the
+/// patient's page is served) and the public URL when one is set.
+fn upload_origins() -> Value {
+    let origins = |extra: Vec<Value>| {
+        let mut parts = vec![json!({ "Fn::Join": [",", reference("AllowedOrigins")] }), api_origin()];
+        parts.extend(extra);
+        json!({ "Fn::Split": [",", { "Fn::Join": [",", parts] }] })
+    };
+    json!({ "Fn::If": ["HasPublicUrl", origins(vec![reference("PublicUrl")]), origins(Vec::new())] })
+}
+
+fn api_origin() -> Value {
+    sub("https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}")
+}
+
 fn kms_bucket_encryption() -> Value {
     json!({
         "ServerSideEncryptionConfiguration": [{
@@ -488,7 +511,13 @@ fn static_resources() -> Map<String, Value> {
                             "Principal": { "Service": sub("logs.${AWS::Region}.amazonaws.com") },
                             "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
                             "Resource": "*",
-                            "Condition": { "ArnLike": { "kms:EncryptionContext:aws:logs:arn": sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:*") } },
+                            "Condition": {
+                                "ArnLike": {
+                                    "kms:EncryptionContext:aws:logs:arn": sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:*"),
+                                    "aws:SourceArn": sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:*"),
+                                },
+                                "StringEquals": { "aws:SourceAccount": reference("AWS::AccountId") },
+                            },
                         },
                         {
                             "Sid": "AlarmsPublishToTheEncryptedTopic",
@@ -547,6 +576,16 @@ fn static_resources() -> Map<String, Value> {
             "BucketName": sub(photo_bucket_name()),
             "BucketEncryption": kms_bucket_encryption(),
             "LoggingConfiguration": { "DestinationBucketName": reference("AccessLogBucket"), "LogFilePrefix": "photos/" },
+            // Browsers PUT to presigned URLs from the staff app and from the patient's page (on the API's
+            // domain or the public URL); without this rule S3 refuses their preflight.
+            "CorsConfiguration": { "CorsRules": [{
+                "Id": "presigned-uploads",
+                "AllowedMethods": ["PUT"],
+                "AllowedOrigins": upload_origins(),
+                "AllowedHeaders": ["content-type"],
+                "ExposedHeaders": ["ETag"],
+                "MaxAge": 600,
+            }] },
             "LifecycleConfiguration": { "Rules": [
                 { "Id": "expire-quarantine", "Status": "Enabled", "Prefix": "quarantine/", "ExpirationInDays": 1,
                   "NoncurrentVersionExpiration": { "NoncurrentDays": 1 } },
@@ -703,12 +742,13 @@ fn parameters() -> Value {
         "ThrottleBurst": { "Type": "Number", "Default": 200, "MinValue": 1, "Description": "API burst limit (requests)" },
         "ThrottleRate": { "Type": "Number", "Default": 100, "MinValue": 1, "Description": "API steady rate limit (requests per second)" },
         "AlarmEmail": { "Type": "String", "Default": "", "Description": "E-mail address that receives alarms (empty: none)" },
+        "PublicUrl": { "Type": "String", "Default": "", "AllowedPattern": "^(https://[a-z0-9.-]+(:[0-9]+)?)?$", "Description": "Base URL of patients' links, e.g. https://forms.example.com (empty: the API's own domain)" },
     })
 }
 
 fn outputs() -> Value {
     json!({
-        "ApiUrl": { "Description": "Base URL of the API", "Value": sub("https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}") },
+        "ApiUrl": { "Description": "Base URL of the API", "Value": api_origin() },
         "UserPoolId": { "Value": reference("UserPool") },
         "WebClientId": { "Value": reference("WebClient") },
         "MobileClientId": { "Value": reference("MobileClient") },
@@ -763,7 +803,10 @@ pub fn template() -> Value {
         "Transform": "AWS::Serverless-2016-10-31",
         "Description": "Vellum: an electronic medical record for clinics (generated from the route table; do not edit by hand)",
         "Parameters": parameters(),
-        "Conditions": { "HasAlarmEmail": { "Fn::Not": [{ "Fn::Equals": [reference("AlarmEmail"), ""] }] } },
+        "Conditions": {
+            "HasAlarmEmail": { "Fn::Not": [{ "Fn::Equals": [reference("AlarmEmail"), ""] }] },
+            "HasPublicUrl": { "Fn::Not": [{ "Fn::Equals": [reference("PublicUrl"), ""] }] },
+        },
         "Resources": resources,
         "Outputs": outputs(),
     })

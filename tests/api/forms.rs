@@ -274,6 +274,56 @@ async fn a_patient_sends_a_photo_through_the_link(app: TestApp) {
     assert_eq!(photos.body["items"][0]["uploadedBy"]["role"], "patient");
 }
 
+async fn a_link_is_kept_nowhere_in_clear_and_a_retry_gets_it_back(app: TestApp) {
+    use base64::Engine;
+    use vellum::domain::fields::{Context, ParseStr};
+    use vellum::domain::keys;
+    use vellum::domain::values::{EntityId, UserId};
+    use vellum::store::{Key, Query, SkRange};
+    let (clinic, patient) = clinic_and_patient(&app, "Sealed").await;
+    app.templates(&clinic, &["medical-history"]).await;
+    let body = json!({"patientId": patient, "templateIds": ["medical-history"], "channel": "email"});
+    let send = || {
+        app.send(
+            "POST",
+            "/v1/invitations",
+            Some(&clinic.admin),
+            Some(body.clone()),
+            &[("idempotency-key", "invite-ana-1")],
+        )
+    };
+    let first = send().await;
+    assert_eq!(first.status, 201, "{first:?}");
+    let link = first.body["link"].as_str().unwrap().to_string();
+    let token = link.rsplit('/').next().unwrap().to_string();
+    let retry = send().await;
+    assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+    assert_eq!(retry.body["link"], link.as_str(), "a client that lost the first answer gets the same link");
+
+    // The stored first response and the outbox message hold the link only sealed.
+    let clinic_id = EntityId::parse(&clinic.id).unwrap();
+    let user = UserId::parse_str(&clinic.admin_user, &Context::timeless()).unwrap();
+    let key_hash = vellum::crypto::sha256_hex(b"invite-ana-1");
+    let stored_key =
+        Key::new(keys::audit_pk(Some(clinic_id)), keys::idempotency_sk("invitations.create", &user, &key_hash));
+    let stored = app.records.get(Table::Records, &stored_key).await.unwrap().expect("the stored first response");
+    let outbox = app
+        .records
+        .query(Query::new(Table::Records, keys::clinic_pk(clinic_id)).sk(SkRange::Prefix("OUTBOX#".into())))
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(outbox.len(), 1);
+    for item in [&stored, &outbox[0]] {
+        let text = Value::Object(item.clone()).to_string();
+        assert!(!text.contains(&token), "a working link is stored in clear: {text}");
+    }
+    let sealed = base64::engine::general_purpose::STANDARD.decode(outbox[0]["sealedLink"].as_str().unwrap()).unwrap();
+    let message_key = outbox[0]["SK"].as_str().unwrap().as_bytes();
+    let opened = vellum::crypto::open(&app.app.stored_secrets, message_key, &sealed).expect("the sender opens it");
+    assert_eq!(opened, link.as_bytes());
+}
+
 /// A link's routes count requests per address and minute: with a low limit and a clock that stands still,
 /// the request past the limit is refused (429) however the token is guessed.
 async fn a_link_is_rate_limited_per_address(backend: vellum_tests::Backend) {
@@ -307,4 +357,5 @@ on_both_backends!(
     oversize_answers_are_refused,
     nothing_a_patient_wrote_reaches_the_chart_until_staff_accept_it,
     a_patient_sends_a_photo_through_the_link,
+    a_link_is_kept_nowhere_in_clear_and_a_retry_gets_it_back,
 );

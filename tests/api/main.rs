@@ -28,6 +28,7 @@ mod chart;
 mod forms;
 mod idempotency;
 mod isolation;
+mod local_host;
 mod malformed;
 mod patients;
 mod photos;

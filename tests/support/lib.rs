@@ -222,9 +222,13 @@ impl TestApp {
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let photo_dir = tempfile::tempdir().expect("temp dir");
         let (photos, uploads) = photo_ports(backend, photo_dir.path(), &base).await;
-        let app = Arc::new(configure(App::new(records.clone(), SecretKey::generate()).with_photos(photos)));
+        let app =
+            App::new(records.clone(), SecretKey::generate()).with_photos(photos).with_public_url(Some(base.clone()));
+        let app = Arc::new(configure(app));
+        let port = listener.local_addr().expect("address").port();
+        let options = local::HostOptions::new(port, None).with_uploads(uploads).with_dev_tokens(true);
         let server =
-            LocalServer::serve(listener, local::router(app.clone(), tokens.clone(), uploads)).expect("server starts");
+            LocalServer::serve(listener, local::router(app.clone(), tokens.clone(), options)).expect("server starts");
         let app = Self {
             backend,
             base,

@@ -65,13 +65,25 @@ fn read_request(form: &Form<'_>) -> Option<Request> {
     Some(Request { invitee, templates, channel, hours })
 }
 
-/// The origin the patient's link points at: the host the call came through.
-fn origin(input: &Input) -> String {
-    let header = |name: &str| input.headers.get(name).and_then(|v| v.to_str().ok());
-    let host = header("host").unwrap_or("localhost");
-    let proto = header("x-forwarded-proto")
-        .unwrap_or(if host.starts_with("127.0.0.1") || host.starts_with("localhost") { "http" } else { "https" });
-    format!("{proto}://{host}")
+/// The origin the patient's link points at: the configured public URL, else the domain API Gateway
+/// received the call on. Never the `Host` or `X-Forwarded-*` headers, which a caller can forge.
+fn origin(ctx: &Ctx) -> Result<String, ApiError> {
+    match (&ctx.app.public_url, &ctx.meta.domain_name) {
+        (Some(url), _) => Ok(url.clone()),
+        (None, Some(domain)) => Ok(format!("https://{domain}")),
+        (None, None) => Err(ApiError::Internal("no public URL is configured for patients' links".into())),
+    }
+}
+
+/// The outbox message of an invitation: the link is sealed (bound to the message's key), so the table,
+/// its stream and its backups never hold a working link.
+fn outbox_message(ctx: &Ctx, key: &Key, to: &str, channel: Channel, link: &str, invitation: EntityId) -> Item {
+    let sealed = crate::crypto::seal(&ctx.app.stored_secrets, key.sk.as_bytes(), link.as_bytes());
+    let message = json!({"channel": channel, "to": to, "invitationId": invitation,
+        "sealedLink": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, sealed),
+        "status": "queued", "queuedAt": ctx.now_text(),
+        "note": "kept until a delivery integration exists; no message has been sent"});
+    entity_item(key, &message)
 }
 
 /// `POST /v1/invitations`
@@ -149,35 +161,27 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         created_at: ctx.now_text(),
         version: 1,
     };
-    let link = format!("{}/intake/{token}", origin(&input));
+    let link = format!("{}/intake/{token}", origin(&ctx)?);
     let collision = || ApiError::Conflict("an id collided; retry".into());
     writes.push(Guarded::new(Write::put(Table::Records, invitation.link_item(), Cond::NotExists), collision()));
     writes.push(Guarded::new(Write::put(Table::Records, invitation.staff_item(), Cond::NotExists), collision()));
-    let outbox = recipient.as_ref().map(|to| {
-        json!({"channel": request.channel, "to": to, "link": link, "invitationId": invitation.id,
-               "status": "queued", "queuedAt": ctx.now_text(),
-               "note": "kept until a delivery integration exists; no message has been sent"})
-    });
-    if let Some(message) = &outbox {
-        let mut item: Item = entity_item(
-            &Key::new(keys::clinic_pk(clinic_id), format!("OUTBOX#{}#{}", ctx.now_text(), invitation.id)),
-            message,
-        );
+    if let Some(to) = &recipient {
+        let key = Key::new(keys::clinic_pk(clinic_id), format!("OUTBOX#{}#{}", ctx.now_text(), invitation.id));
+        let mut item = outbox_message(&ctx, &key, to, request.channel, &link, invitation.id);
         item.insert("version".into(), json!(1));
         // The message holds the link: it goes when the link can no longer be used.
         item.insert(crate::store::schema::TTL.into(), json!(invitation.expires_at));
         writes.push(Guarded::new(Write::put(Table::Records, item, Cond::NotExists), collision()));
     }
     let mut body = invitation.staff_view();
-    body["link"] = json!(link);
-    body["delivery"] = match outbox {
+    body["delivery"] = match recipient {
         Some(_) => json!({"channel": request.channel, "status": "queued", "sent": false,
                           "detail": "recorded in the outbox; no message leaves Vellum until a delivery integration exists: give the patient the link"}),
         None => json!({"channel": "link", "sent": false, "detail": "give the patient the link"}),
     };
     let location = format!("/v1/patients/{}/invitations/{}", patient.id, invitation.id);
     let facts = Facts::patient(patient.id).with("invitation", invitation.id);
-    Ok(Outcome::Write(writes, Reply::created(body, location), facts))
+    Ok(Outcome::Write(writes, Reply::created(body, location).with_secret("link", json!(link)), facts))
 }
 
 /// `GET /v1/patients/{patientId}/invitations`

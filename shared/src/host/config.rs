@@ -49,6 +49,33 @@ impl Backend {
     }
 }
 
+/// `VELLUM_PUBLIC_URL`: the base URL patients' links point at (no trailing slash).
+pub fn public_url() -> Option<String> {
+    var("VELLUM_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string())
+}
+
+/// `VELLUM_DEV_TOKENS`: whether the local server offers `POST /v1/dev/token`. On by default on the
+/// embedded backend, off on `aws`, and refused there: it would let anyone who reaches the server act as
+/// anyone in real data.
+pub fn dev_tokens(backend: Backend) -> Result<bool, ConfigError> {
+    dev_tokens_setting(var("VELLUM_DEV_TOKENS").as_deref(), backend)
+}
+
+/// What a `VELLUM_DEV_TOKENS` value means on `backend`.
+pub fn dev_tokens_setting(value: Option<&str>, backend: Backend) -> Result<bool, ConfigError> {
+    match (value, backend) {
+        (None, backend) => Ok(backend == Backend::Embedded),
+        (Some("false"), _) => Ok(false),
+        (Some("true"), Backend::Embedded) => Ok(true),
+        (Some("true"), Backend::Aws) => Err(ConfigError(
+            "VELLUM_DEV_TOKENS=true is refused with VELLUM_BACKEND=aws: development tokens never reach real data \
+             (mint a token with `vellum-local token` instead)"
+                .into(),
+        )),
+        (Some(other), _) => Err(ConfigError(format!("VELLUM_DEV_TOKENS must be true or false, not {other:?}"))),
+    }
+}
+
 /// `VELLUM_DATA_DIR`, `./.vellum` by default.
 pub fn data_dir() -> PathBuf {
     var("VELLUM_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".vellum"))

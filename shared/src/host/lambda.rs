@@ -14,7 +14,7 @@ pub async fn app_from_env() -> Result<App, ConfigError> {
     let records = config::dynamo_from_env().await?;
     let cursor_key = config::key_from_env("VELLUM_CURSOR_KEY")?
         .ok_or_else(|| ConfigError("set the environment variable VELLUM_CURSOR_KEY".into()))?;
-    let app = App::new(Arc::new(records), cursor_key);
+    let app = App::new(Arc::new(records), cursor_key).with_public_url(config::public_url());
     Ok(match config::aws_photos_from_env().await? {
         Some(photos) => app.with_photos(photos),
         None => app,

@@ -32,25 +32,87 @@ use crate::http::routes::ROUTES;
 /// How long a development token lives.
 const DEV_TOKEN_SECONDS: i64 = 8 * 3600;
 
+/// What the local host offers besides the API, and the names it answers to.
+#[derive(Clone)]
+pub struct HostOptions {
+    /// The upload route of the embedded blobs (none when photos live in S3).
+    pub uploads: Option<Arc<LocalBlobs>>,
+    /// Whether `POST /v1/dev/token` is mounted (never with real data: see `config::dev_tokens`).
+    pub dev_tokens: bool,
+    /// The port it listens on: `Host` must name a loopback name on it (or the public URL's host).
+    pub port: u16,
+    /// The `host[:port]` of `VELLUM_PUBLIC_URL`, when the server is reached under another name.
+    pub public_host: Option<String>,
+}
+
+impl HostOptions {
+    /// Options for a server listening on `port`, reached also through `public_url` when given.
+    pub fn new(port: u16, public_url: Option<&str>) -> Self {
+        let public_host = public_url
+            .and_then(|u| u.split_once("://").map(|(_, rest)| rest))
+            .map(|rest| rest.split('/').next().unwrap_or(rest).to_ascii_lowercase());
+        Self { uploads: None, dev_tokens: false, port, public_host }
+    }
+
+    pub fn with_uploads(mut self, uploads: Option<Arc<LocalBlobs>>) -> Self {
+        self.uploads = uploads;
+        self
+    }
+
+    pub fn with_dev_tokens(mut self, on: bool) -> Self {
+        self.dev_tokens = on;
+        self
+    }
+
+    /// Whether `host` is a loopback name on this server's port.
+    fn is_loopback_host(&self, host: &str) -> bool {
+        let host = host.to_ascii_lowercase();
+        ["localhost", "127.0.0.1", "[::1]"].iter().any(|name| host == format!("{name}:{}", self.port))
+    }
+
+    /// Whether the server answers a request for `host`: a page on another site that re-points its own
+    /// name at this machine (DNS rebinding) sends its own name, and is refused.
+    fn answers(&self, host: &str) -> bool {
+        self.is_loopback_host(host) || self.public_host.as_deref() == Some(host.to_ascii_lowercase().as_str())
+    }
+}
+
 #[derive(Clone)]
 struct Gateway {
     app: Arc<App>,
     tokens: TokenKeys,
-    uploads: Option<Arc<LocalBlobs>>,
+    options: HostOptions,
 }
 
-/// Every route, the development token route, the upload route for the embedded blobs (when given), and
-/// the gateway's token check in front of the API.
-pub fn router(app: Arc<App>, tokens: TokenKeys, uploads: Option<Arc<LocalBlobs>>) -> Router {
-    let gateway = Gateway { app: app.clone(), tokens, uploads };
+/// Every route, the development token route (when enabled), the upload route for the embedded blobs
+/// (when given), the gateway's token check in front of the API, and the `Host` check in front of all.
+pub fn router(app: Arc<App>, tokens: TokenKeys, options: HostOptions) -> Router {
+    let dev_tokens = options.dev_tokens;
+    let gateway = Gateway { app: app.clone(), tokens, options };
     let api =
         pipeline::router(app, ROUTES.iter().copied()).layer(middleware::from_fn_with_state(gateway.clone(), authorize));
-    Router::new()
-        .route("/v1/dev/token", post(dev_token))
+    let mut local = Router::new()
         .route(&format!("{UPLOAD_PATH}{{*key}}"), axum::routing::put(upload))
-        .route("/v1/openapi.json", axum::routing::get(|| async { axum::Json(crate::http::openapi::document()) }))
-        .with_state(gateway)
-        .merge(api)
+        .route("/v1/openapi.json", axum::routing::get(|| async { axum::Json(crate::http::openapi::document()) }));
+    if dev_tokens {
+        local = local.route("/v1/dev/token", post(dev_token));
+    }
+    local.with_state(gateway.clone()).merge(api).layer(middleware::from_fn_with_state(gateway, check_host))
+}
+
+fn host_header(headers: &HeaderMap) -> &str {
+    headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+/// Refuses requests for any name but this server's own.
+async fn check_host(State(gw): State<Gateway>, req: Request<Body>, next: Next) -> Response {
+    if gw.options.answers(host_header(req.headers())) {
+        return next.run(req).await;
+    }
+    let mut response = ApiError::BadRequest("this server answers only requests for its own host name".into())
+        .to_response(&ulid::Ulid::new().to_string());
+    *response.status_mut() = StatusCode::MISDIRECTED_REQUEST;
+    response
 }
 
 fn unauthorized() -> Response {
@@ -113,9 +175,19 @@ async fn authorize(State(gw): State<Gateway>, mut req: Request<Body>, next: Next
     }
 }
 
-/// `POST /v1/dev/token` (local only): `{"clinicId", "userId", "role"}` → `{"token"}`.
-async fn dev_token(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes) -> Response {
+/// `POST /v1/dev/token` (local only, embedded backend only, from this machine only):
+/// `{"clinicId", "userId", "role"}` → `{"token"}`.
+async fn dev_token(
+    State(gw): State<Gateway>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let request_id = ulid::Ulid::new().to_string();
+    if !peer.ip().is_loopback() || !gw.options.is_loopback_host(host_header(&headers)) {
+        return ApiError::Forbidden("development tokens are issued only to this machine's loopback address".into())
+            .to_response(&request_id);
+    }
     let input = Input { headers, body, ..Input::default() };
     let rules = crate::domain::fields::Context::at(gw.app.clock.now());
     let parsed = input.json(&["application/json"]).and_then(|body| {
@@ -153,7 +225,7 @@ async fn upload(
     body: axum::body::Body,
 ) -> Response {
     let request_id = ulid::Ulid::new().to_string();
-    let Some(blobs) = gw.uploads.clone() else {
+    let Some(blobs) = gw.options.uploads.clone() else {
         return ApiError::NotFound.to_response(&request_id);
     };
     let limit = crate::domain::photo::MAX_UPLOAD_BYTES as usize;
@@ -220,19 +292,70 @@ impl Drop for LocalServer {
     }
 }
 
-/// The local host's state, token keys and upload store, from the environment; uploads go to `base_url`.
-pub async fn app_from_env(base_url: &str) -> Result<(App, TokenKeys, Arc<LocalBlobs>), ConfigError> {
-    let backend = Backend::from_env()?;
-    let dir = config::data_dir();
-    std::fs::create_dir_all(&dir).map_err(|e| ConfigError(format!("cannot create {}: {e}", dir.display())))?;
-    let records = config::records_from_env(backend, &dir).await?;
+/// The token keys of the local host (in the data directory).
+fn token_keys(dir: &std::path::Path) -> Result<TokenKeys, ConfigError> {
+    std::fs::create_dir_all(dir).map_err(|e| ConfigError(format!("cannot create {}: {e}", dir.display())))?;
+    Ok(TokenKeys::new(config::key_file(&dir.join("token-signing.key"))?))
+}
+
+/// The local host's state and the upload store of the embedded blobs, from the environment; links and
+/// uploads point at `base_url`. On `aws`, records, photos and keys are DynamoDB, S3 and KMS: nothing of
+/// the data directory but the token and cursor keys is used.
+pub async fn app_from_env(
+    backend: Backend,
+    dir: &std::path::Path,
+    base_url: &str,
+) -> Result<(App, Option<Arc<LocalBlobs>>), ConfigError> {
+    let records = config::records_from_env(backend, dir).await?;
     let cursor_key = match config::key_from_env("VELLUM_CURSOR_KEY")? {
         Some(key) => key,
         None => config::key_file(&dir.join("cursor.key"))?,
     };
-    let tokens = TokenKeys::new(config::key_file(&dir.join("token-signing.key"))?);
-    let (photos, uploads) = config::embedded_photos_in(&dir, base_url)?;
-    Ok((App::new(records, cursor_key).with_photos(photos), tokens, uploads))
+    let app = App::new(records, cursor_key).with_public_url(Some(base_url.to_string()));
+    Ok(match backend {
+        Backend::Embedded => {
+            let (photos, uploads) = config::embedded_photos_in(dir, base_url)?;
+            (app.with_photos(photos), Some(uploads))
+        }
+        Backend::Aws => match config::aws_photos_from_env().await? {
+            Some(photos) => (app.with_photos(photos), None),
+            None => (app, None),
+        },
+    })
+}
+
+/// `vellum-local token --user <id> --role <role> [--clinic <id>] [--hours <n>]`: prints a token signed
+/// with the data directory's key, for a local server on `aws` (which offers no token route). Whoever
+/// can run it can read the key file anyway.
+pub fn token_command(args: &[String]) -> Result<String, ConfigError> {
+    let usage = || ConfigError("usage: token --user <id> --role <role> [--clinic <id>] [--hours <1-8>]".into());
+    let mut values = std::collections::HashMap::new();
+    let mut rest = args.iter();
+    while let Some(flag) = rest.next() {
+        let name = flag.strip_prefix("--").filter(|n| ["user", "role", "clinic", "hours"].contains(n));
+        values.insert(name.ok_or_else(usage)?, rest.next().ok_or_else(usage)?.as_str());
+    }
+    let ctx = crate::domain::fields::Context::timeless();
+    let parse_error = |what: &str| ConfigError(format!("--{what} is not valid"));
+    let user = <crate::domain::values::UserId as crate::domain::fields::ParseStr>::parse_str(
+        values.get("user").ok_or_else(usage)?,
+        &ctx,
+    )
+    .map_err(|_| parse_error("user"))?;
+    let role = <Role as crate::domain::fields::ParseStr>::parse_str(values.get("role").ok_or_else(usage)?, &ctx)
+        .ok()
+        .filter(|r| *r != Role::System)
+        .ok_or_else(|| parse_error("role"))?;
+    let clinic = values
+        .get("clinic")
+        .map(|c| crate::domain::values::EntityId::parse(c).ok_or_else(|| parse_error("clinic")))
+        .transpose()?;
+    let hours: i64 = values.get("hours").map_or(Ok(1), |h| h.parse()).map_err(|_| parse_error("hours"))?;
+    if !(1..=DEV_TOKEN_SECONDS / 3600).contains(&hours) || (role.is_staff() && clinic.is_none()) {
+        return Err(usage());
+    }
+    let tokens = token_keys(&config::data_dir())?;
+    Ok(tokens.issue(&user, clinic, role, chrono::Utc::now().timestamp(), hours * 3600))
 }
 
 /// `cargo run`: serves every route on `VELLUM_ADDR` (127.0.0.1:3000 by default) until interrupted.
@@ -244,9 +367,16 @@ pub async fn run_from_env() -> Result<(), ConfigError> {
         .map_err(|_| ConfigError("VELLUM_ADDR must be an address such as 127.0.0.1:3000".into()))?;
     let listener = TcpListener::bind(addr).await.map_err(|e| ConfigError(format!("cannot listen on {addr}: {e}")))?;
     let bound = listener.local_addr().map_err(|e| ConfigError(e.to_string()))?;
-    let base_url = std::env::var("VELLUM_PUBLIC_URL").unwrap_or_else(|_| format!("http://{bound}"));
-    let (app, tokens, uploads) = app_from_env(&base_url).await?;
-    let mut server = LocalServer::serve(listener, router(Arc::new(app), tokens, Some(uploads)))
+    let public_url = config::public_url();
+    let base_url = public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
+    let backend = Backend::from_env()?;
+    let dev_tokens = config::dev_tokens(backend)?;
+    let dir = config::data_dir();
+    let tokens = token_keys(&dir)?;
+    let (app, uploads) = app_from_env(backend, &dir, &base_url).await?;
+    let options =
+        HostOptions::new(bound.port(), public_url.as_deref()).with_uploads(uploads).with_dev_tokens(dev_tokens);
+    let mut server = LocalServer::serve(listener, router(Arc::new(app), tokens, options))
         .map_err(|e| ConfigError(format!("cannot serve on {addr}: {e}")))?;
     tracing::info!(addr = %server.addr, data_dir = %config::data_dir().display(), "Vellum is listening");
     eprintln!("Vellum is listening on http://{}", server.addr);

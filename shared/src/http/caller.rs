@@ -23,6 +23,8 @@ pub struct RequestMeta {
     pub request_id: String,
     pub source_ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The domain API Gateway received the call on (set by the gateway, not by a request header).
+    pub domain_name: Option<String>,
 }
 
 /// Reads the request metadata.
@@ -36,6 +38,7 @@ pub fn request_meta(ctx: Option<&RequestContext>) -> RequestMeta {
                 .unwrap_or_else(|| ulid::Ulid::new().to_string()),
             source_ip: c.http.source_ip.clone(),
             user_agent: c.http.user_agent.as_ref().map(|ua| ua.chars().take(256).collect()),
+            domain_name: c.domain_name.clone().filter(|d| !d.is_empty()),
         },
         _ => RequestMeta { request_id: ulid::Ulid::new().to_string(), ..RequestMeta::default() },
     }

@@ -23,11 +23,23 @@ pub struct Reply {
     /// Headers of its own (a page's security policy).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub headers: Vec<(String, String)>,
+    /// Body fields that are credentials (a patient's link): sent with the body, but a stored copy of the
+    /// reply (for idempotent retries) keeps them only sealed.
+    #[serde(skip)]
+    pub secrets: serde_json::Map<String, Value>,
 }
 
 impl Reply {
     pub fn ok(body: Value) -> Self {
-        Self { status: StatusCode::OK.as_u16(), body, version: None, location: None, binary: None, headers: Vec::new() }
+        Self {
+            status: StatusCode::OK.as_u16(),
+            body,
+            version: None,
+            location: None,
+            binary: None,
+            headers: Vec::new(),
+            secrets: serde_json::Map::new(),
+        }
     }
 
     /// A binary body of the given media type.
@@ -36,14 +48,22 @@ impl Reply {
     }
 
     pub fn created(body: Value, location: String) -> Self {
-        Self {
-            status: StatusCode::CREATED.as_u16(),
-            body,
-            version: None,
-            location: Some(location),
-            binary: None,
-            headers: Vec::new(),
+        Self { status: StatusCode::CREATED.as_u16(), location: Some(location), ..Self::ok(body) }
+    }
+
+    /// Adds a credential to the body (see `secrets`).
+    pub fn with_secret(mut self, name: &str, value: Value) -> Self {
+        self.secrets.insert(name.to_string(), value);
+        self
+    }
+
+    /// The body as the caller receives it: with its secrets.
+    pub fn full_body(&self) -> Value {
+        let mut body = self.body.clone();
+        if let Value::Object(map) = &mut body {
+            map.extend(self.secrets.clone());
         }
+        body
     }
 
     pub fn versioned(mut self, version: u64) -> Self {

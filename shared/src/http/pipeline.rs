@@ -232,7 +232,7 @@ async fn run(mut ctx: Ctx, parts: Parts, body: Body, params: HashMap<String, Str
     if let Some(idem) = &mut idempotency {
         match idem.lookup(&ctx).await {
             Ok(None) => {}
-            Ok(Some(stored)) => return replay(&ctx, stored).await,
+            Ok(Some(stored)) => return replay(&ctx, stored, &idem.key).await,
             Err(e) => return fail(&ctx, e, &params).await,
         }
     }
@@ -314,7 +314,7 @@ fn respond(ctx: &Ctx, reply: &Reply, replayed: bool) -> Response {
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
     let (media_type, body) = match &reply.binary {
         Some((media_type, bytes)) => (HeaderValue::from_str(media_type).ok(), Body::from(bytes.clone())),
-        None => (Some(HeaderValue::from_static("application/json")), Body::from(reply.body.to_string())),
+        None => (Some(HeaderValue::from_static("application/json")), Body::from(reply.full_body().to_string())),
     };
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
@@ -372,7 +372,7 @@ async fn commit(
             };
             idem.replaces = None;
             match idem.lookup(ctx).await {
-                Ok(Some(stored)) => replay(ctx, stored).await,
+                Ok(Some(stored)) => replay(ctx, stored, &idem.key).await,
                 Ok(None) => {
                     fail(ctx, ApiError::Conflict("a concurrent request interfered; retry".into()), params).await
                 }
@@ -393,8 +393,38 @@ async fn commit(
 struct StoredResponse {
     fingerprint: String,
     reply: Reply,
+    /// The reply's secrets, sealed under the app's stored-secrets key and bound to this record's key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sealed_secrets: Option<String>,
     facts: Facts,
     version: u64,
+}
+
+impl StoredResponse {
+    fn seal_secrets(app: &App, key: &Key, secrets: &serde_json::Map<String, Value>) -> Option<String> {
+        if secrets.is_empty() {
+            return None;
+        }
+        let plain = Value::Object(secrets.clone()).to_string();
+        let sealed = crate::crypto::seal(&app.stored_secrets, key.sk.as_bytes(), plain.as_bytes());
+        Some(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, sealed))
+    }
+
+    /// The first reply with its secrets opened again.
+    fn into_reply(self, app: &App, key: &Key) -> Result<Reply, ApiError> {
+        let mut reply = self.reply;
+        if let Some(sealed) = self.sealed_secrets {
+            let unreadable = || ApiError::Internal("a stored reply's secrets do not open".into());
+            let bytes =
+                base64::Engine::decode(&base64::engine::general_purpose::STANDARD, sealed).map_err(|_| unreadable())?;
+            let plain = crate::crypto::open(&app.stored_secrets, key.sk.as_bytes(), &bytes).ok_or_else(unreadable)?;
+            match serde_json::from_slice(&plain) {
+                Ok(Value::Object(secrets)) => reply.secrets = secrets,
+                _ => return Err(unreadable()),
+            }
+        }
+        Ok(reply)
+    }
 }
 
 /// A POST's `Idempotency-Key`, scoped to the caller and route.
@@ -451,6 +481,7 @@ impl Idempotency {
         let stored = StoredResponse {
             fingerprint: self.fingerprint.clone(),
             reply: reply.clone(),
+            sealed_secrets: StoredResponse::seal_secrets(&ctx.app, &self.key, &reply.secrets),
             facts: facts.clone(),
             version: self.replaces.map_or(1, |v| v + 1),
         };
@@ -463,10 +494,14 @@ impl Idempotency {
 }
 
 /// Answers a retry with the stored first response (and records that it was served again).
-async fn replay(ctx: &Ctx, stored: StoredResponse) -> Response {
+async fn replay(ctx: &Ctx, stored: StoredResponse, key: &Key) -> Response {
     let event = ctx.event(EventOutcome::Success, &stored.facts, None);
+    let reply = match stored.into_reply(&ctx.app, key) {
+        Ok(reply) => reply,
+        Err(e) => return fail(ctx, e, &HashMap::new()).await,
+    };
     match ctx.app.records.transact(vec![event.to_write()]).await {
-        Ok(()) => respond(ctx, &stored.reply, true),
+        Ok(()) => respond(ctx, &reply, true),
         Err(e) => audit_failed(ctx, e),
     }
 }

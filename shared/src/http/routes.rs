@@ -486,7 +486,8 @@ pub static TRIGGERS: &[Trigger] = &[
         summary: "An upload landed in quarantine: check, clean, render, seal and store it, then empty quarantine",
         access: &[(Records, Op::Get), (Records, Op::Put), (Audit, Op::Put)],
         asynchronous: true,
-        grants: &[Grant::DrainQuarantine, Grant::WritePhotos, Grant::GenerateDataKey],
+        // Deleting under photos/: a run that loses the race to commit removes the objects it wrote.
+        grants: &[Grant::DrainQuarantine, Grant::WritePhotos, Grant::DeletePhotos, Grant::GenerateDataKey],
     },
 ];
 
