@@ -307,6 +307,8 @@ async fn the_chart_summary_is_one_records_query_with_what_matters_first(
     let after = counts.snapshot();
     assert_eq!(summary.status, 200, "{summary:?}");
     assert_eq!(after.1 - before.1, 1, "one query of the records store serves the whole chart");
+    let range = counts.last_query_range.lock().unwrap().clone();
+    assert_eq!(range, r#"Prefix("ENTRY#")"#, "the chart entries only: no invitations, submissions or photos");
     assert_eq!(after.0 - before.0, 2, "gets: the caller's membership and the patient");
     assert_eq!(after.2 - before.2, 1, "one write: the access event");
     assert_eq!(after.3 - before.3, 0);
@@ -505,7 +507,29 @@ counted_on_both_backends!(
     each_chart_route_makes_a_known_number_of_store_requests,
 );
 
+async fn a_treatment_whose_practitioner_has_left_can_still_be_corrected(app: TestApp) {
+    let (clinic, patient, practitioner) = clinic_with_patient(&app, "Leavers").await;
+    let (_, leaver) = app.member(&clinic, Role::Nurse).await;
+    let mut body = treatment_body("LV-1", "2099-01-31");
+    body["practitionerId"] = json!(leaver);
+    let created = app.post(&format!("/v1/patients/{patient}/treatments"), &practitioner, body).await;
+    assert_eq!(created.status, 201, "{created:?}");
+    let off = app.patch(&format!("/v1/staff/{leaver}"), &clinic.admin, "\"1\"", json!({"status": "deactivated"})).await;
+    assert_eq!(off.status, 200, "{off:?}");
+    let path = format!("/v1/patients/{patient}/treatments/{}", created.body["id"].as_str().unwrap());
+    let corrected = app.patch(&path, &practitioner, "\"1\"", json!({"outcome": "Even result at review"})).await;
+    assert_eq!(corrected.status, 200, "the leaver stays the treatment's practitioner: {corrected:?}");
+    assert_eq!(corrected.body["practitionerId"], leaver.as_str());
+    let (_, newcomer) = app.member(&clinic, Role::Practitioner).await;
+    let handed = app.patch(&path, &practitioner, "\"2\"", json!({"practitionerId": newcomer})).await;
+    assert_eq!(handed.status, 200, "{handed:?}");
+    let back = app.patch(&path, &practitioner, "\"3\"", json!({"practitionerId": leaver})).await;
+    assert_eq!(back.status, 422, "naming someone who has left is refused: {back:?}");
+    assert_eq!(back.error_fields(), ["practitionerId"]);
+}
+
 on_both_backends!(
+    a_treatment_whose_practitioner_has_left_can_still_be_corrected,
     every_kind_of_entry_is_versioned_from_creation_to_entered_in_error,
     a_signed_note_cannot_be_edited_and_is_corrected_by_an_addendum,
     an_expired_lot_is_refused_and_nothing_is_written,

@@ -156,7 +156,10 @@ async fn a_submission_keeps_the_template_version_it_answered(app: TestApp) {
     let sent = intake(&app, "POST", &token, "/submit", Some(complete_answers())).await;
     assert_eq!(sent.status, 201, "{sent:?}");
     let id = sent.body["submissionId"].as_str().unwrap();
-    let submission = app.get(&format!("/v1/patients/{patient}/submissions/{id}"), &clinic.admin).await;
+    let (nurse, _) = app.member(&clinic, Role::Nurse).await;
+    let by_admin = app.get(&format!("/v1/patients/{patient}/submissions/{id}"), &clinic.admin).await;
+    assert_eq!(by_admin.status, 403, "answers hold medications, which administrators do not read in the chart");
+    let submission = app.get(&format!("/v1/patients/{patient}/submissions/{id}"), &nurse).await;
     assert_eq!(submission.body["forms"][0]["version"], 1);
     assert_eq!(submission.body["forms"][0]["title"], "Medical history");
     let first = app.get("/v1/form-templates/medical-history?version=1", &clinic.admin).await;
@@ -324,6 +327,22 @@ async fn a_link_is_kept_nowhere_in_clear_and_a_retry_gets_it_back(app: TestApp) 
     assert_eq!(opened, link.as_bytes());
 }
 
+/// An autosave still in flight when the patient sends the forms does not stop them being sent.
+async fn sending_the_forms_does_not_collide_with_an_autosave(app: TestApp) {
+    let (clinic, patient) = clinic_and_patient(&app, "Autosave").await;
+    for _ in 0..4 {
+        let (_, token) = app.invite(&clinic, &patient, &["medical-history", "neurotoxin-consent"]).await;
+        let draft = json!({"answers": {"medical-history": {"pregnant": false}}});
+        let (saved, sent) = tokio::join!(
+            intake(&app, "PUT", &token, "/draft", Some(draft)),
+            intake(&app, "POST", &token, "/submit", Some(complete_answers())),
+        );
+        assert_eq!(sent.status, 201, "{sent:?}");
+        assert!(saved.status == 200 || saved.status == 410, "{saved:?}");
+        assert_eq!(intake(&app, "GET", &token, "", None).await.status, 410, "the link is used up");
+    }
+}
+
 /// A link's routes count requests per address and minute: with a low limit and a clock that stands still,
 /// the request past the limit is refused (429) however the token is guessed.
 async fn a_link_is_rate_limited_per_address(backend: vellum_tests::Backend) {
@@ -358,4 +377,5 @@ on_both_backends!(
     nothing_a_patient_wrote_reaches_the_chart_until_staff_accept_it,
     a_patient_sends_a_photo_through_the_link,
     a_link_is_kept_nowhere_in_clear_and_a_retry_gets_it_back,
+    sending_the_forms_does_not_collide_with_an_autosave,
 );

@@ -70,7 +70,26 @@ async fn a_malformed_key_is_refused(app: TestApp) {
     assert_eq!(reply.error_fields(), ["Idempotency-Key"]);
 }
 
+/// Two identical requests with one key at the same moment: whichever commits second gets the first one's
+/// answer, never a conflict (the change itself checks a version that its twin has just moved on).
+async fn simultaneous_twins_with_one_key_both_get_the_first_answer(app: TestApp) {
+    let clinic = app.open_clinic("Twins").await;
+    let patient = app.patient(&clinic, patient_body("Ana", "Twin")).await;
+    let patient = patient["id"].as_str().unwrap().to_string();
+    for round in 0..6 {
+        let (invitation, _) = app.invite(&clinic, &patient, &["medical-history"]).await;
+        let path = format!("/v1/patients/{patient}/invitations/{}/revoke", invitation["id"].as_str().unwrap());
+        let key = format!("revoke-{round}");
+        let headers = [("idempotency-key", key.as_str())];
+        let send = || app.send("POST", &path, Some(&clinic.admin), Some(json!({})), &headers);
+        let (a, b) = tokio::join!(send(), send());
+        assert_eq!((a.status, b.status), (200, 200), "{a:?} {b:?}");
+        assert_eq!(a.body, b.body);
+    }
+}
+
 on_both_backends!(
+    simultaneous_twins_with_one_key_both_get_the_first_answer,
     a_retried_patient_registration_returns_the_first_response,
     the_same_key_with_a_different_body_is_refused,
     keys_are_scoped_to_the_caller,

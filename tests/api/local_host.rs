@@ -84,3 +84,39 @@ fn the_aws_backend_refuses_to_start_with_dev_tokens() {
     assert!(refused.contains("refused"), "{refused}");
     assert!(dev_tokens_setting(Some("yes"), Store::Embedded).is_err());
 }
+
+/// Sends only the head of a `PUT` (no body) and reads the answer; `None` if none came in five seconds.
+async fn answer_to_a_head_without_body(addr: &str, path: &str, headers: &str) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!("PUT {path} HTTP/1.1\r\nhost: {addr}\r\n{headers}\r\n");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut buffer = vec![0u8; 4096];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut buffer)).await.ok()?.ok()?;
+    Some(String::from_utf8_lossy(&buffer[..read]).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_is_refused_on_its_url_before_its_body_is_read_on_the_embedded_store() {
+    let app = TestApp::spawn(Backend::Embedded).await;
+    let clinic = app.open_clinic("Uploads").await;
+    let (nurse, _) = app.member(&clinic, vellum::domain::role::Role::Nurse).await;
+    let patient = app.patient(&clinic, vellum_tests::patient_body("Ana", "Upload")).await;
+    let body = json!({"contentType": "image/jpeg", "byteSize": 1000, "bodyArea": "face", "view": "front",
+                      "capturedAt": "2026-11-20T15:00:00Z"});
+    let created = app.post(&format!("/v1/patients/{}/photos", patient["id"].as_str().unwrap()), &nurse, body).await;
+    let url = created.body["upload"]["url"].as_str().unwrap().to_string();
+    let path = url.strip_prefix(&app.base).unwrap().to_string();
+    let addr = app.base.strip_prefix("http://").unwrap();
+    // 20 MB announced, nothing sent: a forged URL and a wrong size are answered at once.
+    let forged = path.replace("signature=", "signature=00");
+    let answer =
+        answer_to_a_head_without_body(addr, &forged, "content-type: image/jpeg\r\ncontent-length: 20000000\r\n")
+            .await
+            .expect("answered without waiting for the body");
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    let answer = answer_to_a_head_without_body(addr, &path, "content-type: image/jpeg\r\ncontent-length: 20000000\r\n")
+        .await
+        .expect("answered without waiting for the body");
+    assert!(answer.starts_with("HTTP/1.1 403") && answer.contains("size"), "{answer}");
+}

@@ -265,7 +265,7 @@ async fn erasure_destroys_the_keys_so_no_stored_copy_can_be_read(app: TestApp) {
         "no key is left"
     );
     assert_eq!(bucket_object(&app, &display).await, None);
-    assert_eq!(image(&app, &s, &created, "").await.status, 409);
+    assert_eq!(image(&app, &s, &created, "").await.status, 410, "an erased photo is gone, not in conflict");
     assert!(vellum::photos::envelope::key_ref(&copy).is_some(), "the copy is a sealed object");
     assert!(!contains(&copy, &[0xFF, 0xD8, 0xFF]), "and holds no readable image");
     let events = app.audit(&s.clinic, &format!("&patientId={}", s.patient)).await;

@@ -162,6 +162,8 @@ pub struct StoreCounts {
     pub queries: AtomicUsize,
     pub transactions: AtomicUsize,
     pub updates: AtomicUsize,
+    /// The sort-key range of the latest query (as `Debug` prints it).
+    pub last_query_range: std::sync::Mutex<String>,
 }
 
 impl StoreCounts {
@@ -197,6 +199,9 @@ impl Records for CountingRecords {
 
     async fn query(&self, query: Query) -> Result<Page, StoreError> {
         self.counts.queries.fetch_add(1, Ordering::SeqCst);
+        if let Ok(mut range) = self.counts.last_query_range.lock() {
+            *range = format!("{:?}", query.sk);
+        }
         self.inner.query(query).await
     }
 }

@@ -61,7 +61,7 @@ async fn load(ctx: &Ctx, kind: ChartKind, patient: EntityId, id: EntityId) -> Re
 /// The patient's valid entries of one kind.
 async fn current_of(ctx: &Ctx, kind: ChartKind, patient: EntityId) -> Result<Vec<Entry>, ApiError> {
     let query = Query::new(Table::Records, keys::chart_pk(ctx.clinic()?, patient))
-        .sk(SkRange::Prefix(format!("{}#", kind.key_prefix())))
+        .sk(SkRange::Prefix(keys::chart_kind_prefix(kind.key_prefix())))
         .limit(100);
     let entries: Vec<Entry> = query_all(ctx, query).await?.into_iter().map(entity_from).collect::<Result<_, _>>()?;
     Ok(entries.into_iter().filter(Entry::is_valid).collect())
@@ -134,7 +134,11 @@ async fn check_against_chart(
                 data.insert("practitionerId".into(), ctx.caller.user.as_str().into());
             }
             let practitioner = data.get("practitionerId").and_then(Value::as_str).unwrap_or("");
-            check_practitioner(ctx, practitioner).await?;
+            // Checked when the treatment is charted and when its practitioner changes: one who has left
+            // since does not stop the record from being corrected.
+            if this.and_then(|t| t.text("practitionerId")) != Some(practitioner) {
+                check_practitioner(ctx, practitioner).await?;
+            }
         }
         _ => {}
     }
@@ -302,7 +306,7 @@ pub async fn list(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let after = start_after(&ctx, &params, &scope)?;
     patients::load(&ctx, patient).await?;
     let query = Query::new(Table::Records, keys::chart_pk(ctx.clinic()?, patient))
-        .sk(SkRange::Prefix(format!("{}#", kind.key_prefix())))
+        .sk(SkRange::Prefix(keys::chart_kind_prefix(kind.key_prefix())))
         .backward()
         .limit(limit)
         .start_after(after);
@@ -415,11 +419,13 @@ pub async fn sign(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     write_version(&ctx, patient, &current, next)
 }
 
-/// `GET /v1/patients/{patientId}/chart`: one query of the patient's chart partition.
+/// `GET /v1/patients/{patientId}/chart`: one query of the current entries in the patient's chart partition.
 pub async fn summary(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let patient_id = input.entity("patientId")?;
     let patient = patients::load(&ctx, patient_id).await?;
-    let query = Query::new(Table::Records, keys::chart_pk(ctx.clinic()?, patient_id)).limit(1000);
+    let query = Query::new(Table::Records, keys::chart_pk(ctx.clinic()?, patient_id))
+        .sk(SkRange::Prefix(keys::CHART_ENTRY_PREFIX.into()))
+        .limit(1000);
     let mut entries = Vec::new();
     for item in query_all(&ctx, query).await? {
         let is_entry = item.get(SK).and_then(Value::as_str).and_then(ChartKind::of_sort_key).is_some();

@@ -19,7 +19,7 @@ use crate::http::input::Input;
 use crate::http::outcome::{Facts, Guarded, Outcome, Reply};
 use crate::http::pipeline::Ctx;
 use crate::http::problem::ApiError;
-use crate::store::{Cond, Table, Write, entity_from};
+use crate::store::{Cond, Table, Write, entity_from, entity_item};
 
 const PAGE: &str = include_str!("../intake_page/index.html");
 const SCRIPT: &str = include_str!("../intake_page/app.js");
@@ -81,7 +81,9 @@ pub async fn page(_ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
 /// `GET /v1/intake/{token}`
 pub async fn read(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let invitation = open(&ctx, &input).await?;
-    Ok(Outcome::Read(Reply::ok(invitation.patient_view()), link_facts(&invitation)))
+    let saved = ctx.app.records.get(Table::Records, &Invitation::draft_key(&invitation.token_hash)).await?;
+    let draft = saved.and_then(|mut item| item.remove("answers")).and_then(|a| a.as_object().cloned());
+    Ok(Outcome::Read(Reply::ok(invitation.patient_view(&draft.unwrap_or_default())), link_facts(&invitation)))
 }
 
 /// The answers object of a body: by template id, each an object, for the link's forms only.
@@ -109,10 +111,10 @@ pub async fn save_draft(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let invitation = open(&ctx, &input).await?;
     let body = input.json(&["application/json"])?;
     let draft = answers_of(&invitation, &body)?;
-    let next = Invitation { draft, version: invitation.version + 1, ..invitation.clone() };
-    let retry = ApiError::Conflict("another save came first; send this one again".into());
-    let writes =
-        vec![Guarded::new(Write::put(Table::Records, next.link_item(), Cond::VersionIs(invitation.version)), retry)];
+    let saved = json!({"answers": draft, "savedAt": ctx.now_text(), "version": 1, "ttl": invitation.expires_at});
+    let item = entity_item(&Invitation::draft_key(&invitation.token_hash), &saved);
+    // The latest save wins; the link's own item is not touched (see `Invitation::draft_key`).
+    let writes = vec![Guarded::new(Write::put(Table::Records, item, Cond::Always), ApiError::PreconditionFailed)];
     Ok(Outcome::Write(writes, Reply::ok(json!({"savedAt": ctx.now_text()})), link_facts(&invitation)))
 }
 
@@ -218,10 +220,15 @@ pub async fn submit(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         status: InvitationStatus::Used,
         submission_id: Some(submission.id),
         version: i.version + 1,
-        draft: Map::new(),
         ..i.clone()
     };
-    let twice = || ApiError::Conflict("the forms were sent twice at once; the first one counts".into());
+    let twice = || {
+        ApiError::Conflict(
+            "another request on this link came first (the forms sent twice, or a photo still uploading): \
+             if the forms were not sent, send them again"
+                .into(),
+        )
+    };
     let writes = vec![
         Guarded::new(
             Write::put(Table::Records, used(&invitation).link_item(), Cond::VersionIs(invitation.version)),
@@ -229,6 +236,15 @@ pub async fn submit(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         ),
         Guarded::new(Write::put(Table::Records, used(&staff).staff_item(), Cond::VersionIs(staff.version)), twice()),
         Guarded::new(Write::put(Table::Records, submission.item(invitation.clinic_id), Cond::NotExists), twice()),
+        // The draft goes with the submission (a save racing it leaves a draft that expires with the link).
+        Guarded::new(
+            Write::Delete {
+                table: Table::Records,
+                key: Invitation::draft_key(&invitation.token_hash),
+                cond: Cond::Always,
+            },
+            twice(),
+        ),
     ];
     let mut facts = link_facts(&invitation);
     facts.resources.push(Resource::new("submission", submission.id));

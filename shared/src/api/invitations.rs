@@ -154,7 +154,6 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         channel: request.channel,
         expires_at: ctx.now.timestamp() + request.hours * 3600,
         status: InvitationStatus::Active,
-        draft: Default::default(),
         photo_ids: Vec::new(),
         submission_id: None,
         created_by: ctx.actor(),

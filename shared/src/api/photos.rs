@@ -252,7 +252,7 @@ pub async fn view(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
             let reason = photo.rejection.clone().unwrap_or_default();
             return Err(ApiError::Conflict(format!("the upload was rejected: {reason}")));
         }
-        PhotoState::Erased => return Err(ApiError::Conflict("the photo was erased".into())),
+        PhotoState::Erased => return Err(ApiError::Gone("the photo was erased; no copy of it can be opened".into())),
     }
     if !photo.consent().covers(purpose) {
         return Err(ApiError::Forbidden(format!(

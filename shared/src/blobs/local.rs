@@ -55,15 +55,17 @@ impl LocalBlobs {
         if valid_key(key) { Ok(self.root.join(key)) } else { Err(BlobError::InvalidKey) }
     }
 
-    /// Checks an upload against the URL it was sent to, as S3 checks a presigned request.
+    /// Checks an upload's URL, content type and declared length (`Content-Length`, when sent) before any
+    /// of its body is read, as S3 checks a presigned request; answers the size the URL was signed for,
+    /// which is then exactly what may be read.
     pub fn check_upload(
         &self,
         key: &str,
         query: &std::collections::HashMap<String, String>,
         content_type: Option<&str>,
-        size: u64,
+        declared_size: Option<u64>,
         now: i64,
-    ) -> Result<(), UploadRefused> {
+    ) -> Result<u64, UploadRefused> {
         let field = |name: &str| query.get(name).map(String::as_str);
         let (Some(signed_type), Some(signed_size), Some(expires), Some(signature)) =
             (field("contentType"), field("size"), field("expires"), field("signature"))
@@ -83,10 +85,10 @@ impl LocalBlobs {
         if content_type != Some(signed_type) {
             return Err(UploadRefused::WrongContentType);
         }
-        if size != signed_size {
+        if declared_size.is_some_and(|size| size != signed_size) {
             return Err(UploadRefused::WrongSize);
         }
-        Ok(())
+        Ok(signed_size)
     }
 
     /// Where the objects live.
@@ -175,32 +177,32 @@ mod tests {
         let up = b.presign_put("quarantine/a/b/c", "image/jpeg", 1000, Duration::from_secs(300)).await.unwrap();
         let q = query_of(&up.url);
         let now = chrono::Utc::now().timestamp();
-        assert_eq!(b.check_upload("quarantine/a/b/c", &q, Some("image/jpeg"), 1000, now), Ok(()));
+        assert_eq!(b.check_upload("quarantine/a/b/c", &q, Some("image/jpeg"), Some(1000), now), Ok(1000));
         assert_eq!(
-            b.check_upload("quarantine/a/b/d", &q, Some("image/jpeg"), 1000, now),
+            b.check_upload("quarantine/a/b/d", &q, Some("image/jpeg"), Some(1000), now),
             Err(UploadRefused::BadSignature)
         );
         assert_eq!(
-            b.check_upload("quarantine/a/b/c", &q, Some("image/png"), 1000, now),
+            b.check_upload("quarantine/a/b/c", &q, Some("image/png"), Some(1000), now),
             Err(UploadRefused::WrongContentType)
         );
         assert_eq!(
-            b.check_upload("quarantine/a/b/c", &q, Some("image/jpeg"), 1001, now),
+            b.check_upload("quarantine/a/b/c", &q, Some("image/jpeg"), Some(1001), now),
             Err(UploadRefused::WrongSize)
         );
         assert_eq!(
-            b.check_upload("quarantine/a/b/c", &q, Some("image/jpeg"), 1000, now + 301),
+            b.check_upload("quarantine/a/b/c", &q, Some("image/jpeg"), Some(1000), now + 301),
             Err(UploadRefused::Expired)
         );
         let mut forged = q.clone();
         forged.insert("size".into(), "50000000".into());
         assert_eq!(
-            b.check_upload("quarantine/a/b/c", &forged, Some("image/jpeg"), 50000000, now),
+            b.check_upload("quarantine/a/b/c", &forged, Some("image/jpeg"), Some(50000000), now),
             Err(UploadRefused::BadSignature)
         );
         let other = blobs(dir.path());
         assert_eq!(
-            other.check_upload("quarantine/a/b/c", &q, Some("image/jpeg"), 1000, now),
+            other.check_upload("quarantine/a/b/c", &q, Some("image/jpeg"), Some(1000), now),
             Err(UploadRefused::BadSignature)
         );
     }

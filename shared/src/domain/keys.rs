@@ -34,9 +34,18 @@ pub fn chart_pk(clinic: EntityId, patient: EntityId) -> String {
     format!("CLINIC#{clinic}#PATIENT#{patient}")
 }
 
-/// The current version of a chart entry, in the patient's chart partition: `<KIND>#<entryId>`.
+/// Every current chart entry's sort key starts with this, so the chart summary reads the entries alone and
+/// never the patient's invitations, submissions (with drawings) or photo records beside them.
+pub const CHART_ENTRY_PREFIX: &str = "ENTRY#";
+
+/// The current version of a chart entry, in the patient's chart partition: `ENTRY#<KIND>#<entryId>`.
 pub fn chart_entry_sk(kind_prefix: &str, entry: EntityId) -> String {
-    format!("{kind_prefix}#{entry}")
+    format!("{}{entry}", chart_kind_prefix(kind_prefix))
+}
+
+/// The current entries of one kind: `ENTRY#<KIND>#`.
+pub fn chart_kind_prefix(kind_prefix: &str) -> String {
+    format!("{CHART_ENTRY_PREFIX}{kind_prefix}#")
 }
 
 /// Every version of every chart entry of a patient: kept apart so the chart query reads only current entries.

@@ -122,18 +122,13 @@ pub fn embedded_in(dir: &Path) -> Result<EmbeddedRecords, ConfigError> {
         .map_err(|e| ConfigError(format!("cannot open the records file: {e}")))
 }
 
-/// The records store the environment asks for.
-pub async fn records_from_env(backend: Backend, dir: &Path) -> Result<Arc<dyn Records>, ConfigError> {
-    Ok(match backend {
-        Backend::Embedded => Arc::new(embedded_in(dir)?),
-        Backend::Aws => {
-            let dynamo = dynamo_from_env().await?;
-            if var("VELLUM_CREATE_TABLES").as_deref() == Some("true") {
-                dynamo.create_tables().await.map_err(|e| ConfigError(format!("cannot create the tables: {e}")))?;
-            }
-            Arc::new(dynamo)
-        }
-    })
+/// DynamoDB records for the local server on `aws`; `VELLUM_CREATE_TABLES=true` creates the tables first.
+pub async fn aws_records_from_env() -> Result<Arc<dyn Records>, ConfigError> {
+    let dynamo = dynamo_from_env().await?;
+    if var("VELLUM_CREATE_TABLES").as_deref() == Some("true") {
+        dynamo.create_tables().await.map_err(|e| ConfigError(format!("cannot create the tables: {e}")))?;
+    }
+    Ok(Arc::new(dynamo))
 }
 
 /// A 32-byte key given base64-encoded in the variable `name`.

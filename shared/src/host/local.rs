@@ -228,21 +228,27 @@ async fn upload(
     let Some(blobs) = gw.options.uploads.clone() else {
         return ApiError::NotFound.to_response(&request_id);
     };
-    let limit = crate::domain::photo::MAX_UPLOAD_BYTES as usize;
-    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
-        return ApiError::PayloadTooLarge { limit }.to_response(&request_id);
-    };
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    let now = gw.app.clock.now().timestamp();
-    if let Err(refused) = blobs.check_upload(&key, &query, content_type, bytes.len() as u64, now) {
+    let refuse = |refused: UploadRefused| {
         let detail = match refused {
             UploadRefused::BadSignature => "the upload URL's signature does not match",
             UploadRefused::Expired => "the upload URL has expired",
             UploadRefused::WrongContentType => "the content type differs from the one the URL was signed for",
             UploadRefused::WrongSize => "the size differs from the one the URL was signed for",
         };
-        return ApiError::Forbidden(detail.into()).to_response(&request_id);
-    }
+        ApiError::Forbidden(detail.into()).to_response(&request_id)
+    };
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let now = gw.app.clock.now().timestamp();
+    // Nothing of the body is read before the URL is known to be good, and then no more than it signed.
+    let signed_size = match blobs.check_upload(&key, &query, content_type, declared, now) {
+        Ok(size) => size,
+        Err(refused) => return refuse(refused),
+    };
+    let bytes = match axum::body::to_bytes(body, signed_size as usize).await {
+        Ok(bytes) if bytes.len() as u64 == signed_size => bytes,
+        _ => return refuse(UploadRefused::WrongSize),
+    };
     if let Err(e) = blobs.put(&key, bytes.to_vec(), content_type.unwrap_or("")).await {
         return ApiError::Unavailable(e.to_string()).to_response(&request_id);
     }
@@ -306,7 +312,14 @@ pub async fn app_from_env(
     dir: &std::path::Path,
     base_url: &str,
 ) -> Result<(App, Option<Arc<LocalBlobs>>), ConfigError> {
-    let records = config::records_from_env(backend, dir).await?;
+    let records: Arc<dyn crate::store::Records> = match backend {
+        Backend::Embedded => {
+            let embedded = config::embedded_in(dir)?;
+            tokio::spawn(sweep_expired_records(embedded.clone()));
+            Arc::new(embedded)
+        }
+        Backend::Aws => config::aws_records_from_env().await?,
+    };
     let cursor_key = match config::key_from_env("VELLUM_CURSOR_KEY")? {
         Some(key) => key,
         None => config::key_file(&dir.join("cursor.key"))?,
@@ -322,6 +335,21 @@ pub async fn app_from_env(
             None => (app, None),
         },
     })
+}
+
+/// How often the local server removes expired records (DynamoDB's TTL does this on AWS).
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Removes expired records now and every `SWEEP_EVERY`, for as long as the server runs.
+async fn sweep_expired_records(records: crate::store::embedded::EmbeddedRecords) {
+    let mut every = tokio::time::interval(SWEEP_EVERY);
+    loop {
+        every.tick().await;
+        match records.sweep_expired(chrono::Utc::now().timestamp()).await {
+            Ok(swept) => tracing::info!(swept, "expired records removed"),
+            Err(e) => tracing::warn!(error = %e, "expired records could not be removed; next try later"),
+        }
+    }
 }
 
 /// `vellum-local token --user <id> --role <role> [--clinic <id>] [--hours <n>]`: prints a token signed

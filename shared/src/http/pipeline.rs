@@ -359,32 +359,27 @@ async fn commit(
     if let Some(idem) = &idempotency {
         writes.push(idem.record(ctx, &reply, &facts));
     }
-    match ctx.app.records.transact(writes).await {
-        Ok(()) => respond(ctx, &reply, false),
-        Err(StoreError::ConditionFailed { index }) if index < data_writes => {
-            fail(ctx, guarded[index].on_fail.clone(), params).await
+    let error = match ctx.app.records.transact(writes).await {
+        Ok(()) => return respond(ctx, &reply, false),
+        Err(e) => e,
+    };
+    // A twin of this request (same key, same body) may have committed while this one ran: whichever
+    // write then failed, the caller gets the twin's answer, as a later retry would.
+    if let (Some(mut idem), StoreError::ConditionFailed { .. } | StoreError::Conflict) = (idempotency, &error) {
+        idem.replaces = None;
+        match idem.lookup(ctx).await {
+            Ok(Some(stored)) => return replay(ctx, stored, &idem.key).await,
+            Ok(None) => {}
+            Err(e) => return fail(ctx, e, params).await,
         }
-        Err(StoreError::ConditionFailed { index }) if index == data_writes + 1 => {
-            // A retry with the same key committed first: answer what it answered.
-            let Some(mut idem) = idempotency else {
-                return fail(ctx, ApiError::Internal("condition failed on a write that was not sent".into()), params)
-                    .await;
-            };
-            idem.replaces = None;
-            match idem.lookup(ctx).await {
-                Ok(Some(stored)) => replay(ctx, stored, &idem.key).await,
-                Ok(None) => {
-                    fail(ctx, ApiError::Conflict("a concurrent request interfered; retry".into()), params).await
-                }
-                Err(e) => fail(ctx, e, params).await,
-            }
-        }
-        Err(StoreError::Conflict) => {
-            fail(ctx, ApiError::Conflict("a concurrent change interfered; nothing was written; retry".into()), params)
-                .await
-        }
-        Err(e) => fail(ctx, e.into(), params).await,
     }
+    let error = match error {
+        StoreError::ConditionFailed { index } if index < data_writes => guarded[index].on_fail.clone(),
+        StoreError::ConditionFailed { .. } => ApiError::Conflict("a concurrent request interfered; retry".into()),
+        StoreError::Conflict => ApiError::Conflict("a concurrent change interfered; nothing was written; retry".into()),
+        other => other.into(),
+    };
+    fail(ctx, error, params).await
 }
 
 /// The first response of a request, stored under its `Idempotency-Key`.

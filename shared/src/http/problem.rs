@@ -150,6 +150,11 @@ impl ApiError {
 
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
-        ApiError::Unavailable(e.to_string())
+        match e {
+            crate::store::StoreError::Refused(reason) => {
+                ApiError::Unprocessable(format!("the record would be too large to keep ({reason}); send less"))
+            }
+            other => ApiError::Unavailable(other.to_string()),
+        }
     }
 }

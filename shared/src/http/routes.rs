@@ -378,6 +378,8 @@ const LINK_LIMIT: (Table, Op) = (Records, Op::Update);
 /// Who designs forms.
 const FORM_AUTHORS: &[Role] = &[Admin, Practitioner];
 /// Who reviews what patients sent.
+/// Who reads signed consents (no clinical answers, so administrators too). The answers themselves hold
+/// medications and history, which only clinicians read in the chart: the submission routes follow that.
 const REVIEWERS: &[Role] = &[Admin, Practitioner, Nurse];
 
 /// Pre-visit forms: templates, invitations, the patient's link, and the review.
@@ -412,7 +414,7 @@ static FORMS: &[Route] = &[
         query: &[], body: None, roles: &[Patient], access: &[LINK_LIMIT], grants: &[], handler: api::intake::read),
     route!("intake.draft", "intake-draft", "PUT", "/v1/intake/{token}/draft",
         "Save the answers so far (as often as the page likes)",
-        query: &[], body: Some("IntakeAnswers"), roles: &[Patient], access: &[LINK_LIMIT, (Records, Op::Put)],
+        query: &[], body: Some("IntakeAnswers"), roles: &[Patient], access: &[LINK_LIMIT, (Records, Op::Put), (Records, Op::Delete)],
         grants: &[], handler: api::intake::save_draft),
     route!("intake.photo", "intake-photo", "POST", "/v1/intake/{token}/photos",
         "Ask to upload a photo for the clinical record",
@@ -420,14 +422,14 @@ static FORMS: &[Route] = &[
         grants: &[Grant::PresignQuarantine], handler: api::intake::request_photo),
     route!("intake.submit", "intake-submit", "POST", "/v1/intake/{token}/submit",
         "Send the forms: every required answer present and valid, consents signed; the link is used up",
-        query: &[], body: Some("IntakeAnswers"), roles: &[Patient], access: &[LINK_LIMIT, (Records, Op::Put)],
+        query: &[], body: Some("IntakeAnswers"), roles: &[Patient], access: &[LINK_LIMIT, (Records, Op::Put), (Records, Op::Delete)],
         grants: &[], handler: api::intake::submit),
     route!("submissions.list", "submissions-list", "GET", "/v1/patients/{patientId}/submissions",
         "What the patient sent through links, newest first",
-        query: &[], body: None, roles: REVIEWERS, access: QUERY, grants: &[], handler: api::submissions::list),
+        query: &[], body: None, roles: CLINICIANS, access: QUERY, grants: &[], handler: api::submissions::list),
     route!("submissions.read", "submissions-get", "GET", "/v1/patients/{patientId}/submissions/{submissionId}",
         "One submission: the answers by form and version, and the signatures",
-        query: &[], body: None, roles: REVIEWERS, access: &[], grants: &[], handler: api::submissions::read),
+        query: &[], body: None, roles: CLINICIANS, access: &[], grants: &[], handler: api::submissions::read),
     route!("submissions.consent", "submissions-consent", "GET",
         "/v1/patients/{patientId}/submissions/{submissionId}/consents/{templateId}",
         "A signed consent as a PDF to print or send",

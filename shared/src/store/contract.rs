@@ -15,7 +15,9 @@ macro_rules! records_contract {
             a_version_condition_guards_a_put, a_delete_honours_its_condition, an_update_sets_adds_and_returns_the_new_item,
             a_failed_update_condition_changes_nothing, a_transaction_is_all_or_nothing_and_names_the_failed_write,
             a_transaction_spans_both_tables, a_query_selects_by_prefix_in_both_directions, a_query_selects_a_sort_key_range,
-            a_query_pages_with_its_next_key, an_index_follows_updates_and_deletes, an_index_query_pages_in_both_directions);
+            a_query_pages_with_its_next_key, an_index_follows_updates_and_deletes, an_index_query_pages_in_both_directions,
+            what_dynamodb_refuses_is_refused_and_nothing_is_written, an_update_cannot_grow_an_item_past_400_kb,
+            a_transaction_over_dynamodbs_limits_is_refused);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
@@ -273,4 +275,51 @@ pub async fn an_index_query_pages_in_both_directions(store: &dyn Records) {
     assert_eq!(fwd, ["E#1", "E#2", "E#3", "E#4", "E#5"]);
     let (back, _) = collect_pages(store, q.backward()).await;
     assert_eq!(back, ["E#5", "E#4", "E#3", "E#2", "E#1"]);
+}
+
+pub async fn what_dynamodb_refuses_is_refused_and_nothing_is_written(store: &dyn Records) {
+    let pk = partition();
+    let big = "x".repeat(super::limits::MAX_ITEM_BYTES);
+    let deep = (0..40).fold(json!("leaf"), |inner, _| json!({ "n": inner }));
+    for extra in [json!({"text": big}), json!({"deep": deep}), json!({"n": 1e200})] {
+        let refused = store
+            .transact(vec![
+                Write::put(Table::Records, item(&pk, "ok", json!({})), Cond::Always),
+                Write::put(Table::Records, item(&pk, "bad", extra), Cond::Always),
+            ])
+            .await;
+        assert!(matches!(refused, Err(StoreError::Refused(_))), "{refused:?}");
+    }
+    let page = store.query(Query::new(Table::Records, &pk)).await.unwrap();
+    assert!(page.items.is_empty(), "nothing of a refused transaction is written");
+    let fits = json!({"text": "x".repeat(super::limits::MAX_ITEM_BYTES - 100)});
+    store.transact(vec![Write::put(Table::Records, item(&pk, "A", fits), Cond::Always)]).await.expect("just fits");
+}
+
+pub async fn an_update_cannot_grow_an_item_past_400_kb(store: &dyn Records) {
+    let pk = partition();
+    let half = "x".repeat(300 * 1024);
+    put(store, Table::Records, item(&pk, "A", json!({"a": half.clone()}))).await;
+    let mut set = Item::new();
+    set.insert("b".into(), json!(half));
+    let grown = store.update(Table::Records, &Key::new(&pk, "A"), Update { set, add: vec![] }, Cond::Always).await;
+    assert!(matches!(grown, Err(StoreError::Refused(_))), "{:?}", grown.map(|_| ()));
+    let kept = store.get(Table::Records, &Key::new(&pk, "A")).await.unwrap().unwrap();
+    assert!(kept.get("b").is_none());
+}
+
+pub async fn a_transaction_over_dynamodbs_limits_is_refused(store: &dyn Records) {
+    let pk = partition();
+    let many: Vec<Write> =
+        (0..101).map(|i| Write::put(Table::Records, item(&pk, &format!("{i:03}"), json!({})), Cond::Always)).collect();
+    assert!(matches!(store.transact(many).await, Err(StoreError::Refused(_))));
+    let twice = vec![
+        Write::put(Table::Records, item(&pk, "A", json!({"v": 1})), Cond::Always),
+        Write::put(Table::Records, item(&pk, "A", json!({"v": 2})), Cond::Always),
+    ];
+    assert!(matches!(store.transact(twice).await, Err(StoreError::Refused(_))));
+    assert!(store.query(Query::new(Table::Records, &pk)).await.unwrap().items.is_empty());
+    let hundred: Vec<Write> =
+        (0..100).map(|i| Write::put(Table::Records, item(&pk, &format!("{i:03}"), json!({})), Cond::Always)).collect();
+    store.transact(hundred).await.expect("100 writes are allowed");
 }

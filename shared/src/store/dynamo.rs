@@ -214,6 +214,7 @@ impl Records for DynamoRecords {
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        super::limits::check_transaction(&writes)?;
         let items = writes.iter().map(|w| self.tx_item(w)).collect::<Result<Vec<_>, _>>()?;
         let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
         match result {
@@ -228,6 +229,9 @@ impl Records for DynamoRecords {
                 if let Some(index) = reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed")) {
                     return Err(StoreError::ConditionFailed { index });
                 }
+                if reasons.iter().any(|r| r.code() == Some("ValidationError")) {
+                    return Err(StoreError::Refused("DynamoDB refused a write of the transaction".into()));
+                }
                 Err(StoreError::Conflict)
             }
             Err(SdkError::ServiceError(service)) if service.err().is_transaction_in_progress_exception() => {
@@ -238,6 +242,7 @@ impl Records for DynamoRecords {
     }
 
     async fn update(&self, table: Table, key: &Key, update: Update, cond: Cond) -> Result<Item, StoreError> {
+        super::limits::attributes_size(&update.set)?;
         let mut c = condition(&cond);
         let text = update_expression(&update, &mut c)?;
         let result = self
@@ -256,6 +261,9 @@ impl Records for DynamoRecords {
             Ok(out) => from_attrs(out.attributes.unwrap_or_default()),
             Err(SdkError::ServiceError(s)) if s.err().is_conditional_check_failed_exception() => {
                 Err(StoreError::ConditionFailed { index: 0 })
+            }
+            Err(SdkError::ServiceError(s)) if s.err().code() == Some("ValidationException") => {
+                Err(StoreError::Refused("DynamoDB refused the update (an item over 400 KB)".into()))
             }
             Err(e) => Err(unavailable(e)),
         }

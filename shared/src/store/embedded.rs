@@ -57,6 +57,39 @@ impl EmbeddedRecords {
         Ok(Self { db: Arc::new(db) })
     }
 
+    /// Deletes the records whose `ttl` (epoch seconds) is before `now`, as DynamoDB's TTL does on AWS;
+    /// returns how many went. Conditions and idempotency already treat an expired item as gone, so this
+    /// only keeps the file from growing with spent counters, replies and messages.
+    pub async fn sweep_expired(&self, now: i64) -> Result<usize, StoreError> {
+        self.blocking(move |db| {
+            let expired = |item: &Item| item.get(schema::TTL).and_then(Value::as_i64).is_some_and(|ttl| ttl < now);
+            let mut keys = Vec::new();
+            {
+                let txn = db.begin_read().map_err(unavailable)?;
+                let main = txn.open_table(main_table(Table::Records)).map_err(unavailable)?;
+                for entry in main.iter().map_err(unavailable)? {
+                    let (key, value) = entry.map_err(unavailable)?;
+                    if expired(&decode(value.value())?) {
+                        let (pk, sk) = key.value();
+                        keys.push(Key::new(pk, sk));
+                    }
+                }
+            }
+            let txn = db.begin_write().map_err(unavailable)?;
+            let mut swept = 0;
+            for key in &keys {
+                // Read again inside the write: an item renewed meanwhile stays.
+                if let Some(current) = read_item(&txn, Table::Records, key)?.filter(|i| expired(i)) {
+                    remove(&txn, Table::Records, key, &current)?;
+                    swept += 1;
+                }
+            }
+            txn.commit().map_err(unavailable)?;
+            Ok(swept)
+        })
+        .await
+    }
+
     async fn blocking<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
@@ -114,6 +147,7 @@ fn remove(txn: &WriteTransaction, table: Table, key: &Key, old: &Item) -> Result
 }
 
 fn store(txn: &WriteTransaction, table: Table, item: &Item, old: Option<&Item>) -> Result<(), StoreError> {
+    super::limits::check_item(item)?;
     let key = key_of(item)?;
     if let Some(old) = old {
         remove(txn, table, &key, old)?;
@@ -290,6 +324,7 @@ impl Records for EmbeddedRecords {
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        super::limits::check_transaction(&writes)?;
         self.blocking(move |db| {
             let txn = db.begin_write().map_err(unavailable)?;
             for (index, write) in writes.iter().enumerate() {
@@ -322,6 +357,39 @@ impl Records for EmbeddedRecords {
 
     async fn query(&self, query: Query) -> Result<Page, StoreError> {
         self.blocking(move |db| run_query(db, &query)).await
+    }
+}
+
+#[cfg(test)]
+mod sweep_tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::store::{Cond, Query};
+
+    #[tokio::test]
+    async fn expired_records_are_swept_with_their_index_entries_and_live_ones_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedRecords::open(&dir.path().join("records.redb")).unwrap();
+        let item = |sk: &str, ttl: Option<i64>| {
+            let mut i = Item::new();
+            i.insert("PK".into(), "RATE#x".into());
+            i.insert("SK".into(), sk.into());
+            i.insert("GSI1PK".into(), "G".into());
+            i.insert("GSI1SK".into(), sk.into());
+            if let Some(ttl) = ttl {
+                i.insert("ttl".into(), json!(ttl));
+            }
+            Write::put(Table::Records, i, Cond::Always)
+        };
+        store.transact(vec![item("spent", Some(999)), item("live", Some(2000)), item("kept", None)]).await.unwrap();
+        assert_eq!(store.sweep_expired(1000).await.unwrap(), 1);
+        assert_eq!(store.sweep_expired(1000).await.unwrap(), 0);
+        let left = store.query(Query::new(Table::Records, "RATE#x")).await.unwrap().items;
+        let sks: Vec<&str> = left.iter().filter_map(|i| str_attr(i, "SK")).collect();
+        assert_eq!(sks, ["kept", "live"]);
+        let indexed = store.query(Query::new(Table::Records, "G").index(Index::Gsi1)).await.unwrap().items;
+        assert_eq!(indexed.len(), 2, "the index forgets the swept item too");
     }
 }
 

@@ -1,7 +1,10 @@
 //! The records port: items by (PK, SK), conditional writes, queries, indexes and transactions.
 
+/// Contract tests run against every adapter.
+pub mod contract;
 pub mod dynamo;
 pub mod embedded;
+pub mod limits;
 pub mod schema;
 
 use async_trait::async_trait;
@@ -126,6 +129,10 @@ pub enum StoreError {
     /// The start key of a query does not belong to it.
     #[error("invalid start key")]
     InvalidStartKey,
+    /// The write breaks one of DynamoDB's limits (item size, nesting, number range, transaction size);
+    /// nothing was written. The reason names sizes and limits, never values.
+    #[error("refused by the store's limits: {0}")]
+    Refused(String),
     #[error("store unavailable: {0}")]
     Unavailable(String),
 }
@@ -157,9 +164,14 @@ pub fn entity_item<T: serde::Serialize>(key: &Key, entity: &T) -> Item {
     item
 }
 
-/// An entity read back from its stored item.
+/// An entity read back from its stored item. A failure names the type and the item's key (ids only),
+/// never serde's message, which quotes the stored value it stumbled on (a name, an allergy).
 pub fn entity_from<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, StoreError> {
-    serde_json::from_value(Value::Object(item)).map_err(|e| StoreError::Unavailable(format!("unreadable item: {e}")))
+    let key = format!("{}/{}", str_attr(&item, schema::PK).unwrap_or("?"), str_attr(&item, schema::SK).unwrap_or("?"));
+    serde_json::from_value(Value::Object(item)).map_err(|e| {
+        let kind = std::any::type_name::<T>().rsplit("::").next().unwrap_or("entity");
+        StoreError::Unavailable(format!("unreadable {kind} item at {key} ({:?} error)", e.classify()))
+    })
 }
 
 /// Reads a string attribute.
@@ -186,5 +198,26 @@ pub fn sk_matches(range: &SkRange, sk: &str) -> bool {
     }
 }
 
-/// Contract tests run against every adapter.
-pub mod contract;
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Named {
+        given_name: u64,
+    }
+
+    #[test]
+    fn an_unreadable_item_is_named_by_type_and_key_never_by_its_values() {
+        let mut item = Item::new();
+        item.insert("PK".into(), "CLINIC#01J".into());
+        item.insert("SK".into(), "PATIENT#01K".into());
+        item.insert("given_name".into(), json!("Ana García"));
+        let error = entity_from::<Named>(item).unwrap_err().to_string();
+        assert!(!error.contains("Ana"), "{error}");
+        assert!(error.contains("Named") && error.contains("CLINIC#01J/PATIENT#01K"), "{error}");
+    }
+}

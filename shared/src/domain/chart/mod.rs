@@ -67,7 +67,7 @@ impl ChartKind {
 
     /// The kind whose entries sit under a chart sort key, if any.
     pub fn of_sort_key(sk: &str) -> Option<Self> {
-        let prefix = sk.split('#').next()?;
+        let prefix = sk.strip_prefix(keys::CHART_ENTRY_PREFIX)?.split('#').next()?;
         ChartKind::ALL.iter().copied().find(|k| k.key_prefix() == prefix)
     }
 

@@ -68,9 +68,6 @@ pub struct Invitation {
     /// Seconds since the epoch.
     pub expires_at: i64,
     pub status: InvitationStatus,
-    /// Answers saved so far, by template id.
-    #[serde(default)]
-    pub draft: Map<String, Value>,
     /// Photos uploaded through the link.
     #[serde(default)]
     pub photo_ids: Vec<EntityId>,
@@ -90,6 +87,12 @@ impl Invitation {
     /// The staff copy, in the patient's chart partition.
     pub fn staff_key(clinic: EntityId, patient: EntityId, id: EntityId) -> Key {
         Key::new(keys::chart_pk(clinic, patient), format!("INVITATION#{id}"))
+    }
+
+    /// The patient's draft answers, beside the link's item but apart from it: a save never moves the
+    /// link's version, so sending the forms cannot collide with an autosave in flight.
+    pub fn draft_key(token_hash: &str) -> Key {
+        Key::new(format!("INVITATION#{token_hash}"), "DRAFT")
     }
 
     pub fn link_item(&self) -> Item {
@@ -117,12 +120,12 @@ impl Invitation {
     }
 
     /// What the link shows the patient: the clinic, their first name, the forms and their draft. Nothing more.
-    pub fn patient_view(&self) -> Value {
+    pub fn patient_view(&self, draft: &Map<String, Value>) -> Value {
         serde_json::json!({
             "clinicName": self.clinic_name,
             "patientFirstName": self.patient_first_name,
             "forms": self.forms,
-            "draft": self.draft,
+            "draft": draft,
             "expiresAt": chrono::DateTime::from_timestamp(self.expires_at, 0).map(|t| t.to_rfc3339()),
         })
     }
