@@ -237,7 +237,10 @@ async fn run(mut ctx: Ctx, parts: Parts, body: Body, params: HashMap<String, Str
         }
     }
     match (ctx.route.handler)(ctx.clone(), input).await {
-        Err(e) => fail(&ctx, e, &params).await,
+        Err(e) => match twin_answer(&ctx, idempotency, &params, e.could_be_a_twins_doing()).await {
+            Some(answer) => answer,
+            None => fail(&ctx, e, &params).await,
+        },
         Ok(Outcome::Read(reply, facts)) => {
             let event = ctx.event(EventOutcome::Success, &facts, None);
             match ctx.app.records.transact(vec![event.to_write()]).await {
@@ -363,15 +366,10 @@ async fn commit(
         Ok(()) => return respond(ctx, &reply, false),
         Err(e) => e,
     };
-    // A twin of this request (same key, same body) may have committed while this one ran: whichever
-    // write then failed, the caller gets the twin's answer, as a later retry would.
-    if let (Some(mut idem), StoreError::ConditionFailed { .. } | StoreError::Conflict) = (idempotency, &error) {
-        idem.replaces = None;
-        match idem.lookup(ctx).await {
-            Ok(Some(stored)) => return replay(ctx, stored, &idem.key).await,
-            Ok(None) => {}
-            Err(e) => return fail(ctx, e, params).await,
-        }
+    if matches!(error, StoreError::ConditionFailed { .. } | StoreError::Conflict)
+        && let Some(answer) = twin_answer(ctx, idempotency, params, true).await
+    {
+        return answer;
     }
     let error = match error {
         StoreError::ConditionFailed { index } if index < data_writes => guarded[index].on_fail.clone(),
@@ -380,6 +378,33 @@ async fn commit(
         other => other.into(),
     };
     fail(ctx, error, params).await
+}
+
+/// How often, and how far apart, a failure a twin could have caused looks again for the twin's answer: a
+/// twin still committing (DynamoDB reports a transaction conflict while it runs) is visible moments later.
+const TWIN_LOOKS: u32 = 4;
+const TWIN_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// The answer of a twin of this request (same `Idempotency-Key`, same body) that committed while this one
+/// ran, if any: whatever then failed here (a version its twin moved on, a state it changed), the caller
+/// gets the twin's answer, as a later retry would. `wait` when the failure is one a twin could cause.
+async fn twin_answer(
+    ctx: &Ctx,
+    idempotency: Option<Idempotency>,
+    params: &HashMap<String, String>,
+    wait: bool,
+) -> Option<Response> {
+    let mut idem = idempotency?;
+    for look in 1..=if wait { TWIN_LOOKS } else { 1 } {
+        idem.replaces = None;
+        match idem.lookup(ctx).await {
+            Ok(Some(stored)) => return Some(replay(ctx, stored, &idem.key).await),
+            Ok(None) if look < TWIN_LOOKS && wait => tokio::time::sleep(TWIN_WAIT).await,
+            Ok(None) => {}
+            Err(e) => return Some(fail(ctx, e, params).await),
+        }
+    }
+    None
 }
 
 /// The first response of a request, stored under its `Idempotency-Key`.

@@ -148,6 +148,14 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// Whether a concurrent twin of the request (same `Idempotency-Key`) could have caused this: it moved
+    /// a version on, or changed the state this request expected.
+    pub fn could_be_a_twins_doing(&self) -> bool {
+        matches!(self, ApiError::Conflict(_) | ApiError::PreconditionFailed)
+    }
+}
+
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
         match e {
