@@ -31,7 +31,8 @@ echo "==> checkov infra/template.json (skips and their reasons: infra/checkov.ya
 
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 log="$root/target/test-tools/moto.log"
-"$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+# tests/moto_server.py: moto's server with each DynamoDB operation atomic, as on AWS (see the file).
+"$venv/bin/python" tests/moto_server.py -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
 moto_pid=$!
 trap 'kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true' EXIT
 
