@@ -2,8 +2,10 @@
 //! expired lots refused, the role table, the one-query summary and lot recall.
 
 use serde_json::{Value, json};
+use std::sync::Arc;
 use vellum::domain::role::Role;
-use vellum_tests::{Clinic, TestApp, chart_entry, patient_body, treatment_body};
+
+use vellum_tests::{Clinic, StoreCounts, TestApp, chart_entry, patient_body, treatment_body};
 
 const SEGMENTS: [&str; 7] =
     ["allergies", "medications", "conditions", "vitals", "notes", "treatments", "aesthetic-profile"];
@@ -477,9 +479,53 @@ async fn each_chart_route_makes_a_known_number_of_store_requests(
     let (allergy, _) =
         measure("POST", format!("/v1/patients/{patient}/allergies"), Some(json!({"noKnownAllergies": true})), None)
             .await;
-    assert_eq!(allergy, (2, 1, 1), "no known allergies: also the allergies already recorded");
+    assert_eq!(allergy, (3, 1, 1), "no known allergies: also the allergies' guard, and the allergies recorded");
     assert_eq!(measure("GET", format!("/v1/patients/{patient}/chart"), None, None).await.0, (2, 1, 1), "summary");
     assert_eq!(measure("GET", "/v1/lot-recall?lotNumber=N-1".into(), None, None).await.0, (1, 1, 1), "recall");
+}
+
+/// A rule spanning entries holds when a rival write commits between a request's check of the chart and
+/// its commit: the held request gets a 409 and writes nothing, so there is never a second aesthetic
+/// profile, nor "no known allergies" recorded over an allergy it did not see.
+async fn a_rival_write_between_check_and_commit_is_refused(app_and_counts: (TestApp, Arc<StoreCounts>)) {
+    let (app, counts) = app_and_counts;
+    let (_, patient, nurse) = clinic_with_patient(&app, "Races").await;
+    let race = |segment: &'static str, held_prefix: &'static str, slow: Value, rival: Value| {
+        let (app, nurse, counts) = (&app, nurse.clone(), counts.clone());
+        let path = format!("/v1/patients/{patient}/{segment}");
+        async move {
+            let held = counts.hold_query(held_prefix);
+            let slow = app.post(&path, &nurse, slow);
+            let rival = async {
+                held.reached().await;
+                let reply = app.post(&path, &nurse, rival).await;
+                held.release();
+                reply
+            };
+            let (slow, rival) = tokio::join!(slow, rival);
+            assert_eq!(rival.status, 201, "{rival:?}");
+            assert_eq!(slow.status, 409, "the request that checked first commits nothing: {slow:?}");
+            assert_eq!(slow.body["type"], "urn:vellum:problem:conflict");
+        }
+    };
+    let (profile, _) = chart_entry("aesthetic-profile");
+    race("aesthetic-profile", "ENTRY#PROFILE#", profile.clone(), profile).await;
+    let profiles = app.get(&format!("/v1/patients/{patient}/aesthetic-profile"), &nurse).await;
+    assert_eq!(ids(&profiles).len(), 1, "one aesthetic profile");
+
+    let allergy = json!({"substance": "Lidocaine", "severity": "severe"});
+    race("allergies", "ENTRY#ALLERGY#", json!({"noKnownAllergies": true}), allergy).await;
+    let chart = app.get(&format!("/v1/patients/{patient}/chart"), &nurse).await.body;
+    assert_eq!(chart["allergies"]["assessment"], "allergies-recorded");
+    let allergies = app.get(&format!("/v1/patients/{patient}/allergies"), &nurse).await;
+    assert_eq!(ids(&allergies).len(), 1, "no 'no known allergies' entry beside Lidocaine: {allergies:?}");
+    // Allergies that only add to the list never hold each other up.
+    let path = format!("/v1/patients/{patient}/allergies");
+    let (a, b) = tokio::join!(
+        app.post(&path, &nurse, json!({"substance": "Latex", "severity": "mild"})),
+        app.post(&path, &nurse, json!({"substance": "Eggs", "severity": "mild"}))
+    );
+    assert_eq!((a.status, b.status), (201, 201), "{a:?} {b:?}");
 }
 
 /// Runs tests that need the store's request counts, once per backend.
@@ -503,6 +549,7 @@ macro_rules! counted_on_both_backends {
 }
 
 counted_on_both_backends!(
+    a_rival_write_between_check_and_commit_is_refused,
     the_chart_summary_is_one_records_query_with_what_matters_first,
     each_chart_route_makes_a_known_number_of_store_requests,
 );

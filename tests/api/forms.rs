@@ -369,7 +369,42 @@ mod rate_limit {
     }
 }
 
+/// One review that would record "no known allergies" after an allergy it accepts a line earlier is
+/// refused whole, as two separate reviews in that order would be.
+async fn one_review_cannot_accept_an_allergy_and_no_known_allergies(app: TestApp) {
+    let (clinic, patient) = clinic_and_patient(&app, "Batch").await;
+    let recheck = json!({"title": "Allergy check", "sections": [{"title": "Allergies", "questions": [
+        {"id": "allergies", "kind": "allergy-list", "label": "Any allergies since your last visit?", "required": true}
+    ]}]});
+    let saved = app.send("PUT", "/v1/form-templates/allergy-check", Some(&clinic.admin), Some(recheck), &[]).await;
+    assert_eq!(saved.status, 201, "{saved:?}");
+    app.templates(&clinic, &["medical-history"]).await;
+    let invited = json!({"patientId": patient, "templateIds": ["medical-history", "allergy-check"]});
+    let invited = app.post("/v1/invitations", &clinic.admin, invited).await;
+    assert_eq!(invited.status, 201, "{invited:?}");
+    let token = invited.body["link"].as_str().unwrap().rsplit('/').next().unwrap();
+    let mut answers = complete_answers();
+    answers["answers"].as_object_mut().unwrap().remove("neurotoxin-consent");
+    answers["answers"]["allergy-check"] = json!({"allergies": []});
+    let sent = intake(&app, "POST", token, "/submit", Some(answers)).await;
+    assert_eq!(sent.status, 201, "{sent:?}");
+    let submission = sent.body["submissionId"].as_str().unwrap();
+    let (nurse, _) = app.member(&clinic, Role::Nurse).await;
+    let accept = format!("/v1/patients/{patient}/submissions/{submission}/accept");
+    let both = json!({"items": [
+        {"templateId": "medical-history", "questionId": "allergies", "index": 0},
+        {"templateId": "allergy-check", "questionId": "allergies"},
+    ]});
+    let refused = app.post(&accept, &nurse, both).await;
+    assert_eq!(refused.status, 409, "{refused:?}");
+    let chart = app.get(&format!("/v1/patients/{patient}/chart"), &nurse).await.body;
+    assert_eq!(chart["allergies"]["assessment"], "not-yet-asked", "nothing of the refused review was written");
+    let read = app.get(&format!("/v1/patients/{patient}/submissions/{submission}"), &nurse).await;
+    assert_eq!(read.body["accepted"], json!([]));
+}
+
 on_both_backends!(
+    one_review_cannot_accept_an_allergy_and_no_known_allergies,
     a_link_shows_only_what_the_forms_need_keeps_drafts_and_is_used_up_by_its_submission,
     expired_revoked_and_wrong_links_look_like_links_that_never_existed,
     a_submission_keeps_the_template_version_it_answered,

@@ -17,7 +17,7 @@ use vellum::host::local::{self, LocalServer};
 use vellum::host::token::TokenKeys;
 use vellum::keyring::kms::KmsKeyring;
 use vellum::store::dynamo::DynamoRecords;
-use vellum::store::{Cond, Item, Key, Page, Query, Records, StoreError, Table, Update, Write};
+use vellum::store::{Cond, Item, Key, Page, Query, Records, SkRange, StoreError, Table, Update, Write};
 
 /// Where a test keeps its records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -164,6 +164,28 @@ pub struct StoreCounts {
     pub updates: AtomicUsize,
     /// The sort-key range of the latest query (as `Debug` prints it).
     pub last_query_range: std::sync::Mutex<String>,
+    /// A query to hold once it has read (see `hold_query`).
+    held: std::sync::Mutex<Option<Arc<HeldQuery>>>,
+}
+
+/// The first query of a sort-key prefix, held after it has read until released: a request caught between
+/// the check it made and its commit, so a test can commit a rival change in that moment.
+#[derive(Debug, Default)]
+pub struct HeldQuery {
+    prefix: String,
+    reached: tokio::sync::Notify,
+    release: tokio::sync::Notify,
+}
+
+impl HeldQuery {
+    /// Waits until a request's query has read and is held.
+    pub async fn reached(&self) {
+        self.reached.notified().await;
+    }
+    /// Lets the held request go on with what it read.
+    pub fn release(&self) {
+        self.release.notify_one();
+    }
 }
 
 impl StoreCounts {
@@ -171,6 +193,13 @@ impl StoreCounts {
     pub fn snapshot(&self) -> (usize, usize, usize, usize) {
         let read = |c: &AtomicUsize| c.load(Ordering::SeqCst);
         (read(&self.gets), read(&self.queries), read(&self.transactions), read(&self.updates))
+    }
+
+    /// Holds the next query of a sort-key range starting with `prefix` once it has read.
+    pub fn hold_query(&self, prefix: &str) -> Arc<HeldQuery> {
+        let held = Arc::new(HeldQuery { prefix: prefix.into(), ..HeldQuery::default() });
+        *self.held.lock().expect("held query") = Some(held.clone());
+        held
     }
 }
 
@@ -202,7 +231,19 @@ impl Records for CountingRecords {
         if let Ok(mut range) = self.counts.last_query_range.lock() {
             *range = format!("{:?}", query.sk);
         }
-        self.inner.query(query).await
+        let held = match &query.sk {
+            SkRange::Prefix(prefix) => {
+                let mut slot = self.counts.held.lock().expect("held query");
+                if slot.as_ref().is_some_and(|h| prefix.starts_with(&h.prefix)) { slot.take() } else { None }
+            }
+            _ => None,
+        };
+        let page = self.inner.query(query).await;
+        if let Some(held) = held {
+            held.reached.notify_one();
+            held.release.notified().await;
+        }
+        page
     }
 }
 

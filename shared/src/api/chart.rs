@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use super::chart_guard::ChartChange;
 use super::patients;
 use super::{page_body, scope, start_after};
 use crate::domain::audit::Resource;
@@ -58,13 +59,20 @@ async fn load(ctx: &Ctx, kind: ChartKind, patient: EntityId, id: EntityId) -> Re
     Ok(entity_from(item)?)
 }
 
-/// The patient's valid entries of one kind.
-async fn current_of(ctx: &Ctx, kind: ChartKind, patient: EntityId) -> Result<Vec<Entry>, ApiError> {
-    let query = Query::new(Table::Records, keys::chart_pk(ctx.clinic()?, patient))
+/// The patient's valid entries of one kind, with those this request adds, but for `this` one.
+async fn current_of(
+    ctx: &Ctx,
+    kind: ChartKind,
+    change: &ChartChange,
+    this: Option<&Entry>,
+) -> Result<Vec<Entry>, ApiError> {
+    let query = Query::new(Table::Records, keys::chart_pk(ctx.clinic()?, change.patient))
         .sk(SkRange::Prefix(keys::chart_kind_prefix(kind.key_prefix())))
         .limit(100);
-    let entries: Vec<Entry> = query_all(ctx, query).await?.into_iter().map(entity_from).collect::<Result<_, _>>()?;
-    Ok(entries.into_iter().filter(Entry::is_valid).collect())
+    let mut entries: Vec<Entry> =
+        query_all(ctx, query).await?.into_iter().map(entity_from).collect::<Result<_, _>>()?;
+    entries.extend(change.added.iter().filter(|e| e.kind == kind).cloned());
+    Ok(entries.into_iter().filter(|e| e.is_valid() && this.is_none_or(|t| t.id != e.id)).collect())
 }
 
 fn is_active_no_known_allergies(data: &Data) -> bool {
@@ -72,19 +80,19 @@ fn is_active_no_known_allergies(data: &Data) -> bool {
 }
 
 /// Rules that need the rest of the chart or the clinic: they hold for a new entry and for every new version.
+/// Those that span entries read their guard first (see `chart_guard`).
 async fn check_against_chart(
     ctx: &Ctx,
     kind: ChartKind,
-    patient: EntityId,
+    change: &mut ChartChange,
     data: &mut Data,
     this: Option<&Entry>,
 ) -> Result<(), ApiError> {
-    let others = |entries: Vec<Entry>| -> Vec<Entry> {
-        entries.into_iter().filter(|e| this.is_none_or(|t| t.id != e.id)).collect()
-    };
+    let patient = change.patient;
     match kind {
         ChartKind::Allergy if is_active_no_known_allergies(data) => {
-            let recorded = others(current_of(ctx, kind, patient).await?);
+            change.before_checking(ctx, kind).await?;
+            let recorded = current_of(ctx, kind, change, this).await?;
             if recorded
                 .iter()
                 .any(|e| e.data.get("status") == Some(&json!("active")) && !is_active_no_known_allergies(&e.data))
@@ -95,8 +103,10 @@ async fn check_against_chart(
                 ));
             }
         }
+        ChartKind::Allergy => change.moves(kind),
         ChartKind::AestheticProfile if this.is_none() => {
-            let existing = current_of(ctx, kind, patient).await?;
+            change.before_checking(ctx, kind).await?;
+            let existing = current_of(ctx, kind, change, None).await?;
             if !existing.is_empty() {
                 return Err(ApiError::Conflict(
                     "the patient already has an aesthetic profile: change it with PATCH instead".into(),
@@ -250,25 +260,28 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         Some((data?, source.unwrap_or(Source::StaffEntered)))
     })?;
     patients::load(&ctx, patient).await?;
-    let (entry, writes) = new_entry(&ctx, kind, patient, data, source).await?;
+    let mut change = ChartChange::new(ctx.clinic()?, patient);
+    let (entry, mut writes) = new_entry(&ctx, &mut change, kind, data, source).await?;
+    writes.extend(change.guard_writes());
     let reply = Reply::created(entry.to_json(), location(kind, patient, entry.id)).versioned(1);
     Ok(Outcome::Write(writes, reply, entry_facts(patient, kind, entry.id)))
 }
 
-/// A new entry of a patient known to exist, after the rules that need the rest of the chart, and its writes.
+/// A new entry of the change's patient (known to exist), after the rules that need the rest of the chart,
+/// and its writes; the change's guard writes are the caller's to add, once for the whole request.
 pub async fn new_entry(
     ctx: &Ctx,
+    change: &mut ChartChange,
     kind: ChartKind,
-    patient: EntityId,
     mut data: Data,
     source: Source,
 ) -> Result<(Entry, Vec<Guarded>), ApiError> {
-    check_against_chart(ctx, kind, patient, &mut data, None).await?;
+    check_against_chart(ctx, kind, change, &mut data, None).await?;
     let now = ctx.now_text();
     let entry = Entry {
         id: ctx.new_id(),
         kind,
-        patient_id: patient,
+        patient_id: change.patient,
         version: 1,
         data,
         source,
@@ -280,6 +293,7 @@ pub async fn new_entry(
         entered_in_error: None,
     };
     let writes = version_writes(ctx, None, &entry)?;
+    change.added.push(entry.clone());
     Ok((entry, writes))
 }
 
@@ -365,8 +379,16 @@ fn next_version(ctx: &Ctx, current: &Entry) -> Entry {
     Entry { version: current.version + 1, updated_by: ctx.actor(), updated_at: ctx.now_text(), ..current.clone() }
 }
 
-fn write_version(ctx: &Ctx, patient: EntityId, current: &Entry, next: Entry) -> Result<Outcome, ApiError> {
-    let writes = version_writes(ctx, Some(current), &next)?;
+/// Writes a new version, with the guard writes of the rules it was checked against.
+fn write_version(
+    ctx: &Ctx,
+    patient: EntityId,
+    current: &Entry,
+    next: Entry,
+    guards: Vec<Guarded>,
+) -> Result<Outcome, ApiError> {
+    let mut writes = version_writes(ctx, Some(current), &next)?;
+    writes.extend(guards);
     let facts = entry_facts(patient, next.kind, next.id);
     Ok(Outcome::Write(writes, Reply::ok(next.to_json()).versioned(next.version), facts))
 }
@@ -386,9 +408,10 @@ pub async fn update(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let mut doc = Value::Object(current.data.clone());
     merge_patch(&mut doc, &patch);
     let mut data = read_form(&doc, ctx.rules(), |form| kind.read(form))?;
-    check_against_chart(&ctx, kind, patient, &mut data, Some(&current)).await?;
+    let mut change = ChartChange::new(ctx.clinic()?, patient);
+    check_against_chart(&ctx, kind, &mut change, &mut data, Some(&current)).await?;
     let next = Entry { data, source: Source::StaffEntered, ..next_version(&ctx, &current) };
-    write_version(&ctx, patient, &current, next)
+    write_version(&ctx, patient, &current, next, change.guard_writes())
 }
 
 /// `POST /v1/patients/{patientId}/<kind>/{entryId}/entered-in-error` with `{"reason": ...}`.
@@ -400,7 +423,7 @@ pub async fn invalidate(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let (_, patient, current) = changeable(&ctx, &input).await?;
     let stamp = EnteredInError { reason, by: ctx.actor(), at: ctx.now_text() };
     let next = Entry { entered_in_error: Some(stamp), ..next_version(&ctx, &current) };
-    write_version(&ctx, patient, &current, next)
+    write_version(&ctx, patient, &current, next, Vec::new())
 }
 
 /// `POST /v1/patients/{patientId}/notes/{entryId}/sign`: the author makes a draft final.
@@ -416,7 +439,7 @@ pub async fn sign(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         return Err(ApiError::Conflict("this note is already signed".into()));
     }
     let next = Entry { signed: Some(Stamp { by: ctx.actor(), at: ctx.now_text() }), ..next_version(&ctx, &current) };
-    write_version(&ctx, patient, &current, next)
+    write_version(&ctx, patient, &current, next, Vec::new())
 }
 
 /// `GET /v1/patients/{patientId}/chart`: one query of the current entries in the patient's chart partition.

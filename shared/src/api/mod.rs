@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod chart;
+pub mod chart_guard;
 pub mod clinics;
 pub mod forms;
 pub mod intake;

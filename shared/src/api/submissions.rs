@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 
 use super::chart::{new_entry, query_all};
+use super::chart_guard::ChartChange;
 use super::{forms, patients};
 use crate::domain::audit::Resource;
 use crate::domain::chart::{ChartKind, Source};
@@ -112,6 +113,7 @@ pub async fn accept(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let mut writes: Vec<Guarded> = Vec::new();
     let mut accepted = submission.accepted.clone();
     let mut created = Vec::new();
+    let mut change = ChartChange::new(ctx.clinic()?, patient);
     for (i, pick) in picks.iter().enumerate() {
         let field = |name: &str| format!("items[{i}].{name}");
         let not_a_list = || {
@@ -178,7 +180,7 @@ pub async fn accept(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
             ApiError::field_rule(&field("index"), "this answer cannot become a chart entry as it is: record it by hand")
         })?;
         let source = Source::PatientEntered { submission_id: id };
-        let (entry, entry_writes) = new_entry(&ctx, kind, patient, content, source).await?;
+        let (entry, entry_writes) = new_entry(&ctx, &mut change, kind, content, source).await?;
         writes.extend(entry_writes);
         accepted.push(Accepted {
             kind: kind.as_str().into(),
@@ -191,6 +193,7 @@ pub async fn accept(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         });
         created.push(entry.to_json());
     }
+    writes.extend(change.guard_writes());
     let next = Submission { accepted, version: submission.version + 1, ..submission.clone() };
     writes.push(Guarded::new(
         Write::put(Table::Records, next.item(ctx.clinic()?), Cond::VersionIs(submission.version)),

@@ -48,6 +48,11 @@ pub fn chart_kind_prefix(kind_prefix: &str) -> String {
     format!("{CHART_ENTRY_PREFIX}{kind_prefix}#")
 }
 
+/// The guard of a chart rule that spans a patient's entries of one kind: `GUARD#<KIND>`.
+pub fn chart_guard_sk(kind_prefix: &str) -> String {
+    format!("GUARD#{kind_prefix}")
+}
+
 /// Every version of every chart entry of a patient: kept apart so the chart query reads only current entries.
 pub fn chart_history_pk(clinic: EntityId, patient: EntityId) -> String {
     format!("CLINIC#{clinic}#PATIENT#{patient}#HISTORY")

@@ -196,26 +196,9 @@ impl DynamoRecords {
         }
         Ok(())
     }
-}
 
-#[async_trait]
-impl Records for DynamoRecords {
-    async fn get(&self, table: Table, key: &Key) -> Result<Option<Item>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(self.table_name(table))
-            .set_key(Some(key_attrs(key)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        out.item.map(from_attrs).transpose()
-    }
-
-    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        super::limits::check_transaction(&writes)?;
-        let items = writes.iter().map(|w| self.tx_item(w)).collect::<Result<Vec<_>, _>>()?;
+    /// One `TransactWriteItems` call, its cancellation reasons read into a `StoreError`.
+    async fn transact_once(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
         let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
         match result {
             Ok(_) => Ok(()),
@@ -238,6 +221,43 @@ impl Records for DynamoRecords {
                 Err(StoreError::Conflict)
             }
             Err(e) => Err(unavailable(e)),
+        }
+    }
+}
+
+/// How many times a transaction DynamoDB cancelled for a concurrent one is sent again.
+const TRANSACTION_CONFLICT_RETRIES: u32 = 3;
+
+#[async_trait]
+impl Records for DynamoRecords {
+    async fn get(&self, table: Table, key: &Key) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(self.table_name(table))
+            .set_key(Some(key_attrs(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.item.map(from_attrs).transpose()
+    }
+
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        super::limits::check_transaction(&writes)?;
+        let items = writes.iter().map(|w| self.tx_item(w)).collect::<Result<Vec<_>, _>>()?;
+        // DynamoDB cancels one of two transactions that touch an item at the same moment, writing nothing of
+        // it: that one is sent again, a few times, a little later.
+        let mut attempt = 0;
+        loop {
+            match self.transact_once(items.clone()).await {
+                Err(StoreError::Conflict) if attempt < TRANSACTION_CONFLICT_RETRIES => {
+                    attempt += 1;
+                    let jitter = u64::from(crate::crypto::random_bytes::<1>()[0] % 20);
+                    tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(attempt) + jitter)).await;
+                }
+                other => return other,
+            }
         }
     }
 
