@@ -23,6 +23,8 @@ const INVITATION: &str = "01JD0000000000000000000006";
 const SECOND_INVITATION: &str = "01JD0000000000000000000007";
 const SUBMISSION: &str = "01JD0000000000000000000008";
 const LINK_PHOTO: &str = "01JD0000000000000000000009";
+/// The staff invitation code the sample join events use.
+const SAMPLE_STAFF_CODE: &str = "SampleStaffCode0000000000000000000000000000";
 /// The link token the sample events use.
 const SAMPLE_TOKEN: &str = "SampleLinkToken0000000000000000000000000000";
 
@@ -86,10 +88,13 @@ async fn axum_body_bytes(response: http::Response<vellum_tests::AxumBody>) -> Ve
 const SCENARIO: &[(&str, &str, u16, Option<&str>)] = &[
     ("clinics-create", "success", 201, Some(CLINIC)),
     ("clinics-create", "invalid-time-zone", 422, None),
+    ("staff-join", "success", 200, None),
+    ("staff-join", "used-code", 404, None),
     ("clinic-get", "success", 200, None),
     ("clinic-get", "not-a-member", 403, None),
     ("staff-create", "success", 201, None),
     ("staff-create", "forbidden-role", 403, None),
+    ("staff-join", "nurse", 200, None),
     ("staff-list", "success", 200, None),
     ("staff-list", "forbidden-role", 403, None),
     ("staff-update", "success", 200, None),
@@ -192,11 +197,29 @@ async fn adopt_sample_token(stores: &Stores) {
     stores.records.transact(vec![put(invitation.link_item()), put(invitation.staff_item())]).await.unwrap();
 }
 
+/// A staff invitation's code is random; the join events use a fixed one, so the invitation an answer
+/// carries the code of is moved to that code's hash, as if it had been drawn.
+async fn adopt_sample_staff_code(stores: &Stores, answer: &Value) {
+    use vellum::domain::forms::invitation::token_hash;
+    use vellum::domain::keys::{STAFF_CODE, staff_code_pk};
+    use vellum::store::{Cond, Key, Table, Write};
+    let Some(code) = answer["adminInvitationCode"].as_str().or(answer["code"].as_str()) else { return };
+    let drawn = Key::new(staff_code_pk(&token_hash(code)), STAFF_CODE);
+    let mut item = stores.records.get(Table::Records, &drawn).await.unwrap().expect("the staff invitation");
+    item.insert("PK".into(), staff_code_pk(&token_hash(SAMPLE_STAFF_CODE)).into());
+    let moved = vec![
+        Write::put(Table::Records, item, Cond::NotExists),
+        Write::Delete { table: Table::Records, key: drawn, cond: Cond::Exists },
+    ];
+    stores.records.transact(moved).await.unwrap();
+}
+
 async fn every_sample_event_gives_its_expected_answer(backend: Backend) {
     let stores = stores(backend).await;
     for (function, case, expected, next_id) in SCENARIO {
         let (status, body) = invoke(&stores, function, case, *next_id).await;
         assert_eq!(status, *expected, "{function}/{case}: {body}");
+        adopt_sample_staff_code(&stores, &body).await;
     }
     // The client uploads the photo; the bucket's event runs the processing function.
     let event = vellum_tests::s3_event(&format!("quarantine/{CLINIC}/{PATIENT}/{PHOTO}"));
@@ -273,7 +296,10 @@ async fn every_sample_event_gives_its_expected_answer(backend: Backend) {
         "operator"
     );
     let stranger: Value = serde_json::from_str(&read("auth-pre-token", "unknown-user")).unwrap();
-    assert!(vellum::auth_trigger::handle(stores.records.as_ref(), stranger).await.is_err(), "a stranger gets no token");
+    let answered = vellum::auth_trigger::handle(stores.records.as_ref(), stranger).await.expect("a stranger signs in");
+    let details = &answered["response"]["claimsAndScopeOverrideDetails"];
+    assert_eq!(details["groupOverrideDetails"]["groupsToOverride"], serde_json::json!(["joiner"]), "only to join");
+    assert_eq!(details["accessTokenGeneration"]["claimsToSuppress"], serde_json::json!(["clinic_id"]));
 }
 
 #[tokio::test]

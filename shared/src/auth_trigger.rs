@@ -13,26 +13,32 @@ use crate::store::{Key, Records, Table, entity_from};
 pub enum TriggerError {
     #[error("the event is not a pre-token-generation event (version 2 or later)")]
     BadEvent,
-    #[error("this user is not an active member of any clinic")]
-    NotAMember,
     #[error("the membership could not be read")]
     Store(#[from] crate::store::StoreError),
 }
 
-/// What the token should say, decided from the membership and the user's Cognito groups.
-pub fn decide(membership: Option<&Membership>, groups: &[String]) -> Result<Value, TriggerError> {
+/// What the token should say, decided from the user's Cognito groups and membership. An operator is always
+/// an operator, whatever membership might exist, so an operator never acts as clinic staff; an active
+/// member gets their clinic and role; anyone else signed in is a joiner, who may only join a clinic with
+/// an invitation's code.
+pub fn decide(membership: Option<&Membership>, groups: &[String]) -> Value {
+    let suppress_clinic = |role: Role| {
+        json!({
+            "idTokenGeneration": { "claimsToSuppress": ["clinic_id"] },
+            "accessTokenGeneration": { "claimsToSuppress": ["clinic_id"] },
+            "groupOverrideDetails": { "groupsToOverride": [role.as_str()] },
+        })
+    };
+    if groups.iter().any(|g| g == Role::Operator.as_str()) {
+        return suppress_clinic(Role::Operator);
+    }
     match membership {
-        Some(m) if m.is_active() => Ok(json!({
+        Some(m) if m.is_active() && m.role.is_staff() => json!({
             "idTokenGeneration": { "claimsToAddOrOverride": { "clinic_id": m.clinic_id.to_string() } },
             "accessTokenGeneration": { "claimsToAddOrOverride": { "clinic_id": m.clinic_id.to_string() } },
             "groupOverrideDetails": { "groupsToOverride": [m.role.as_str()] },
-        })),
-        _ if groups.iter().any(|g| g == Role::Operator.as_str()) => Ok(json!({
-            "idTokenGeneration": { "claimsToSuppress": ["clinic_id"] },
-            "accessTokenGeneration": { "claimsToSuppress": ["clinic_id"] },
-            "groupOverrideDetails": { "groupsToOverride": [Role::Operator.as_str()] },
-        })),
-        _ => Err(TriggerError::NotAMember),
+        }),
+        _ => suppress_clinic(Role::Joiner),
     }
 }
 
@@ -53,11 +59,8 @@ pub async fn handle(records: &dyn Records, mut event: Value) -> Result<Value, Tr
     let item = records.get(Table::Records, &Key::new(keys::user_pk(&user), keys::MEMBERSHIP)).await?;
     let membership = item.map(entity_from::<Membership>).transpose()?;
     let details = decide(membership.as_ref(), &groups);
-    match &details {
-        Ok(_) => tracing::info!(user_id = %user, "token claims set"),
-        Err(e) => tracing::warn!(user_id = %user, reason = %e, "sign-in refused"),
-    }
-    event["response"] = json!({ "claimsAndScopeOverrideDetails": details? });
+    tracing::info!(user_id = %user, role = %details["groupOverrideDetails"]["groupsToOverride"][0], "token claims set");
+    event["response"] = json!({ "claimsAndScopeOverrideDetails": details });
     Ok(event)
 }
 
@@ -72,4 +75,40 @@ pub async fn serve() -> Result<(), lambda_http::Error> {
         },
     ))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::staff::StaffStatus;
+
+    fn membership(role: Role) -> Membership {
+        let ctx = crate::domain::fields::Context::timeless();
+        let user = <UserId as crate::domain::fields::ParseStr>::parse_str("u-1", &ctx).unwrap();
+        Membership {
+            clinic_id: crate::domain::values::EntityId::parse("01JD0000000000000000000001").unwrap(),
+            user_id: user,
+            role,
+            status: StaffStatus::Active,
+        }
+    }
+
+    fn role_of(details: &Value) -> &str {
+        details["groupOverrideDetails"]["groupsToOverride"][0].as_str().unwrap()
+    }
+
+    #[test]
+    fn an_operator_is_an_operator_whatever_membership_exists() {
+        let details = decide(Some(&membership(Role::Admin)), &["operator".to_string()]);
+        assert_eq!(role_of(&details), "operator");
+        assert_eq!(details["accessTokenGeneration"]["claimsToSuppress"], json!(["clinic_id"]));
+    }
+
+    #[test]
+    fn a_member_gets_the_clinic_and_anyone_else_may_only_join() {
+        let details = decide(Some(&membership(Role::Nurse)), &[]);
+        assert_eq!(role_of(&details), "nurse");
+        assert_eq!(details["idTokenGeneration"]["claimsToAddOrOverride"]["clinic_id"], "01JD0000000000000000000001");
+        assert_eq!(role_of(&decide(None, &["admin".to_string()])), "joiner", "a group is not a membership");
+    }
 }

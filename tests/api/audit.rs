@@ -81,7 +81,7 @@ async fn audit_filters_by_patient_actor_and_time(app: TestApp) {
     app.get("/v1/clinic", &nurse).await;
 
     let by_actor = app.audit(&clinic, &format!("&actor={nurse_user}")).await;
-    assert_eq!(names(&by_actor), ["clinic.read", "patients.read"]);
+    assert_eq!(names(&by_actor), ["clinic.read", "patients.read", "staff.join"], "joining is audited too");
     let by_both = app.audit(&clinic, &format!("&actor={nurse_user}&patientId={id}")).await;
     assert_eq!(names(&by_both), ["patients.read"]);
     let future = app.audit(&clinic, "&from=2999-01-01T00:00:00Z").await;

@@ -42,8 +42,10 @@ async fn a_deactivated_member_is_refused_on_every_route(app: TestApp) {
         assert_eq!(reply.status, 403, "{route:?}: {reply:?}");
     }
     let again = app.patch(&format!("/v1/staff/{user}"), &clinic.admin, "\"2\"", json!({"status": "active"})).await;
-    assert_eq!(again.status, 200);
-    assert_eq!(app.get("/v1/patients", &token).await.status, 200, "reactivation restores access");
+    assert_eq!(again.status, 409, "a leaver comes back by invitation only");
+    let invited = app.post("/v1/staff", &clinic.admin, json!({"role": "admin", "displayName": "Back"})).await;
+    assert_eq!(app.join(&user, invited.body["code"].as_str().unwrap()).await.status, 200);
+    assert_eq!(app.get("/v1/patients", &token).await.status, 200, "accepting a new invitation restores access");
 }
 
 async fn a_member_of_no_clinic_is_refused(app: TestApp) {

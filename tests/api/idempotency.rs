@@ -44,20 +44,29 @@ async fn keys_are_scoped_to_the_caller(app: TestApp) {
 async fn every_post_honours_the_key(app: TestApp) {
     let operator = app.operator();
     let key = [("idempotency-key", "open-1")];
-    let body = clinic_body("Once", "admin-once");
+    let body = clinic_body("Once");
     let first = app.send("POST", "/v1/clinics", Some(&operator), Some(body.clone()), &key).await;
     let second = app.send("POST", "/v1/clinics", Some(&operator), Some(body), &key).await;
     assert_eq!((first.status, second.status), (201, 201));
     assert_eq!(first.body["id"], second.body["id"]);
 
     let clinic = app.open_clinic("Staffing").await;
-    let member = json!({"userId": "nurse-once", "role": "nurse", "displayName": "N"});
+    let member = json!({"role": "nurse", "displayName": "N"});
     let key = [("idempotency-key", "staff-1")];
     let first = app.send("POST", "/v1/staff", Some(&clinic.admin), Some(member.clone()), &key).await;
     let second = app.send("POST", "/v1/staff", Some(&clinic.admin), Some(member.clone()), &key).await;
     assert_eq!((first.status, second.status), (201, 201));
+    assert_eq!(first.body, second.body, "one invitation, its code answered again");
     let without_key = app.post("/v1/staff", &clinic.admin, member).await;
-    assert_eq!(without_key.status, 409, "without the key, a second add is a conflict");
+    assert_ne!(without_key.body["id"], first.body["id"], "without the key, a second invitation");
+    let code = first.body["code"].as_str().unwrap();
+    let join = [("idempotency-key", "join-1")];
+    let joiner = app.token("nurse-once", None, vellum::domain::role::Role::Joiner);
+    let body = json!({"code": code});
+    let joined = app.send("POST", "/v1/staff/join", Some(&joiner), Some(body.clone()), &join).await;
+    let again = app.send("POST", "/v1/staff/join", Some(&joiner), Some(body), &join).await;
+    assert_eq!((joined.status, again.status), (200, 200), "{again:?}");
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
 }
 
 async fn a_malformed_key_is_refused(app: TestApp) {

@@ -436,22 +436,32 @@ impl TestApp {
         self.send("PATCH", path, Some(token), Some(body), &[("if-match", etag)]).await
     }
 
-    /// Opens a clinic through the API with a fresh administrator.
+    /// Opens a clinic through the API; a fresh administrator joins it with the invitation's code.
     pub async fn open_clinic(&self, name: &str) -> Clinic {
         let admin_user = format!("admin-{}", ulid::Ulid::new());
-        let reply = self.post("/v1/clinics", &self.operator(), clinic_body(name, &admin_user)).await;
+        let reply = self.post("/v1/clinics", &self.operator(), clinic_body(name)).await;
         assert_eq!(reply.status, 201, "{reply:?}");
         let id = reply.body["id"].as_str().expect("clinic id").to_string();
+        let joined = self.join(&admin_user, reply.body["adminInvitationCode"].as_str().expect("a code")).await;
+        assert_eq!(joined.status, 200, "{joined:?}");
         let admin = self.token(&admin_user, Some(&id), Role::Admin);
         Clinic { id, admin, admin_user }
     }
 
-    /// Adds a member with `role` and returns their token.
+    /// Presents an invitation's code as `user`, signed in with no clinic yet.
+    pub async fn join(&self, user: &str, code: &str) -> Reply {
+        let joiner = self.token(user, None, Role::Joiner);
+        self.post("/v1/staff/join", &joiner, json!({"code": code})).await
+    }
+
+    /// Invites a member with `role`, who joins; returns their token and user id.
     pub async fn member(&self, clinic: &Clinic, role: Role) -> (String, String) {
         let user = format!("{}-{}", role.as_str().replace('_', "-"), ulid::Ulid::new());
-        let body = json!({"userId": user, "role": role.as_str(), "displayName": "Test Member"});
-        let reply = self.post("/v1/staff", &clinic.admin, body).await;
-        assert_eq!(reply.status, 201, "{reply:?}");
+        let body = json!({"role": role.as_str(), "displayName": "Test Member"});
+        let invited = self.post("/v1/staff", &clinic.admin, body).await;
+        assert_eq!(invited.status, 201, "{invited:?}");
+        let joined = self.join(&user, invited.body["code"].as_str().expect("a code")).await;
+        assert_eq!(joined.status, 200, "{joined:?}");
         (self.token(&user, Some(&clinic.id), role), user)
     }
 
@@ -483,13 +493,13 @@ impl TestApp {
 }
 
 /// A valid clinic body.
-pub fn clinic_body(name: &str, admin_user: &str) -> Value {
+pub fn clinic_body(name: &str) -> Value {
     json!({
         "name": name,
         "timeZone": "America/Los_Angeles",
         "country": "US",
         "contact": {"email": "front@clinic.example", "phone": "+14155550100"},
-        "admin": {"userId": admin_user, "displayName": "Dr. Admin"},
+        "admin": {"displayName": "Dr. Admin"},
     })
 }
 

@@ -1,10 +1,9 @@
-//! Clinics: an operator opens one with its first administrator; staff read their own.
+//! Clinics: an operator opens one and invites its first administrator; staff read their own.
 
 use serde_json::json;
 
 use crate::domain::clinic::{Clinic, NewClinic};
 use crate::domain::keys;
-use crate::domain::staff::Membership;
 use crate::http::input::Input;
 use crate::http::outcome::{Facts, Guarded, Outcome, Reply};
 use crate::http::pipeline::Ctx;
@@ -26,36 +25,30 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         created_at: now.clone(),
         version: 1,
     };
-    let admin = new.admin.into_member(&now);
     let pk = keys::clinic_pk(id);
     let collision = || ApiError::Conflict("an id collided; retry".into());
+    let (invitation, admin_invitation, code) = super::staff::invite(&ctx, id, new.admin);
+    let admins = Key::new(&pk, keys::ADMIN_COUNT);
     let writes = vec![
         Guarded::new(
             Write::put(Table::Records, entity_item(&Key::new(&pk, keys::CLINIC_PROFILE), &clinic), Cond::NotExists),
             collision(),
         ),
         Guarded::new(
-            Write::put(
-                Table::Records,
-                entity_item(&Key::new(&pk, keys::staff_sk(&admin.user_id)), &admin),
-                Cond::NotExists,
-            ),
+            Write::put(Table::Records, super::staff::admin_count_item(&admins, 0, 1), Cond::NotExists),
             collision(),
         ),
-        Guarded::new(
-            Write::put(
-                Table::Records,
-                entity_item(&Key::new(keys::user_pk(&admin.user_id), keys::MEMBERSHIP), &Membership::of(id, &admin)),
-                Cond::NotExists,
-            ),
-            ApiError::Conflict("this user already belongs to a clinic".into()),
-        ),
+        invitation,
     ];
     let mut facts = Facts::resource("clinic", id);
-    facts.resources.push(crate::domain::audit::Resource::new("staff", &admin.user_id));
+    facts.resources.push(crate::domain::audit::Resource::new(
+        "staff-invitation",
+        admin_invitation["id"].as_str().unwrap_or_default(),
+    ));
     facts.clinic = Some(id);
-    let body = json!({ "id": id, "clinic": clinic, "admin": admin });
-    Ok(Outcome::Write(writes, Reply::created(body, "/v1/clinic".into()).versioned(1), facts))
+    let body = json!({ "id": id, "clinic": clinic, "adminInvitation": admin_invitation });
+    let reply = Reply::created(body, "/v1/clinic".into()).versioned(1).with_secret("adminInvitationCode", json!(code));
+    Ok(Outcome::Write(writes, reply, facts))
 }
 
 /// `GET /v1/clinic`

@@ -11,6 +11,14 @@ pub const STAFF_PREFIX: &str = "STAFF#";
 pub const PATIENT_PREFIX: &str = "PATIENT#";
 pub const MEMBERSHIP: &str = "MEMBERSHIP";
 pub const MRN_COUNTER: &str = "COUNTER#MRN";
+/// The clinic's count of active administrators, which never goes below one once someone joined as one.
+pub const ADMIN_COUNT: &str = "COUNTER#ADMINS";
+
+/// A staff invitation, found by the hash of its code: `STAFFCODE#<sha-256 hex>` / `STAFFCODE`.
+pub fn staff_code_pk(code_hash: &str) -> String {
+    format!("STAFFCODE#{code_hash}")
+}
+pub const STAFF_CODE: &str = "STAFFCODE";
 
 pub fn staff_sk(user: &UserId) -> String {
     format!("{STAFF_PREFIX}{user}")

@@ -1,8 +1,10 @@
 //! Who a caller is to Vellum: the roles a token can carry.
 
 crate::string_enum! {
-    /// A caller's role. Clinic roles come from a staff membership; `operator` runs the platform;
-    /// `system` is Vellum itself in audit events of work no caller did (photo processing), never a token's.
+    /// A caller's role. Clinic roles come from a staff membership; `operator` runs the platform; `joiner` is
+    /// someone signed in who is no clinic's active member (they may only join one with an invitation's
+    /// code); `system` is Vellum itself in audit events of work no caller did (photo processing), never a
+    /// token's.
     Role {
         Admin = "admin",
         Practitioner = "practitioner",
@@ -11,6 +13,7 @@ crate::string_enum! {
         Billing = "billing",
         Patient = "patient",
         Operator = "operator",
+        Joiner = "joiner",
         System = "system",
     }
 }

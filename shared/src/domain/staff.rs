@@ -26,7 +26,15 @@ pub struct StaffMember {
     pub version: u64,
 }
 
-/// The per-user lookup the token trigger and every request read: which clinic, which role, active or not.
+impl StaffMember {
+    /// Whether the member counts among the clinic's active administrators.
+    pub fn is_active_admin(&self) -> bool {
+        self.role == Role::Admin && self.status == StaffStatus::Active
+    }
+}
+
+/// The per-user lookup the token trigger reads: which clinic, which role. It exists only while the user is
+/// an active member; deactivation deletes it, so the user is free to join another clinic.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Membership {
@@ -46,10 +54,45 @@ impl Membership {
     }
 }
 
-/// A request to add a member.
+/// An invitation to join a clinic's staff: whoever signs in and presents its code within the week
+/// becomes the member it describes. Nobody is made a member without accepting.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StaffInvitation {
+    pub id: EntityId,
+    pub clinic_id: EntityId,
+    pub role: Role,
+    pub display_name: ShortText,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<Email>,
+    pub invited_by: UserId,
+    pub created_at: String,
+    /// Unix seconds after which the code no longer works.
+    pub expires_at: i64,
+}
+
+/// How long a staff invitation's code works.
+pub const STAFF_INVITATION_DAYS: i64 = 7;
+
+impl StaffInvitation {
+    /// The member the invitation makes of `user`, at `version` (one past a former membership's record).
+    pub fn member(&self, user: UserId, now: &str, version: u64) -> StaffMember {
+        StaffMember {
+            user_id: user,
+            role: self.role,
+            display_name: self.display_name.clone(),
+            email: self.email.clone(),
+            status: StaffStatus::Active,
+            created_at: now.to_string(),
+            updated_at: now.to_string(),
+            version,
+        }
+    }
+}
+
+/// A request to invite a member: the role and name the clinic gives them.
 #[derive(Clone, Debug)]
 pub struct NewStaff {
-    pub user_id: UserId,
     pub role: Role,
     pub display_name: ShortText,
     pub email: Option<Email>,
@@ -67,33 +110,39 @@ fn staff_role(form: &Form<'_>) -> Option<Role> {
 
 impl NewStaff {
     pub fn read(form: &Form<'_>) -> Option<Self> {
-        form.only(&["userId", "role", "displayName", "email"]);
-        let user_id = form.req("userId");
+        form.only(&["role", "displayName", "email"]);
         let role = staff_role(form);
         let display_name = form.req("displayName");
         let email = form.opt("email");
-        Some(Self { user_id: user_id?, role: role?, display_name: display_name?, email })
+        Some(Self { role: role?, display_name: display_name?, email })
     }
 
-    /// The first administrator named when a clinic is opened (the role is implied).
+    /// The first administrator invited when a clinic is opened (the role is implied).
     pub fn read_first_admin(form: &Form<'_>) -> Option<Self> {
-        form.only(&["userId", "displayName", "email"]);
-        let user_id = form.req("userId");
+        form.only(&["displayName", "email"]);
         let display_name = form.req("displayName");
         let email = form.opt("email");
-        Some(Self { user_id: user_id?, role: Role::Admin, display_name: display_name?, email })
+        Some(Self { role: Role::Admin, display_name: display_name?, email })
     }
 
-    pub fn into_member(self, now: &str) -> StaffMember {
-        StaffMember {
-            user_id: self.user_id,
+    /// The invitation, made by `by` at `now` (Unix seconds `now_seconds`).
+    pub fn invitation(
+        self,
+        id: EntityId,
+        clinic: EntityId,
+        by: UserId,
+        now: &str,
+        now_seconds: i64,
+    ) -> StaffInvitation {
+        StaffInvitation {
+            id,
+            clinic_id: clinic,
             role: self.role,
             display_name: self.display_name,
             email: self.email,
-            status: StaffStatus::Active,
+            invited_by: by,
             created_at: now.to_string(),
-            updated_at: now.to_string(),
-            version: 1,
+            expires_at: now_seconds + STAFF_INVITATION_DAYS * 86_400,
         }
     }
 }
@@ -122,6 +171,11 @@ impl StaffChange {
     /// Whether the change would take away the caller's own administration rights.
     pub fn demotes_self(&self) -> bool {
         self.role.is_some_and(|r| r != Role::Admin) || self.status == Some(StaffStatus::Deactivated)
+    }
+
+    /// Whether the change would bring back a deactivated member (who returns only by a new invitation).
+    pub fn reactivates(&self, member: &StaffMember) -> bool {
+        member.status == StaffStatus::Deactivated && self.status == Some(StaffStatus::Active)
     }
 
     pub fn apply(self, member: &StaffMember, now: &str) -> StaffMember {

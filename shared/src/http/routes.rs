@@ -109,7 +109,7 @@ macro_rules! handler {
     };
 }
 
-use Role::{Admin, Billing, FrontDesk, Nurse, Operator, Patient, Practitioner};
+use Role::{Admin, Billing, FrontDesk, Joiner, Nurse, Operator, Patient, Practitioner};
 use Table::{Audit, Records};
 
 const PAGE: &[&str] = &["limit", "cursor"];
@@ -151,16 +151,22 @@ static ADMINISTRATION: &[Route] = &[
         query: &[], body: None, roles: ALL_STAFF, access: &[], grants: &[],
         handler: api::clinics::read),
     route!("staff.create", "staff-create", "POST", "/v1/staff",
-        "Add a staff member with a role",
+        "Invite a staff member with a role; the answer's code is shown once",
         query: &[], body: Some("NewStaff"), roles: &[Admin], access: IDEMPOTENT_WRITE, grants: &[],
         handler: api::staff::create),
+    route!("staff.join", "staff-join", "POST", "/v1/staff/join",
+        "Join a clinic's staff with an invitation's code",
+        query: &[], body: Some("StaffJoin"), roles: &[Joiner],
+        access: &[(Records, Op::Put), (Records, Op::Delete), (Records, Op::Query)], grants: &[],
+        handler: api::staff::join),
     route!("staff.list", "staff-list", "GET", "/v1/staff",
         "List the clinic's staff",
         query: PAGE, body: None, roles: &[Admin], access: &[(Records, Op::Query)], grants: &[],
         handler: api::staff::list),
     route!("staff.update", "staff-update", "PATCH", "/v1/staff/{userId}",
         "Change a member's role, name or status",
-        query: &[], body: Some("StaffChange"), roles: &[Admin], access: &[(Records, Op::Put)], grants: &[],
+        query: &[], body: Some("StaffChange"), roles: &[Admin],
+        access: &[(Records, Op::Put), (Records, Op::Delete), (Records, Op::Query)], grants: &[],
         handler: api::staff::update),
     route!("patients.create", "patients-create", "POST", "/v1/patients",
         "Register a patient; Vellum assigns the record number",
@@ -564,11 +570,13 @@ mod tests {
     }
 
     #[test]
-    fn only_link_routes_are_open_to_patients_and_only_clinic_creation_to_operators() {
+    fn only_link_routes_are_open_to_patients_clinic_creation_to_operators_and_joining_to_joiners() {
         for route in ROUTES.iter() {
             assert_eq!(route.allows(Role::Patient), route.is_public(), "{route:?}");
             assert_eq!(route.is_public(), route.path.contains("{token}"), "{route:?}");
             assert_eq!(route.allows(Role::Operator), route.name == "clinics.create", "{route:?}");
+            assert_eq!(route.allows(Role::Joiner), route.name == "staff.join", "{route:?}");
+            assert!(!route.allows(Role::Operator) || !route.allows(Role::Joiner), "an operator never joins a clinic");
         }
     }
 }
