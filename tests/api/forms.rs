@@ -369,6 +369,26 @@ mod rate_limit {
     }
 }
 
+/// An invitation names the template versions it asks for; their texts stay in the templates, so neither
+/// the link's item nor the staff copy grows with them.
+async fn an_invitation_refers_to_its_template_versions_instead_of_copying_them(app: TestApp) {
+    let (clinic, patient) = clinic_and_patient(&app, "Refs").await;
+    let (invitation, token) = app.invite(&clinic, &patient, &["medical-history", "neurotoxin-consent"]).await;
+    let id = invitation["id"].as_str().unwrap();
+    assert_eq!(invitation["forms"][0]["title"], "Medical history");
+    let clinic_id = vellum::domain::values::EntityId::parse(&clinic.id).unwrap();
+    let patient_id = vellum::domain::values::EntityId::parse(&patient).unwrap();
+    let staff_key = Invitation::staff_key(clinic_id, patient_id, vellum::domain::values::EntityId::parse(id).unwrap());
+    for key in [Invitation::link_key(&token_hash(&token)), staff_key] {
+        let item = app.records.get(Table::Records, &key).await.unwrap().expect("the invitation");
+        let text = serde_json::to_string(&item).unwrap();
+        assert!(!text.contains("sections") && !text.contains("consentText"), "no template text is copied: {text}");
+        assert!(text.len() < 2_000, "{} bytes", text.len());
+    }
+    let opened = intake(&app, "GET", &token, "", None).await;
+    assert_eq!(opened.body["forms"][0]["content"]["title"], "Medical history", "the link still shows the forms");
+}
+
 /// One review that would record "no known allergies" after an allergy it accepts a line earlier is
 /// refused whole, as two separate reviews in that order would be.
 async fn one_review_cannot_accept_an_allergy_and_no_known_allergies(app: TestApp) {
@@ -404,6 +424,7 @@ async fn one_review_cannot_accept_an_allergy_and_no_known_allergies(app: TestApp
 }
 
 on_both_backends!(
+    an_invitation_refers_to_its_template_versions_instead_of_copying_them,
     one_review_cannot_accept_an_allergy_and_no_known_allergies,
     a_link_shows_only_what_the_forms_need_keeps_drafts_and_is_used_up_by_its_submission,
     expired_revoked_and_wrong_links_look_like_links_that_never_existed,

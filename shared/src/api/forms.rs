@@ -36,8 +36,8 @@ fn template_facts(id: &str) -> Facts {
 }
 
 /// One version of a clinic's template, if it exists.
-pub async fn version(ctx: &Ctx, id: &str, version: u64) -> Result<Option<StoredTemplate>, ApiError> {
-    let item = ctx.app.records.get(Table::Records, &template_key(ctx.clinic()?, id, version)).await?;
+pub async fn version(ctx: &Ctx, clinic: EntityId, id: &str, version: u64) -> Result<Option<StoredTemplate>, ApiError> {
+    let item = ctx.app.records.get(Table::Records, &template_key(clinic, id, version)).await?;
     Ok(item.map(crate::store::entity_from).transpose()?)
 }
 
@@ -82,7 +82,7 @@ pub async fn read(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         None => latest(&ctx, &id).await?,
         Some(raw) => {
             let number: u64 = raw.parse().map_err(|_| ApiError::field("version", "must be a whole number"))?;
-            version(&ctx, &id, number).await?
+            version(&ctx, ctx.clinic()?, &id, number).await?
         }
     };
     let stored = stored.ok_or(ApiError::NotFound)?;

@@ -13,7 +13,7 @@ use crate::domain::forms::answers::{self, signature_png};
 use crate::domain::forms::invitation::{
     Invitation, InvitationStatus, Signature, Submission, SubmittedForm, plausible_token, token_hash,
 };
-use crate::domain::forms::template::QuestionKind;
+use crate::domain::forms::template::{QuestionKind, TemplateContent};
 use crate::domain::photo::{PhotoRequest, PhotoType};
 use crate::http::input::Input;
 use crate::http::outcome::{Facts, Guarded, Outcome, Reply};
@@ -55,6 +55,18 @@ async fn open(ctx: &Ctx, input: &Input) -> Result<Invitation, ApiError> {
     }
 }
 
+/// The content of each of the link's forms, read from the template version it names.
+async fn contents(ctx: &Ctx, invitation: &Invitation) -> Result<Vec<TemplateContent>, ApiError> {
+    let mut contents = Vec::with_capacity(invitation.forms.len());
+    for form in &invitation.forms {
+        let stored = crate::api::forms::version(ctx, invitation.clinic_id, &form.template_id, form.version)
+            .await?
+            .ok_or_else(|| ApiError::Internal("an invitation's template version is missing".into()))?;
+        contents.push(stored.content);
+    }
+    Ok(contents)
+}
+
 fn link_facts(invitation: &Invitation) -> Facts {
     Facts {
         resources: vec![Resource::new("patient", invitation.patient_id), Resource::new("invitation", invitation.id)],
@@ -83,7 +95,9 @@ pub async fn read(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let invitation = open(&ctx, &input).await?;
     let saved = ctx.app.records.get(Table::Records, &Invitation::draft_key(&invitation.token_hash)).await?;
     let draft = saved.and_then(|mut item| item.remove("answers")).and_then(|a| a.as_object().cloned());
-    Ok(Outcome::Read(Reply::ok(invitation.patient_view(&draft.unwrap_or_default())), link_facts(&invitation)))
+    let contents = contents(&ctx, &invitation).await?;
+    let view = invitation.patient_view(&contents, &draft.unwrap_or_default());
+    Ok(Outcome::Read(Reply::ok(view), link_facts(&invitation)))
 }
 
 /// The answers object of a body: by template id, each an object, for the link's forms only.
@@ -165,20 +179,21 @@ pub async fn submit(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let invitation = open(&ctx, &input).await?;
     let body = input.json(&["application/json"])?;
     let given = answers_of(&invitation, &body)?;
+    let contents = contents(&ctx, &invitation).await?;
     let mut errors = Vec::new();
-    for form in &invitation.forms {
+    for (form, content) in invitation.forms.iter().zip(&contents) {
         let answers = given.get(&form.template_id).cloned().unwrap_or(Value::Null);
-        errors.extend(answers::check(&form.template_id, &form.content, &answers, &invitation.photo_ids));
+        errors.extend(answers::check(&form.template_id, content, &answers, &invitation.photo_ids));
     }
     if !errors.is_empty() {
         return Err(ApiError::Invalid { errors });
     }
     let mut forms = Vec::new();
     let mut signatures = Vec::new();
-    for form in &invitation.forms {
+    for (form, content) in invitation.forms.iter().zip(&contents) {
         let given = given.get(&form.template_id).cloned().unwrap_or_else(|| json!({}));
-        let mut answers = answers::asked_only(&form.content, &given);
-        for question in form.content.questions().filter(|q| q.kind == QuestionKind::Signature) {
+        let mut answers = answers::asked_only(content, &given);
+        for question in content.questions().filter(|q| q.kind == QuestionKind::Signature) {
             let Some(signed) = answers.get(&question.id).filter(|v| v.is_object()).cloned() else { continue };
             let text = question.consent_text.clone().unwrap_or_default();
             let png = signed["drawing"].as_str().and_then(signature_png).unwrap_or_default();
@@ -198,7 +213,7 @@ pub async fn submit(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         forms.push(SubmittedForm {
             template_id: form.template_id.clone(),
             version: form.version,
-            title: form.content.title.clone(),
+            title: content.title.clone(),
             answers,
         });
     }

@@ -130,7 +130,11 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
                 "names no template of this clinic (copy a built-in one first)",
             )
         })?;
-        forms_invited.push(InvitedForm { template_id: stored.id, version: stored.version, content: stored.content });
+        forms_invited.push(InvitedForm {
+            template_id: stored.id,
+            version: stored.version,
+            title: stored.content.title,
+        });
     }
     let clinic_item =
         ctx.app.records.get(Table::Records, &Key::new(keys::clinic_pk(clinic_id), keys::CLINIC_PROFILE)).await?;

@@ -124,7 +124,7 @@ pub async fn accept(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         };
         let form = submission.forms.iter().find(|f| f.template_id == pick.template_id).ok_or_else(not_a_list)?;
         // The question's kind comes from the exact template version the patient answered.
-        let template = forms::version(&ctx, &form.template_id, form.version)
+        let template = forms::version(&ctx, ctx.clinic()?, &form.template_id, form.version)
             .await?
             .ok_or_else(|| ApiError::Internal("a submission's template version is missing".into()))?;
         let is_allergy_list = match template.content.questions().find(|q| q.id == pick.question_id).map(|q| q.kind) {

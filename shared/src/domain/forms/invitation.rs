@@ -44,13 +44,15 @@ pub fn plausible_token(token: &str) -> bool {
     token.len() == 43 && token.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-/// One form of an invitation: the exact template version the patient answers.
+/// One form of an invitation: the exact template version the patient answers, by reference (a template
+/// version never changes), so an invitation stays small whatever the templates hold.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InvitedForm {
     pub template_id: String,
     pub version: u64,
-    pub content: TemplateContent,
+    #[serde(default)]
+    pub title: String,
 }
 
 /// An invitation, as stored under its token hash (for the patient's link) and under the patient (for staff).
@@ -108,7 +110,7 @@ impl Invitation {
         serde_json::json!({
             "id": self.id,
             "patientId": self.patient_id,
-            "forms": self.forms.iter().map(|f| serde_json::json!({"templateId": f.template_id, "version": f.version, "title": f.content.title})).collect::<Vec<_>>(),
+            "forms": self.forms.iter().map(|f| serde_json::json!({"templateId": f.template_id, "version": f.version, "title": f.title})).collect::<Vec<_>>(),
             "channel": self.channel,
             "expiresAt": chrono::DateTime::from_timestamp(self.expires_at, 0).map(|t| t.to_rfc3339()),
             "status": self.status,
@@ -119,12 +121,19 @@ impl Invitation {
         })
     }
 
-    /// What the link shows the patient: the clinic, their first name, the forms and their draft. Nothing more.
-    pub fn patient_view(&self, draft: &Map<String, Value>) -> Value {
+    /// What the link shows the patient: the clinic, their first name, the forms (with `contents`, one per
+    /// form, read from the template versions) and their draft. Nothing more.
+    pub fn patient_view(&self, contents: &[TemplateContent], draft: &Map<String, Value>) -> Value {
+        let forms: Vec<Value> = self
+            .forms
+            .iter()
+            .zip(contents)
+            .map(|(f, content)| serde_json::json!({"templateId": f.template_id, "version": f.version, "content": content}))
+            .collect();
         serde_json::json!({
             "clinicName": self.clinic_name,
             "patientFirstName": self.patient_first_name,
-            "forms": self.forms,
+            "forms": forms,
             "draft": draft,
             "expiresAt": chrono::DateTime::from_timestamp(self.expires_at, 0).map(|t| t.to_rfc3339()),
         })
