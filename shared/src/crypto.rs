@@ -69,6 +69,17 @@ pub fn open(key: &SecretKey, aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
     cipher.decrypt(&Nonce::from(nonce_bytes), Payload { msg: ciphertext, aad }).ok()
 }
 
+/// [`seal`] as text to store: the sealed bytes in standard base64.
+pub fn seal_text(key: &SecretKey, aad: &[u8], plaintext: &[u8]) -> String {
+    base64::Engine::encode(&base64::engine::general_purpose::STANDARD, seal(key, aad, plaintext))
+}
+
+/// Opens what [`seal_text`] produced; `None` if it is not base64, was tampered with, or the `aad` differs.
+pub fn open_text(key: &SecretKey, aad: &[u8], sealed: &str) -> Option<Vec<u8>> {
+    let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, sealed).ok()?;
+    open(key, aad, &bytes)
+}
+
 /// HMAC-SHA256 of `data`.
 pub fn mac(key: &SecretKey, data: &[u8]) -> [u8; 32] {
     let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key.as_bytes()).expect("any key length");

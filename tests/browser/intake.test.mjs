@@ -62,7 +62,7 @@ after(async () => {
 });
 
 /** Signs in as `userId` with no clinic yet and accepts a staff invitation's code. */
-async function join(userId, code) {
+async function joinClinic(userId, code) {
   const joiner = await devToken({ userId, role: "joiner" });
   assert.equal((await call("POST", "/v1/staff/join", joiner, { code })).status, 200);
 }
@@ -74,7 +74,7 @@ test("a patient fills in the forms on a phone, fixes a missed answer, signs, and
     contact: { email: "hello@glow.example" }, admin: { displayName: "Dr. Rivera" },
   });
   assert.equal(clinic.status, 201);
-  await join("admin-1", clinic.body.adminInvitationCode);
+  await joinClinic("admin-1", clinic.body.adminInvitationCode);
   const admin = await devToken({ clinicId: clinic.body.id, userId: "admin-1", role: "admin" });
   for (const id of ["medical-history", "neurotoxin-consent"]) {
     assert.equal((await call("PUT", `/v1/form-templates/${id}`, admin, { copyOf: id })).status, 201);
@@ -134,7 +134,7 @@ test("a patient fills in the forms on a phone, fixes a missed answer, signs, and
 
   // Staff: the submission, its signature, the consent PDF, and the allergy accepted into the chart.
   const invited = await call("POST", "/v1/staff", admin, { role: "practitioner", displayName: "Dr. Rivera" });
-  await join("dr-1", invited.body.code);
+  await joinClinic("dr-1", invited.body.code);
   const doctor = await devToken({ clinicId: clinic.body.id, userId: "dr-1", role: "practitioner" });
   const submissions = await call("GET", `/v1/patients/${patientId}/submissions`, doctor);
   assert.equal(submissions.status, 200);

@@ -78,9 +78,8 @@ fn origin(ctx: &Ctx) -> Result<String, ApiError> {
 /// The outbox message of an invitation: the link is sealed (bound to the message's key), so the table,
 /// its stream and its backups never hold a working link.
 fn outbox_message(ctx: &Ctx, key: &Key, to: &str, channel: Channel, link: &str, invitation: EntityId) -> Item {
-    let sealed = crate::crypto::seal(&ctx.app.stored_secrets, key.sk.as_bytes(), link.as_bytes());
-    let message = json!({"channel": channel, "to": to, "invitationId": invitation,
-        "sealedLink": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, sealed),
+    let sealed = crate::crypto::seal_text(&ctx.app.stored_secrets, key.sk.as_bytes(), link.as_bytes());
+    let message = json!({"channel": channel, "to": to, "invitationId": invitation, "sealedLink": sealed,
         "status": "queued", "queuedAt": ctx.now_text(),
         "note": "kept until a delivery integration exists; no message has been sent"});
     entity_item(key, &message)

@@ -426,8 +426,7 @@ impl StoredResponse {
             return None;
         }
         let plain = Value::Object(secrets.clone()).to_string();
-        let sealed = crate::crypto::seal(&app.stored_secrets, key.sk.as_bytes(), plain.as_bytes());
-        Some(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, sealed))
+        Some(crate::crypto::seal_text(&app.stored_secrets, key.sk.as_bytes(), plain.as_bytes()))
     }
 
     /// The first reply with its secrets opened again.
@@ -435,9 +434,8 @@ impl StoredResponse {
         let mut reply = self.reply;
         if let Some(sealed) = self.sealed_secrets {
             let unreadable = || ApiError::Internal("a stored reply's secrets do not open".into());
-            let bytes =
-                base64::Engine::decode(&base64::engine::general_purpose::STANDARD, sealed).map_err(|_| unreadable())?;
-            let plain = crate::crypto::open(&app.stored_secrets, key.sk.as_bytes(), &bytes).ok_or_else(unreadable)?;
+            let plain =
+                crate::crypto::open_text(&app.stored_secrets, key.sk.as_bytes(), &sealed).ok_or_else(unreadable)?;
             match serde_json::from_slice(&plain) {
                 Ok(Value::Object(secrets)) => reply.secrets = secrets,
                 _ => return Err(unreadable()),

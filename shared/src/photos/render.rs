@@ -89,11 +89,15 @@ pub fn render(bytes: &[u8], declared: PhotoType) -> Result<Vec<Rendered>, String
     reader.limits(limits);
     let mut decoder = reader.into_decoder().map_err(|_| broken())?;
     let orientation = decoder.orientation().map_err(|_| broken())?;
-    let mut image = DynamicImage::from_decoder(decoder).map_err(|_| broken())?;
-    image.apply_orientation(orientation);
-    let image = DynamicImage::ImageRgb8(image.into_rgb8());
-    let display = scaled(&image, Rendition::Display);
-    let thumbnail = scaled(&display, Rendition::Thumbnail);
+    let decoded = DynamicImage::from_decoder(decoder).map_err(|_| broken())?;
+    // 8-bit RGB at once (the decoded buffer goes with it), then scaled, and only then turned upright: the
+    // full-size image is never copied to be rotated. The long edge is the same either way up.
+    let image = DynamicImage::ImageRgb8(decoded.into_rgb8());
+    let mut display = scaled(&image, Rendition::Display);
+    drop(image);
+    let mut thumbnail = scaled(&display, Rendition::Thumbnail);
+    display.apply_orientation(orientation);
+    thumbnail.apply_orientation(orientation);
     Ok(vec![encode(&display, Rendition::Display)?, encode(&thumbnail, Rendition::Thumbnail)?])
 }
 
