@@ -55,6 +55,10 @@ fn every_route_has_exactly_one_function_and_api_route() {
                     assert_eq!(function["Metadata"]["BuildProperties"]["Binary"], "photos-process");
                     continue;
                 }
+                if event["Type"] == "Schedule" {
+                    assert_eq!(function["Metadata"]["BuildProperties"]["Binary"], "photos-sweep");
+                    continue;
+                }
                 assert_eq!(event["Type"], "HttpApi");
                 let p = &event["Properties"];
                 served.push((p["Method"].as_str().unwrap().to_string(), p["Path"].as_str().unwrap().to_string()));
@@ -128,7 +132,12 @@ fn granted(template: &Value, role: &str) -> HashMap<String, BTreeSet<String>> {
                 if service == "kms" {
                     assert!(statement["Condition"].is_object(), "{role}: {action} without a condition");
                 }
-                if service == "s3" {
+                if *action == "s3:ListBucket" {
+                    assert_eq!(
+                        statement["Condition"]["StringLike"]["s3:prefix"], "photos/*",
+                        "{role} lists only photos/"
+                    );
+                } else if service == "s3" {
                     for resource in statement["Resource"].as_array().unwrap() {
                         let arn = resource["Fn::Sub"].as_str().unwrap();
                         assert!(arn.ends_with("/quarantine/*") || arn.ends_with("/photos/*"), "{role}: {arn}");
@@ -192,6 +201,12 @@ fn s3_grants(template: &Value, role: &str) -> BTreeSet<String> {
                 _ => vec![],
             };
             for action in actions.iter().filter(|a| a.starts_with("s3:")) {
+                if *action == "s3:ListBucket" {
+                    // On the bucket itself, narrowed to a prefix by its condition.
+                    let prefix = statement["Condition"]["StringLike"]["s3:prefix"].as_str().unwrap();
+                    out.insert(format!("{action} {}", prefix.trim_end_matches("/*")));
+                    continue;
+                }
                 for resource in statement["Resource"].as_array().unwrap() {
                     let prefix = resource["Fn::Sub"].as_str().unwrap().rsplit('/').nth(1).unwrap();
                     out.insert(format!("{action} {prefix}"));
@@ -219,6 +234,7 @@ fn photo_functions_reach_only_their_prefixes_and_keys_only_under_a_photo_context
                 Grant::WritePhotos => &[("s3:PutObject", "photos")],
                 Grant::ReadPhotos => &[("s3:GetObject", "photos")],
                 Grant::DeletePhotos => &[("s3:DeleteObject", "photos"), ("s3:DeleteObject", "quarantine")],
+                Grant::ListPhotos => &[("s3:ListBucket", "photos")],
                 Grant::GenerateDataKey | Grant::DecryptDataKey => &[],
             };
             out.extend(pairs.iter().map(|(a, p)| format!("{a} {p}")));
@@ -251,6 +267,12 @@ fn photo_functions_reach_only_their_prefixes_and_keys_only_under_a_photo_context
     }
     // A processing run that loses the race to commit deletes the renditions it wrote.
     assert!(s3_grants(&template, "PhotosProcessRole").contains("s3:DeleteObject photos"));
+    // The daily sweep lists only photos/, deletes what no record names, and never reads a photo.
+    let sweep = &resources(&template)["PhotosSweep"]["Properties"];
+    assert_eq!(sweep["Events"]["Schedule"]["Properties"]["Schedule"], "rate(1 day)");
+    assert_eq!(sweep["DeadLetterQueue"]["TargetArn"]["Fn::GetAtt"][0], "DeadLetterQueue");
+    let sweep_grants = s3_grants(&template, "PhotosSweepRole");
+    assert!(sweep_grants.contains("s3:ListBucket photos") && !sweep_grants.iter().any(|g| g.contains("GetObject")));
 }
 
 #[test]

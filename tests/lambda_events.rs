@@ -229,7 +229,15 @@ async fn every_sample_event_gives_its_expected_answer(backend: Backend) {
     vellum::photos::process::handle_s3_event(app.clone(), event, "sample").await.expect("the upload is processed");
     assert_eq!(stores.photos.blobs.get(&key).await.unwrap(), None, "quarantine is emptied");
     let again = vellum_tests::s3_event(&key);
-    vellum::photos::process::handle_s3_event(app, again, "sample-again").await.expect("a repeated event does no harm");
+    vellum::photos::process::handle_s3_event(app.clone(), again, "sample-again")
+        .await
+        .expect("a repeated event does no harm");
+    // The daily sweep (its schedule's event carries nothing it needs) keeps the renditions a record names.
+    let scheduled: Value = serde_json::from_str(&read("photos-sweep", "scheduled")).unwrap();
+    assert_eq!(scheduled["detail-type"], "Scheduled Event");
+    let later = vellum_tests::now_seconds() + vellum::photos::sweep::GRACE_SECONDS + 60;
+    let swept = vellum::photos::sweep::sweep(&app, later).await.expect("the sweep runs");
+    assert_eq!((swept.examined, swept.deleted), (2, 0), "{swept:?}");
     for (function, case, expected, next_id) in PHOTO_SCENARIO {
         let (status, body) = invoke(&stores, function, case, *next_id).await;
         assert_eq!(status, *expected, "{function}/{case}: {body}");
@@ -338,7 +346,8 @@ fn every_route_has_a_success_and_a_failure_event_and_every_event_is_run() {
             let name = file.unwrap().file_name().to_string_lossy().trim_end_matches(".json").to_string();
             let used = all().any(|(f, c, ..)| *f == function && *c == name)
                 || function == "auth-pre-token"
-                || function == "photos-process";
+                || function == "photos-process"
+                || function == "photos-sweep";
             assert!(used, "events/{function}/{name}.json is not run by any test");
         }
     }

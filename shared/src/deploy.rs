@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::http::routes::{self, Grant, Op, Route, TRIGGERS};
+use crate::http::routes::{self, Grant, Invocation, Op, Route, TRIGGERS};
 use crate::store::Table;
 use crate::store::schema::{self, Index};
 
@@ -82,19 +82,26 @@ pub const PHOTO_CONTEXT_KEYS: [&str; 3] = ["clinicId", "patientId", "photoId"];
 /// context, and the bucket's own SSE-KMS use of the key only through S3.
 fn grant_statements(grants: &[Grant]) -> Vec<Value> {
     let mut statements = Vec::new();
-    let mut s3 = |sid: &str, actions: &[&str], prefixes: &[&str]| {
-        statements
-            .push(json!({ "Sid": sid, "Effect": "Allow", "Action": actions, "Resource": photo_objects(prefixes) }));
+    let s3 = |sid: &str, actions: &[&str], prefixes: &[&str]| {
+        Some(json!({ "Sid": sid, "Effect": "Allow", "Action": actions, "Resource": photo_objects(prefixes) }))
     };
     for grant in grants {
-        match grant {
+        let statement = match grant {
             Grant::PresignQuarantine => s3("SignUploadsIntoQuarantine", &["s3:PutObject"], &["quarantine/"]),
             Grant::DrainQuarantine => s3("DrainQuarantine", &["s3:GetObject", "s3:DeleteObject"], &["quarantine/"]),
             Grant::WritePhotos => s3("WriteSealedPhotos", &["s3:PutObject"], &["photos/"]),
             Grant::ReadPhotos => s3("ReadSealedPhotos", &["s3:GetObject"], &["photos/"]),
             Grant::DeletePhotos => s3("DeletePhotos", &["s3:DeleteObject"], &["photos/", "quarantine/"]),
-            Grant::GenerateDataKey | Grant::DecryptDataKey => {}
-        }
+            Grant::ListPhotos => Some(json!({
+                "Sid": "ListSealedPhotos",
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": sub(&format!("arn:${{AWS::Partition}}:s3:::{}", photo_bucket_name())),
+                "Condition": { "StringLike": { "s3:prefix": "photos/*" } },
+            })),
+            Grant::GenerateDataKey | Grant::DecryptDataKey => None,
+        };
+        statements.extend(statement);
     }
     let envelope: Vec<&str> = grants
         .iter()
@@ -139,8 +146,8 @@ struct FunctionSpec<'a> {
     http: Vec<&'static Route>,
     ops: Vec<(Table, Op)>,
     grants: Vec<Grant>,
-    /// Invoked asynchronously (by S3): it gets the dead-letter queue.
-    asynchronous: bool,
+    /// What invokes it (asynchronous invocations get the dead-letter queue).
+    invocation: Invocation,
     /// Serves API routes (and so seals cursors).
     api: bool,
 }
@@ -150,6 +157,8 @@ impl FunctionSpec<'_> {
     fn sizing(&self) -> (u32, u32) {
         if self.grants.contains(&Grant::WritePhotos) {
             (1024, 60)
+        } else if self.grants.contains(&Grant::ListPhotos) {
+            (256, 900)
         } else if self.grants.contains(&Grant::ReadPhotos) {
             (256, 10)
         } else {
@@ -175,7 +184,7 @@ fn role(spec: &FunctionSpec<'_>) -> Value {
             "Resource": "*",
         }),
     ];
-    if spec.asynchronous {
+    if spec.invocation.is_asynchronous() {
         statements.push(json!({
             "Sid": "DeadLetters",
             "Effect": "Allow",
@@ -304,24 +313,34 @@ fn function(spec: &FunctionSpec<'_>) -> Value {
             .collect();
         properties["Events"] = Value::Object(events);
     }
-    if spec.asynchronous {
+    if spec.invocation.is_asynchronous() {
         properties["DeadLetterQueue"] = json!({ "Type": "SQS", "TargetArn": arn_of("DeadLetterQueue") });
-        properties["Events"] = json!({
-            "Upload": {
-                "Type": "S3",
-                "Properties": {
-                    "Bucket": reference("PhotoBucket"),
-                    "Events": "s3:ObjectCreated:*",
-                    "Filter": { "S3Key": { "Rules": [{ "Name": "prefix", "Value": "quarantine/" }] } },
+    }
+    match spec.invocation {
+        Invocation::Synchronous => {}
+        Invocation::Upload => {
+            properties["Events"] = json!({
+                "Upload": {
+                    "Type": "S3",
+                    "Properties": {
+                        "Bucket": reference("PhotoBucket"),
+                        "Events": "s3:ObjectCreated:*",
+                        "Filter": { "S3Key": { "Rules": [{ "Name": "prefix", "Value": "quarantine/" }] } },
+                    },
                 },
-            },
-        });
+            });
+        }
+        Invocation::Schedule(expression) => {
+            properties["Events"] = json!({
+                "Schedule": { "Type": "Schedule", "Properties": { "Schedule": expression, "Enabled": true } },
+            });
+        }
     }
     let mut metadata = json!({
         "BuildMethod": "rust-cargolambda",
         "BuildProperties": { "Binary": function },
     });
-    if !spec.asynchronous {
+    if !spec.invocation.is_asynchronous() {
         metadata["checkov"] = json!({ "skip": [{
             "id": "CKV_AWS_116",
             "comment": "Invoked synchronously (API Gateway or Cognito): a failure returns to the caller, nothing waits to be retried",
@@ -783,7 +802,7 @@ pub fn template() -> Value {
             http: routes::by_function(function),
             ops: function_operations(function),
             grants: function_grants(function),
-            asynchronous: false,
+            invocation: Invocation::Synchronous,
             api: true,
         });
     }
@@ -794,7 +813,7 @@ pub fn template() -> Value {
             http: Vec::new(),
             ops: trigger.access.to_vec(),
             grants: trigger.grants.to_vec(),
-            asynchronous: trigger.asynchronous,
+            invocation: trigger.invocation,
             api: false,
         });
     }

@@ -350,7 +350,41 @@ async fn before_and_after_photos_pair_up_by_treatment_and_view(app: TestApp) {
     assert_eq!(unknown_treatment.error_fields(), ["treatmentId"]);
 }
 
+/// The sweep deletes sealed objects no record names (a run that lost its race, a photo that has no
+/// record), once older than the grace period, and leaves the photo's own renditions and anything that
+/// is not a rendition's key.
+async fn the_sweep_deletes_only_old_objects_no_record_names(app: TestApp) {
+    use vellum::photos::sweep::{GRACE_SECONDS, sweep};
+    let s = setup(&app, "Sweep").await;
+    let (photo, uploaded) = app.photo(&s.nurse, &s.patient, "image/jpeg", jpeg(300, 200), json!({})).await;
+    assert_eq!(uploaded.status, 200, "{uploaded:?}");
+    let (clinic, patient) = ids(&s);
+    let kept = display_key(&app, clinic, patient, id(&photo)).await;
+    let lost_run = format!(
+        "photos/{clinic}/{patient}/{}/{}/display",
+        id(&photo),
+        EntityId::parse(&ulid::Ulid::new().to_string()).unwrap()
+    );
+    let no_record = format!("photos/{clinic}/{patient}/{}/{}/thumbnail", ulid::Ulid::new(), ulid::Ulid::new());
+    let foreign = format!("photos/{clinic}/notes.txt");
+    let blobs = &app.app.photos.as_ref().unwrap().blobs;
+    for key in [&lost_run, &no_record, &foreign] {
+        blobs.put(key, b"sealed bytes".to_vec(), "application/octet-stream").await.unwrap();
+    }
+    let now = vellum_tests::now_seconds();
+    let early = sweep(&app.app, now).await.unwrap();
+    assert_eq!(early.deleted, 0, "nothing younger than the grace period goes: {early:?}");
+    let later = sweep(&app.app, now + GRACE_SECONDS + 60).await.unwrap();
+    assert_eq!(later.deleted, 2, "{later:?}");
+    assert_eq!(bucket_object(&app, &lost_run).await, None);
+    assert_eq!(bucket_object(&app, &no_record).await, None);
+    assert!(bucket_object(&app, &foreign).await.is_some(), "not a rendition's key: left alone");
+    assert!(bucket_object(&app, &kept).await.is_some());
+    assert_eq!(image(&app, &s, &photo, "").await.status, 200, "the photo still shows");
+}
+
 on_both_backends!(
+    the_sweep_deletes_only_old_objects_no_record_names,
     a_jpeg_with_gps_comes_out_upright_without_exif_and_is_sealed_in_the_bucket,
     files_that_lie_or_break_are_rejected_with_reasons_and_leave_nothing_in_quarantine,
     an_upload_of_another_size_than_signed_is_refused,

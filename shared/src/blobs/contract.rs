@@ -34,6 +34,24 @@ macro_rules! blobs_contract {
             }
 
             #[tokio::test]
+            async fn a_listing_shows_a_folder_in_key_order_with_write_times() {
+                let (blobs, _guard) = $make;
+                let folder = format!("{}/", $crate::blobs::contract::fresh_key("photos"));
+                let before = $crate::blobs::contract::now_seconds();
+                for name in ["b/2", "a/1", "c"] {
+                    blobs.put(&format!("{folder}{name}"), b"x".to_vec(), "application/octet-stream").await.unwrap();
+                }
+                blobs.put(&format!("{}x", folder.trim_end_matches('/')), b"x".to_vec(), "text/plain").await.unwrap();
+                let page = blobs.list(&folder, None).await.unwrap();
+                let keys: Vec<&str> = page.objects.iter().map(|o| o.key.strip_prefix(&folder).unwrap()).collect();
+                assert_eq!(keys, ["a/1", "b/2", "c"], "only the folder, in key order");
+                assert!(page.objects.iter().all(|o| (before - 5..=before + 60).contains(&o.modified_at)));
+                assert_eq!(page.next, None);
+                let after = blobs.list(&folder, Some(&format!("{folder}a/1"))).await.unwrap();
+                assert_eq!(after.objects.len(), 2);
+            }
+
+            #[tokio::test]
             async fn an_upload_url_names_the_method_type_and_expiry() {
                 let (blobs, _guard) = $make;
                 let before = $crate::blobs::contract::now_seconds();

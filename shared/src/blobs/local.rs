@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{BlobError, Blobs, PresignedUpload, valid_key};
+use super::{BlobError, Blobs, LIST_PAGE, ObjectPage, PresignedUpload, StoredObject, valid_key};
 use crate::crypto::{SecretKey, mac, verify_mac};
 
 /// The local server's path for uploads; the object key follows it.
@@ -40,6 +40,35 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 
 fn signed_text(key: &str, content_type: &str, size: u64, expires: i64) -> String {
     format!("PUT\n{key}\n{content_type}\n{size}\n{expires}")
+}
+
+/// Every object file under `dir` (not the half-written `.partial` ones), keyed relative to `root`.
+fn walk(root: &Path, dir: &Path, found: &mut Vec<StoredObject>) -> std::io::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        let path = entry.path();
+        if meta.is_dir() {
+            walk(root, &path, found)?;
+        } else if path.extension().is_none_or(|e| e != "partial") {
+            let Ok(relative) = path.strip_prefix(root) else { continue };
+            let key = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+            let modified_at = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_secs() as i64);
+            if valid_key(&key) {
+                found.push(StoredObject { key, modified_at });
+            }
+        }
+    }
+    Ok(())
 }
 
 fn io(e: std::io::Error) -> BlobError {
@@ -108,6 +137,23 @@ impl Blobs for LocalBlobs {
         let partial = path.with_extension("partial");
         tokio::fs::write(&partial, bytes).await.map_err(io)?;
         tokio::fs::rename(&partial, &path).await.map_err(io)
+    }
+
+    async fn list(&self, prefix: &str, after: Option<&str>) -> Result<ObjectPage, BlobError> {
+        let root = self.root.clone();
+        let (prefix, after) = (prefix.to_string(), after.map(str::to_string));
+        let mut found = tokio::task::spawn_blocking(move || {
+            let mut found = Vec::new();
+            walk(&root, &root, &mut found).map(|()| found)
+        })
+        .await
+        .map_err(|e| BlobError::Unavailable(e.to_string()))?
+        .map_err(io)?;
+        found.retain(|o| o.key.starts_with(&prefix) && after.as_ref().is_none_or(|a| o.key > *a));
+        found.sort_by(|a, b| a.key.cmp(&b.key));
+        let next = (found.len() > LIST_PAGE).then(|| found[LIST_PAGE - 1].key.clone());
+        found.truncate(LIST_PAGE);
+        Ok(ObjectPage { objects: found, next })
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BlobError> {

@@ -21,6 +21,24 @@ pub struct PresignedUpload {
     pub expires_at: i64,
 }
 
+/// One stored object, as a listing shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredObject {
+    pub key: String,
+    /// When it was last written, in seconds since the epoch.
+    pub modified_at: i64,
+}
+
+/// A page of a listing, in key order; `next` (the last key) continues it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ObjectPage {
+    pub objects: Vec<StoredObject>,
+    pub next: Option<String>,
+}
+
+/// The most objects one page of a listing holds (S3's own page size).
+pub const LIST_PAGE: usize = 1000;
+
 /// What can go wrong with blobs.
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {
@@ -40,6 +58,9 @@ pub trait Blobs: Send + Sync {
 
     /// Removes the object; removing what is not there is not an error.
     async fn delete(&self, key: &str) -> Result<(), BlobError>;
+
+    /// The objects whose keys start with `prefix` (a folder, ending in `/`), after the key `after`.
+    async fn list(&self, prefix: &str, after: Option<&str>) -> Result<ObjectPage, BlobError>;
 
     /// A URL that accepts one `PUT` of exactly `size` bytes of `content_type` at `key` until it expires.
     async fn presign_put(

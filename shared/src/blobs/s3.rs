@@ -8,7 +8,7 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 
-use super::{BlobError, Blobs, PresignedUpload, valid_key};
+use super::{BlobError, Blobs, LIST_PAGE, ObjectPage, PresignedUpload, StoredObject, valid_key};
 
 /// Objects in one S3 bucket.
 pub struct S3Blobs {
@@ -74,6 +74,28 @@ impl Blobs for S3Blobs {
             .await
             .map(|_| ())
             .map_err(|e| unavailable(aws_sdk_s3::error::DisplayErrorContext(e)))
+    }
+
+    async fn list(&self, prefix: &str, after: Option<&str>) -> Result<ObjectPage, BlobError> {
+        let out = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .set_start_after(after.map(str::to_string))
+            .max_keys(LIST_PAGE as i32)
+            .send()
+            .await
+            .map_err(|e| unavailable(aws_sdk_s3::error::DisplayErrorContext(e)))?;
+        let objects: Vec<StoredObject> = out
+            .contents()
+            .iter()
+            .filter_map(|o| {
+                Some(StoredObject { key: o.key()?.to_string(), modified_at: o.last_modified().map_or(0, |t| t.secs()) })
+            })
+            .collect();
+        let next = if out.is_truncated() == Some(true) { objects.last().map(|o| o.key.clone()) } else { None };
+        Ok(ObjectPage { objects, next })
     }
 
     async fn presign_put(

@@ -211,6 +211,14 @@ impl Photo {
         format!("photos/{clinic}/{patient}/{photo}/{run}/{rendition}")
     }
 
+    /// The ids a sealed rendition's object key names, if it is one.
+    pub fn parse_object_key(key: &str) -> Option<(EntityId, EntityId, EntityId)> {
+        let mut parts = key.strip_prefix("photos/")?.split('/');
+        let ids = (EntityId::parse(parts.next()?)?, EntityId::parse(parts.next()?)?, EntityId::parse(parts.next()?)?);
+        let (_run, _rendition) = (parts.next()?, parts.next()?);
+        parts.next().is_none().then_some(ids)
+    }
+
     /// The ids a quarantine object key names, if it is one.
     pub fn parse_quarantine_key(key: &str) -> Option<(EntityId, EntityId, EntityId)> {
         let mut parts = key.strip_prefix("quarantine/")?.split('/');

@@ -42,6 +42,27 @@ pub async fn serve_photo_uploads() -> Result<(), Error> {
     .await
 }
 
+/// Serves the scheduled sweep of photo objects no record names (see `photos::sweep`).
+pub async fn serve_photo_sweep() -> Result<(), Error> {
+    crate::telemetry::init();
+    let records = config::dynamo_from_env().await?;
+    let photos = config::aws_photos_from_env()
+        .await?
+        .ok_or_else(|| ConfigError("set the environment variable VELLUM_PHOTO_BUCKET".into()))?;
+    let app = Arc::new(App::new(Arc::new(records), crate::crypto::SecretKey::generate()).with_photos(photos));
+    lambda_http::lambda_runtime::run(lambda_http::lambda_runtime::service_fn(
+        move |_event: lambda_http::lambda_runtime::LambdaEvent<serde_json::Value>| {
+            let app = app.clone();
+            async move {
+                let report =
+                    crate::photos::sweep::sweep(&app, app.clock.now().timestamp()).await.map_err(Error::from)?;
+                Ok::<_, Error>(report.to_json())
+            }
+        },
+    ))
+    .await
+}
+
 /// Serves the routes of `function` on Lambda.
 pub async fn serve(function: &str) -> Result<(), Error> {
     crate::telemetry::init();

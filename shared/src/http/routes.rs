@@ -39,6 +39,8 @@ pub enum Grant {
     ReadPhotos,
     /// Delete sealed renditions and pending uploads.
     DeletePhotos,
+    /// List the sealed renditions' keys (the bucket's `photos/` prefix only).
+    ListPhotos,
     /// New data keys under a photo's encryption context.
     GenerateDataKey,
     /// Unwrap data keys under a photo's encryption context.
@@ -474,10 +476,28 @@ pub struct Trigger {
     pub summary: &'static str,
     /// What it does to which table.
     pub access: &'static [(Table, Op)],
-    /// Whether AWS invokes it asynchronously (and so gives it a dead-letter queue).
-    pub asynchronous: bool,
+    /// What invokes it.
+    pub invocation: Invocation,
     /// What it does to the photo bucket and with the data key.
     pub grants: &'static [Grant],
+}
+
+/// What invokes an event-driven function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Invocation {
+    /// Cognito, waiting for the answer.
+    Synchronous,
+    /// The photo bucket's upload events, asynchronously (so it gets a dead-letter queue).
+    Upload,
+    /// An EventBridge schedule (a `rate(...)` or `cron(...)` expression), asynchronously.
+    Schedule(&'static str),
+}
+
+impl Invocation {
+    /// Whether AWS invokes it asynchronously (and so retries it and gives up into a dead-letter queue).
+    pub fn is_asynchronous(self) -> bool {
+        self != Invocation::Synchronous
+    }
 }
 
 /// Every event-driven function.
@@ -486,16 +506,23 @@ pub static TRIGGERS: &[Trigger] = &[
         function: "auth-pre-token",
         summary: "Cognito pre-token generation: the member's clinic and role into the tokens",
         access: &[(Records, Op::Get)],
-        asynchronous: false,
+        invocation: Invocation::Synchronous,
         grants: &[],
     },
     Trigger {
         function: "photos-process",
         summary: "An upload landed in quarantine: check, clean, render, seal and store it, then empty quarantine",
         access: &[(Records, Op::Get), (Records, Op::Put), (Audit, Op::Put)],
-        asynchronous: true,
+        invocation: Invocation::Upload,
         // Deleting under photos/: a run that loses the race to commit removes the objects it wrote.
         grants: &[Grant::DrainQuarantine, Grant::WritePhotos, Grant::DeletePhotos, Grant::GenerateDataKey],
+    },
+    Trigger {
+        function: "photos-sweep",
+        summary: "Daily: delete sealed photo objects that no photo record names, once older than six hours",
+        access: &[(Records, Op::Get)],
+        invocation: Invocation::Schedule("rate(1 day)"),
+        grants: &[Grant::ListPhotos, Grant::DeletePhotos],
     },
 ];
 

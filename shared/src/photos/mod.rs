@@ -3,7 +3,9 @@
 
 pub mod envelope;
 pub mod process;
+pub mod reduce;
 pub mod render;
 pub mod sniff;
+pub mod sweep;
 
 pub use aws_lambda_events::s3::S3Event;

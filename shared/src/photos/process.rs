@@ -75,7 +75,7 @@ pub async fn process_upload(app: &App, object_key: &str, request_id: &str) -> Re
     let rendered = if bytes.len() as u64 != size {
         Err(format!("the upload is {} bytes, not the {size} declared", bytes.len()))
     } else {
-        tokio::task::spawn_blocking(move || render::render(&bytes, declared)).await.map_err(failed)?
+        render::render_bounded(bytes, declared).await.map_err(failed)?
     };
     let now = sortable_time(app.clock.now());
     let mut next = Photo { version: photo.version + 1, processed_at: Some(now.clone()), ..photo.clone() };
