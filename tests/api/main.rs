@@ -25,6 +25,7 @@ macro_rules! on_both_backends {
 mod audit;
 mod auth;
 mod chart;
+mod faults;
 mod forms;
 mod idempotency;
 mod isolation;

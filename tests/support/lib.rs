@@ -1,11 +1,13 @@
 //! Test support: a `TestApp` that starts the local server on either backend, and a moto-backed DynamoDB store.
 
+pub mod faults;
 pub mod images;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use faults::{Faults, FaultyBlobs, FaultyKeyring, FaultyRecords};
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use vellum::app::{App, PhotoPorts};
@@ -259,7 +261,24 @@ impl TestApp {
 
     /// The local server with its state adjusted by `configure` (a fixed clock, a lower link limit).
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(App) -> App) -> (Self, Arc<StoreCounts>) {
+        Self::spawn_full(backend, configure, None).await
+    }
+
+    /// The local server over records, blobs and keys that fail as `faults` decides.
+    pub async fn spawn_faulty(backend: Backend, faults: Arc<Faults>) -> Self {
+        Self::spawn_full(backend, |app| app, Some(faults)).await.0
+    }
+
+    async fn spawn_full(
+        backend: Backend,
+        configure: impl FnOnce(App) -> App,
+        faults: Option<Arc<Faults>>,
+    ) -> (Self, Arc<StoreCounts>) {
         let (inner, dir) = records(backend).await;
+        let inner: Arc<dyn Records> = match &faults {
+            Some(faults) => Arc::new(FaultyRecords { inner, faults: faults.clone() }),
+            None => inner,
+        };
         let counts = Arc::new(StoreCounts::default());
         let records: Arc<dyn Records> = Arc::new(CountingRecords { inner, counts: counts.clone() });
         let tokens = TokenKeys::new(SecretKey::generate());
@@ -268,6 +287,13 @@ impl TestApp {
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let photo_dir = tempfile::tempdir().expect("temp dir");
         let (photos, uploads) = photo_ports(backend, photo_dir.path(), &base).await;
+        let photos = match &faults {
+            Some(faults) => PhotoPorts {
+                blobs: Arc::new(FaultyBlobs { inner: photos.blobs, faults: faults.clone() }),
+                keyring: Arc::new(FaultyKeyring { inner: photos.keyring, faults: faults.clone() }),
+            },
+            None => photos,
+        };
         let app =
             App::new(records.clone(), SecretKey::generate()).with_photos(photos).with_public_url(Some(base.clone()));
         let app = Arc::new(configure(app));
