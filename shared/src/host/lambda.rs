@@ -21,15 +21,20 @@ pub async fn app_from_env() -> Result<App, ConfigError> {
     })
 }
 
-/// Runs the photo processing on the S3 events of the quarantine prefix.
-pub async fn serve_photo_uploads() -> Result<(), Error> {
-    crate::telemetry::init();
+/// The state of a function that works on the photo bucket outside the API: DynamoDB, S3 and KMS (it seals
+/// no cursors; a random key satisfies the state's shape).
+async fn photo_worker_from_env() -> Result<Arc<App>, Error> {
     let records = config::dynamo_from_env().await?;
     let photos = config::aws_photos_from_env()
         .await?
         .ok_or_else(|| ConfigError("set the environment variable VELLUM_PHOTO_BUCKET".into()))?;
-    // The processing seals no cursors; a random key satisfies the state's shape.
-    let app = Arc::new(App::new(Arc::new(records), crate::crypto::SecretKey::generate()).with_photos(photos));
+    Ok(Arc::new(App::new(Arc::new(records), crate::crypto::SecretKey::generate()).with_photos(photos)))
+}
+
+/// Runs the photo processing on the S3 events of the quarantine prefix.
+pub async fn serve_photo_uploads() -> Result<(), Error> {
+    crate::telemetry::init();
+    let app = photo_worker_from_env().await?;
     lambda_http::lambda_runtime::run(lambda_http::lambda_runtime::service_fn(
         move |event: lambda_http::lambda_runtime::LambdaEvent<aws_lambda_events::s3::S3Event>| {
             let app = app.clone();
@@ -45,11 +50,7 @@ pub async fn serve_photo_uploads() -> Result<(), Error> {
 /// Serves the scheduled sweep of photo objects no record names (see `photos::sweep`).
 pub async fn serve_photo_sweep() -> Result<(), Error> {
     crate::telemetry::init();
-    let records = config::dynamo_from_env().await?;
-    let photos = config::aws_photos_from_env()
-        .await?
-        .ok_or_else(|| ConfigError("set the environment variable VELLUM_PHOTO_BUCKET".into()))?;
-    let app = Arc::new(App::new(Arc::new(records), crate::crypto::SecretKey::generate()).with_photos(photos));
+    let app = photo_worker_from_env().await?;
     lambda_http::lambda_runtime::run(lambda_http::lambda_runtime::service_fn(
         move |_event: lambda_http::lambda_runtime::LambdaEvent<serde_json::Value>| {
             let app = app.clone();

@@ -1,6 +1,7 @@
-//! Decoding without holding the full-size image: a PNG streamed row by row as 8-bit RGB into a box filter
-//! that averages each `factor`×`factor` block into one pixel, so a 16-bit RGBA upload of 50 megapixels
-//! costs a few megabytes instead of 400.
+//! Decoding without holding the full-size image for long: a PNG streamed row by row as 8-bit RGB into a
+//! box filter that averages each `factor`×`factor` block into one pixel, so a 16-bit RGBA upload of 50
+//! megapixels costs a few megabytes instead of 400; a decoded JPEG or WebP averaged down the same way
+//! before it is scaled, so the scaling's floating-point buffers are sized by the small image.
 
 use std::io::Cursor;
 
@@ -77,6 +78,21 @@ impl BoxReducer {
         let height = (self.out.len() / (self.out_width as usize * 3)) as u32;
         RgbImage::from_raw(self.out_width, height, self.out).expect("the buffer holds whole rows")
     }
+}
+
+/// A decoded image averaged down so its long edge stays at least `min_edge` (the full-size buffer is
+/// dropped as soon as it has been read), so scaling to the renditions works on the small one.
+pub fn reduced(image: RgbImage, min_edge: u32) -> RgbImage {
+    let (width, height) = image.dimensions();
+    let mut reducer = BoxReducer::new(width, height, min_edge);
+    if reducer.factor() == 1 {
+        return image;
+    }
+    for row in image.as_raw().chunks_exact(width as usize * 3) {
+        reducer.push_rgb_row(row);
+    }
+    drop(image);
+    reducer.finish()
 }
 
 /// One row in the decoder's 8-bit output colour as RGB (alpha dropped, grey repeated).

@@ -100,7 +100,8 @@ pub fn render(bytes: &[u8], declared: PhotoType) -> Result<Vec<Rendered>, String
     let image = match kind {
         PhotoType::Png => DynamicImage::ImageRgb8(reduce::png_rgb8(bytes, Rendition::Display.long_edge())?),
         PhotoType::Jpeg | PhotoType::Webp => {
-            DynamicImage::ImageRgb8(DynamicImage::from_decoder(decoder).map_err(|_| broken())?.into_rgb8())
+            let full = DynamicImage::from_decoder(decoder).map_err(|_| broken())?.into_rgb8();
+            DynamicImage::ImageRgb8(reduce::reduced(full, Rendition::Display.long_edge()))
         }
     };
     let mut display = scaled(&image, Rendition::Display);
