@@ -332,6 +332,11 @@ fn data_stores_are_protected_as_the_design_requires() {
         assert_eq!(p["SSESpecification"]["KMSMasterKeyId"]["Fn::GetAtt"][0], "DataKey");
     }
     assert!(r["RecordsTable"]["Properties"]["StreamSpecification"].is_object());
+    // Nothing expires an audit event, and every change to one is seen on its stream, old image included.
+    let audit = &r["AuditTable"]["Properties"];
+    assert!(audit.get("TimeToLiveSpecification").is_none(), "no TTL on the audit table");
+    assert_eq!(audit["StreamSpecification"]["StreamViewType"], "NEW_AND_OLD_IMAGES");
+    assert_eq!(r["RecordsTable"]["Properties"]["TimeToLiveSpecification"]["Enabled"], true);
     assert_eq!(
         r["AuditArchiveBucket"]["Properties"]["ObjectLockConfiguration"]["Rule"]["DefaultRetention"]["Mode"],
         "COMPLIANCE"

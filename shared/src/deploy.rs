@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use crate::http::routes::{self, Grant, Invocation, Op, Route, TRIGGERS};
 use crate::store::Table;
-use crate::store::schema::{self, Index};
+use crate::store::schema;
 
 /// The DynamoDB action an operation needs.
 pub fn dynamodb_action(op: Op) -> &'static str {
@@ -394,7 +394,11 @@ fn function_alarm(function: &str, metric: &str, what: &str) -> Value {
     alarm(format!("{function}: {what}"), "AWS/Lambda", metric, dimension, "Sum", 1)
 }
 
-fn table(stream: bool, indexes: &[Index]) -> Value {
+/// A table of the stack. Both stream their changes with old and new images (the records table's for
+/// integrations; the audit table's so that any overwrite or removal of an event is seen). Only the
+/// records table expires items by TTL: nothing ever expires an audit event.
+fn table(which: Table) -> Value {
+    let indexes = which.indexes();
     let mut attrs = vec![
         json!({"AttributeName": schema::PK, "AttributeType": "S"}),
         json!({"AttributeName": schema::SK, "AttributeType": "S"}),
@@ -418,10 +422,10 @@ fn table(stream: bool, indexes: &[Index]) -> Value {
         "PointInTimeRecoverySpecification": { "PointInTimeRecoveryEnabled": true },
         "DeletionProtectionEnabled": true,
         "SSESpecification": { "SSEEnabled": true, "SSEType": "KMS", "KMSMasterKeyId": arn_of("DataKey") },
-        "TimeToLiveSpecification": { "AttributeName": schema::TTL, "Enabled": true },
+        "StreamSpecification": { "StreamViewType": "NEW_AND_OLD_IMAGES" },
     });
-    if stream {
-        properties["StreamSpecification"] = json!({ "StreamViewType": "NEW_AND_OLD_IMAGES" });
+    if which == Table::Records {
+        properties["TimeToLiveSpecification"] = json!({ "AttributeName": schema::TTL, "Enabled": true });
     }
     json!({ "Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain", "Properties": properties })
 }
@@ -553,8 +557,8 @@ fn static_resources() -> Map<String, Value> {
             "Type": "AWS::KMS::Alias",
             "Properties": { "AliasName": sub("alias/${AWS::StackName}-data"), "TargetKeyId": reference("DataKey") },
         },
-        "RecordsTable": table(true, Table::Records.indexes()),
-        "AuditTable": table(false, Table::Audit.indexes()),
+        "RecordsTable": table(Table::Records),
+        "AuditTable": table(Table::Audit),
         "AccessLogBucket": bucket(json!({
             "BucketEncryption": { "ServerSideEncryptionConfiguration": [{ "ServerSideEncryptionByDefault": { "SSEAlgorithm": "AES256" } }] },
             "LifecycleConfiguration": { "Rules": [{

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 use vellum::domain::role::Role;
-use vellum_tests::{TestApp, patient_body};
+use vellum_tests::{TestApp, patient_body, treatment_body};
 
 fn names(events: &[Value]) -> Vec<String> {
     events.iter().map(|e| e["eventName"].as_str().unwrap().to_string()).collect()
@@ -111,7 +111,72 @@ async fn a_failed_write_leaves_an_error_event_and_no_data(app: TestApp) {
     assert_eq!(denied["errorCode"], "not-found");
 }
 
+/// The names of the events in a patient's access log, newest first.
+async fn log_of(app: &TestApp, token: &str, patient: &str) -> Vec<Value> {
+    let log = app.get(&format!("/v1/patients/{patient}/access-log?limit=100"), token).await;
+    assert_eq!(log.status, 200, "{log:?}");
+    log.body["items"].as_array().unwrap().clone()
+}
+
+/// A search and a lot recall show several patients: the event is in each one's access log, and still
+/// once in the clinic's trail.
+async fn a_search_and_a_recall_reach_every_listed_patients_log(app: TestApp) {
+    let clinic = app.open_clinic("Listed").await;
+    let (practitioner, p_user) = app.member(&clinic, Role::Practitioner).await;
+    let mut ids = Vec::new();
+    for given in ["Ana", "Bea", "Cy"] {
+        let patient = app.patient(&clinic, patient_body(given, "Listed")).await;
+        ids.push(patient["id"].as_str().unwrap().to_string());
+    }
+    let found = app.get("/v1/patients?familyName=listed", &practitioner).await;
+    assert_eq!(found.body["items"].as_array().unwrap().len(), 3);
+    for id in &ids[..2] {
+        let path = format!("/v1/patients/{id}/treatments");
+        let treated = app.post(&path, &practitioner, treatment_body("LST-1", "2099-01-31")).await;
+        assert_eq!(treated.status, 201, "{treated:?}");
+    }
+    let recalled = app.get("/v1/lot-recall?lotNumber=LST-1", &practitioner).await;
+    assert_eq!(recalled.body["items"].as_array().unwrap().len(), 2);
+    for (i, id) in ids.iter().enumerate() {
+        let log = log_of(&app, &practitioner, id).await;
+        let search = log.iter().find(|e| e["eventName"] == "patients.list").expect("the search is in the log");
+        assert_eq!(search["patientId"], id.as_str());
+        assert_eq!(search["userIdentity"]["userId"], p_user.as_str());
+        let recall = log.iter().any(|e| e["eventName"] == "lots.recall");
+        assert_eq!(recall, i < 2, "the recall is in the log of the patients it showed only");
+    }
+    let mine = app.audit(&clinic, &format!("&actor={p_user}")).await;
+    assert_eq!(names(&mine).iter().filter(|n| *n == "patients.list").count(), 1, "once in the clinic's trail");
+}
+
+/// Refused looks at a patient show in the patient's log: a role the route does not allow, an unknown
+/// photo of a real patient, a view the photo's consent does not cover.
+async fn refused_looks_name_the_patient_from_the_path(app: TestApp) {
+    let clinic = app.open_clinic("Refusals").await;
+    let (billing, billing_user) = app.member(&clinic, Role::Billing).await;
+    let (nurse, nurse_user) = app.member(&clinic, Role::Nurse).await;
+    let patient = app.patient(&clinic, patient_body("Ana", "Refused")).await;
+    let id = patient["id"].as_str().unwrap();
+    assert_eq!(app.get(&format!("/v1/patients/{id}/notes"), &billing).await.status, 403);
+    let unknown = format!("/v1/patients/{id}/photos/{}", ulid::Ulid::new());
+    assert_eq!(app.get(&unknown, &nurse).await.status, 404);
+    let (photo, _) = app.photo(&nurse, id, "image/jpeg", vellum_tests::images::jpeg(64, 64), json!({})).await;
+    let marketing = format!("/v1/patients/{id}/photos/{}?purpose=marketing", photo["id"].as_str().unwrap());
+    assert_eq!(app.get(&marketing, &nurse).await.status, 403);
+    let log = log_of(&app, &clinic.admin, id).await;
+    let by = |user: &str, name: &str, outcome: &str| {
+        log.iter().any(|e| e["userIdentity"]["userId"] == user && e["eventName"] == name && e["outcome"] == outcome)
+    };
+    assert!(by(&billing_user, "notes.list", "denied"), "{log:?}");
+    assert!(by(&nurse_user, "photos.view", "error") || by(&nurse_user, "photos.view", "denied"), "{log:?}");
+    let views =
+        log.iter().filter(|e| e["eventName"] == "photos.view" && e["userIdentity"]["userId"] == nurse_user.as_str());
+    assert_eq!(views.count(), 2, "the unknown photo and the refused purpose: {log:?}");
+}
+
 on_both_backends!(
+    a_search_and_a_recall_reach_every_listed_patients_log,
+    refused_looks_name_the_patient_from_the_path,
     every_route_leaves_its_event,
     a_patients_access_log_shows_who_touched_the_record,
     audit_filters_by_patient_actor_and_time,

@@ -3,7 +3,6 @@
 use serde_json::{Value, json};
 
 use super::{page_body, scope, start_after};
-use crate::domain::audit::Resource;
 use crate::domain::fields::merge_patch;
 use crate::domain::keys;
 use crate::domain::patient::{Patient, PatientDetails, format_mrn, mrn_item};
@@ -169,14 +168,7 @@ pub async fn list(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         (patients, page.next)
     };
     let found: Vec<&Patient> = patients.iter().filter(|p| search.matches(p)).collect();
-    let facts = Facts {
-        resources: found.iter().map(|p| Resource::new("patient", p.id)).collect(),
-        patient: match found.as_slice() {
-            [only] => Some(only.id),
-            _ => None,
-        },
-        clinic: None,
-    };
+    let facts = Facts::listing(found.iter().map(|p| p.id).collect());
     let body = page_body(&ctx, &scope, found.iter().map(|p| p.summary()).collect(), next)?;
     Ok(Outcome::Read(Reply::ok(body), facts))
 }

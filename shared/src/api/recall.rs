@@ -4,7 +4,6 @@
 use serde_json::Value;
 
 use super::{page_body, scope, start_after};
-use crate::domain::audit::Resource;
 use crate::domain::chart::treatment::fold_lot;
 use crate::domain::keys;
 use crate::domain::values::{EntityId, search_fold};
@@ -49,14 +48,7 @@ pub async fn recall(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         item.remove(SK);
         uses.push(Value::Object(item));
     }
-    let facts = Facts {
-        resources: patients.iter().map(|p| Resource::new("patient", p)).collect(),
-        patient: match patients.as_slice() {
-            [only] => Some(*only),
-            _ => None,
-        },
-        clinic: None,
-    };
+    let facts = Facts::listing(patients);
     let body = page_body(&ctx, &scope, uses, page.next)?;
     Ok(Outcome::Read(Reply::ok(body), facts))
 }

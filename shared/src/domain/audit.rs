@@ -52,6 +52,9 @@ pub struct AccessEvent {
     pub request_id: String,
     pub resources: Vec<Resource>,
     pub patient_id: Option<EntityId>,
+    /// Every patient the answer showed, when it showed several: each has a copy in their access log.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub listed_patients: Vec<EntityId>,
     pub outcome: Outcome,
     pub error_code: Option<String>,
     pub reason: Option<String>,
@@ -85,6 +88,26 @@ impl AccessEvent {
     /// The write that records this event: a put that can never replace another event.
     pub fn to_write(&self) -> Write {
         Write::put(Table::Audit, self.to_item(), Cond::NotExists)
+    }
+
+    /// The event's write and, when it listed several patients, a copy in each listed patient's access log
+    /// (the patient index only: kept out of the clinic's trail and the actor index, which show the event
+    /// once).
+    pub fn to_writes(&self) -> Vec<Write> {
+        let mut writes = vec![self.to_write()];
+        let Some(clinic) = self.clinic_id else { return writes };
+        let sk = self.sort_key();
+        for patient in self.listed_patients.iter().filter(|p| Some(**p) != self.patient_id) {
+            let copy = AccessEvent { patient_id: Some(*patient), listed_patients: Vec::new(), ..self.clone() };
+            let mut item = copy.to_item();
+            item.insert(schema::PK.into(), keys::audit_listed_pk(clinic).into());
+            item.insert(schema::SK.into(), format!("{sk}#{patient}").into());
+            let (actor_pk, actor_sk) = Index::Gsi2.attrs();
+            item.remove(actor_pk);
+            item.remove(actor_sk);
+            writes.push(Write::put(Table::Audit, item, Cond::NotExists));
+        }
+        writes
     }
 
     /// Reads an event back from its stored item.

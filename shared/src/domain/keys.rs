@@ -119,6 +119,12 @@ pub fn audit_patient_index(clinic: EntityId, patient: EntityId) -> String {
     format!("CLINIC#{clinic}#PATIENT#{patient}")
 }
 
+/// Copies of events that listed several patients, one per listed patient: found through the patient
+/// index only.
+pub fn audit_listed_pk(clinic: EntityId) -> String {
+    format!("CLINIC#{clinic}#LISTED")
+}
+
 /// Audit GSI2: events by one actor.
 pub fn audit_actor_index(clinic: Option<EntityId>, user: &UserId) -> String {
     format!("{}#ACTOR#{user}", audit_pk(clinic))

@@ -79,6 +79,10 @@ pub struct Facts {
     pub patient: Option<EntityId>,
     /// The clinic the event belongs to when it is not the caller's (a clinic being opened).
     pub clinic: Option<EntityId>,
+    /// Every patient an answer showed, when it showed several (a search, a lot recall): the event goes
+    /// into each one's access log.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub listed_patients: Vec<EntityId>,
 }
 
 impl Facts {
@@ -87,7 +91,20 @@ impl Facts {
     }
 
     pub fn patient(patient: EntityId) -> Self {
-        Self { resources: vec![Resource::new("patient", patient)], patient: Some(patient), clinic: None }
+        Self { resources: vec![Resource::new("patient", patient)], patient: Some(patient), ..Self::default() }
+    }
+
+    /// The facts of an answer that lists patients: each is a resource and has the event in their log.
+    pub fn listing(patients: Vec<EntityId>) -> Self {
+        Self {
+            resources: patients.iter().map(|p| Resource::new("patient", p)).collect(),
+            patient: match patients.as_slice() {
+                [only] => Some(*only),
+                _ => None,
+            },
+            clinic: None,
+            listed_patients: patients,
+        }
     }
 
     pub fn none() -> Self {

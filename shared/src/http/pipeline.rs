@@ -82,6 +82,7 @@ impl Ctx {
             request_id: self.meta.request_id.clone(),
             resources: facts.resources.clone(),
             patient_id: facts.patient,
+            listed_patients: facts.listed_patients.clone(),
             outcome,
             error_code: error.map(|e| e.code().to_string()),
             reason: None,
@@ -198,6 +199,10 @@ fn param_resources(params: &HashMap<String, String>) -> Facts {
         let safe = EntityId::parse(value).map(|e| e.to_string()).or_else(|| {
             <UserId as crate::domain::fields::ParseStr>::parse_str(value, &ctx).ok().map(|u| u.to_string())
         });
+        if name == "patientId" {
+            // Who tried to look shows in the patient's own access log, refusals included.
+            facts.patient = EntityId::parse(value);
+        }
         facts.resources.push(Resource::new(kind, safe.unwrap_or_else(|| "(malformed)".into())));
     }
     facts.resources.sort_by(|a, b| a.kind.cmp(&b.kind));
@@ -243,7 +248,7 @@ async fn run(mut ctx: Ctx, parts: Parts, body: Body, params: HashMap<String, Str
         },
         Ok(Outcome::Read(reply, facts)) => {
             let event = ctx.event(EventOutcome::Success, &facts, None);
-            match ctx.app.records.transact(vec![event.to_write()]).await {
+            match record(&ctx, &event).await {
                 Ok(()) => respond(&ctx, &reply, false),
                 Err(e) => audit_failed(&ctx, e),
             }
@@ -295,6 +300,17 @@ async fn authorize(ctx: &mut Ctx) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Records an access event that stands alone (a read's, a refusal's, a replay's), with its copies in the
+/// access logs of the patients it listed, a transaction at most 100 writes long at a time. The answer
+/// waits for all of them: a read is never answered without its events.
+async fn record(ctx: &Ctx, event: &AccessEvent) -> Result<(), StoreError> {
+    let writes = event.to_writes();
+    for chunk in writes.chunks(crate::store::limits::MAX_TRANSACTION_WRITES) {
+        ctx.app.records.transact(chunk.to_vec()).await?;
+    }
+    Ok(())
+}
+
 /// Answers an error, after recording it in the audit trail.
 async fn fail(ctx: &Ctx, error: ApiError, params: &HashMap<String, String>) -> Response {
     if let ApiError::Unavailable(cause) | ApiError::Internal(cause) = &error {
@@ -302,7 +318,7 @@ async fn fail(ctx: &Ctx, error: ApiError, params: &HashMap<String, String>) -> R
     }
     let outcome = if error.is_denial() { EventOutcome::Denied } else { EventOutcome::Error };
     let event = ctx.event(outcome, &param_resources(params), Some(&error));
-    match ctx.app.records.transact(vec![event.to_write()]).await {
+    match record(ctx, &event).await {
         Ok(()) => error.to_response(&ctx.meta.request_id),
         Err(e) => audit_failed(ctx, e),
     }
@@ -518,7 +534,7 @@ async fn replay(ctx: &Ctx, stored: StoredResponse, key: &Key) -> Response {
         Ok(reply) => reply,
         Err(e) => return fail(ctx, e, &HashMap::new()).await,
     };
-    match ctx.app.records.transact(vec![event.to_write()]).await {
+    match record(ctx, &event).await {
         Ok(()) => respond(ctx, &reply, true),
         Err(e) => audit_failed(ctx, e),
     }

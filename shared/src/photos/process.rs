@@ -146,6 +146,7 @@ fn processing_event(
 ) -> AccessEvent {
     let actor = processor();
     AccessEvent {
+        listed_patients: Vec::new(),
         event_id: EntityId(app.ids.next_id()),
         event_time: now.to_string(),
         event_name: "photos.process".into(),
