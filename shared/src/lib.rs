@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod app;
+pub mod archive;
 pub mod auth_trigger;
 pub mod blobs;
 pub mod crypto;
