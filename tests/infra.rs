@@ -59,6 +59,10 @@ fn every_route_has_exactly_one_function_and_api_route() {
                     assert_eq!(function["Metadata"]["BuildProperties"]["Binary"], "photos-sweep");
                     continue;
                 }
+                if event["Type"] == "DynamoDB" {
+                    assert_eq!(function["Metadata"]["BuildProperties"]["Binary"], "audit-archive");
+                    continue;
+                }
                 assert_eq!(event["Type"], "HttpApi");
                 let p = &event["Properties"];
                 served.push((p["Method"].as_str().unwrap().to_string(), p["Path"].as_str().unwrap().to_string()));
@@ -83,7 +87,8 @@ fn every_function_has_a_binary_and_every_binary_a_function() {
     let binaries: BTreeSet<String> = std::fs::read_dir(root().join("functions/src/bin"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().trim_end_matches(".rs").to_string())
-        .filter(|name| name != "vellum-local")
+        // The local server and the archive's verifier are tools, not functions.
+        .filter(|name| !name.starts_with("vellum-"))
         .collect();
     let deployed: BTreeSet<String> = functions(&template)
         .values()
@@ -111,6 +116,21 @@ fn granted(template: &Value, role: &str) -> HashMap<String, BTreeSet<String>> {
                 Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
                 _ => vec![],
             };
+            if statement["Resource"]["Fn::GetAtt"][1] == "StreamArn" {
+                // Reading the audit table's stream (the archive): checked on its own below.
+                assert_eq!(statement["Resource"]["Fn::GetAtt"][0], "AuditTable");
+                assert!(
+                    actions.iter().all(|a| [
+                        "dynamodb:DescribeStream",
+                        "dynamodb:GetRecords",
+                        "dynamodb:GetShardIterator",
+                        "dynamodb:ListStreams"
+                    ]
+                    .contains(a)),
+                    "{role}: {actions:?}"
+                );
+                continue;
+            }
             for action in actions.iter().filter(|a| a.starts_with("dynamodb:")) {
                 for resource in statement["Resource"].as_array().unwrap() {
                     let table = resource["Fn::GetAtt"][0]
@@ -140,7 +160,9 @@ fn granted(template: &Value, role: &str) -> HashMap<String, BTreeSet<String>> {
                 } else if service == "s3" {
                     for resource in statement["Resource"].as_array().unwrap() {
                         let arn = resource["Fn::Sub"].as_str().unwrap();
-                        assert!(arn.ends_with("/quarantine/*") || arn.ends_with("/photos/*"), "{role}: {arn}");
+                        let photos = arn.ends_with("/quarantine/*") || arn.ends_with("/photos/*");
+                        let archive = arn.ends_with("${AuditArchiveBucket}/audit/*") && *action == "s3:PutObject";
+                        assert!(photos || archive, "{role}: {action} {arn}");
                     }
                 }
             }
@@ -235,6 +257,7 @@ fn photo_functions_reach_only_their_prefixes_and_keys_only_under_a_photo_context
                 Grant::ReadPhotos => &[("s3:GetObject", "photos")],
                 Grant::DeletePhotos => &[("s3:DeleteObject", "photos"), ("s3:DeleteObject", "quarantine")],
                 Grant::ListPhotos => &[("s3:ListBucket", "photos")],
+                Grant::ArchiveAudit => &[("s3:PutObject", "audit")],
                 Grant::GenerateDataKey | Grant::DecryptDataKey => &[],
             };
             out.extend(pairs.iter().map(|(a, p)| format!("{a} {p}")));
@@ -267,6 +290,17 @@ fn photo_functions_reach_only_their_prefixes_and_keys_only_under_a_photo_context
     }
     // A processing run that loses the race to commit deletes the renditions it wrote.
     assert!(s3_grants(&template, "PhotosProcessRole").contains("s3:DeleteObject photos"));
+    // The audit archive reads the audit table's stream in order, sends what keeps failing to the dead
+    // letters, may only add objects under audit/ (Object Lock keeps every version), and its tamper metric
+    // has an alarm.
+    let archive = &resources(&template)["AuditArchive"]["Properties"];
+    let stream = &archive["Events"]["AuditStream"]["Properties"];
+    assert_eq!(stream["Stream"]["Fn::GetAtt"], serde_json::json!(["AuditTable", "StreamArn"]));
+    assert_eq!(stream["BisectBatchOnFunctionError"], true);
+    assert_eq!(stream["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0], "DeadLetterQueue");
+    assert_eq!(s3_grants(&template, "AuditArchiveRole"), ["s3:PutObject audit".to_string()].into());
+    let tamper = &resources(&template)["AuditTamperingAlarm"]["Properties"];
+    assert_eq!((tamper["Namespace"].as_str(), tamper["MetricName"].as_str()), (Some("Vellum"), Some("AuditTampering")));
     // The daily sweep lists only photos/, deletes what no record names, and never reads a photo.
     let sweep = &resources(&template)["PhotosSweep"]["Properties"];
     assert_eq!(sweep["Events"]["Schedule"]["Properties"]["Schedule"], "rate(1 day)");

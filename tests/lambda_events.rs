@@ -232,6 +232,12 @@ async fn every_sample_event_gives_its_expected_answer(backend: Backend) {
     vellum::photos::process::handle_s3_event(app.clone(), again, "sample-again")
         .await
         .expect("a repeated event does no harm");
+    // The audit stream's sample: an event archived, then an overwrite of it raised as tampering.
+    let stream: vellum::archive::StreamEvent = serde_json::from_str(&read("audit-archive", "stream")).unwrap();
+    let records = vellum::archive::from_stream_event(stream).expect("the stream's images read");
+    let archive = vellum::archive::Archive { records: stores.records.clone(), blobs: stores.photos.blobs.clone() };
+    let report = archive.handle(records, app.clock.now()).await.expect("archived");
+    assert_eq!((report.archived, report.tampered, report.batches), (2, 1, 1), "{report:?}");
     // The daily sweep (its schedule's event carries nothing it needs) keeps the renditions a record names.
     let scheduled: Value = serde_json::from_str(&read("photos-sweep", "scheduled")).unwrap();
     assert_eq!(scheduled["detail-type"], "Scheduled Event");
@@ -352,7 +358,8 @@ fn every_route_has_a_success_and_a_failure_event_and_every_event_is_run() {
             let used = all().any(|(f, c, ..)| *f == function && *c == name)
                 || function == "auth-pre-token"
                 || function == "photos-process"
-                || function == "photos-sweep";
+                || function == "photos-sweep"
+                || function == "audit-archive";
             assert!(used, "events/{function}/{name}.json is not run by any test");
         }
     }

@@ -99,6 +99,12 @@ fn grant_statements(grants: &[Grant]) -> Vec<Value> {
                 "Resource": sub(&format!("arn:${{AWS::Partition}}:s3:::{}", photo_bucket_name())),
                 "Condition": { "StringLike": { "s3:prefix": "photos/*" } },
             })),
+            Grant::ArchiveAudit => Some(json!({
+                "Sid": "WriteAuditArchive",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject"],
+                "Resource": [sub("arn:${AWS::Partition}:s3:::${AuditArchiveBucket}/audit/*")],
+            })),
             Grant::GenerateDataKey | Grant::DecryptDataKey => None,
         };
         statements.extend(statement);
@@ -159,6 +165,8 @@ impl FunctionSpec<'_> {
             (1024, 60)
         } else if self.grants.contains(&Grant::ListPhotos) {
             (256, 900)
+        } else if self.grants.contains(&Grant::ArchiveAudit) {
+            (256, 120)
         } else if self.grants.contains(&Grant::ReadPhotos) {
             (256, 10)
         } else {
@@ -184,6 +192,14 @@ fn role(spec: &FunctionSpec<'_>) -> Value {
             "Resource": "*",
         }),
     ];
+    if spec.invocation == Invocation::AuditStream {
+        statements.push(json!({
+            "Sid": "ReadAuditStream",
+            "Effect": "Allow",
+            "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"],
+            "Resource": { "Fn::GetAtt": ["AuditTable", "StreamArn"] },
+        }));
+    }
     if spec.invocation.is_asynchronous() {
         statements.push(json!({
             "Sid": "DeadLetters",
@@ -276,9 +292,12 @@ fn function(spec: &FunctionSpec<'_>) -> Value {
         env["VELLUM_CURSOR_KEY"] = reference("CursorKey");
         env["VELLUM_PUBLIC_URL"] = reference("PublicUrl");
     }
-    if !spec.grants.is_empty() {
+    if spec.grants.iter().any(|g| *g != Grant::ArchiveAudit) {
         env["VELLUM_PHOTO_BUCKET"] = sub(photo_bucket_name());
         env["VELLUM_PHOTO_KEY_ID"] = arn_of("DataKey");
+    }
+    if spec.grants.contains(&Grant::ArchiveAudit) {
+        env["VELLUM_AUDIT_ARCHIVE_BUCKET"] = reference("AuditArchiveBucket");
     }
     let (memory, timeout) = spec.sizing();
     let mut properties = json!({
@@ -313,6 +332,7 @@ fn function(spec: &FunctionSpec<'_>) -> Value {
             .collect();
         properties["Events"] = Value::Object(events);
     }
+    // (A stream's failed batches go to the same queue through the event's on-failure destination.)
     if spec.invocation.is_asynchronous() {
         properties["DeadLetterQueue"] = json!({ "Type": "SQS", "TargetArn": arn_of("DeadLetterQueue") });
     }
@@ -333,6 +353,21 @@ fn function(spec: &FunctionSpec<'_>) -> Value {
         Invocation::Schedule(expression) => {
             properties["Events"] = json!({
                 "Schedule": { "Type": "Schedule", "Properties": { "Schedule": expression, "Enabled": true } },
+            });
+        }
+        Invocation::AuditStream => {
+            properties["Events"] = json!({
+                "AuditStream": {
+                    "Type": "DynamoDB",
+                    "Properties": {
+                        "Stream": { "Fn::GetAtt": ["AuditTable", "StreamArn"] },
+                        "StartingPosition": "TRIM_HORIZON",
+                        "BatchSize": 100,
+                        "MaximumRetryAttempts": 20,
+                        "BisectBatchOnFunctionError": true,
+                        "DestinationConfig": { "OnFailure": { "Destination": arn_of("DeadLetterQueue") } },
+                    },
+                },
             });
         }
     }
@@ -387,6 +422,23 @@ fn alarm(
             "AlarmActions": [reference("AlarmTopic")],
         },
     })
+}
+
+/// The alarm on the archive's tamper metric (an overwritten or removed audit event), which the function
+/// logs as an embedded metric with no dimensions.
+fn tamper_alarm() -> Value {
+    let mut alarm = alarm(
+        "An audit event was overwritten or removed: see the audit.tamper events and the archive".into(),
+        "Vellum",
+        "AuditTampering",
+        ("", Value::Null),
+        "Sum",
+        1,
+    );
+    if let Some(properties) = alarm["Properties"].as_object_mut() {
+        properties.remove("Dimensions");
+    }
+    alarm
 }
 
 fn function_alarm(function: &str, metric: &str, what: &str) -> Value {
@@ -713,6 +765,7 @@ fn static_resources() -> Map<String, Value> {
                 "KmsMasterKeyId": reference("DataKey"),
             },
         },
+        "AuditTamperingAlarm": tamper_alarm(),
         "DeadLetterQueueDepthAlarm": alarm(
             "Events that an asynchronous function could not process are waiting".into(),
             "AWS/SQS",

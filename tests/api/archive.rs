@@ -177,3 +177,37 @@ on_both_backends!(
     an_overwritten_event_is_archived_as_tampering_and_recorded,
     the_verifier_names_every_break,
 );
+
+/// The embedded store plays the stream: committed audit events reach the archive in the data directory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_store_archives_what_it_commits_embedded_only() {
+    let (inner, _dir) = vellum_tests::embedded_records();
+    let folder = tempfile::tempdir().unwrap();
+    let blobs: Arc<dyn Blobs> = Arc::new(vellum::blobs::local::LocalBlobs::new(
+        folder.path(),
+        vellum::crypto::SecretKey::generate(),
+        "http://127.0.0.1:9",
+    ));
+    let archive = Archive { records: inner.clone(), blobs: blobs.clone() };
+    let records = vellum::archive::local_stream::ArchivingRecords::new(inner.clone(), archive);
+    let clinic = ulid::Ulid::new().to_string();
+    let mut item = Item::new();
+    for (name, value) in [
+        ("PK", format!("CLINIC#{clinic}")),
+        ("SK", format!("2026-12-01T10:00:00.000000Z#{}", ulid::Ulid::new())),
+        ("clinicId", clinic.clone()),
+        ("eventName", "patients.read".into()),
+    ] {
+        item.insert(name.into(), json!(value));
+    }
+    use vellum::store::Records;
+    records.transact(vec![Write::put(Table::Audit, item, Cond::NotExists)]).await.unwrap();
+    let mut waited = 0;
+    while vellum::archive::read_head(inner.as_ref(), &clinic).await.unwrap().is_none() {
+        assert!(waited < 100, "the archive never ran");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        waited += 1;
+    }
+    let checked = verify(inner.as_ref(), blobs.as_ref(), &clinic, None, None).await.unwrap();
+    assert!(checked.passed() && checked.archived_events == 1, "{checked:?}");
+}

@@ -4,7 +4,11 @@
 //! with its old image, counted in an alarm metric and recorded as an event of its own.
 
 pub mod batch;
+pub mod local_stream;
 pub mod verify;
+
+/// A delivery of the audit table's stream, as Lambda hands it over.
+pub use aws_lambda_events::dynamodb::Event as StreamEvent;
 
 use std::sync::Arc;
 
@@ -31,6 +35,29 @@ pub enum Change {
 pub struct StreamRecord {
     pub sequence: String,
     pub change: Change,
+}
+
+/// The records of a DynamoDB stream event, as the archive reads them (images as JSON items).
+pub fn from_stream_event(event: StreamEvent) -> Result<Vec<StreamRecord>, String> {
+    let image = |item: serde_dynamo::Item| -> Result<Item, String> {
+        serde_dynamo::from_item(item).map_err(|e| format!("a stream image could not be read: {e}"))
+    };
+    event
+        .records
+        .into_iter()
+        .map(|record| {
+            let sequence = record.change.sequence_number.clone().unwrap_or_default();
+            let change = match record.event_name.as_str() {
+                "INSERT" => Change::Insert(image(record.change.new_image)?),
+                "MODIFY" => {
+                    Change::Modify { old: image(record.change.old_image)?, new: image(record.change.new_image)? }
+                }
+                "REMOVE" => Change::Remove(image(record.change.old_image)?),
+                other => return Err(format!("an unknown stream event {other}")),
+            };
+            Ok(StreamRecord { sequence, change })
+        })
+        .collect()
 }
 
 /// What one run of the archive did (counts only).

@@ -105,6 +105,23 @@ pub async fn aws_photos_from_env() -> Result<Option<PhotoPorts>, ConfigError> {
     }))
 }
 
+/// The audit archive's bucket (`VELLUM_AUDIT_ARCHIVE_BUCKET`), on S3.
+pub async fn aws_archive_from_env() -> Result<Arc<S3Blobs>, ConfigError> {
+    let bucket = required("VELLUM_AUDIT_ARCHIVE_BUCKET")?;
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let path_style = var("VELLUM_S3_PATH_STYLE").as_deref() == Some("true");
+    let s3 = aws_sdk_s3::config::Builder::from(&config).force_path_style(path_style).build();
+    Ok(Arc::new(S3Blobs::new(aws_sdk_s3::Client::from_conf(s3), bucket)))
+}
+
+/// The audit archive of the embedded host: files under `dir/audit-archive` (nothing is uploaded there, so
+/// its upload signing key is a throwaway).
+pub fn local_archive_in(dir: &Path) -> Result<Arc<LocalBlobs>, ConfigError> {
+    let root = dir.join("audit-archive");
+    std::fs::create_dir_all(&root).map_err(|e| ConfigError(format!("cannot create {}: {e}", root.display())))?;
+    Ok(Arc::new(LocalBlobs::new(root, crate::crypto::SecretKey::generate(), "http://127.0.0.1")))
+}
+
 /// The embedded photo ports: objects under `dir/blobs`, uploads signed with `dir/upload-signing.key` and
 /// sent to `base_url`, data keys wrapped by the master key in `dir/master.key` (all keys mode 0600).
 pub fn embedded_photos_in(dir: &Path, base_url: &str) -> Result<(PhotoPorts, Arc<LocalBlobs>), ConfigError> {

@@ -64,6 +64,30 @@ pub async fn serve_photo_sweep() -> Result<(), Error> {
     .await
 }
 
+/// Archives the audit table's stream (see `archive`).
+pub async fn serve_audit_archive() -> Result<(), Error> {
+    crate::telemetry::init();
+    let records: Arc<dyn crate::store::Records> = Arc::new(config::dynamo_from_env().await?);
+    let archive = Arc::new(crate::archive::Archive { records, blobs: config::aws_archive_from_env().await? });
+    lambda_http::lambda_runtime::run(lambda_http::lambda_runtime::service_fn(
+        move |event: lambda_http::lambda_runtime::LambdaEvent<aws_lambda_events::dynamodb::Event>| {
+            let archive = archive.clone();
+            async move {
+                let records = crate::archive::from_stream_event(event.payload).map_err(Error::from)?;
+                let report = archive.handle(records, chrono::Utc::now()).await.map_err(Error::from)?;
+                tracing::info!(
+                    archived = report.archived,
+                    duplicates = report.duplicates,
+                    batches = report.batches,
+                    "audit archived"
+                );
+                Ok::<_, Error>(())
+            }
+        },
+    ))
+    .await
+}
+
 /// Serves the routes of `function` on Lambda.
 pub async fn serve(function: &str) -> Result<(), Error> {
     crate::telemetry::init();

@@ -316,7 +316,10 @@ pub async fn app_from_env(
         Backend::Embedded => {
             let embedded = config::embedded_in(dir)?;
             tokio::spawn(sweep_expired_records(embedded.clone()));
-            Arc::new(embedded)
+            let embedded: Arc<dyn crate::store::Records> = Arc::new(embedded);
+            // The audit table's stream, played locally: committed events go to the archive folder.
+            let archive = crate::archive::Archive { records: embedded.clone(), blobs: config::local_archive_in(dir)? };
+            Arc::new(crate::archive::local_stream::ArchivingRecords::new(embedded, archive))
         }
         Backend::Aws => config::aws_records_from_env().await?,
     };

@@ -1,5 +1,6 @@
 //! The two hosts of the same router: AWS Lambda behind API Gateway, and the local server.
 
+pub mod audit_verify;
 pub mod config;
 pub mod lambda;
 pub mod local;

@@ -41,6 +41,8 @@ pub enum Grant {
     DeletePhotos,
     /// List the sealed renditions' keys (the bucket's `photos/` prefix only).
     ListPhotos,
+    /// Write batches into the audit archive bucket (`audit/`; Object Lock keeps every version).
+    ArchiveAudit,
     /// New data keys under a photo's encryption context.
     GenerateDataKey,
     /// Unwrap data keys under a photo's encryption context.
@@ -491,6 +493,8 @@ pub enum Invocation {
     Upload,
     /// An EventBridge schedule (a `rate(...)` or `cron(...)` expression), asynchronously.
     Schedule(&'static str),
+    /// The audit table's stream, polled in order; a batch that keeps failing goes to the dead-letter queue.
+    AuditStream,
 }
 
 impl Invocation {
@@ -523,6 +527,13 @@ pub static TRIGGERS: &[Trigger] = &[
         access: &[(Records, Op::Get)],
         invocation: Invocation::Schedule("rate(1 day)"),
         grants: &[Grant::ListPhotos, Grant::DeletePhotos],
+    },
+    Trigger {
+        function: "audit-archive",
+        summary: "The audit table's stream: chained, hashed batches into the Object Lock archive; tampering raised",
+        access: &[(Records, Op::Get), (Records, Op::Put), (Audit, Op::Put)],
+        invocation: Invocation::AuditStream,
+        grants: &[Grant::ArchiveAudit],
     },
 ];
 

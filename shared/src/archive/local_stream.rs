@@ -1,0 +1,66 @@
+//! The embedded store's stand-in for the audit table's stream: each committed transaction's new audit
+//! events are handed, in order, to one task that archives them (in the data directory), as DynamoDB's
+//! stream hands them to the `audit-archive` function. A run that fails is logged; its events stay in the
+//! table, and the verifier names them.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+
+use super::{Archive, Change, StreamRecord};
+use crate::store::{Cond, Item, Key, Page, Query, Records, StoreError, Table, Update, Write};
+
+/// Records that stream their committed audit inserts into an archive.
+pub struct ArchivingRecords {
+    inner: Arc<dyn Records>,
+    stream: mpsc::UnboundedSender<Vec<StreamRecord>>,
+}
+
+impl ArchivingRecords {
+    /// Wraps `inner`; the archive runs on a task of its own for as long as the records live.
+    pub fn new(inner: Arc<dyn Records>, archive: Archive) -> Self {
+        let (stream, mut deliveries) = mpsc::unbounded_channel::<Vec<StreamRecord>>();
+        tokio::spawn(async move {
+            while let Some(records) = deliveries.recv().await {
+                if let Err(e) = archive.handle(records, chrono::Utc::now()).await {
+                    tracing::warn!(error = %e, "audit events were not archived; the verifier names them");
+                }
+            }
+        });
+        Self { inner, stream }
+    }
+}
+
+#[async_trait]
+impl Records for ArchivingRecords {
+    async fn get(&self, table: Table, key: &Key) -> Result<Option<Item>, StoreError> {
+        self.inner.get(table, key).await
+    }
+
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        let inserts: Vec<StreamRecord> = writes
+            .iter()
+            .filter_map(|w| match w {
+                Write::Put { table: Table::Audit, item, .. } => {
+                    Some(StreamRecord { sequence: ulid::Ulid::new().to_string(), change: Change::Insert(item.clone()) })
+                }
+                _ => None,
+            })
+            .collect();
+        self.inner.transact(writes).await?;
+        if !inserts.is_empty() {
+            // Only a stopped archive task closes the stream, and then the server is stopping.
+            let _ = self.stream.send(inserts);
+        }
+        Ok(())
+    }
+
+    async fn update(&self, table: Table, key: &Key, update: Update, cond: Cond) -> Result<Item, StoreError> {
+        self.inner.update(table, key, update, cond).await
+    }
+
+    async fn query(&self, query: Query) -> Result<Page, StoreError> {
+        self.inner.query(query).await
+    }
+}
