@@ -362,7 +362,7 @@ fn function(spec: &FunctionSpec<'_>) -> Value {
                     "Properties": {
                         "Stream": { "Fn::GetAtt": ["AuditTable", "StreamArn"] },
                         "StartingPosition": "TRIM_HORIZON",
-                        "BatchSize": 100,
+                        "BatchSize": crate::archive::BATCH_LINES,
                         "MaximumRetryAttempts": 20,
                         "BisectBatchOnFunctionError": true,
                         "DestinationConfig": { "OnFailure": { "Destination": arn_of("DeadLetterQueue") } },

@@ -104,6 +104,22 @@ async fn a_membership_is_released_on_deactivation(app: TestApp) {
     assert_eq!(back.status, 409, "a new invitation, not a switch: {back:?}");
 }
 
+/// An administrator's codes stop working when they stop being one: a deactivated administrator cannot
+/// come back with a code they made before, nor bring anyone else in with it.
+async fn a_former_administrators_codes_no_longer_work(app: TestApp) {
+    let clinic = app.open_clinic("Former").await;
+    let (second, second_user) = app.member(&clinic, Role::Admin).await;
+    let own = app.post("/v1/staff", &second, json!({"role": "admin", "displayName": "Back door"})).await;
+    let friend = app.post("/v1/staff", &second, json!({"role": "nurse", "displayName": "Friend"})).await;
+    let path = format!("/v1/staff/{second_user}");
+    let off = app.patch(&path, &clinic.admin, "\"1\"", json!({"status": "deactivated"})).await;
+    assert_eq!(off.status, 200);
+    assert_eq!(app.join(&second_user, own.body["code"].as_str().unwrap()).await.status, 404);
+    assert_eq!(app.join("friend-1", friend.body["code"].as_str().unwrap()).await.status, 404);
+    let fresh = app.post("/v1/staff", &clinic.admin, json!({"role": "nurse", "displayName": "Friend"})).await;
+    assert_eq!(app.join("friend-1", fresh.body["code"].as_str().unwrap()).await.status, 200);
+}
+
 async fn a_member_is_invited_listed_and_changed(app: TestApp) {
     let clinic = app.open_clinic("Team").await;
     let (_, user) = app.member(&clinic, Role::Practitioner).await;
@@ -168,6 +184,7 @@ on_both_backends!(
     a_clinic_needs_a_valid_zone_country_and_contact,
     an_invitation_code_works_once_and_only_for_a_joiner,
     a_membership_is_released_on_deactivation,
+    a_former_administrators_codes_no_longer_work,
     a_member_is_invited_listed_and_changed,
     a_clinic_always_keeps_an_active_administrator,
 );

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use super::{map_items, page_body, scope, start_after};
 use crate::domain::forms::invitation::{new_token, plausible_token, token_hash};
 use crate::domain::keys;
+use crate::domain::role::Role;
 use crate::domain::staff::{Membership, NewStaff, StaffChange, StaffInvitation, StaffMember, StaffStatus};
 use crate::domain::values::{EntityId, ShortText, UserId};
 use crate::http::input::Input;
@@ -31,8 +32,8 @@ fn membership_key(user: &UserId) -> Key {
 /// clinic is opened, its first administrator.
 pub fn invite(ctx: &Ctx, clinic: EntityId, new: NewStaff) -> (Guarded, Value, String) {
     let (code, hash) = new_token();
-    let invitation =
-        new.invitation(ctx.new_id(), clinic, ctx.caller.user.clone(), &ctx.now_text(), ctx.now.timestamp());
+    let inviter = (ctx.caller.user.clone(), ctx.caller.role);
+    let invitation = new.invitation(ctx.new_id(), clinic, inviter, &ctx.now_text(), ctx.now.timestamp());
     let mut item: Item = entity_item(&Key::new(keys::staff_code_pk(&hash), keys::STAFF_CODE), &invitation);
     item.insert(TTL.into(), json!(invitation.expires_at + EXPIRED_INVITATION_KEEP_SECONDS));
     let write = Guarded::new(
@@ -80,6 +81,15 @@ pub async fn join(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         return Err(unknown());
     }
     let clinic = invitation.clinic_id;
+    // An administrator's invitation works only while they are one: a demoted or deactivated one cannot
+    // come back, or bring anyone in, with a code made before.
+    if invitation.inviter_role != Role::Operator {
+        let inviter = ctx.app.records.get(Table::Records, &staff_key(clinic, &invitation.invited_by)).await?;
+        let still_admin = inviter.map(entity_from::<StaffMember>).transpose()?.is_some_and(|m| m.is_active_admin());
+        if !still_admin {
+            return Err(unknown());
+        }
+    }
     let user = ctx.caller.user.clone();
     // A former member of this clinic keeps their record: the new membership is its next version.
     let former = ctx.app.records.get(Table::Records, &staff_key(clinic, &user)).await?;

@@ -149,9 +149,22 @@ impl Batch {
         found
     }
 
-    /// Where a chain's batch is kept in the archive bucket.
-    pub fn object_key(chain: &str, seq: u64) -> String {
-        format!("audit/{chain}/{seq:012}.jsonl")
+    /// Where a chain's batch is kept in the archive bucket: named by its place and its own hash, so two
+    /// writers racing for one place never overwrite each other (only the one the head names counts).
+    pub fn object_key(chain: &str, seq: u64, hash: &str) -> String {
+        format!("{}{seq:012}-{hash}.jsonl", Self::chain_prefix(chain))
+    }
+
+    /// The folder of a chain's batches.
+    pub fn chain_prefix(chain: &str) -> String {
+        format!("audit/{chain}/")
+    }
+
+    /// The place and hash an object key names, if it is a batch's.
+    pub fn parse_key(key: &str) -> Option<(u64, String)> {
+        let name = key.rsplit('/').next()?.strip_suffix(".jsonl")?;
+        let (seq, hash) = name.split_once('-')?;
+        Some((seq.parse().ok()?, hash.to_string()))
     }
 }
 

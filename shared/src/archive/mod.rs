@@ -70,8 +70,9 @@ pub struct ArchiveReport {
     pub batches: usize,
 }
 
-/// At most this many lines a batch: with the chain's head, one transaction of markers.
-pub const BATCH_LINES: usize = 98;
+/// At most this many lines a batch: with the chain's head, one transaction of markers (100 writes). The
+/// stream hands the function deliveries of this size, so a delivery is one batch per chain.
+pub const BATCH_LINES: usize = 99;
 
 /// The chain an event belongs to: its clinic, or `platform`.
 fn chain_of(item: &Item) -> String {
@@ -84,7 +85,7 @@ fn text(item: &Item, name: &str) -> String {
 
 /// Whether an audit item is an event itself, not a listed patient's copy of one.
 fn is_original(item: &Item) -> bool {
-    !text(item, PK).ends_with("#LISTED")
+    !text(item, PK).contains("#LISTED")
 }
 
 /// The record of a chain's last batch, in the records table.
@@ -129,72 +130,79 @@ pub struct Archive {
     pub blobs: Arc<dyn Blobs>,
 }
 
+/// One line for a chain, and (for a tamper report) the event that records it, written with its batch.
+struct Line {
+    id: String,
+    text: String,
+    tamper_event: Option<AccessEvent>,
+}
+
+/// At most this many tamper reports a batch: each also writes its event in the batch's transaction.
+const TAMPER_LINES: usize = 49;
+
 impl Archive {
     /// Archives what one delivery of the stream holds; `now` stamps batches and tamper events. Safe to run
-    /// again on the same records: what is in a batch already is not written twice.
+    /// again on the same records: a line already in a batch is not written twice, and neither is the
+    /// event that records a tampering (it commits with the batch that holds its line).
     pub async fn handle(
         &self,
         records: Vec<StreamRecord>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<ArchiveReport, String> {
         let mut report = ArchiveReport::default();
-        // Lines by chain, in stream order: (line id, line).
-        let mut chains: Vec<(String, Vec<(String, String)>)> = Vec::new();
-        let mut tampered = Vec::new();
+        // Lines by chain, in stream order.
+        let mut chains: Vec<(String, Vec<Line>)> = Vec::new();
         for record in records {
-            let (chain, id, line) = match &record.change {
-                Change::Insert(item) if is_original(item) => (chain_of(item), text(item, SK), canonical_line(item)),
+            let (chain, line) = match &record.change {
+                Change::Insert(item) if is_original(item) => {
+                    (chain_of(item), Line { id: text(item, SK), text: canonical_line(item), tamper_event: None })
+                }
                 Change::Insert(_) => continue,
                 Change::Modify { old, new } => {
                     let entry = json!({"tamper": "modify", "oldImage": old, "newImage": new});
-                    tampered.push(old.clone());
-                    (chain_of(old), format!("TAMPER#{}", record.sequence), entry.to_string())
+                    (chain_of(old), tamper_line(&record.sequence, entry, old, now))
                 }
                 Change::Remove(old) => {
                     let entry = json!({"tamper": "remove", "oldImage": old});
-                    tampered.push(old.clone());
-                    (chain_of(old), format!("TAMPER#{}", record.sequence), entry.to_string())
+                    (chain_of(old), tamper_line(&record.sequence, entry, old, now))
                 }
             };
             match chains.iter_mut().find(|(c, _)| *c == chain) {
-                Some((_, lines)) => lines.push((id, line)),
-                None => chains.push((chain, vec![(id, line)])),
+                Some((_, lines)) => lines.push(line),
+                None => chains.push((chain, vec![line])),
             }
         }
         let stamp = crate::ids::sortable_time(now);
         for (chain, lines) in chains {
-            for chunk in lines.chunks(BATCH_LINES) {
+            let (tampers, inserts): (Vec<Line>, Vec<Line>) = lines.into_iter().partition(|l| l.tamper_event.is_some());
+            for chunk in inserts.chunks(BATCH_LINES).chain(tampers.chunks(TAMPER_LINES)) {
                 self.archive_chunk(&chain, chunk, &stamp, &mut report).await?;
             }
         }
-        if !tampered.is_empty() {
-            report.tampered = tampered.len();
-            println!("{}", tamper_metric_line(tampered.len()));
-            tracing::error!(count = tampered.len(), "audit events were overwritten or removed");
-            let events: Vec<Write> = tampered.iter().map(|old| tamper_event(old, now).to_write()).collect();
-            for chunk in events.chunks(crate::store::limits::MAX_TRANSACTION_WRITES) {
-                self.records.transact(chunk.to_vec()).await.map_err(|e| e.to_string())?;
-            }
+        if report.tampered > 0 {
+            println!("{}", tamper_metric_line(report.tampered));
+            tracing::error!(count = report.tampered, "audit events were overwritten or removed");
         }
         Ok(report)
     }
 
-    /// Writes the lines not archived yet as the chain's next batch: the object first, then the head and
-    /// the lines' markers in one transaction (a failed transaction leaves an object version nobody names,
-    /// and the next attempt writes the batch again).
+    /// Writes the lines not archived yet as the chain's next batch: the object first (named by its hash,
+    /// so a racing writer never replaces it), then, in one transaction on the head's version, the head,
+    /// the lines' markers and the events of any tampering. A failed transaction leaves an object nobody
+    /// names, and the next attempt writes the batch again.
     async fn archive_chunk(
         &self,
         chain: &str,
-        lines: &[(String, String)],
+        lines: &[Line],
         stamp: &str,
         report: &mut ArchiveReport,
     ) -> Result<(), String> {
         let store = |e: StoreError| e.to_string();
         for _attempt in 0..3 {
             let mut fresh = Vec::new();
-            for (id, line) in lines {
-                if self.records.get(Table::Records, &marker_key(chain, id)).await.map_err(store)?.is_none() {
-                    fresh.push((id, line));
+            for line in lines {
+                if self.records.get(Table::Records, &marker_key(chain, &line.id)).await.map_err(store)?.is_none() {
+                    fresh.push(line);
                 }
             }
             if fresh.is_empty() {
@@ -206,30 +214,30 @@ impl Archive {
                 Some(h) => (h.seq + 1, h.hash.clone(), Cond::VersionIs(h.version)),
                 None => (1, GENESIS.to_string(), Cond::NotExists),
             };
-            let batch = Batch::new(chain, seq, &prev, fresh.iter().map(|(_, l)| (*l).clone()).collect(), stamp);
+            let batch = Batch::new(chain, seq, &prev, fresh.iter().map(|l| l.text.clone()).collect(), stamp);
+            let hash = batch.hash();
             self.blobs
-                .put(&Batch::object_key(chain, seq), batch.to_bytes(), "application/x-ndjson")
+                .put(&Batch::object_key(chain, seq, &hash), batch.to_bytes(), "application/x-ndjson")
                 .await
                 .map_err(|e| e.to_string())?;
-            let mut head_item = Item::new();
             let key = head_key(chain);
-            head_item.insert(PK.into(), json!(key.pk));
-            head_item.insert(SK.into(), json!(key.sk));
-            head_item.insert("seq".into(), json!(seq));
-            head_item.insert("hash".into(), json!(batch.hash()));
-            head_item.insert("version".into(), json!(head.as_ref().map_or(1, |h| h.version + 1)));
-            let mut writes = vec![Write::put(Table::Records, head_item, cond)];
-            for (id, _) in &fresh {
-                let key = marker_key(chain, id);
-                let mut marker = Item::new();
-                marker.insert(PK.into(), json!(key.pk));
-                marker.insert(SK.into(), json!(key.sk));
-                marker.insert("seq".into(), json!(seq));
-                writes.push(Write::put(Table::Records, marker, Cond::NotExists));
+            let head_item = json!({"PK": key.pk, "SK": key.sk, "seq": seq, "hash": hash,
+                                   "version": head.as_ref().map_or(1, |h| h.version + 1)});
+            let mut writes = vec![Write::put(Table::Records, object(head_item), cond)];
+            for line in &fresh {
+                let key = marker_key(chain, &line.id);
+                writes.push(Write::put(
+                    Table::Records,
+                    object(json!({"PK": key.pk, "SK": key.sk, "seq": seq})),
+                    Cond::NotExists,
+                ));
             }
+            writes.extend(fresh.iter().filter_map(|l| l.tamper_event.as_ref()).map(AccessEvent::to_write));
             match self.records.transact(writes).await {
                 Ok(()) => {
-                    report.archived += fresh.len();
+                    let tampered = fresh.iter().filter(|l| l.tamper_event.is_some()).count();
+                    report.tampered += tampered;
+                    report.archived += fresh.len() - tampered;
                     report.duplicates += lines.len() - fresh.len();
                     report.batches += 1;
                     return Ok(());
@@ -240,6 +248,18 @@ impl Archive {
         }
         Err(format!("the {chain} chain kept moving under the archive; the delivery will be retried"))
     }
+}
+
+fn object(value: Value) -> Item {
+    match value {
+        Value::Object(map) => map,
+        _ => Item::new(),
+    }
+}
+
+/// The archive line of a tampering, with the event that records it.
+fn tamper_line(sequence: &str, entry: Value, old: &Item, now: chrono::DateTime<chrono::Utc>) -> Line {
+    Line { id: format!("TAMPER#{sequence}"), text: entry.to_string(), tamper_event: Some(tamper_event(old, now)) }
 }
 
 /// The event that records an overwritten or removed audit event (ids only: which event, where).

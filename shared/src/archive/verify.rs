@@ -1,14 +1,17 @@
-//! Verification of one chain of the archive: every batch from the first to the head is there, in place,
-//! follows the one before it and matches its own hashes; and for a time window, every event the audit
-//! table holds is in the archive and every archived event is in the table. Each break is named.
+//! Verification of one chain of the archive: walking back from the batch its head names, every batch is
+//! there under its own hash, in its place, matches its line hashes and root, and names the one before it,
+//! down to the first; and for a time window, the table and the archive hold the same events with the same
+//! content. Each break is named. Objects the walk does not reach (a batch whose commit failed and was
+//! written again) are counted, not breaks.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::batch::{Batch, GENESIS};
+use super::batch::{Batch, GENESIS, canonical_line};
 use super::read_head;
 use crate::blobs::Blobs;
+use crate::crypto::sha256_hex;
 use crate::store::schema::SK;
 use crate::store::{Query, Records, SkRange, Table};
 
@@ -20,6 +23,8 @@ pub struct Verification {
     pub archived_events: usize,
     /// Events in the table within the window.
     pub table_events: usize,
+    /// Batch objects the chain does not reach (left by a commit that failed and was retried).
+    pub unreferenced: usize,
     pub findings: Vec<String>,
 }
 
@@ -42,6 +47,13 @@ fn within(sk: &str, from: Option<&str>, to: Option<&str>) -> bool {
     from.is_none_or(|f| sk >= f) && to.is_none_or(|t| sk.split('#').next().unwrap_or("") <= t)
 }
 
+/// An event's sort key and the hash of its canonical line, if the line is an event's.
+fn event_of(item: &serde_json::Map<String, Value>) -> Option<(String, String, String)> {
+    let sk = item.get(SK).and_then(Value::as_str)?.to_string();
+    let id = item.get("eventId").and_then(Value::as_str).unwrap_or("").to_string();
+    Some((sk, id, sha256_hex(canonical_line(item).as_bytes())))
+}
+
 /// Verifies `chain`'s batches, and its events between the sortable times `from` and `to`.
 pub async fn verify(
     records: &dyn Records,
@@ -52,34 +64,63 @@ pub async fn verify(
 ) -> Result<Verification, String> {
     let mut out = Verification::default();
     let head = read_head(records, chain).await.map_err(|e| e.to_string())?;
-    let last = head.as_ref().map_or(0, |h| h.seq);
-    // Archived events in the window: sort key → event id.
-    let mut archived: BTreeMap<String, String> = BTreeMap::new();
-    let mut prev: Option<String> = Some(GENESIS.to_string());
-    for seq in 1..=last {
-        let Some(bytes) = blobs.get(&Batch::object_key(chain, seq)).await.map_err(|e| e.to_string())? else {
+    // Every batch object of the chain, by place.
+    let mut objects: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = blobs.list(&Batch::chain_prefix(chain), after.as_deref()).await.map_err(|e| e.to_string())?;
+        for object in &page.objects {
+            if let Some((seq, hash)) = Batch::parse_key(&object.key) {
+                objects.entry(seq).or_default().push(hash);
+            }
+        }
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let listed: usize = objects.values().map(Vec::len).sum();
+    // Archived events in the window: sort key → (event id, line hash).
+    let mut archived: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let mut expected = head.as_ref().map(|h| h.hash.clone());
+    let mut seq = head.as_ref().map_or(0, |h| h.seq);
+    while seq >= 1 {
+        // After a break, the walk goes on with the one object in the place below, if there is just one.
+        let name = expected.take().or_else(|| match objects.get(&seq).map(Vec::as_slice) {
+            Some([only]) => Some(only.clone()),
+            _ => None,
+        });
+        let Some(name) = name else {
+            out.findings.push(format!("batch {seq} is missing, and the chain cannot be followed below it"));
+            break;
+        };
+        let bytes = blobs.get(&Batch::object_key(chain, seq, &name)).await.map_err(|e| e.to_string())?;
+        let Some(bytes) = bytes else {
             out.findings.push(format!("batch {seq} is missing"));
-            prev = None;
+            seq -= 1;
             continue;
         };
         let batch = match Batch::parse(&bytes) {
             Ok(batch) => batch,
             Err(e) => {
                 out.findings.push(format!("batch {seq}: {e}"));
-                prev = None;
+                seq -= 1;
                 continue;
             }
         };
         out.batches += 1;
+        let intact = batch.hash() == name;
+        if !intact {
+            out.findings.push(format!("batch {seq}'s content does not match its name: it was changed or moved"));
+        }
         if batch.header.seq != seq || batch.header.chain != chain {
             out.findings.push(format!(
                 "batch {seq} holds batch {} of chain {}: batches were moved or reordered",
                 batch.header.seq, batch.header.chain
             ));
         }
-        if prev.as_ref().is_some_and(|p| *p != batch.header.prev_hash) {
-            out.findings
-                .push(format!("batch {seq} does not follow batch {} (its previous-batch hash differs)", seq - 1));
+        if seq == 1 && batch.header.prev_hash != GENESIS {
+            out.findings.push("batch 1 does not start the chain".into());
         }
         out.findings.extend(batch.problems().into_iter().map(|p| format!("batch {seq}: {p}")));
         for line in &batch.lines {
@@ -87,39 +128,26 @@ pub async fn verify(
             if item.contains_key("tamper") {
                 continue;
             }
-            let sk = item.get(SK).and_then(Value::as_str).unwrap_or("").to_string();
-            if within(&sk, from, to) {
-                let id = item.get("eventId").and_then(Value::as_str).unwrap_or("").to_string();
-                if archived.insert(sk, id.clone()).is_some() {
-                    out.findings.push(format!("event {id} is archived twice"));
-                }
+            if let Some((sk, id, hash)) = event_of(&item).filter(|(sk, ..)| within(sk, from, to))
+                && archived.insert(sk, (id.clone(), hash)).is_some()
+            {
+                out.findings.push(format!("event {id} is archived twice"));
             }
         }
-        prev = Some(batch.hash());
+        expected = intact.then(|| batch.header.prev_hash.clone());
+        seq -= 1;
     }
-    if let (Some(head), Some(prev)) = (&head, &prev)
-        && head.hash != *prev
-    {
-        out.findings.push(format!("batch {last} is not the batch the chain's head names"));
-    }
-    let listed = blobs.list(&format!("audit/{chain}/"), None).await.map_err(|e| e.to_string())?;
-    for object in listed.objects {
-        let seq = object.key.rsplit('/').next().and_then(|n| n.trim_end_matches(".jsonl").parse::<u64>().ok());
-        if seq.is_some_and(|s| s > last) {
-            out.findings.push(format!("{} is not in the chain (past its head)", object.key));
-        }
-    }
+    out.unreferenced = listed.saturating_sub(out.batches);
     out.archived_events = archived.len();
 
-    let mut in_table: BTreeMap<String, String> = BTreeMap::new();
+    let mut in_table: BTreeMap<String, (String, String)> = BTreeMap::new();
     let mut after = None;
     loop {
         let query = Query::new(Table::Audit, partition(chain)).sk(SkRange::All).limit(1000).start_after(after);
         let page = records.query(query).await.map_err(|e| e.to_string())?;
         for item in page.items {
-            let sk = item.get(SK).and_then(Value::as_str).unwrap_or("").to_string();
-            if within(&sk, from, to) {
-                in_table.insert(sk, item.get("eventId").and_then(Value::as_str).unwrap_or("").to_string());
+            if let Some((sk, id, hash)) = event_of(&item).filter(|(sk, ..)| within(sk, from, to)) {
+                in_table.insert(sk, (id, hash));
             }
         }
         match page.next {
@@ -128,12 +156,16 @@ pub async fn verify(
         }
     }
     out.table_events = in_table.len();
-    for (sk, id) in &in_table {
-        if !archived.contains_key(sk) {
-            out.findings.push(format!("event {id} is in the table but not in the archive"));
+    for (sk, (id, hash)) in &in_table {
+        match archived.get(sk) {
+            None => out.findings.push(format!("event {id} is in the table but not in the archive")),
+            Some((_, archived_hash)) if archived_hash != hash => {
+                out.findings.push(format!("event {id} differs between the table and the archive"));
+            }
+            Some(_) => {}
         }
     }
-    for (sk, id) in &archived {
+    for (sk, (id, _)) in &archived {
         if !in_table.contains_key(sk) {
             out.findings.push(format!("event {id} is in the archive but not in the table"));
         }

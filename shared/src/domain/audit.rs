@@ -100,8 +100,8 @@ impl AccessEvent {
         for patient in self.listed_patients.iter().filter(|p| Some(**p) != self.patient_id) {
             let copy = AccessEvent { patient_id: Some(*patient), listed_patients: Vec::new(), ..self.clone() };
             let mut item = copy.to_item();
-            item.insert(schema::PK.into(), keys::audit_listed_pk(clinic).into());
-            item.insert(schema::SK.into(), format!("{sk}#{patient}").into());
+            item.insert(schema::PK.into(), keys::audit_listed_pk(clinic, *patient).into());
+            item.insert(schema::SK.into(), sk.clone().into());
             let (actor_pk, actor_sk) = Index::Gsi2.attrs();
             item.remove(actor_pk);
             item.remove(actor_sk);

@@ -119,10 +119,10 @@ pub fn audit_patient_index(clinic: EntityId, patient: EntityId) -> String {
     format!("CLINIC#{clinic}#PATIENT#{patient}")
 }
 
-/// Copies of events that listed several patients, one per listed patient: found through the patient
-/// index only.
-pub fn audit_listed_pk(clinic: EntityId) -> String {
-    format!("CLINIC#{clinic}#LISTED")
+/// A listed patient's copies of events that listed several patients (found through the patient index
+/// only): a partition per patient, so a busy clinic's searches spread their writes.
+pub fn audit_listed_pk(clinic: EntityId, patient: EntityId) -> String {
+    format!("CLINIC#{clinic}#LISTED#{patient}")
 }
 
 /// Audit GSI2: events by one actor.

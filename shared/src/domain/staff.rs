@@ -66,6 +66,9 @@ pub struct StaffInvitation {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<Email>,
     pub invited_by: UserId,
+    /// The inviter's role: an operator (a clinic's first administrator) or an administrator, whose code
+    /// stops working when they are no longer an active administrator.
+    pub inviter_role: Role,
     pub created_at: String,
     /// Unix seconds after which the code no longer works.
     pub expires_at: i64,
@@ -125,12 +128,12 @@ impl NewStaff {
         Some(Self { role: Role::Admin, display_name: display_name?, email })
     }
 
-    /// The invitation, made by `by` at `now` (Unix seconds `now_seconds`).
+    /// The invitation, made by `by` (in their role) at `now` (Unix seconds `now_seconds`).
     pub fn invitation(
         self,
         id: EntityId,
         clinic: EntityId,
-        by: UserId,
+        (by, inviter_role): (UserId, Role),
         now: &str,
         now_seconds: i64,
     ) -> StaffInvitation {
@@ -141,6 +144,7 @@ impl NewStaff {
             display_name: self.display_name,
             email: self.email,
             invited_by: by,
+            inviter_role,
             created_at: now.to_string(),
             expires_at: now_seconds + STAFF_INVITATION_DAYS * 86_400,
         }
