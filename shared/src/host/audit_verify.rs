@@ -51,6 +51,12 @@ pub fn report(args: &VerifyArgs, found: &Verification) -> String {
         "chain {}: {} batches; {} events in the archive and {} in the table within the window\n",
         args.chain, found.batches, found.archived_events, found.table_events
     );
+    if found.unreferenced > 0 {
+        out.push_str(&format!(
+            "{} batch object outside the chain (a commit that failed and was written again): not a break\n",
+            found.unreferenced
+        ));
+    }
     if found.passed() {
         out.push_str("verified: the chain is whole and the archive holds exactly the table's events\n");
     }
@@ -99,8 +105,9 @@ mod tests {
     #[test]
     fn a_report_says_passed_or_lists_each_break() {
         let args = VerifyArgs { chain: "platform".into(), from: None, to: None };
-        let clean = Verification { batches: 2, archived_events: 5, table_events: 5, findings: vec![] };
+        let clean = Verification { batches: 2, archived_events: 5, table_events: 5, unreferenced: 1, findings: vec![] };
         assert!(report(&args, &clean).contains("verified"));
+        assert!(report(&args, &clean).contains("1 batch object outside the chain"));
         let broken = Verification { findings: vec!["batch 2 is missing".into()], ..clean };
         assert!(report(&args, &broken).contains("BROKEN: batch 2 is missing"));
     }
