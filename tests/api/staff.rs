@@ -104,6 +104,29 @@ async fn a_membership_is_released_on_deactivation(app: TestApp) {
     assert_eq!(back.status, 409, "a new invitation, not a switch: {back:?}");
 }
 
+/// A membership kept as `deactivated` (as deactivations once did, instead of releasing it) does not stop
+/// its user from joining a clinic.
+async fn a_membership_kept_deactivated_does_not_block_joining(app: TestApp) {
+    let clinic = app.open_clinic("Legacy").await;
+    let mut kept = vellum::store::Item::new();
+    for (name, value) in [
+        ("PK", "USER#legacy-1"),
+        ("SK", "MEMBERSHIP"),
+        ("clinicId", "01JD0000000000000000000009"),
+        ("userId", "legacy-1"),
+        ("role", "nurse"),
+        ("status", "deactivated"),
+    ] {
+        kept.insert(name.into(), json!(value));
+    }
+    let put = vellum::store::Write::put(Table::Records, kept, vellum::store::Cond::NotExists);
+    app.records.transact(vec![put]).await.unwrap();
+    let invited = app.post("/v1/staff", &clinic.admin, json!({"role": "nurse", "displayName": "Returning"})).await;
+    let joined = app.join("legacy-1", invited.body["code"].as_str().unwrap()).await;
+    assert_eq!(joined.status, 200, "{joined:?}");
+    assert_eq!(membership_clinic(&app, "legacy-1").await.as_deref(), Some(clinic.id.as_str()));
+}
+
 /// An administrator's codes stop working when they stop being one: a deactivated administrator cannot
 /// come back with a code they made before, nor bring anyone else in with it.
 async fn a_former_administrators_codes_no_longer_work(app: TestApp) {
@@ -185,6 +208,7 @@ on_both_backends!(
     an_invitation_code_works_once_and_only_for_a_joiner,
     a_membership_is_released_on_deactivation,
     a_former_administrators_codes_no_longer_work,
+    a_membership_kept_deactivated_does_not_block_joining,
     a_member_is_invited_listed_and_changed,
     a_clinic_always_keeps_an_active_administrator,
 );

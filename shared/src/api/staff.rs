@@ -102,6 +102,12 @@ pub async fn join(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         None => (1, Cond::NotExists),
     };
     let member = invitation.member(user.clone(), &ctx.now_text(), version);
+    // A membership deactivated before deactivations released them is replaced as a released one would be.
+    let held = ctx.app.records.get(Table::Records, &membership_key(&user)).await?;
+    let membership_cond = match held.map(entity_from::<Membership>).transpose()? {
+        Some(kept) if !kept.is_active() => Cond::Exists,
+        _ => Cond::NotExists,
+    };
     let mut writes = vec![
         Guarded::new(
             Write::put(Table::Records, entity_item(&staff_key(clinic, &user), &member), cond),
@@ -111,7 +117,7 @@ pub async fn join(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
             Write::put(
                 Table::Records,
                 entity_item(&membership_key(&user), &Membership::of(clinic, &member)),
-                Cond::NotExists,
+                membership_cond,
             ),
             ApiError::Conflict(
                 "you are an active member of a clinic already: you can join another once that clinic deactivates you"
