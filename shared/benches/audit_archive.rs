@@ -111,18 +111,8 @@ fn main() {
 
     let baseline = runtime.block_on(async {
         let started = Instant::now();
-        let mut after = None;
-        let mut seen = 0;
-        loop {
-            let query =
-                Query::new(Table::Audit, format!("CLINIC#{clinic}")).sk(SkRange::All).limit(1000).start_after(after);
-            let page = store.query(query).await.unwrap();
-            seen += page.items.len();
-            match page.next {
-                Some(next) => after = Some(next),
-                None => break,
-            }
-        }
+        let query = Query::new(Table::Audit, format!("CLINIC#{clinic}")).sk(SkRange::All).limit(1000);
+        let seen = vellum::store::query_all(store.as_ref(), query).await.unwrap().len();
         assert_eq!(seen, EVENTS);
         started.elapsed()
     });

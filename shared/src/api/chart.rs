@@ -37,18 +37,9 @@ fn location(kind: ChartKind, patient: EntityId, entry: EntityId) -> String {
     format!("/v1/patients/{patient}/{segment}/{entry}")
 }
 
-/// Reads every page of a query (a chart partition is small; DynamoDB pages it by the megabyte).
+/// Reads every page of a query of the app's records (see `store::query_all`).
 pub async fn query_all(ctx: &Ctx, query: Query) -> Result<Vec<Item>, ApiError> {
-    let mut items = Vec::new();
-    let mut after = None;
-    loop {
-        let page = ctx.app.records.query(query.clone().start_after(after)).await?;
-        items.extend(page.items);
-        match page.next {
-            Some(next) => after = Some(next),
-            None => return Ok(items),
-        }
-    }
+    Ok(crate::store::query_all(ctx.app.records.as_ref(), query).await?)
 }
 
 /// The current version of an entry of the caller's clinic; anything else is not found.

@@ -14,8 +14,7 @@ use crate::domain::values::EntityId;
 use crate::http::outcome::Guarded;
 use crate::http::pipeline::Ctx;
 use crate::http::problem::ApiError;
-use crate::store::schema::{PK, SK};
-use crate::store::{Cond, Item, Key, Table, Update, Write};
+use crate::store::{Cond, Item, Key, Table, Update, Write, entity_item};
 
 /// One request's changes to a patient's chart: the guards it read or moves, and the entries it adds (so
 /// the rules see an earlier entry of the same request, as in one `submissions/accept`).
@@ -70,11 +69,7 @@ impl ChartChange {
         };
         let mut writes = Vec::new();
         for (kind, read) in &self.checked {
-            let key = self.key(*kind);
-            let mut item = Item::new();
-            item.insert(PK.into(), json!(key.pk));
-            item.insert(SK.into(), json!(key.sk));
-            item.insert("version".into(), json!(read.map_or(1, |v| v + 1)));
+            let item = entity_item(&self.key(*kind), &json!({"version": read.map_or(1, |v| v + 1)}));
             let cond = read.map_or(Cond::NotExists, Cond::VersionIs);
             writes.push(Guarded::new(Write::put(Table::Records, item, cond), raced()));
         }

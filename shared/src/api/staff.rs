@@ -14,7 +14,7 @@ use crate::http::input::Input;
 use crate::http::outcome::{Facts, Guarded, Outcome, Reply};
 use crate::http::pipeline::Ctx;
 use crate::http::problem::ApiError;
-use crate::store::schema::{PK, SK, TTL};
+use crate::store::schema::TTL;
 use crate::store::{Cond, Item, Key, Query, SkRange, Table, Write, entity_from, entity_item};
 
 /// How long after it expires an invitation's item is kept (then DynamoDB's TTL removes it).
@@ -227,12 +227,7 @@ async fn admin_count_write(ctx: &Ctx, clinic: EntityId, delta: i64) -> Result<Gu
 
 /// The counter item of a clinic's active administrators.
 pub fn admin_count_item(key: &Key, count: i64, version: u64) -> Item {
-    let mut item = Item::new();
-    item.insert(PK.into(), json!(key.pk));
-    item.insert(SK.into(), json!(key.sk));
-    item.insert("count".into(), json!(count));
-    item.insert("version".into(), json!(version));
-    item
+    entity_item(key, &json!({"count": count, "version": version}))
 }
 
 async fn count_active_admins(ctx: &Ctx, clinic: EntityId) -> Result<i64, ApiError> {

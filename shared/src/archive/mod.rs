@@ -20,7 +20,7 @@ use crate::domain::audit::{AccessEvent, Outcome, Resource, UserIdentity};
 use crate::domain::role::Role;
 use crate::domain::values::{EntityId, UserId};
 use crate::store::schema::{PK, SK};
-use crate::store::{Cond, Item, Key, Records, StoreError, Table, Write};
+use crate::store::{Cond, Item, Key, Records, StoreError, Table, Write, entity_item, str_attr};
 
 /// One change the audit table's stream reports.
 #[derive(Clone, Debug, PartialEq)]
@@ -80,7 +80,7 @@ fn chain_of(item: &Item) -> String {
 }
 
 fn text(item: &Item, name: &str) -> String {
-    item.get(name).and_then(Value::as_str).unwrap_or("").to_string()
+    str_attr(item, name).unwrap_or("").to_string()
 }
 
 /// Whether an audit item is an event itself, not a listed patient's copy of one.
@@ -220,17 +220,12 @@ impl Archive {
                 .put(&Batch::object_key(chain, seq, &hash), batch.to_bytes(), "application/x-ndjson")
                 .await
                 .map_err(|e| e.to_string())?;
-            let key = head_key(chain);
-            let head_item = json!({"PK": key.pk, "SK": key.sk, "seq": seq, "hash": hash,
-                                   "version": head.as_ref().map_or(1, |h| h.version + 1)});
-            let mut writes = vec![Write::put(Table::Records, object(head_item), cond)];
+            let version = head.as_ref().map_or(1, |h| h.version + 1);
+            let head_item = entity_item(&head_key(chain), &json!({"seq": seq, "hash": hash, "version": version}));
+            let mut writes = vec![Write::put(Table::Records, head_item, cond)];
             for line in &fresh {
-                let key = marker_key(chain, &line.id);
-                writes.push(Write::put(
-                    Table::Records,
-                    object(json!({"PK": key.pk, "SK": key.sk, "seq": seq})),
-                    Cond::NotExists,
-                ));
+                let marker = entity_item(&marker_key(chain, &line.id), &json!({"seq": seq}));
+                writes.push(Write::put(Table::Records, marker, Cond::NotExists));
             }
             writes.extend(fresh.iter().filter_map(|l| l.tamper_event.as_ref()).map(AccessEvent::to_write));
             match self.records.transact(writes).await {
@@ -247,13 +242,6 @@ impl Archive {
             }
         }
         Err(format!("the {chain} chain kept moving under the archive; the delivery will be retried"))
-    }
-}
-
-fn object(value: Value) -> Item {
-    match value {
-        Value::Object(map) => map,
-        _ => Item::new(),
     }
 }
 

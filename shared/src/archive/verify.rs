@@ -13,7 +13,7 @@ use super::read_head;
 use crate::blobs::Blobs;
 use crate::crypto::sha256_hex;
 use crate::store::schema::SK;
-use crate::store::{Query, Records, SkRange, Table};
+use crate::store::{Query, Records, SkRange, Table, query_all};
 
 /// What the verifier found.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -141,18 +141,10 @@ pub async fn verify(
     out.archived_events = archived.len();
 
     let mut in_table: BTreeMap<String, (String, String)> = BTreeMap::new();
-    let mut after = None;
-    loop {
-        let query = Query::new(Table::Audit, partition(chain)).sk(SkRange::All).limit(1000).start_after(after);
-        let page = records.query(query).await.map_err(|e| e.to_string())?;
-        for item in page.items {
-            if let Some((sk, id, hash)) = event_of(&item).filter(|(sk, ..)| within(sk, from, to)) {
-                in_table.insert(sk, (id, hash));
-            }
-        }
-        match page.next {
-            Some(next) => after = Some(next),
-            None => break,
+    let query = Query::new(Table::Audit, partition(chain)).sk(SkRange::All).limit(1000);
+    for item in query_all(records, query).await.map_err(|e| e.to_string())? {
+        if let Some((sk, id, hash)) = event_of(&item).filter(|(sk, ..)| within(sk, from, to)) {
+            in_table.insert(sk, (id, hash));
         }
     }
     out.table_events = in_table.len();

@@ -97,21 +97,23 @@ pub async fn aws_photos_from_env() -> Result<Option<PhotoPorts>, ConfigError> {
     };
     let key_id = required("VELLUM_PHOTO_KEY_ID")?;
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let path_style = var("VELLUM_S3_PATH_STYLE").as_deref() == Some("true");
-    let s3 = aws_sdk_s3::config::Builder::from(&config).force_path_style(path_style).build();
     Ok(Some(PhotoPorts {
-        blobs: Arc::new(S3Blobs::new(aws_sdk_s3::Client::from_conf(s3), bucket)),
+        blobs: Arc::new(S3Blobs::new(s3_client(&config), bucket)),
         keyring: Arc::new(KmsKeyring::new(aws_sdk_kms::Client::new(&config), key_id)),
     }))
+}
+
+/// An S3 client, path-style when `VELLUM_S3_PATH_STYLE=true` (an S3 stand-in that serves no bucket hosts).
+fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let path_style = var("VELLUM_S3_PATH_STYLE").as_deref() == Some("true");
+    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(config).force_path_style(path_style).build())
 }
 
 /// The audit archive's bucket (`VELLUM_AUDIT_ARCHIVE_BUCKET`), on S3.
 pub async fn aws_archive_from_env() -> Result<Arc<S3Blobs>, ConfigError> {
     let bucket = required("VELLUM_AUDIT_ARCHIVE_BUCKET")?;
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let path_style = var("VELLUM_S3_PATH_STYLE").as_deref() == Some("true");
-    let s3 = aws_sdk_s3::config::Builder::from(&config).force_path_style(path_style).build();
-    Ok(Arc::new(S3Blobs::new(aws_sdk_s3::Client::from_conf(s3), bucket)))
+    Ok(Arc::new(S3Blobs::new(s3_client(&config), bucket)))
 }
 
 /// The audit archive of the embedded host: files under `dir/audit-archive` (nothing is uploaded there, so

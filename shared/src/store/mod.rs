@@ -174,6 +174,20 @@ pub fn entity_from<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, Stor
     })
 }
 
+/// Reads every page of a query (a chart partition or an audit window: DynamoDB pages by the megabyte).
+pub async fn query_all(records: &dyn Records, query: Query) -> Result<Vec<Item>, StoreError> {
+    let mut items = Vec::new();
+    let mut after = None;
+    loop {
+        let page = records.query(query.clone().start_after(after)).await?;
+        items.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(items),
+        }
+    }
+}
+
 /// Reads a string attribute.
 pub fn str_attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
     item.get(name).and_then(Value::as_str)
