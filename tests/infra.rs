@@ -153,15 +153,18 @@ fn granted(template: &Value, role: &str) -> HashMap<String, BTreeSet<String>> {
                     assert!(statement["Condition"].is_object(), "{role}: {action} without a condition");
                 }
                 if *action == "s3:ListBucket" {
-                    assert_eq!(
-                        statement["Condition"]["StringLike"]["s3:prefix"], "photos/*",
-                        "{role} lists only photos/"
+                    let prefix = statement["Condition"]["StringLike"]["s3:prefix"].as_str();
+                    assert!(
+                        matches!(prefix, Some("photos/*" | "audit/*")),
+                        "{role} lists only photos/ or the archive's audit/"
                     );
                 } else if service == "s3" {
                     for resource in statement["Resource"].as_array().unwrap() {
                         let arn = resource["Fn::Sub"].as_str().unwrap();
                         let photos = arn.ends_with("/quarantine/*") || arn.ends_with("/photos/*");
-                        let archive = arn.ends_with("${AuditArchiveBucket}/audit/*") && *action == "s3:PutObject";
+                        // The archive is only ever added to and read: Object Lock keeps every version.
+                        let archive = arn.ends_with("${AuditArchiveBucket}/audit/*")
+                            && matches!(*action, "s3:PutObject" | "s3:GetObject");
                         assert!(photos || archive, "{role}: {action} {arn}");
                     }
                 }
@@ -258,6 +261,7 @@ fn photo_functions_reach_only_their_prefixes_and_keys_only_under_a_photo_context
                 Grant::DeletePhotos => &[("s3:DeleteObject", "photos"), ("s3:DeleteObject", "quarantine")],
                 Grant::ListPhotos => &[("s3:ListBucket", "photos")],
                 Grant::ArchiveAudit => &[("s3:PutObject", "audit")],
+                Grant::ReadAuditArchive => &[("s3:ListBucket", "audit"), ("s3:GetObject", "audit")],
                 Grant::GenerateDataKey | Grant::DecryptDataKey => &[],
             };
             out.extend(pairs.iter().map(|(a, p)| format!("{a} {p}")));

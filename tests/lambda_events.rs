@@ -44,6 +44,7 @@ async fn invoke(stores: &Stores, function: &str, case: &str, next_id: Option<&st
     let ids = next_id.map(|id| id.parse().expect("ulid")).into_iter();
     let app = App::new(stores.records.clone(), SecretKey::generate())
         .with_ids(Arc::new(SequenceIds::new(ids)))
+        .with_archive(stores.photos.blobs.clone())
         .with_photos(stores.photos.clone());
     let request: Request<lambda_http::Body> =
         lambda_http::request::from_str(&read(function, case)).expect("a valid API Gateway v2 event");
@@ -150,6 +151,10 @@ const PHOTO_SCENARIO: &[(&str, &str, u16, Option<&str>)] = &[
     ("photos-erase-all", "missing-reason", 400, None),
 ];
 
+/// The operator's check of the archive, after the stream's sample was archived.
+const ARCHIVE_SCENARIO: &[(&str, &str, u16, Option<&str>)] =
+    &[("audit-verify", "success", 200, None), ("audit-verify", "forbidden-role", 403, None)];
+
 /// Pre-visit forms, after the invitation has been given the sample link's token.
 const FORMS_SCENARIO: &[(&str, &str, u16, Option<&str>)] = &[
     ("forms-templates-list", "success", 200, None),
@@ -238,6 +243,14 @@ async fn every_sample_event_gives_its_expected_answer(backend: Backend) {
     let archive = vellum::archive::Archive { records: stores.records.clone(), blobs: stores.photos.blobs.clone() };
     let report = archive.handle(records, app.clock.now()).await.expect("archived");
     assert_eq!((report.archived, report.tampered, report.batches), (1, 1, 2), "{report:?}");
+    // An operator verifies the clinic's chain: the overwrite shows as a break.
+    for (function, case, expected, next_id) in ARCHIVE_SCENARIO {
+        let (status, body) = invoke(&stores, function, case, *next_id).await;
+        assert_eq!(status, *expected, "{function}/{case}: {body}");
+        if *case == "success" {
+            assert_eq!((body["batches"].clone(), body["passed"].clone()), (serde_json::json!(2), false.into()));
+        }
+    }
     // The daily sweep (its schedule's event carries nothing it needs) keeps the renditions a record names.
     let scheduled: Value = serde_json::from_str(&read("photos-sweep", "scheduled")).unwrap();
     assert_eq!(scheduled["detail-type"], "Scheduled Event");
@@ -341,7 +354,7 @@ fn every_route_has_a_success_and_a_failure_event_and_every_event_is_run() {
         ("invitations-create", "forged-host", 201, None),
         ("invitations-create", "unknown-template", 422, None),
     ];
-    let all = || SCENARIO.iter().chain(PHOTO_SCENARIO).chain(FORM_SETUP).chain(FORMS_SCENARIO);
+    let all = || SCENARIO.iter().chain(ARCHIVE_SCENARIO).chain(PHOTO_SCENARIO).chain(FORM_SETUP).chain(FORMS_SCENARIO);
     for route in routes::ROUTES.iter() {
         let cases: Vec<&str> = all().filter(|(f, ..)| *f == route.function).map(|(_, c, ..)| *c).collect();
         assert!(

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use serde_json::json;
-use vellum::archive::verify::verify;
+use vellum::archive::verify::{Depth, Window, verify};
 use vellum::archive::{Archive, Change, StreamRecord};
 use vellum::blobs::Blobs;
 use vellum::store::{Cond, Item, Key, Page, Query, Records, SkRange, StoreError, Table, Update, Write};
@@ -118,7 +118,7 @@ fn main() {
     });
     let (verified, took) = runtime.block_on(async {
         let started = Instant::now();
-        let found = verify(store.as_ref(), blobs.as_ref(), &clinic, None, None).await.unwrap();
+        let found = verify(store.as_ref(), blobs.as_ref(), &clinic, Window::default(), Depth::Whole).await.unwrap();
         (found, started.elapsed())
     });
     assert!(verified.passed(), "{verified:?}");

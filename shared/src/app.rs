@@ -1,5 +1,5 @@
 //! The state every handler borrows: the records store, the clock, the id source, the cursor key, and for
-//! the photo functions the blobs and keys ports.
+//! the photo functions the blobs and keys ports, for the archive's verifier the archive.
 
 use std::sync::Arc;
 
@@ -24,6 +24,8 @@ pub struct App {
     pub public_url: Option<String>,
     /// Only the functions that handle photos build these (other cold starts skip S3 and KMS).
     pub photos: Option<PhotoPorts>,
+    /// The audit archive's bucket, for the functions that verify it.
+    pub archive: Option<Arc<dyn Blobs>>,
     /// How many requests one address may make of the patients' link routes in a minute.
     pub link_requests_per_minute: i64,
 }
@@ -49,6 +51,7 @@ impl App {
             cursor_key,
             public_url: None,
             photos: None,
+            archive: None,
             link_requests_per_minute: LINK_REQUESTS_PER_MINUTE,
         }
     }
@@ -66,6 +69,11 @@ impl App {
 
     pub fn with_photos(mut self, photos: PhotoPorts) -> Self {
         self.photos = Some(photos);
+        self
+    }
+
+    pub fn with_archive(mut self, archive: Arc<dyn Blobs>) -> Self {
+        self.archive = Some(archive);
         self
     }
 

@@ -105,6 +105,21 @@ fn grant_statements(grants: &[Grant]) -> Vec<Value> {
                 "Action": ["s3:PutObject"],
                 "Resource": [sub("arn:${AWS::Partition}:s3:::${AuditArchiveBucket}/audit/*")],
             })),
+            Grant::ReadAuditArchive => {
+                statements.push(json!({
+                    "Sid": "ListAuditArchive",
+                    "Effect": "Allow",
+                    "Action": "s3:ListBucket",
+                    "Resource": sub("arn:${AWS::Partition}:s3:::${AuditArchiveBucket}"),
+                    "Condition": { "StringLike": { "s3:prefix": "audit/*" } },
+                }));
+                Some(json!({
+                    "Sid": "ReadAuditArchive",
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject"],
+                    "Resource": [sub("arn:${AWS::Partition}:s3:::${AuditArchiveBucket}/audit/*")],
+                }))
+            }
             Grant::GenerateDataKey | Grant::DecryptDataKey => None,
         };
         statements.extend(statement);
@@ -167,6 +182,9 @@ impl FunctionSpec<'_> {
             (256, 900)
         } else if self.grants.contains(&Grant::ArchiveAudit) {
             (256, 120)
+        } else if self.grants.contains(&Grant::ReadAuditArchive) {
+            // Reading a window's batches: as long as API Gateway waits for an answer.
+            (512, 29)
         } else if self.grants.contains(&Grant::ReadPhotos) {
             (256, 10)
         } else {
@@ -292,11 +310,11 @@ fn function(spec: &FunctionSpec<'_>) -> Value {
         env["VELLUM_CURSOR_KEY"] = reference("CursorKey");
         env["VELLUM_PUBLIC_URL"] = reference("PublicUrl");
     }
-    if spec.grants.iter().any(|g| *g != Grant::ArchiveAudit) {
+    if spec.grants.iter().any(|g| g.is_photos()) {
         env["VELLUM_PHOTO_BUCKET"] = sub(photo_bucket_name());
         env["VELLUM_PHOTO_KEY_ID"] = arn_of("DataKey");
     }
-    if spec.grants.contains(&Grant::ArchiveAudit) {
+    if spec.grants.iter().any(|g| !g.is_photos()) {
         env["VELLUM_AUDIT_ARCHIVE_BUCKET"] = reference("AuditArchiveBucket");
     }
     let (memory, timeout) = spec.sizing();

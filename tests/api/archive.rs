@@ -5,23 +5,15 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use vellum::archive::batch::Batch;
-use vellum::archive::verify::verify;
+use vellum::archive::verify::{Depth, Window, verify};
 use vellum::archive::{Archive, Change, StreamRecord};
 use vellum::blobs::Blobs;
 use vellum::store::{Cond, Item, Query, SkRange, Table, Write};
-use vellum_tests::{Backend, Clinic, TestApp, patient_body};
+use vellum_tests::{Clinic, TestApp, patient_body};
 
-/// The archive bucket of a test: a fresh one on moto, files in a temporary folder locally.
-async fn archive_of(app: &TestApp) -> (Archive, Option<tempfile::TempDir>) {
-    let (blobs, dir): (Arc<dyn Blobs>, _) = match app.backend {
-        Backend::Aws => (Arc::new(vellum_tests::moto_blobs().await.0), None),
-        Backend::Embedded => {
-            let dir = tempfile::tempdir().unwrap();
-            let key = vellum::crypto::SecretKey::generate();
-            (Arc::new(vellum::blobs::local::LocalBlobs::new(dir.path(), key, "http://127.0.0.1:9")), Some(dir))
-        }
-    };
-    (Archive { records: app.records.clone(), blobs }, dir)
+/// The archive of a test's server (its bucket on moto, a folder locally).
+fn archive_of(app: &TestApp) -> Archive {
+    Archive { records: app.records.clone(), blobs: app.app.archive.clone().expect("the test server has an archive") }
 }
 
 /// What the audit table's stream would deliver for the clinic's events so far: an insert of each, in the
@@ -67,7 +59,7 @@ async fn some_work(app: &TestApp, clinic: &Clinic, family: &str) {
 }
 
 async fn the_archive_chains_every_event_once_and_the_verifier_passes(app: TestApp) {
-    let (archive, _dir) = archive_of(&app).await;
+    let archive = archive_of(&app);
     let clinic = app.open_clinic("Archived").await;
     some_work(&app, &clinic, "First").await;
     let delivered = inserts(&app, &clinic).await;
@@ -82,10 +74,20 @@ async fn the_archive_chains_every_event_once_and_the_verifier_passes(app: TestAp
     let second = archive.handle(all.clone(), now).await.unwrap();
     assert_eq!(second.archived, originals(&all) - originals(&delivered), "{second:?}");
     assert_eq!(second.batches, 1);
-    let checked = verify(archive.records.as_ref(), archive.blobs.as_ref(), &clinic.id, None, None).await.unwrap();
+    let checked = verify(archive.records.as_ref(), archive.blobs.as_ref(), &clinic.id, Window::default(), Depth::Whole)
+        .await
+        .unwrap();
     assert!(checked.passed(), "{checked:?}");
     assert_eq!((checked.batches, checked.archived_events, checked.table_events), (2, originals(&all), originals(&all)));
-    let empty = verify(archive.records.as_ref(), archive.blobs.as_ref(), &clinic.id, Some("2999"), None).await.unwrap();
+    let empty = verify(
+        archive.records.as_ref(),
+        archive.blobs.as_ref(),
+        &clinic.id,
+        Window { from: Some("2999"), ..Window::default() },
+        Depth::Whole,
+    )
+    .await
+    .unwrap();
     assert!(
         empty.passed() && empty.archived_events == 0 && empty.table_events == 0,
         "an empty window passes: {empty:?}"
@@ -93,7 +95,7 @@ async fn the_archive_chains_every_event_once_and_the_verifier_passes(app: TestAp
 }
 
 async fn an_overwritten_event_is_archived_as_tampering_and_recorded(app: TestApp) {
-    let (archive, _dir) = archive_of(&app).await;
+    let archive = archive_of(&app);
     let clinic = app.open_clinic("Tampered").await;
     some_work(&app, &clinic, "Tamper").await;
     archive.handle(inserts(&app, &clinic).await, app.app.clock.now()).await.unwrap();
@@ -116,7 +118,9 @@ async fn an_overwritten_event_is_archived_as_tampering_and_recorded(app: TestApp
         (line["tamper"].clone(), line["oldImage"]["outcome"].clone()),
         (json!("modify"), old["outcome"].clone())
     );
-    let checked = verify(archive.records.as_ref(), archive.blobs.as_ref(), &clinic.id, None, None).await.unwrap();
+    let checked = verify(archive.records.as_ref(), archive.blobs.as_ref(), &clinic.id, Window::default(), Depth::Whole)
+        .await
+        .unwrap();
     let differs = format!("event {} differs between the table and the archive", old["eventId"].as_str().unwrap());
     assert!(checked.findings.contains(&differs), "{checked:?}");
     // The stream's redelivery of the overwrite is not a second tampering line, nor a second tamper event.
@@ -127,14 +131,17 @@ async fn an_overwritten_event_is_archived_as_tampering_and_recorded(app: TestApp
 }
 
 async fn the_verifier_names_every_break(app: TestApp) {
-    let (archive, _dir) = archive_of(&app).await;
+    let archive = archive_of(&app);
     let clinic = app.open_clinic("Verified").await;
     for family in ["One", "Two", "Three"] {
         some_work(&app, &clinic, family).await;
         archive.handle(inserts(&app, &clinic).await, app.app.clock.now()).await.unwrap();
     }
-    let check =
-        || async { verify(archive.records.as_ref(), archive.blobs.as_ref(), &clinic.id, None, None).await.unwrap() };
+    let check = || async {
+        verify(archive.records.as_ref(), archive.blobs.as_ref(), &clinic.id, Window::default(), Depth::Whole)
+            .await
+            .unwrap()
+    };
     assert!(check().await.passed(), "{:?}", check().await);
     let keys = batch_keys(&archive, &clinic.id).await;
     assert_eq!(keys.len(), 3);
@@ -193,10 +200,108 @@ async fn the_verifier_names_every_break(app: TestApp) {
     assert!(check().await.passed());
 }
 
+async fn operators_verify_a_chain_through_the_api(app: TestApp) {
+    let archive = archive_of(&app);
+    let clinic = app.open_clinic("Checked").await;
+    some_work(&app, &clinic, "Route").await;
+    let delivered = inserts(&app, &clinic).await;
+    archive.handle(delivered.clone(), app.app.clock.now()).await.unwrap();
+    let operator = app.operator();
+    let path = format!("/v1/operator/audit-verification?clinicId={}", clinic.id);
+    let checked = app.get(&path, &operator).await;
+    assert_eq!(checked.status, 200, "{}", checked.body);
+    assert_eq!(checked.body["passed"], true, "{}", checked.body);
+    assert_eq!(checked.body["batches"], 1);
+    assert_eq!(checked.body["archivedEvents"], originals(&delivered));
+    assert_eq!(checked.body["tableEvents"], originals(&delivered));
+    // The check is in the clinic's own trail. Until the stream brings them to the archive, it and the
+    // administrator's read of the trail are pending, not breaks.
+    let events = app.audit(&clinic, "").await;
+    let check = events.iter().find(|e| e["eventName"] == "audit.verify").expect("the check is audited");
+    assert_eq!(check["userIdentity"]["role"], "operator");
+    let again = app.get(&path, &operator).await;
+    assert_eq!((again.body["passed"].clone(), again.body["pendingEvents"].clone()), (json!(true), json!(2)));
+    // A changed batch is named.
+    let key = batch_keys(&archive, &clinic.id).await.remove(0);
+    let mut bytes = archive.blobs.get(&key).await.unwrap().unwrap();
+    let last = bytes.len() - 3;
+    bytes[last] ^= 0x01;
+    archive.blobs.put(&key, bytes, "application/x-ndjson").await.unwrap();
+    let broken = app.get(&path, &operator).await;
+    assert_eq!(broken.body["passed"], false, "{}", broken.body);
+    assert!(broken.body["findings"].as_array().unwrap().iter().any(|f| f.as_str().unwrap().contains("batch 1")));
+    // A window without events passes with zero counts.
+    let empty = app.get(&format!("{path}&from=2999-01-01T00:00:00Z"), &operator).await;
+    assert_eq!(
+        (empty.status, empty.body["archivedEvents"].clone(), empty.body["tableEvents"].clone()),
+        (200, json!(0), json!(0)),
+        "{}",
+        empty.body
+    );
+    // Bad input, an unknown clinic, and a caller who is not an operator.
+    let platform = app.get("/v1/operator/audit-verification?clinicId=platform", &operator).await;
+    assert_eq!(platform.status, 200, "{}", platform.body);
+    for (query, status) in [
+        ("", 400),
+        ("?clinicId=nope", 400),
+        (&format!("?clinicId={}&from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", clinic.id)[..], 422),
+        (&format!("?clinicId={}&from=yesterday", clinic.id)[..], 400),
+        ("?clinicId=01JD00000000000000000000ZZ", 404),
+    ] {
+        let answer = app.get(&format!("/v1/operator/audit-verification{query}"), &operator).await;
+        assert_eq!(answer.status, status, "{query}: {}", answer.body);
+    }
+    let admin = app.get(&path, &clinic.admin).await;
+    assert_eq!(admin.status, 403, "{}", admin.body);
+}
+
+/// One audit event of `chain` at `time`, as the table holds it.
+fn event_at(chain: &str, time: &str) -> Item {
+    let mut item = Item::new();
+    for (name, value) in [
+        ("PK", format!("CLINIC#{chain}")),
+        ("SK", format!("{time}#{}", ulid::Ulid::new())),
+        ("clinicId", chain.to_string()),
+        ("eventName", "patients.read".into()),
+    ] {
+        item.insert(name.into(), json!(value));
+    }
+    item
+}
+
+async fn a_windowed_check_walks_down_only_to_the_batches_written_before_the_window(app: TestApp) {
+    let archive = archive_of(&app);
+    let chain = ulid::Ulid::new().to_string();
+    let now = chrono::Utc::now();
+    for (n, days_ago) in [5, 3, 0].into_iter().enumerate() {
+        let written = now - chrono::Duration::days(days_ago);
+        let item = event_at(&chain, &vellum::ids::sortable_time(written));
+        app.records.transact(vec![Write::put(Table::Audit, item.clone(), Cond::NotExists)]).await.unwrap();
+        let record = StreamRecord { sequence: format!("{n:020}"), change: Change::Insert(item) };
+        archive.handle(vec![record], written).await.unwrap();
+    }
+    let from = vellum::ids::sortable_time(now - chrono::Duration::days(1));
+    let since = vellum::ids::sortable_time(now - chrono::Duration::days(1) - chrono::Duration::hours(25));
+    let window = Window { from: Some(&from), ..Window::default() };
+    let records = archive.records.as_ref();
+    let walked = verify(records, archive.blobs.as_ref(), &chain, window, Depth::WrittenSince(&since)).await.unwrap();
+    assert!(walked.passed(), "{walked:?}");
+    assert_eq!((walked.batches, walked.archived_events, walked.table_events, walked.unreferenced), (2, 1, 1, 0));
+    // The first batch is outside the windowed walk, not outside the whole one.
+    let first = batch_keys(&archive, &chain).await.remove(0);
+    archive.blobs.put(&first, b"changed".to_vec(), "application/x-ndjson").await.unwrap();
+    let walked = verify(records, archive.blobs.as_ref(), &chain, window, Depth::WrittenSince(&since)).await.unwrap();
+    assert!(walked.passed(), "{walked:?}");
+    let whole = verify(records, archive.blobs.as_ref(), &chain, Window::default(), Depth::Whole).await.unwrap();
+    assert!(!whole.passed(), "{whole:?}");
+}
+
 on_both_backends!(
     the_archive_chains_every_event_once_and_the_verifier_passes,
     an_overwritten_event_is_archived_as_tampering_and_recorded,
     the_verifier_names_every_break,
+    operators_verify_a_chain_through_the_api,
+    a_windowed_check_walks_down_only_to_the_batches_written_before_the_window,
 );
 
 /// The embedded store plays the stream: committed audit events reach the archive in the data directory.
@@ -212,15 +317,7 @@ async fn the_embedded_store_archives_what_it_commits_embedded_only() {
     let archive = Archive { records: inner.clone(), blobs: blobs.clone() };
     let records = vellum::archive::local_stream::ArchivingRecords::new(inner.clone(), archive);
     let clinic = ulid::Ulid::new().to_string();
-    let mut item = Item::new();
-    for (name, value) in [
-        ("PK", format!("CLINIC#{clinic}")),
-        ("SK", format!("2026-12-01T10:00:00.000000Z#{}", ulid::Ulid::new())),
-        ("clinicId", clinic.clone()),
-        ("eventName", "patients.read".into()),
-    ] {
-        item.insert(name.into(), json!(value));
-    }
+    let item = event_at(&clinic, "2026-12-01T10:00:00.000000Z");
     use vellum::store::Records;
     records.transact(vec![Write::put(Table::Audit, item, Cond::NotExists)]).await.unwrap();
     let mut waited = 0;
@@ -229,6 +326,6 @@ async fn the_embedded_store_archives_what_it_commits_embedded_only() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         waited += 1;
     }
-    let checked = verify(inner.as_ref(), blobs.as_ref(), &clinic, None, None).await.unwrap();
+    let checked = verify(inner.as_ref(), blobs.as_ref(), &clinic, Window::default(), Depth::Whole).await.unwrap();
     assert!(checked.passed() && checked.archived_events == 1, "{checked:?}");
 }

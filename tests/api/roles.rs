@@ -19,6 +19,7 @@ fn request_for(route: &str, patient: &str, user: &str) -> (String, Option<Value>
         "patients.update" => (format!("/v1/patients/{patient}"), Some(json!({"preferredName": "R"}))),
         "patients.access-log" => (format!("/v1/patients/{patient}/access-log"), None),
         "audit.list" => ("/v1/audit".into(), None),
+        "audit.verify" => ("/v1/operator/audit-verification?clinicId=platform".into(), None),
         "chart.read" => (format!("/v1/patients/{patient}/chart"), None),
         "forms.templates.list" => ("/v1/form-templates".into(), None),
         "forms.templates.read" => ("/v1/form-templates/medical-history".into(), None),

@@ -294,8 +294,11 @@ impl TestApp {
             },
             None => photos,
         };
-        let app =
-            App::new(records.clone(), SecretKey::generate()).with_photos(photos).with_public_url(Some(base.clone()));
+        // The audit archive shares the photo bucket (or folder): its batches are under `audit/`.
+        let app = App::new(records.clone(), SecretKey::generate())
+            .with_archive(photos.blobs.clone())
+            .with_photos(photos)
+            .with_public_url(Some(base.clone()));
         let app = Arc::new(configure(app));
         let port = listener.local_addr().expect("address").port();
         let options = local::HostOptions::new(port, None).with_uploads(uploads).with_dev_tokens(true);

@@ -1,9 +1,11 @@
-//! The audit trail, read back: the clinic's events, and one patient's access log.
+//! The audit trail, read back: the clinic's events, one patient's access log, and the archive's
+//! verification for operators.
 
-use chrono::DateTime;
+use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::{page_body, scope, start_after};
+use crate::archive::verify::{Depth, Window, settled_before};
 use crate::domain::audit::AccessEvent;
 use crate::domain::keys;
 use crate::domain::values::{EntityId, UserId};
@@ -15,15 +17,29 @@ use crate::ids::sortable_time;
 use crate::store::schema::Index;
 use crate::store::{Query, SkRange, Table};
 
-fn instant(params: &Params, name: &str) -> Result<Option<String>, ApiError> {
+fn instant(params: &Params, name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
     params
         .get(name)
         .map(|raw| {
             DateTime::parse_from_rfc3339(raw)
-                .map(|t| sortable_time(t.to_utc()))
+                .map(|t| t.to_utc())
                 .map_err(|_| ApiError::field(name, "must be an RFC 3339 time such as 2026-01-31T09:00:00Z"))
         })
         .transpose()
+}
+
+/// A time range with open ends.
+type Span = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// The `from` and `to` of a request, in order.
+fn window(params: &Params) -> Result<Span, ApiError> {
+    let (from, to) = (instant(params, "from")?, instant(params, "to")?);
+    if let (Some(f), Some(t)) = (from, to)
+        && f > t
+    {
+        return Err(ApiError::field_rule("from", "must not be after to"));
+    }
+    Ok((from, to))
 }
 
 /// Reads one page of events from `partition` (on `index`), newest first, within `from`..`to`.
@@ -34,13 +50,8 @@ async fn events(
     index: Option<Index>,
     actor: Option<&UserId>,
 ) -> Result<serde_json::Value, ApiError> {
-    let from = instant(params, "from")?;
-    let to = instant(params, "to")?;
-    if let (Some(f), Some(t)) = (&from, &to)
-        && f > t
-    {
-        return Err(ApiError::field("from", "must not be after to"));
-    }
+    let (from, to) = window(params)?;
+    let (from, to) = (from.map(sortable_time), to.map(sortable_time));
     // Sort keys start with the time; "~" sorts after every time that shares the bound's prefix.
     let range =
         SkRange::Between(from.clone().unwrap_or_else(|| "0".into()), format!("{}~", to.as_deref().unwrap_or("9")));
@@ -92,4 +103,50 @@ pub async fn access_log(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     super::patients::load(&ctx, id).await?;
     let body = events(&ctx, &params, keys::audit_patient_index(ctx.clinic()?, id), Some(Index::Gsi1), None).await?;
     Ok(Outcome::Read(Reply::ok(body), Facts::patient(id)))
+}
+
+/// How much earlier than a window a batch may have been written and still hold events of it: the time an
+/// event may wait in the stream, with room for clocks that differ.
+const ARCHIVE_DELAY_HOURS: i64 = 25;
+
+/// `GET /v1/operator/audit-verification?clinicId=&from=&to=`: the chain from its head down to the batches
+/// written before the window, and the window's events in the table and the archive, compared.
+pub async fn verify(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
+    let params = input.params(ctx.route.query)?;
+    let clinic = match params.get("clinicId") {
+        None => return Err(ApiError::field("clinicId", "is required: a clinic id, or platform")),
+        Some("platform") => None,
+        Some(raw) => {
+            Some(EntityId::parse(raw).ok_or_else(|| ApiError::field("clinicId", "must be a clinic id, or platform"))?)
+        }
+    };
+    let (from, to) = window(&params)?;
+    if let Some(clinic) = clinic {
+        super::clinics::load(&ctx, clinic).await?;
+    }
+    let archive =
+        ctx.app.archive.as_ref().ok_or_else(|| ApiError::Unavailable("the audit archive is not configured".into()))?;
+    let chain = clinic.map_or_else(|| "platform".to_string(), |c| c.to_string());
+    let since = from.map(|f| sortable_time(f - chrono::Duration::hours(ARCHIVE_DELAY_HOURS)));
+    let depth = since.as_deref().map_or(Depth::Whole, Depth::WrittenSince);
+    let (from, to) = (from.map(sortable_time), to.map(sortable_time));
+    let settled = settled_before(ctx.now);
+    let window = Window { from: from.as_deref(), to: to.as_deref(), settled_before: Some(&settled) };
+    let found = crate::archive::verify::verify(ctx.app.records.as_ref(), archive.as_ref(), &chain, window, depth)
+        .await
+        .map_err(ApiError::Unavailable)?;
+    let body = json!({
+        "clinicId": chain,
+        "from": from,
+        "to": to,
+        "passed": found.passed(),
+        "batches": found.batches,
+        "archivedEvents": found.archived_events,
+        "tableEvents": found.table_events,
+        "unreferencedBatches": found.unreferenced,
+        "pendingEvents": found.pending,
+        "findings": found.findings,
+    });
+    let facts = Facts { clinic, ..Facts::resource("audit-chain", &chain) };
+    Ok(Outcome::Read(Reply::ok(body), facts))
 }

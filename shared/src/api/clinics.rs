@@ -4,6 +4,7 @@ use serde_json::json;
 
 use crate::domain::clinic::{Clinic, NewClinic};
 use crate::domain::keys;
+use crate::domain::values::EntityId;
 use crate::http::input::Input;
 use crate::http::outcome::{Facts, Guarded, Outcome, Reply};
 use crate::http::pipeline::Ctx;
@@ -51,12 +52,17 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     Ok(Outcome::Write(writes, reply, facts))
 }
 
+/// A clinic's profile; 404 when there is no such clinic.
+pub async fn load(ctx: &Ctx, clinic_id: EntityId) -> Result<Clinic, ApiError> {
+    let key = Key::new(keys::clinic_pk(clinic_id), keys::CLINIC_PROFILE);
+    let item = ctx.app.records.get(Table::Records, &key).await?.ok_or(ApiError::NotFound)?;
+    Ok(entity_from(item)?)
+}
+
 /// `GET /v1/clinic`
 pub async fn read(ctx: Ctx, _input: Input) -> Result<Outcome, ApiError> {
     let clinic_id = ctx.clinic()?;
-    let key = Key::new(keys::clinic_pk(clinic_id), keys::CLINIC_PROFILE);
-    let item = ctx.app.records.get(Table::Records, &key).await?.ok_or(ApiError::NotFound)?;
-    let clinic: Clinic = entity_from(item)?;
+    let clinic = load(&ctx, clinic_id).await?;
     let version = clinic.version;
     Ok(Outcome::Read(Reply::ok(json!(clinic)).versioned(version), Facts::resource("clinic", clinic_id)))
 }

@@ -25,6 +25,8 @@ pub struct Verification {
     pub table_events: usize,
     /// Batch objects the chain does not reach (left by a commit that failed and was retried).
     pub unreferenced: usize,
+    /// Recent events in the table that the stream has not brought to the archive yet.
+    pub pending: usize,
     pub findings: Vec<String>,
 }
 
@@ -54,14 +56,43 @@ fn event_of(item: &serde_json::Map<String, Value>) -> Option<(String, String, St
     Some((sk, id, sha256_hex(canonical_line(item).as_bytes())))
 }
 
-/// Verifies `chain`'s batches, and its events between the sortable times `from` and `to`.
+/// Where the walk down the chain may end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Depth<'a> {
+    /// Down to the chain's first batch.
+    Whole,
+    /// Down to the first batch written before this sortable time (with it): the batches below it hold
+    /// only older events.
+    WrittenSince(&'a str),
+}
+
+/// The events compared: sortable times, open ends allowed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Window<'a> {
+    pub from: Option<&'a str>,
+    pub to: Option<&'a str>,
+    /// Events written at or after this time may still be on their way through the stream: one the archive
+    /// lacks is counted as pending, not as a break. Without it, every event must be archived.
+    pub settled_before: Option<&'a str>,
+}
+
+/// How long an event may take through the stream into the archive before its absence is a break.
+pub const SETTLING_MINUTES: i64 = 15;
+
+/// The settling bound of a verification made at `now`.
+pub fn settled_before(now: chrono::DateTime<chrono::Utc>) -> String {
+    crate::ids::sortable_time(now - chrono::Duration::minutes(SETTLING_MINUTES))
+}
+
+/// Verifies `chain`'s batches as deep as `depth` says, and its events in `window`.
 pub async fn verify(
     records: &dyn Records,
     blobs: &dyn Blobs,
     chain: &str,
-    from: Option<&str>,
-    to: Option<&str>,
+    window: Window<'_>,
+    depth: Depth<'_>,
 ) -> Result<Verification, String> {
+    let Window { from, to, settled_before } = window;
     let mut out = Verification::default();
     let head = read_head(records, chain).await.map_err(|e| e.to_string())?;
     // Every batch object of the chain, by place.
@@ -79,11 +110,11 @@ pub async fn verify(
             None => break,
         }
     }
-    let listed: usize = objects.values().map(Vec::len).sum();
     // Archived events in the window: sort key → (event id, line hash).
     let mut archived: BTreeMap<String, (String, String)> = BTreeMap::new();
     let mut expected = head.as_ref().map(|h| h.hash.clone());
     let mut seq = head.as_ref().map_or(0, |h| h.seq);
+    let mut lowest = seq.max(1);
     while seq >= 1 {
         // After a break, the walk goes on with the one object in the place below, if there is just one.
         let name = expected.take().or_else(|| match objects.get(&seq).map(Vec::as_slice) {
@@ -135,13 +166,22 @@ pub async fn verify(
             }
         }
         expected = intact.then(|| batch.header.prev_hash.clone());
+        lowest = seq;
         seq -= 1;
+        if let Depth::WrittenSince(since) = depth
+            && batch.header.created_at.as_str() < since
+        {
+            break;
+        }
     }
+    let listed: usize = objects.range(lowest..).map(|(_, names)| names.len()).sum();
     out.unreferenced = listed.saturating_sub(out.batches);
     out.archived_events = archived.len();
 
     let mut in_table: BTreeMap<String, (String, String)> = BTreeMap::new();
-    let query = Query::new(Table::Audit, partition(chain)).sk(SkRange::All).limit(1000);
+    // Sort keys start with the time; "~" sorts after every time that shares the bound's prefix.
+    let range = SkRange::Between(from.unwrap_or("0").to_string(), format!("{}~", to.unwrap_or("9")));
+    let query = Query::new(Table::Audit, partition(chain)).sk(range).limit(1000);
     for item in query_all(records, query).await.map_err(|e| e.to_string())? {
         if let Some((sk, id, hash)) = event_of(&item).filter(|(sk, ..)| within(sk, from, to)) {
             in_table.insert(sk, (id, hash));
@@ -150,6 +190,7 @@ pub async fn verify(
     out.table_events = in_table.len();
     for (sk, (id, hash)) in &in_table {
         match archived.get(sk) {
+            None if settled_before.is_some_and(|settled| sk.as_str() >= settled) => out.pending += 1,
             None => out.findings.push(format!("event {id} is in the table but not in the archive")),
             Some((_, archived_hash)) if archived_hash != hash => {
                 out.findings.push(format!("event {id} differs between the table and the archive"));

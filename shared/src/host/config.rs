@@ -111,9 +111,19 @@ fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
 
 /// The audit archive's bucket (`VELLUM_AUDIT_ARCHIVE_BUCKET`), on S3.
 pub async fn aws_archive_from_env() -> Result<Arc<S3Blobs>, ConfigError> {
-    let bucket = required("VELLUM_AUDIT_ARCHIVE_BUCKET")?;
+    aws_archive_if_configured()
+        .await?
+        .ok_or_else(|| ConfigError("set the environment variable VELLUM_AUDIT_ARCHIVE_BUCKET".into()))
+}
+
+/// The audit archive's bucket when `VELLUM_AUDIT_ARCHIVE_BUCKET` names one (only the functions that
+/// write or verify the archive have it).
+pub async fn aws_archive_if_configured() -> Result<Option<Arc<S3Blobs>>, ConfigError> {
+    let Some(bucket) = var("VELLUM_AUDIT_ARCHIVE_BUCKET") else {
+        return Ok(None);
+    };
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    Ok(Arc::new(S3Blobs::new(s3_client(&config), bucket)))
+    Ok(Some(Arc::new(S3Blobs::new(s3_client(&config), bucket))))
 }
 
 /// The audit archive of the embedded host: files under `dir/audit-archive` (nothing is uploaded there, so

@@ -8,13 +8,16 @@ use crate::http::{pipeline, routes};
 
 pub use lambda_http::Error;
 
-/// Builds the state for a deployed function: DynamoDB, the cursor key from `VELLUM_CURSOR_KEY`, and S3
-/// and KMS for the functions that handle photos.
+/// Builds the state for a deployed function: DynamoDB, the cursor key from `VELLUM_CURSOR_KEY`, S3 and
+/// KMS for the functions that handle photos, and the archive bucket for the one that verifies it.
 pub async fn app_from_env() -> Result<App, ConfigError> {
     let records = config::dynamo_from_env().await?;
     let cursor_key = config::key_from_env("VELLUM_CURSOR_KEY")?
         .ok_or_else(|| ConfigError("set the environment variable VELLUM_CURSOR_KEY".into()))?;
-    let app = App::new(Arc::new(records), cursor_key).with_public_url(config::public_url());
+    let mut app = App::new(Arc::new(records), cursor_key).with_public_url(config::public_url());
+    if let Some(archive) = config::aws_archive_if_configured().await? {
+        app = app.with_archive(archive);
+    }
     Ok(match config::aws_photos_from_env().await? {
         Some(photos) => app.with_photos(photos),
         None => app,

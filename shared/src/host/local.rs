@@ -312,22 +312,29 @@ pub async fn app_from_env(
     dir: &std::path::Path,
     base_url: &str,
 ) -> Result<(App, Option<Arc<LocalBlobs>>), ConfigError> {
-    let records: Arc<dyn crate::store::Records> = match backend {
+    let (records, archive): (Arc<dyn crate::store::Records>, Option<Arc<dyn crate::blobs::Blobs>>) = match backend {
         Backend::Embedded => {
             let embedded = config::embedded_in(dir)?;
             tokio::spawn(sweep_expired_records(embedded.clone()));
             let embedded: Arc<dyn crate::store::Records> = Arc::new(embedded);
             // The audit table's stream, played locally: committed events go to the archive folder.
-            let archive = crate::archive::Archive { records: embedded.clone(), blobs: config::local_archive_in(dir)? };
-            Arc::new(crate::archive::local_stream::ArchivingRecords::new(embedded, archive))
+            let blobs: Arc<dyn crate::blobs::Blobs> = config::local_archive_in(dir)?;
+            let archive = crate::archive::Archive { records: embedded.clone(), blobs: blobs.clone() };
+            (Arc::new(crate::archive::local_stream::ArchivingRecords::new(embedded, archive)), Some(blobs))
         }
-        Backend::Aws => config::aws_records_from_env().await?,
+        Backend::Aws => {
+            let archive = config::aws_archive_if_configured().await?.map(|a| a as Arc<dyn crate::blobs::Blobs>);
+            (config::aws_records_from_env().await?, archive)
+        }
     };
     let cursor_key = match config::key_from_env("VELLUM_CURSOR_KEY")? {
         Some(key) => key,
         None => config::key_file(&dir.join("cursor.key"))?,
     };
-    let app = App::new(records, cursor_key).with_public_url(Some(base_url.to_string()));
+    let mut app = App::new(records, cursor_key).with_public_url(Some(base_url.to_string()));
+    if let Some(archive) = archive {
+        app = app.with_archive(archive);
+    }
     Ok(match backend {
         Backend::Embedded => {
             let (photos, uploads) = config::embedded_photos_in(dir, base_url)?;

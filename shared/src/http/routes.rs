@@ -43,10 +43,19 @@ pub enum Grant {
     ListPhotos,
     /// Write batches into the audit archive bucket (`audit/`; Object Lock keeps every version).
     ArchiveAudit,
+    /// List and read the audit archive's batches (`audit/`), to verify them.
+    ReadAuditArchive,
     /// New data keys under a photo's encryption context.
     GenerateDataKey,
     /// Unwrap data keys under a photo's encryption context.
     DecryptDataKey,
+}
+
+impl Grant {
+    /// Whether it concerns the photo bucket and keys (the others concern the audit archive).
+    pub fn is_photos(self) -> bool {
+        !matches!(self, Grant::ArchiveAudit | Grant::ReadAuditArchive)
+    }
 }
 
 /// One route of the API.
@@ -196,6 +205,10 @@ static ADMINISTRATION: &[Route] = &[
         "Access events by patient, actor and time, newest first",
         query: &["patientId", "actor", "from", "to", "limit", "cursor"], body: None, roles: &[Admin], access: &[(Audit, Op::Query), (Records, Op::Get)], grants: &[],
         handler: api::audit::list),
+    route!("audit.verify", "audit-verify", "GET", "/v1/operator/audit-verification",
+        "Verify a clinic's archived audit chain, and that the archive and the table hold the same events in a window",
+        query: &["clinicId", "from", "to"], body: None, roles: &[Operator], access: &[(Audit, Op::Query)],
+        grants: &[Grant::ReadAuditArchive], handler: api::audit::verify),
 ];
 
 /// Who reads allergies: everyone who may stand between a patient and a needle, and the front desk.
@@ -612,7 +625,8 @@ mod tests {
         for route in ROUTES.iter() {
             assert_eq!(route.allows(Role::Patient), route.is_public(), "{route:?}");
             assert_eq!(route.is_public(), route.path.contains("{token}"), "{route:?}");
-            assert_eq!(route.allows(Role::Operator), route.name == "clinics.create", "{route:?}");
+            let for_operators = route.name == "clinics.create" || route.path.starts_with("/v1/operator/");
+            assert_eq!(route.allows(Role::Operator), for_operators, "{route:?}");
             assert_eq!(route.allows(Role::Joiner), route.name == "staff.join", "{route:?}");
             assert!(!route.allows(Role::Operator) || !route.allows(Role::Joiner), "an operator never joins a clinic");
         }
