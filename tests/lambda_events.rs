@@ -23,6 +23,7 @@ const INVITATION: &str = "01JD0000000000000000000006";
 const SECOND_INVITATION: &str = "01JD0000000000000000000007";
 const SUBMISSION: &str = "01JD0000000000000000000008";
 const LINK_PHOTO: &str = "01JD0000000000000000000009";
+const BREAK_GLASS: &str = "01JD0000000000000000000010";
 /// The staff invitation code the sample join events use.
 const SAMPLE_STAFF_CODE: &str = "SampleStaffCode0000000000000000000000000000";
 /// The link token the sample events use.
@@ -112,6 +113,12 @@ const SCENARIO: &[(&str, &str, u16, Option<&str>)] = &[
     ("patients-access-log", "forbidden-role", 403, None),
     ("audit-list", "success", 200, None),
     ("audit-list", "forbidden-role", 403, None),
+    ("break-glass-open", "success", 201, Some(BREAK_GLASS)),
+    ("break-glass-open", "missing-reason", 422, None),
+    ("break-glass-list", "success", 200, None),
+    ("break-glass-list", "forbidden-role", 403, None),
+    ("break-glass-review", "success", 200, None),
+    ("break-glass-review", "already-reviewed", 409, None),
     ("chart-entry-create", "success", 201, Some(TREATMENT)),
     ("chart-entry-create", "expired-lot", 422, None),
     ("chart-entry-create", "note", 201, Some(NOTE)),
@@ -251,6 +258,13 @@ async fn every_sample_event_gives_its_expected_answer(backend: Backend) {
             assert_eq!((body["batches"].clone(), body["passed"].clone()), (serde_json::json!(2), false.into()));
         }
     }
+    // The daily retirement (its schedule's event carries nothing it needs) removes nothing of a chain that
+    // does not verify: the clinic's has an overwritten event and events the stream never archived.
+    let scheduled: Value = serde_json::from_str(&read("audit-retire", "scheduled")).unwrap();
+    assert_eq!(scheduled["detail-type"], "Scheduled Event");
+    let a_year_on = app.clock.now() + chrono::Duration::days(400);
+    let retired = vellum::archive::retire::retire(&archive, a_year_on, 365).await.expect("the retirement runs");
+    assert_eq!((retired.retired, retired.refused.clone()), (0, vec![CLINIC.to_string()]), "{retired:?}");
     // The daily sweep (its schedule's event carries nothing it needs) keeps the renditions a record names.
     let scheduled: Value = serde_json::from_str(&read("photos-sweep", "scheduled")).unwrap();
     assert_eq!(scheduled["detail-type"], "Scheduled Event");
@@ -372,7 +386,8 @@ fn every_route_has_a_success_and_a_failure_event_and_every_event_is_run() {
                 || function == "auth-pre-token"
                 || function == "photos-process"
                 || function == "photos-sweep"
-                || function == "audit-archive";
+                || function == "audit-archive"
+                || function == "audit-retire";
             assert!(used, "events/{function}/{name}.json is not run by any test");
         }
     }

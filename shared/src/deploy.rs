@@ -174,6 +174,11 @@ struct FunctionSpec<'a> {
 }
 
 impl FunctionSpec<'_> {
+    /// Whether it removes events from the audit table (the retention job, and nothing else).
+    fn retires_audit(&self) -> bool {
+        self.ops.contains(&(Table::Audit, Op::Delete))
+    }
+
     /// Memory (MB) and timeout (s): image work needs room and time; everything else is small and quick.
     fn sizing(&self) -> (u32, u32) {
         if self.grants.contains(&Grant::WritePhotos) {
@@ -182,6 +187,9 @@ impl FunctionSpec<'_> {
             (256, 900)
         } else if self.grants.contains(&Grant::ArchiveAudit) {
             (256, 120)
+        } else if self.retires_audit() {
+            // Verifying whole chains before removing anything.
+            (1024, 900)
         } else if self.grants.contains(&Grant::ReadAuditArchive) {
             // Reading a window's batches: as long as API Gateway waits for an answer.
             (512, 29)
@@ -316,6 +324,9 @@ fn function(spec: &FunctionSpec<'_>) -> Value {
     }
     if spec.grants.iter().any(|g| !g.is_photos()) {
         env["VELLUM_AUDIT_ARCHIVE_BUCKET"] = reference("AuditArchiveBucket");
+    }
+    if spec.retires_audit() {
+        env["VELLUM_AUDIT_RETENTION_DAYS"] = reference("AuditRetentionDays");
     }
     let (memory, timeout) = spec.sizing();
     let mut properties = json!({
@@ -832,6 +843,7 @@ fn parameters() -> Value {
         "CursorKey": { "Type": "String", "NoEcho": true, "AllowedPattern": "^[A-Za-z0-9+/]{43}=$", "Description": "32 random bytes, base64 (openssl rand -base64 32): seals pagination cursors" },
         "LogRetentionDays": { "Type": "Number", "Default": 365, "AllowedValues": [90, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], "Description": "How long function and API logs are kept" },
         "AccessLogRetentionDays": { "Type": "Number", "Default": 365, "MinValue": 30, "Description": "How long S3 server access logs are kept" },
+        "AuditRetentionDays": { "Type": "Number", "Default": 365, "MinValue": 7, "Description": "How long audit events stay in the audit table; older ones are read from the archive (kept 6 years)" },
         "PhotoVersionRetentionDays": { "Type": "Number", "Default": 30, "MinValue": 1, "Description": "How long replaced or deleted photo versions are kept" },
         "ThrottleBurst": { "Type": "Number", "Default": 200, "MinValue": 1, "Description": "API burst limit (requests)" },
         "ThrottleRate": { "Type": "Number", "Default": 100, "MinValue": 1, "Description": "API steady rate limit (requests per second)" },

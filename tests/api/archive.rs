@@ -302,6 +302,7 @@ on_both_backends!(
     the_verifier_names_every_break,
     operators_verify_a_chain_through_the_api,
     a_windowed_check_walks_down_only_to_the_batches_written_before_the_window,
+    old_events_leave_the_table_only_verified_and_the_trail_reads_on_from_the_archive,
 );
 
 /// The embedded store plays the stream: committed audit events reach the archive in the data directory.
@@ -328,4 +329,104 @@ async fn the_embedded_store_archives_what_it_commits_embedded_only() {
     }
     let checked = verify(inner.as_ref(), blobs.as_ref(), &clinic, Window::default(), Depth::Whole).await.unwrap();
     assert!(checked.passed() && checked.archived_events == 1, "{checked:?}");
+}
+
+/// The clinic's events in the audit table, by sort key.
+async fn table_events(app: &TestApp, clinic: &Clinic) -> Vec<Item> {
+    let query = Query::new(Table::Audit, format!("CLINIC#{}", clinic.id)).sk(SkRange::All).limit(1000);
+    vellum::store::query_all(app.records.as_ref(), query).await.unwrap()
+}
+
+/// Every event id a listing answers, following its cursors.
+async fn listed_ids(app: &TestApp, path: &str, token: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = match &cursor {
+            Some(c) => format!("{path}&cursor={c}"),
+            None => path.to_string(),
+        };
+        let reply = app.get(&page, token).await;
+        assert_eq!(reply.status, 200, "{page}: {}", reply.body);
+        ids.extend(reply.body["items"].as_array().unwrap().iter().map(|e| e["eventId"].as_str().unwrap().to_string()));
+        match reply.body["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => return ids,
+        }
+    }
+}
+
+async fn old_events_leave_the_table_only_verified_and_the_trail_reads_on_from_the_archive(app: TestApp) {
+    use vellum::archive::retire::retire;
+    let archive = archive_of(&app);
+    let clinic = app.open_clinic("Retention").await;
+    let (practitioner, practitioner_user) = app.member(&clinic, vellum::domain::role::Role::Practitioner).await;
+    let first = app.patient(&clinic, patient_body("Rita", "Retained")).await;
+    let second = app.patient(&clinic, patient_body("Remy", "Retained")).await;
+    let (first, second) = (first["id"].as_str().unwrap(), second["id"].as_str().unwrap());
+    assert_eq!(app.get(&format!("/v1/patients/{first}"), &practitioner).await.status, 200);
+    let search = app.get("/v1/patients?familyName=retained", &practitioner).await;
+    assert_eq!(search.body["items"].as_array().unwrap().len(), 2);
+    let old: Vec<Item> = table_events(&app, &clinic).await;
+    let old_ids: Vec<String> = old.iter().map(|e| e["eventId"].as_str().unwrap().to_string()).collect();
+    archive.handle(inserts(&app, &clinic).await, app.app.clock.now()).await.unwrap();
+    let later = app.app.clock.now() + chrono::Duration::days(400);
+
+    // A changed batch: the archive does not verify, and nothing leaves the table.
+    let key = batch_keys(&archive, &clinic.id).await.remove(0);
+    let original = archive.blobs.get(&key).await.unwrap().unwrap();
+    let mut changed = original.clone();
+    let at = changed.len() - 3;
+    changed[at] ^= 0x01;
+    archive.blobs.put(&key, changed, "application/x-ndjson").await.unwrap();
+    let refused = retire(&archive, later, 365).await.unwrap();
+    assert_eq!((refused.retired, refused.refused.clone()), (0, vec![clinic.id.clone()]), "{refused:?}");
+    assert_eq!(table_events(&app, &clinic).await.len(), old.len());
+    archive.blobs.put(&key, original, "application/x-ndjson").await.unwrap();
+
+    let report = retire(&archive, later, 365).await.unwrap();
+    assert_eq!(report.retired, old.len(), "{report:?}");
+    let left = table_events(&app, &clinic).await;
+    let names: Vec<&str> = left.iter().map(|e| e["eventName"].as_str().unwrap()).collect();
+    assert_eq!(names, ["audit.retire"], "only the retirement's own event is left");
+    assert_eq!(retire(&archive, later, 365).await.unwrap().retired, 0, "a second run finds nothing");
+
+    // The trail, a patient's log (with a search that listed them) and an actor's events read on from the
+    // archive, each event once.
+    let trail = listed_ids(&app, "/v1/audit?limit=4", &clinic.admin).await;
+    for id in &old_ids {
+        assert_eq!(trail.iter().filter(|t| *t == id).count(), 1, "{id} in {trail:?}");
+    }
+    let log = app.get(&format!("/v1/patients/{second}/access-log?limit=100"), &clinic.admin).await;
+    assert!(log.body["nextCursor"].as_str().is_some(), "the table's part ends, the archive's follows");
+    let log = listed_ids(&app, &format!("/v1/patients/{second}/access-log?limit=100"), &clinic.admin).await;
+    let search_event = old.iter().find(|e| e["eventName"] == "patients.list").unwrap()["eventId"].as_str().unwrap();
+    assert!(log.iter().any(|id| id == search_event), "{log:?}");
+    let read = old.iter().find(|e| e["eventName"] == "patients.read").unwrap()["eventId"].as_str().unwrap();
+    let first_log = listed_ids(&app, &format!("/v1/patients/{first}/access-log?limit=100"), &clinic.admin).await;
+    assert!(first_log.iter().any(|id| id == read) && first_log.iter().any(|id| id == search_event), "{first_log:?}");
+    let by_actor = listed_ids(&app, &format!("/v1/audit?actor={practitioner_user}&limit=10"), &clinic.admin).await;
+    assert!(by_actor.iter().any(|id| id == read) && by_actor.iter().any(|id| id == search_event), "{by_actor:?}");
+    let windowed = listed_ids(&app, "/v1/audit?limit=10&to=2000-01-01T00:00:00Z", &clinic.admin).await;
+    assert!(windowed.is_empty(), "{windowed:?}");
+
+    // The stream's removals below the watermark are retirement; any other removal is tampering.
+    let removals: Vec<StreamRecord> = old
+        .iter()
+        .enumerate()
+        .map(|(i, e)| StreamRecord { sequence: format!("{i:020}"), change: Change::Remove(e.clone()) })
+        .collect();
+    let taken = archive.handle(removals, app.app.clock.now()).await.unwrap();
+    assert_eq!((taken.retired, taken.tampered), (old.len(), 0), "{taken:?}");
+    let recent = StreamRecord { sequence: "9".repeat(20), change: Change::Remove(left[0].clone()) };
+    assert_eq!(archive.handle(vec![recent], app.app.clock.now()).await.unwrap().tampered, 1);
+
+    // The verifier counts the retired events, not as breaks (the reads above are still on their way).
+    let cutoff = vellum::ids::sortable_time(later - chrono::Duration::days(365));
+    let settled = vellum::archive::verify::settled_before(app.app.clock.now());
+    let window = Window { to: Some(&cutoff), settled_before: Some(&settled), ..Window::default() };
+    let checked =
+        verify(archive.records.as_ref(), archive.blobs.as_ref(), &clinic.id, window, Depth::Whole).await.unwrap();
+    assert!(checked.passed(), "{checked:?}");
+    assert_eq!(checked.retired, old.len());
 }

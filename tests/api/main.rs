@@ -25,6 +25,7 @@ macro_rules! on_both_backends {
 mod archive;
 mod audit;
 mod auth;
+mod break_glass;
 mod chart;
 mod faults;
 mod forms;

@@ -138,10 +138,13 @@ async fn no_input_produces_a_server_error(app: TestApp) {
     for route in ROUTES.iter() {
         let path = route.path.replace("{patientId}", id).replace("{userId}", &clinic.admin_user);
         let token = if route.name == "clinics.create" { app.operator() } else { clinic.admin.clone() };
-        for body in garbage() {
-            for etag in ["\"1\"", "garbage", "\"-1\""] {
+        // A read takes no body and no precondition: one garbage request says what thirty would.
+        let bodies = if route.method == "GET" { garbage().into_iter().take(1).collect() } else { garbage() };
+        let etags: &[&str] = if route.method == "GET" { &["garbage"] } else { &["\"1\"", "garbage", "\"-1\""] };
+        for body in bodies {
+            for etag in etags {
                 let reply =
-                    app.send(route.method, &path, Some(&token), Some(body.clone()), &[("if-match", etag)]).await;
+                    app.send(route.method, &path, Some(&token), Some(body.clone()), &[("if-match", *etag)]).await;
                 assert!(reply.status < 500, "{route:?} {body}: {reply:?}");
             }
         }

@@ -1,10 +1,14 @@
 //! The audit trail, read back: the clinic's events, one patient's access log, and the archive's
 //! verification for operators.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{page_body, scope, start_after};
+use crate::archive::batch::Batch;
+use crate::archive::retire::{Pointers, read_watermark};
 use crate::archive::verify::{Depth, Window, settled_before};
 use crate::domain::audit::AccessEvent;
 use crate::domain::keys;
@@ -14,8 +18,8 @@ use crate::http::outcome::{Facts, Outcome, Reply};
 use crate::http::pipeline::Ctx;
 use crate::http::problem::ApiError;
 use crate::ids::sortable_time;
-use crate::store::schema::Index;
-use crate::store::{Query, SkRange, Table};
+use crate::store::schema::{Index, SK};
+use crate::store::{Item, Query, SkRange, Table, str_attr};
 
 fn instant(params: &Params, name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
     params
@@ -42,33 +46,110 @@ fn window(params: &Params) -> Result<Span, ApiError> {
     Ok((from, to))
 }
 
-/// Reads one page of events from `partition` (on `index`), newest first, within `from`..`to`.
-async fn events(
-    ctx: &Ctx,
-    params: &Params,
+/// Where a listing reads: the table's partition (on `index`), and the pointers to the events of it that
+/// the retention job moved out of the table.
+struct Source {
     partition: String,
     index: Option<Index>,
-    actor: Option<&UserId>,
-) -> Result<serde_json::Value, ApiError> {
+    retired: Pointers,
+}
+
+/// The cursor field that says a listing has gone on from the table to the archive.
+const IN_ARCHIVE: &str = "inArchive";
+
+/// Reads one page of events, newest first, within `from`..`to`: from the table, then, once the table's
+/// part is read and events of the window have left the table, from the archive.
+async fn events(ctx: &Ctx, params: &Params, source: Source, actor: Option<&UserId>) -> Result<Value, ApiError> {
     let (from, to) = window(params)?;
     let (from, to) = (from.map(sortable_time), to.map(sortable_time));
     // Sort keys start with the time; "~" sorts after every time that shares the bound's prefix.
     let range =
         SkRange::Between(from.clone().unwrap_or_else(|| "0".into()), format!("{}~", to.as_deref().unwrap_or("9")));
-    let scope = scope(ctx, &[Some(&partition), from.as_deref(), to.as_deref(), actor.map(UserId::as_str)]);
-    let mut query = Query::new(Table::Audit, partition).sk(range).backward().limit(params.limit()?);
-    if let Some(index) = index {
+    let scope = scope(ctx, &[Some(&source.partition), from.as_deref(), to.as_deref(), actor.map(UserId::as_str)]);
+    let keep = |e: &AccessEvent| actor.is_none_or(|a| e.user_identity.user_id == *a);
+    let limit = params.limit()?;
+    let mut start = start_after(ctx, params, &scope)?;
+    let chain = ctx.clinic()?.to_string();
+    if start.as_mut().and_then(|s| s.remove(IN_ARCHIVE)).is_some() {
+        let start = start.filter(|s| !s.is_empty());
+        let (items, next) = archived_events(ctx, &chain, &source.retired, range, limit, start, keep).await?;
+        let next = next.map(|mut n| {
+            n.insert(IN_ARCHIVE.into(), json!(true));
+            n
+        });
+        return page_body(ctx, &scope, items, next);
+    }
+    let mut query = Query::new(Table::Audit, source.partition).sk(range).backward().limit(limit);
+    if let Some(index) = source.index {
         query = query.index(index);
     }
-    let page = ctx.app.records.query(query.start_after(start_after(ctx, params, &scope)?)).await?;
-    let items = page
-        .items
-        .iter()
-        .filter_map(AccessEvent::from_item)
-        .filter(|e| actor.is_none_or(|a| e.user_identity.user_id == *a))
-        .map(|e| json!(e))
-        .collect();
-    page_body(ctx, &scope, items, page.next)
+    let page = ctx.app.records.query(query.start_after(start)).await?;
+    let items = page.items.iter().filter_map(AccessEvent::from_item).filter(keep).map(|e| json!(e)).collect();
+    let mut next = page.next;
+    if next.is_none() {
+        let mark = read_watermark(ctx.app.records.as_ref(), &chain).await?;
+        if mark.is_some_and(|m| from.as_deref().is_none_or(|f| f < m.before.as_str())) {
+            next = Some(serde_json::Map::from_iter([(IN_ARCHIVE.to_string(), json!(true))]));
+        }
+    }
+    page_body(ctx, &scope, items, next)
+}
+
+/// One page of retired events, read through their pointers from the archive's batches (each batch read
+/// once a page, and checked against its name).
+async fn archived_events(
+    ctx: &Ctx,
+    chain: &str,
+    pointers: &Pointers,
+    range: SkRange,
+    limit: usize,
+    start: Option<Item>,
+    keep: impl Fn(&AccessEvent) -> bool,
+) -> Result<(Vec<Value>, Option<Item>), ApiError> {
+    let archive =
+        ctx.app.archive.as_ref().ok_or_else(|| ApiError::Unavailable("the audit archive is not configured".into()))?;
+    let query = Query::new(Table::Records, pointers.partition(chain)).sk(range).backward().limit(limit);
+    let page = ctx.app.records.query(query.start_after(start)).await?;
+    let mut batches: HashMap<String, Batch> = HashMap::new();
+    let mut items = Vec::new();
+    for pointer in &page.items {
+        let sk = str_attr(pointer, SK).unwrap_or_default();
+        let seq = pointer.get("seq").and_then(Value::as_u64).unwrap_or(0);
+        let name = str_attr(pointer, "batch").unwrap_or_default().to_string();
+        if !batches.contains_key(&name) {
+            let key = Batch::object_key(chain, seq, &name);
+            let missing = || ApiError::Unavailable(format!("archived batch {seq} of the trail is missing"));
+            let bytes =
+                archive.get(&key).await.map_err(|e| ApiError::Unavailable(e.to_string()))?.ok_or_else(missing)?;
+            let batch = Batch::parse(&bytes).ok().filter(|b| b.hash() == name).ok_or_else(|| {
+                ApiError::Unavailable(format!("archived batch {seq} does not match its hash; verify the chain"))
+            })?;
+            batches.insert(name.clone(), batch);
+        }
+        let event = batches[&name]
+            .lines
+            .iter()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter_map(|line| match line {
+                Value::Object(item) if str_attr(&item, SK) == Some(sk) => AccessEvent::from_item(&item),
+                _ => None,
+            })
+            .next()
+            .ok_or_else(|| ApiError::Unavailable(format!("archived batch {seq} lacks an event its pointer names")))?;
+        if keep(&event) {
+            items.push(json!(event));
+        }
+    }
+    Ok((items, page.next))
+}
+
+/// A patient's events: the patient index of the table, and the pointers of the patient's retired events.
+fn patient_source(clinic: EntityId, patient: EntityId) -> Source {
+    Source {
+        partition: keys::audit_patient_index(clinic, patient),
+        index: Some(Index::Gsi1),
+        retired: Pointers::Patient(patient),
+    }
 }
 
 /// `GET /v1/audit?patientId=&actor=&from=&to=&limit=&cursor=`
@@ -81,13 +162,19 @@ pub async fn list(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     };
     let actor = params.parsed::<UserId>("actor", &ctx.rules())?;
     let body = match (patient, &actor) {
-        (Some(p), _) => {
-            events(&ctx, &params, keys::audit_patient_index(clinic, p), Some(Index::Gsi1), actor.as_ref()).await?
-        }
+        (Some(p), _) => events(&ctx, &params, patient_source(clinic, p), actor.as_ref()).await?,
         (None, Some(a)) => {
-            events(&ctx, &params, keys::audit_actor_index(Some(clinic), a), Some(Index::Gsi2), None).await?
+            let source = Source {
+                partition: keys::audit_actor_index(Some(clinic), a),
+                index: Some(Index::Gsi2),
+                retired: Pointers::Actor(a.clone()),
+            };
+            events(&ctx, &params, source, None).await?
         }
-        (None, None) => events(&ctx, &params, keys::clinic_pk(clinic), None, None).await?,
+        (None, None) => {
+            let source = Source { partition: keys::clinic_pk(clinic), index: None, retired: Pointers::Trail };
+            events(&ctx, &params, source, None).await?
+        }
     };
     let mut facts = Facts::none();
     if let Some(p) = patient {
@@ -101,7 +188,7 @@ pub async fn access_log(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let id = input.entity("patientId")?;
     let params = input.params(ctx.route.query)?;
     super::patients::load(&ctx, id).await?;
-    let body = events(&ctx, &params, keys::audit_patient_index(ctx.clinic()?, id), Some(Index::Gsi1), None).await?;
+    let body = events(&ctx, &params, patient_source(ctx.clinic()?, id), None).await?;
     Ok(Outcome::Read(Reply::ok(body), Facts::patient(id)))
 }
 

@@ -3,10 +3,12 @@
 
 use serde_json::{Value, json};
 
+use super::break_glass;
 use super::chart_guard::ChartChange;
 use super::patients;
 use super::{page_body, scope, start_after};
 use crate::domain::audit::Resource;
+use crate::domain::break_glass::{BREAKERS, BreakGlass, Scope};
 use crate::domain::chart::treatment::Treatment;
 use crate::domain::chart::{ChartKind, Data, EnteredInError, Entry, Source, Stamp, summary};
 use crate::domain::fields::{Form, merge_patch};
@@ -448,8 +450,16 @@ pub async fn summary(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         }
     }
     let role = ctx.caller.role;
-    let may_read = |kind: ChartKind| routes::chart_route(kind, "read").is_some_and(|r| r.allows(role));
+    let role_reads = |kind: ChartKind| routes::chart_route(kind, "read").is_some_and(|r| r.allows(role));
+    // Sections the role does not read show under the caller's open break-glass for them.
+    let mut opened = Vec::new();
+    if BREAKERS.contains(&role) && ChartKind::ALL.iter().any(|k| !role_reads(*k)) {
+        opened = break_glass::open_now(&ctx, patient_id).await?;
+        opened.retain(|g| matches!(g.scope, Scope::Chart(kind) if !role_reads(kind)));
+    }
+    let may_read = |kind: ChartKind| role_reads(kind) || opened.iter().any(|g| g.scope == Scope::Chart(kind));
     let body = summary::build(patient.summary(), &entries, may_read);
-    let facts = Facts::patient(patient_id).with("chart", patient_id);
+    let facts =
+        Facts::patient(patient_id).with("chart", patient_id).under(opened.iter().map(BreakGlass::mark).collect());
     Ok(Outcome::Read(Reply::ok(body), facts))
 }

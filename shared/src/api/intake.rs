@@ -72,7 +72,7 @@ fn link_facts(invitation: &Invitation) -> Facts {
         resources: vec![Resource::new("patient", invitation.patient_id), Resource::new("invitation", invitation.id)],
         patient: Some(invitation.patient_id),
         clinic: Some(invitation.clinic_id),
-        listed_patients: Vec::new(),
+        ..Facts::default()
     }
 }
 

@@ -1,6 +1,7 @@
 //! Route handlers: each turns a request into a domain decision and an outcome for the pipeline.
 
 pub mod audit;
+pub mod break_glass;
 pub mod chart;
 pub mod chart_guard;
 pub mod clinics;

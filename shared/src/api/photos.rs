@@ -7,11 +7,13 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
+use super::break_glass;
 use super::chart::query_all;
 use super::{page_body, patients, scope, start_after};
 use crate::app::PhotoPorts;
 use crate::blobs::PresignedUpload;
 use crate::domain::audit::Resource;
+use crate::domain::break_glass::Scope;
 use crate::domain::chart::{Actor, ChartKind};
 
 use crate::domain::keys;
@@ -254,11 +256,20 @@ pub async fn view(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         }
         PhotoState::Erased => return Err(ApiError::Gone("the photo was erased; no copy of it can be opened".into())),
     }
+    // Beyond its consent, a photo opens only under break-glass, and never for marketing.
+    let mut marks = Vec::new();
     if !photo.consent().covers(purpose) {
-        return Err(ApiError::Forbidden(format!(
-            "the patient's consent for this photo ({}) does not cover this purpose",
-            photo.consent()
-        )));
+        let opened = match purpose {
+            ConsentScope::Marketing => None,
+            _ => break_glass::active(&ctx, patient, Scope::Photos).await?,
+        };
+        let Some(opened) = opened else {
+            return Err(ApiError::Forbidden(format!(
+                "the patient's consent for this photo ({}) does not cover this purpose",
+                photo.consent()
+            )));
+        };
+        marks.push(opened.mark());
     }
     let stored = photo.stored(rendition).ok_or_else(|| ApiError::Internal("a ready photo lacks a rendition".into()))?;
     let ports = ports(&ctx)?;
@@ -274,7 +285,7 @@ pub async fn view(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         ports.keyring.decrypt_data_key(&wrapped, &context).await.map_err(|e| ApiError::Unavailable(e.to_string()))?;
     let jpeg = envelope::open(&key, &context, &object)
         .ok_or_else(|| ApiError::Internal("a sealed rendition does not open under its own key".into()))?;
-    let mut facts = photo_facts(patient, id);
+    let mut facts = photo_facts(patient, id).under(marks);
     facts.resources.push(Resource::new("rendition", rendition));
     Ok(Outcome::Read(Reply::bytes("image/jpeg", jpeg).versioned(photo.version), facts))
 }

@@ -39,11 +39,7 @@ pub async fn recall(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         if !matches(&item, "product", &product) || !matches(&item, "manufacturer", &manufacturer) {
             continue;
         }
-        if let Some(patient) = str_attr(&item, "patientId").and_then(EntityId::parse)
-            && !patients.contains(&patient)
-        {
-            patients.push(patient);
-        }
+        patients.extend(str_attr(&item, "patientId").and_then(EntityId::parse));
         item.remove(PK);
         item.remove(SK);
         uses.push(Value::Object(item));

@@ -1,5 +1,5 @@
-//! The embedded store's stand-in for the audit table's stream: each committed transaction's new audit
-//! events are handed, in order, to one task that archives them (in the data directory), as DynamoDB's
+//! The embedded store's stand-in for the audit table's stream: each committed transaction's new and
+//! removed audit events are handed, in order, to one task that archives them (in the data directory), as DynamoDB's
 //! stream hands them to the `audit-archive` function. A run that fails is logged; its events stay in the
 //! table, and the verifier names them.
 
@@ -39,19 +39,23 @@ impl Records for ArchivingRecords {
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        let inserts: Vec<StreamRecord> = writes
-            .iter()
-            .filter_map(|w| match w {
-                Write::Put { table: Table::Audit, item, .. } => {
-                    Some(StreamRecord { sequence: ulid::Ulid::new().to_string(), change: Change::Insert(item.clone()) })
-                }
-                _ => None,
-            })
-            .collect();
+        let mut changes = Vec::new();
+        for write in &writes {
+            let change = match write {
+                Write::Put { table: Table::Audit, item, .. } => Change::Insert(item.clone()),
+                // A removal streams the item as it was.
+                Write::Delete { table: Table::Audit, key, .. } => match self.inner.get(Table::Audit, key).await? {
+                    Some(old) => Change::Remove(old),
+                    None => continue,
+                },
+                _ => continue,
+            };
+            changes.push(StreamRecord { sequence: ulid::Ulid::new().to_string(), change });
+        }
         self.inner.transact(writes).await?;
-        if !inserts.is_empty() {
+        if !changes.is_empty() {
             // Only a stopped archive task closes the stream, and then the server is stopping.
-            let _ = self.stream.send(inserts);
+            let _ = self.stream.send(changes);
         }
         Ok(())
     }

@@ -1,10 +1,12 @@
 //! The audit archive: the audit table's stream, written as chained, hashed batches of JSON lines to the
 //! archive bucket (S3 with Object Lock on AWS, files in the data directory locally), each event exactly
-//! once however often the stream delivers it; an overwritten or removed event is tampering, archived
-//! with its old image, counted in an alarm metric and recorded as an event of its own.
+//! once however often the stream delivers it; an overwritten or removed event is tampering (unless the
+//! retention job removed it after verifying it here), archived with its old image, counted in an alarm
+//! metric and recorded as an event of its own.
 
 pub mod batch;
 pub mod local_stream;
+pub mod retire;
 pub mod verify;
 
 /// A delivery of the audit table's stream, as Lambda hands it over.
@@ -16,9 +18,8 @@ use serde_json::{Value, json};
 
 use self::batch::{Batch, GENESIS, canonical_line};
 use crate::blobs::Blobs;
-use crate::domain::audit::{AccessEvent, Outcome, Resource, UserIdentity};
-use crate::domain::role::Role;
-use crate::domain::values::{EntityId, UserId};
+use crate::domain::audit::{AccessEvent, Outcome, Resource};
+use crate::domain::values::EntityId;
 use crate::store::schema::{PK, SK};
 use crate::store::{Cond, Item, Key, Records, StoreError, Table, Write, entity_item, str_attr};
 
@@ -68,6 +69,8 @@ pub struct ArchiveReport {
     pub duplicates: usize,
     pub tampered: usize,
     pub batches: usize,
+    /// Removals by the retention job (events it verified in the archive first).
+    pub retired: usize,
 }
 
 /// At most this many lines a batch: with the chain's head, one transaction of markers (100 writes). The
@@ -152,7 +155,21 @@ impl Archive {
         let mut report = ArchiveReport::default();
         // Lines by chain, in stream order.
         let mut chains: Vec<(String, Vec<Line>)> = Vec::new();
+        let mut watermarks: std::collections::HashMap<String, Option<retire::Watermark>> = Default::default();
         for record in records {
+            // A removal the retention job made, below its chain's watermark, is retirement.
+            if let Change::Remove(old) = &record.change {
+                let chain = chain_of(old);
+                if !watermarks.contains_key(&chain) {
+                    let mark =
+                        retire::read_watermark(self.records.as_ref(), &chain).await.map_err(|e| e.to_string())?;
+                    watermarks.insert(chain.clone(), mark);
+                }
+                if watermarks[&chain].as_ref().is_some_and(|m| text(old, SK) < m.before) {
+                    report.retired += 1;
+                    continue;
+                }
+            }
             let (chain, line) = match &record.change {
                 Change::Insert(item) if is_original(item) => {
                     (chain_of(item), Line { id: text(item, SK), text: canonical_line(item), tamper_event: None })
@@ -221,7 +238,9 @@ impl Archive {
                 .await
                 .map_err(|e| e.to_string())?;
             let version = head.as_ref().map_or(1, |h| h.version + 1);
-            let head_item = entity_item(&head_key(chain), &json!({"seq": seq, "hash": hash, "version": version}));
+            let mut head_item =
+                entity_item(&head_key(chain), &json!({"seq": seq, "hash": hash, "version": version, "chain": chain}));
+            head_item.extend(retire::chain_listing(chain).map(|(name, value)| (name.to_string(), json!(value))));
             let mut writes = vec![Write::put(Table::Records, head_item, cond)];
             for line in &fresh {
                 let marker = entity_item(&marker_key(chain, &line.id), &json!({"seq": seq}));
@@ -252,26 +271,14 @@ fn tamper_line(sequence: &str, entry: Value, old: &Item, now: chrono::DateTime<c
 
 /// The event that records an overwritten or removed audit event (ids only: which event, where).
 fn tamper_event(old: &Item, now: chrono::DateTime<chrono::Utc>) -> AccessEvent {
-    let system = <UserId as crate::domain::fields::ParseStr>::parse_str(
-        "audit-archive",
-        &crate::domain::fields::Context::timeless(),
-    )
-    .unwrap_or_else(|_| unreachable!("a valid user id"));
+    let clinic = old.get("clinicId").and_then(Value::as_str).and_then(EntityId::parse);
     AccessEvent {
-        event_id: EntityId(ulid::Ulid::new()),
-        event_time: crate::ids::sortable_time(now),
-        event_name: "audit.tamper".into(),
-        event_source: "audit-archive".into(),
-        clinic_id: old.get("clinicId").and_then(Value::as_str).and_then(EntityId::parse),
-        user_identity: UserIdentity { user_id: system, role: Role::System },
-        source_ip_address: None,
-        user_agent: None,
         request_id: text(old, "requestId"),
         resources: vec![Resource::new("audit-event", text(old, "eventId"))],
         patient_id: old.get("patientId").and_then(Value::as_str).and_then(EntityId::parse),
-        listed_patients: Vec::new(),
         outcome: Outcome::Error,
         error_code: Some("tampered".into()),
         reason: Some("an audit event was overwritten or removed".into()),
+        ..AccessEvent::by_system("audit-archive", "audit.tamper", clinic, crate::ids::sortable_time(now))
     }
 }

@@ -1,8 +1,8 @@
 //! Verification of one chain of the archive: walking back from the batch its head names, every batch is
 //! there under its own hash, in its place, matches its line hashes and root, and names the one before it,
 //! down to the first; and for a time window, the table and the archive hold the same events with the same
-//! content. Each break is named. Objects the walk does not reach (a batch whose commit failed and was
-//! written again) are counted, not breaks.
+//! content (events the retention job removed from the table excepted). Each break is named. Objects the
+//! walk does not reach (a batch whose commit failed and was written again) are counted, not breaks.
 
 use std::collections::BTreeMap;
 
@@ -27,6 +27,10 @@ pub struct Verification {
     pub unreferenced: usize,
     /// Recent events in the table that the stream has not brought to the archive yet.
     pub pending: usize,
+    /// Archived events of the window that the retention job has removed from the table, as it may.
+    pub retired: usize,
+    /// Where each archived event of the window is: its sort key → the batch's place and name.
+    pub located: BTreeMap<String, (u64, String)>,
     pub findings: Vec<String>,
 }
 
@@ -159,10 +163,11 @@ pub async fn verify(
             if item.contains_key("tamper") {
                 continue;
             }
-            if let Some((sk, id, hash)) = event_of(&item).filter(|(sk, ..)| within(sk, from, to))
-                && archived.insert(sk, (id.clone(), hash)).is_some()
-            {
-                out.findings.push(format!("event {id} is archived twice"));
+            if let Some((sk, id, hash)) = event_of(&item).filter(|(sk, ..)| within(sk, from, to)) {
+                out.located.insert(sk.clone(), (seq, name.clone()));
+                if archived.insert(sk, (id.clone(), hash)).is_some() {
+                    out.findings.push(format!("event {id} is archived twice"));
+                }
             }
         }
         expected = intact.then(|| batch.header.prev_hash.clone());
@@ -198,9 +203,14 @@ pub async fn verify(
             Some(_) => {}
         }
     }
+    let retired_before = super::retire::read_watermark(records, chain).await.map_err(|e| e.to_string())?;
     for (sk, (id, _)) in &archived {
-        if !in_table.contains_key(sk) {
-            out.findings.push(format!("event {id} is in the archive but not in the table"));
+        if in_table.contains_key(sk) {
+            continue;
+        }
+        match &retired_before {
+            Some(mark) if sk.as_str() < mark.before.as_str() => out.retired += 1,
+            _ => out.findings.push(format!("event {id} is in the archive but not in the table")),
         }
     }
     Ok(out)

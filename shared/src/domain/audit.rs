@@ -58,9 +58,38 @@ pub struct AccessEvent {
     pub outcome: Outcome,
     pub error_code: Option<String>,
     pub reason: Option<String>,
+    /// The break-glass the call was made under, with its stated reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub break_glass: Vec<super::break_glass::Mark>,
 }
 
 impl AccessEvent {
+    /// An event of one of Vellum's own functions (`source`, acting as the `system` role), as it happened
+    /// at `time` (a sortable time): a success about nothing yet, to be filled in.
+    pub fn by_system(source: &str, name: &str, clinic: Option<EntityId>, time: String) -> Self {
+        let ctx = super::fields::Context::timeless();
+        let user_id = <UserId as super::fields::ParseStr>::parse_str(source, &ctx)
+            .unwrap_or_else(|_| unreachable!("a function's name is a valid user id"));
+        Self {
+            event_id: EntityId(ulid::Ulid::new()),
+            event_time: time,
+            event_name: name.to_string(),
+            event_source: source.to_string(),
+            clinic_id: clinic,
+            user_identity: UserIdentity { user_id, role: Role::System },
+            source_ip_address: None,
+            user_agent: None,
+            request_id: String::new(),
+            resources: Vec::new(),
+            patient_id: None,
+            listed_patients: Vec::new(),
+            outcome: Outcome::Success,
+            error_code: None,
+            reason: None,
+            break_glass: Vec::new(),
+        }
+    }
+
     fn sort_key(&self) -> String {
         format!("{}#{}", self.event_time, self.event_id)
     }

@@ -37,6 +37,23 @@ pub fn user_pk(user: &UserId) -> String {
     format!("USER#{user}")
 }
 
+/// A break-glass grant in the patient's partition, under the user who opened it:
+/// `BREAKGLASS#<user>#<id>`; without an id, the prefix of that user's grants.
+pub fn break_glass_sk(user: &UserId, id: EntityId) -> String {
+    format!("{}{id}", break_glass_prefix(user))
+}
+
+pub fn break_glass_prefix(user: &UserId) -> String {
+    format!("BREAKGLASS#{user}#")
+}
+
+/// A break-glass in the clinic's review queue: `BREAKGLASS#UNREVIEWED#<id>` until reviewed, then
+/// `BREAKGLASS#REVIEWED#<id>`; without an id, the prefix of the queue.
+pub fn break_glass_queue_sk(reviewed: bool, id: Option<EntityId>) -> String {
+    let queue = if reviewed { "REVIEWED" } else { "UNREVIEWED" };
+    format!("BREAKGLASS#{queue}#{}", id.map(|i| i.to_string()).unwrap_or_default())
+}
+
 /// Everything in one patient's chart shares this partition.
 pub fn chart_pk(clinic: EntityId, patient: EntityId) -> String {
     format!("CLINIC#{clinic}#PATIENT#{patient}")

@@ -1,6 +1,7 @@
 //! The domain: value types, entities and the rules that govern them.
 
 pub mod audit;
+pub mod break_glass;
 pub mod chart;
 pub mod clinic;
 pub mod fields;

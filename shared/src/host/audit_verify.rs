@@ -63,6 +63,12 @@ pub fn report(args: &VerifyArgs, found: &Verification) -> String {
             found.pending
         ));
     }
+    if found.retired > 0 {
+        out.push_str(&format!(
+            "{} archived events were retired from the table after verification: not a break\n",
+            found.retired
+        ));
+    }
     if found.passed() {
         out.push_str("verified: the chain is whole and the archive holds exactly the table's events\n");
     }
@@ -117,11 +123,13 @@ mod tests {
             archived_events: 5,
             table_events: 5,
             unreferenced: 1,
-            pending: 0,
+            retired: 3,
             findings: vec![],
+            ..Verification::default()
         };
         assert!(report(&args, &clean).contains("verified"));
         assert!(report(&args, &clean).contains("1 batch object outside the chain"));
+        assert!(report(&args, &clean).contains("3 archived events were retired from the table"));
         let broken = Verification { findings: vec!["batch 2 is missing".into()], ..clean };
         assert!(report(&args, &broken).contains("BROKEN: batch 2 is missing"));
     }

@@ -109,6 +109,19 @@ fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(config).force_path_style(path_style).build())
 }
 
+/// How many days audit events stay in the table (`VELLUM_AUDIT_RETENTION_DAYS`, 365 by default).
+pub fn retention_days() -> Result<i64, ConfigError> {
+    use crate::archive::retire::{DEFAULT_RETENTION_DAYS, MIN_RETENTION_DAYS};
+    match var("VELLUM_AUDIT_RETENTION_DAYS") {
+        None => Ok(DEFAULT_RETENTION_DAYS),
+        Some(raw) => raw.trim().parse::<i64>().ok().filter(|d| *d >= MIN_RETENTION_DAYS).ok_or_else(|| {
+            ConfigError(format!(
+                "VELLUM_AUDIT_RETENTION_DAYS must be a whole number of days, at least {MIN_RETENTION_DAYS}"
+            ))
+        }),
+    }
+}
+
 /// The audit archive's bucket (`VELLUM_AUDIT_ARCHIVE_BUCKET`), on S3.
 pub async fn aws_archive_from_env() -> Result<Arc<S3Blobs>, ConfigError> {
     aws_archive_if_configured()

@@ -91,6 +91,31 @@ pub async fn serve_audit_archive() -> Result<(), Error> {
     .await
 }
 
+/// Serves the scheduled retirement of old audit events (see `archive::retire`).
+pub async fn serve_audit_retire() -> Result<(), Error> {
+    crate::telemetry::init();
+    let days = config::retention_days()?;
+    let records: Arc<dyn crate::store::Records> = Arc::new(config::dynamo_from_env().await?);
+    let archive = Arc::new(crate::archive::Archive { records, blobs: config::aws_archive_from_env().await? });
+    lambda_http::lambda_runtime::run(lambda_http::lambda_runtime::service_fn(
+        move |_event: lambda_http::lambda_runtime::LambdaEvent<serde_json::Value>| {
+            let archive = archive.clone();
+            async move {
+                let report =
+                    crate::archive::retire::retire(&archive, chrono::Utc::now(), days).await.map_err(Error::from)?;
+                tracing::info!(
+                    chains = report.chains,
+                    retired = report.retired,
+                    refused = report.refused.len(),
+                    "audit retired"
+                );
+                Ok::<_, Error>(report.to_json())
+            }
+        },
+    ))
+    .await
+}
+
 /// Serves the routes of `function` on Lambda.
 pub async fn serve(function: &str) -> Result<(), Error> {
     crate::telemetry::init();

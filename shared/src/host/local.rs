@@ -320,7 +320,11 @@ pub async fn app_from_env(
             // The audit table's stream, played locally: committed events go to the archive folder.
             let blobs: Arc<dyn crate::blobs::Blobs> = config::local_archive_in(dir)?;
             let archive = crate::archive::Archive { records: embedded.clone(), blobs: blobs.clone() };
-            (Arc::new(crate::archive::local_stream::ArchivingRecords::new(embedded, archive)), Some(blobs))
+            let streamed: Arc<dyn crate::store::Records> =
+                Arc::new(crate::archive::local_stream::ArchivingRecords::new(embedded, archive));
+            let retiring = crate::archive::Archive { records: streamed.clone(), blobs: blobs.clone() };
+            tokio::spawn(retire_old_events(retiring, config::retention_days()?));
+            (streamed, Some(blobs))
         }
         Backend::Aws => {
             let archive = config::aws_archive_if_configured().await?.map(|a| a as Arc<dyn crate::blobs::Blobs>);
@@ -358,6 +362,21 @@ async fn sweep_expired_records(records: crate::store::embedded::EmbeddedRecords)
         match records.sweep_expired(chrono::Utc::now().timestamp()).await {
             Ok(swept) => tracing::info!(swept, "expired records removed"),
             Err(e) => tracing::warn!(error = %e, "expired records could not be removed; next try later"),
+        }
+    }
+}
+
+/// How often the local server retires audit events past the table's window (a daily schedule on AWS).
+const RETIRE_EVERY: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
+/// Retires old audit events now and every `RETIRE_EVERY`, for as long as the server runs.
+async fn retire_old_events(archive: crate::archive::Archive, days: i64) {
+    let mut every = tokio::time::interval(RETIRE_EVERY);
+    loop {
+        every.tick().await;
+        match crate::archive::retire::retire(&archive, chrono::Utc::now(), days).await {
+            Ok(report) => tracing::info!(retired = report.retired, refused = report.refused.len(), "audit retired"),
+            Err(e) => tracing::warn!(error = %e, "old audit events could not be retired; next try later"),
         }
     }
 }

@@ -3,6 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use super::routes::{ROUTES, Route};
+use crate::domain::break_glass::{DEFAULT_MINUTES, MAX_MINUTES, Scope};
 use crate::domain::patient::{GenderIdentity, SexAtBirth};
 use crate::domain::role::Role;
 use crate::domain::staff::StaffStatus;
@@ -45,6 +46,8 @@ fn query_parameter(name: &str) -> Value {
             "What the image is shown for; its consent must cover it",
             json!({"enum": ["clinical", "education", "marketing"]}),
         ),
+        "status" => ("unreviewed (the default) or reviewed", json!({"enum": ["unreviewed", "reviewed"]})),
+        "clinicId" => ("A clinic's id, or platform for events of no clinic", json!({"type": "string"})),
         _ => ("", json!({"type": "string"})),
     };
     json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema})
@@ -149,6 +152,22 @@ fn administration_schemas() -> Value {
                     "properties": {"payer": text(200), "memberId": text(200), "group": text(200)}},
                 "preferredLanguage": {"type": "string", "description": "BCP 47 tag"},
             },
+        },
+        "BreakGlassRequest": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["reason", "scope"],
+            "properties": {
+                "reason": text(200),
+                "scope": one_of(&Scope::all()),
+                "minutes": {"type": "integer", "minimum": 1, "maximum": MAX_MINUTES, "default": DEFAULT_MINUTES},
+            },
+        },
+        "BreakGlassReview": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["note"],
+            "properties": {"note": text(200)},
         },
         "PatientPatch": {
             "description": "A JSON merge patch (RFC 7396) of PatientDetails: null removes an optional field",

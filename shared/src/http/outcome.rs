@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::problem::ApiError;
 use crate::domain::audit::Resource;
+use crate::domain::break_glass::Mark;
 use crate::domain::values::EntityId;
 use crate::store::Write;
 
@@ -83,6 +84,9 @@ pub struct Facts {
     /// into each one's access log.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub listed_patients: Vec<EntityId>,
+    /// Break-glass the answer relied on (a chart section shown only under it, a photo's consent passed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub break_glass: Vec<Mark>,
 }
 
 impl Facts {
@@ -94,21 +98,30 @@ impl Facts {
         Self { resources: vec![Resource::new("patient", patient)], patient: Some(patient), ..Self::default() }
     }
 
-    /// The facts of an answer that lists patients: each is a resource and has the event in their log.
-    pub fn listing(patients: Vec<EntityId>) -> Self {
+    /// The facts of an answer that lists patients: each (once) is a resource and has the event in their
+    /// log.
+    pub fn listing(mut patients: Vec<EntityId>) -> Self {
+        let mut seen = std::collections::HashSet::new();
+        patients.retain(|p| seen.insert(*p));
         Self {
             resources: patients.iter().map(|p| Resource::new("patient", p)).collect(),
             patient: match patients.as_slice() {
                 [only] => Some(*only),
                 _ => None,
             },
-            clinic: None,
             listed_patients: patients,
+            ..Self::default()
         }
     }
 
     pub fn none() -> Self {
         Self::default()
+    }
+
+    /// These facts, relying on break-glass too.
+    pub fn under(mut self, marks: Vec<Mark>) -> Self {
+        self.break_glass.extend(marks);
+        self
     }
 
     /// These facts and one more resource.

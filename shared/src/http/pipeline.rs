@@ -24,6 +24,7 @@ use super::routes::Route;
 use crate::app::App;
 use crate::crypto::sha256_hex;
 use crate::domain::audit::{AccessEvent, Outcome as EventOutcome, Resource, UserIdentity};
+use crate::domain::break_glass::{BREAKERS, BreakGlass, Mark};
 use crate::domain::fields::Context;
 use crate::domain::keys;
 use crate::domain::staff::StaffMember;
@@ -43,6 +44,8 @@ pub struct Ctx {
     pub route: &'static Route,
     pub meta: RequestMeta,
     pub now: DateTime<Utc>,
+    /// The break-glass that opened this route to a role the route table does not name.
+    pub break_glass: Option<BreakGlass>,
 }
 
 impl Ctx {
@@ -69,6 +72,17 @@ impl Ctx {
         EntityId(self.app.ids.next_id())
     }
 
+    /// The break-glass an event is made under: the one that opened the route, and any the answer used.
+    fn marks(&self, facts: &Facts) -> Vec<Mark> {
+        let mut marks: Vec<Mark> = self.break_glass.iter().map(BreakGlass::mark).collect();
+        for mark in &facts.break_glass {
+            if !marks.iter().any(|m| m.id == mark.id) {
+                marks.push(mark.clone());
+            }
+        }
+        marks
+    }
+
     fn event(&self, outcome: EventOutcome, facts: &Facts, error: Option<&ApiError>) -> AccessEvent {
         AccessEvent {
             event_id: self.new_id(),
@@ -86,6 +100,7 @@ impl Ctx {
             outcome,
             error_code: error.map(|e| e.code().to_string()),
             reason: None,
+            break_glass: self.marks(facts),
         }
     }
 }
@@ -139,7 +154,7 @@ async fn handle(app: Arc<App>, route: &'static Route, req: Request<Body>) -> Res
             return ApiError::Unauthorized("a valid bearer token is required".into()).to_response(&meta.request_id);
         };
         let now = app.clock.now();
-        let ctx = Ctx { app, caller, route, meta, now };
+        let ctx = Ctx { app, caller, route, meta, now, break_glass: None };
         let response = run(ctx.clone(), parts, body, params).await;
         tracing::info!(
             status = response.status().as_u16(),
@@ -210,7 +225,7 @@ fn param_resources(params: &HashMap<String, String>) -> Facts {
 }
 
 async fn run(mut ctx: Ctx, parts: Parts, body: Body, params: HashMap<String, String>) -> Response {
-    if let Err(e) = authorize(&mut ctx).await {
+    if let Err(e) = authorize(&mut ctx, &params).await {
         return fail(&ctx, e, &params).await;
     }
     if ctx.route.is_public()
@@ -279,8 +294,9 @@ async fn delete_blobs(ctx: &Ctx, keys: &[String]) {
     }
 }
 
-/// Checks the role table, then (for clinic staff) that the membership exists, is active, and its role.
-async fn authorize(ctx: &mut Ctx) -> Result<(), ApiError> {
+/// Checks the role table, then (for clinic staff) that the membership exists, is active, and its role; a
+/// read the role may not make is let through under the caller's active break-glass for it, if any.
+async fn authorize(ctx: &mut Ctx, params: &HashMap<String, String>) -> Result<(), ApiError> {
     if ctx.caller.role.is_staff() {
         let clinic = ctx.clinic()?;
         let key = Key::new(keys::clinic_pk(clinic), keys::staff_sk(&ctx.caller.user));
@@ -294,10 +310,24 @@ async fn authorize(ctx: &mut Ctx) -> Result<(), ApiError> {
         // The stored role wins over the token's: a change of role takes effect at once.
         ctx.caller.role = member.role;
     }
-    if !ctx.route.allows(ctx.caller.role) {
-        return Err(ApiError::Forbidden(format!("the {} role may not call this route", ctx.caller.role)));
+    if ctx.route.allows(ctx.caller.role) {
+        return Ok(());
     }
-    Ok(())
+    let refusal = format!("the {} role may not call this route", ctx.caller.role);
+    let breakable = ctx.route.break_glass_scope().filter(|_| BREAKERS.contains(&ctx.caller.role));
+    let patient = params.get("patientId").and_then(|p| EntityId::parse(p));
+    let (Some(scope), Some(patient)) = (breakable, patient) else {
+        return Err(ApiError::Forbidden(refusal));
+    };
+    match crate::api::break_glass::active(ctx, patient, scope).await? {
+        Some(grant) => {
+            ctx.break_glass = Some(grant);
+            Ok(())
+        }
+        None => Err(ApiError::Forbidden(format!(
+            "{refusal}; break glass (POST /v1/patients/{patient}/break-glass, scope {scope}) to open it for a while"
+        ))),
+    }
 }
 
 /// Records an access event that stands alone (a read's, a refusal's, a replay's), with its copies in the

@@ -9,6 +9,7 @@ use super::outcome::Outcome;
 use super::pipeline::Ctx;
 use super::problem::ApiError;
 use crate::api;
+use crate::domain::break_glass::{BREAKERS, Scope};
 use crate::domain::chart::ChartKind;
 use crate::domain::role::Role;
 use crate::store::Table;
@@ -98,9 +99,24 @@ impl Route {
         if self.is_public() { 256 * 1024 } else { super::input::MAX_BODY_BYTES }
     }
 
-    /// Every operation, including the membership read and the audit write all routes make.
+    /// The break-glass scope that opens this route to a role it does not name: the reads of a chart kind
+    /// and of photos.
+    pub fn break_glass_scope(&self) -> Option<Scope> {
+        match self.chart {
+            _ if self.method != "GET" => None,
+            Some(kind) => Some(Scope::Chart(kind)),
+            None if self.name.starts_with("photos.") => Some(Scope::Photos),
+            None => None,
+        }
+    }
+
+    /// Every operation, including the membership read and the audit write all routes make (and the
+    /// break-glass lookup of the routes it may open).
     pub fn operations(&self) -> Vec<(Table, Op)> {
         let mut ops = vec![(Table::Records, Op::Get), (Table::Audit, Op::Put)];
+        if self.break_glass_scope().is_some() {
+            ops.push((Table::Records, Op::Query));
+        }
         for op in self.access {
             if !ops.contains(op) {
                 ops.push(*op);
@@ -153,6 +169,9 @@ macro_rules! route {
     };
 }
 
+/// Reading the trail: the table's events, then the pointers to those retired into the archive.
+const AUDIT_READ: &[(Table, Op)] = &[(Audit, Op::Query), (Records, Op::Query)];
+
 /// The routes of clinics, staff, patients and the audit trail.
 static ADMINISTRATION: &[Route] = &[
     route!("clinics.create", "clinics-create", "POST", "/v1/clinics",
@@ -199,16 +218,33 @@ static ADMINISTRATION: &[Route] = &[
         handler: api::patients::update),
     route!("patients.access-log", "patients-access-log", "GET", "/v1/patients/{patientId}/access-log",
         "Who touched this patient's record, when and how",
-        query: &["from", "to", "limit", "cursor"], body: None, roles: &[Admin, Practitioner], access: &[(Audit, Op::Query)], grants: &[],
-        handler: api::audit::access_log),
+        query: &["from", "to", "limit", "cursor"], body: None, roles: &[Admin, Practitioner], access: AUDIT_READ,
+        grants: &[Grant::ReadAuditArchive], handler: api::audit::access_log),
     route!("audit.list", "audit-list", "GET", "/v1/audit",
         "Access events by patient, actor and time, newest first",
-        query: &["patientId", "actor", "from", "to", "limit", "cursor"], body: None, roles: &[Admin], access: &[(Audit, Op::Query), (Records, Op::Get)], grants: &[],
-        handler: api::audit::list),
+        query: &["patientId", "actor", "from", "to", "limit", "cursor"], body: None, roles: &[Admin], access: AUDIT_READ,
+        grants: &[Grant::ReadAuditArchive], handler: api::audit::list),
     route!("audit.verify", "audit-verify", "GET", "/v1/operator/audit-verification",
         "Verify a clinic's archived audit chain, and that the archive and the table hold the same events in a window",
         query: &["clinicId", "from", "to"], body: None, roles: &[Operator], access: &[(Audit, Op::Query)],
         grants: &[Grant::ReadAuditArchive], handler: api::audit::verify),
+];
+
+/// Break-glass: a clinician opens, for a while and with a reason, what their role would not show;
+/// administrators review each one.
+static BREAK_GLASS: &[Route] = &[
+    route!("break-glass.open", "break-glass-open", "POST", "/v1/patients/{patientId}/break-glass",
+        "Open one part of a patient's record that your role (or a photo's consent) would not show, with a reason, for up to 4 hours",
+        query: &[], body: Some("BreakGlassRequest"), roles: BREAKERS, access: IDEMPOTENT_WRITE, grants: &[],
+        handler: api::break_glass::open),
+    route!("break-glass.list", "break-glass-list", "GET", "/v1/break-glass",
+        "The review queue of break-glass, newest first",
+        query: &["status", "limit", "cursor"], body: None, roles: &[Admin], access: &[(Records, Op::Query)], grants: &[],
+        handler: api::break_glass::list),
+    route!("break-glass.review", "break-glass-review", "POST", "/v1/break-glass/{breakGlassId}/review",
+        "Mark a break-glass reviewed, with a note (by an administrator other than the one who opened it)",
+        query: &[], body: Some("BreakGlassReview"), roles: &[Admin], access: &[(Records, Op::Put), (Records, Op::Delete)],
+        grants: &[], handler: api::break_glass::review),
 ];
 
 /// Who reads allergies: everyone who may stand between a patient and a needle, and the front desk.
@@ -471,6 +507,7 @@ pub static ROUTES: LazyLock<Vec<&'static Route>> = LazyLock::new(|| {
         .chain(CHART_VIEWS.iter())
         .chain(PHOTOS.iter())
         .chain(FORMS.iter())
+        .chain(BREAK_GLASS.iter())
         .collect()
 });
 
@@ -547,6 +584,20 @@ pub static TRIGGERS: &[Trigger] = &[
         access: &[(Records, Op::Get), (Records, Op::Put), (Audit, Op::Put)],
         invocation: Invocation::AuditStream,
         grants: &[Grant::ArchiveAudit],
+    },
+    Trigger {
+        function: "audit-retire",
+        summary: "Daily: events older than the table's window leave it, once verified in the archive; pointers stay",
+        access: &[
+            (Records, Op::Get),
+            (Records, Op::Put),
+            (Records, Op::Query),
+            (Audit, Op::Query),
+            (Audit, Op::Put),
+            (Audit, Op::Delete),
+        ],
+        invocation: Invocation::Schedule("rate(1 day)"),
+        grants: &[Grant::ReadAuditArchive],
     },
 ];
 

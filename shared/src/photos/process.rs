@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use super::envelope;
 use super::render::{self, Rendered};
 use crate::app::{App, PhotoPorts};
-use crate::domain::audit::{AccessEvent, Outcome as EventOutcome, Resource, UserIdentity};
+use crate::domain::audit::{AccessEvent, Resource};
 use crate::domain::chart::Actor;
 use crate::domain::fields::{Context, ParseStr};
 use crate::domain::photo::{Photo, PhotoState, Rendition, StoredRendition};
@@ -144,23 +144,12 @@ fn processing_event(
     now: &str,
     request_id: &str,
 ) -> AccessEvent {
-    let actor = processor();
     AccessEvent {
-        listed_patients: Vec::new(),
         event_id: EntityId(app.ids.next_id()),
-        event_time: now.to_string(),
-        event_name: "photos.process".into(),
-        event_source: "photos-process".into(),
-        clinic_id: Some(clinic),
-        user_identity: UserIdentity { user_id: actor.user_id, role: actor.role },
-        source_ip_address: None,
-        user_agent: None,
         request_id: request_id.to_string(),
         resources: vec![Resource::new("patient", patient), Resource::new("photo", photo)],
         patient_id: Some(patient),
-        outcome: EventOutcome::Success,
-        error_code: None,
-        reason: None,
+        ..AccessEvent::by_system("photos-process", "photos.process", Some(clinic), now.to_string())
     }
 }
 
