@@ -24,6 +24,8 @@ const SECOND_INVITATION: &str = "01JD0000000000000000000007";
 const SUBMISSION: &str = "01JD0000000000000000000008";
 const LINK_PHOTO: &str = "01JD0000000000000000000009";
 const BREAK_GLASS: &str = "01JD0000000000000000000010";
+const RESOURCE: &str = "01JD0000000000000000000011";
+const SERVICE: &str = "01JD0000000000000000000012";
 /// The staff invitation code the sample join events use.
 const SAMPLE_STAFF_CODE: &str = "SampleStaffCode0000000000000000000000000000";
 /// The link token the sample events use.
@@ -119,6 +121,20 @@ const SCENARIO: &[(&str, &str, u16, Option<&str>)] = &[
     ("break-glass-list", "forbidden-role", 403, None),
     ("break-glass-review", "success", 200, None),
     ("break-glass-review", "already-reviewed", 409, None),
+    ("resources-create", "success", 201, Some(RESOURCE)),
+    ("resources-create", "missing-kind", 400, None),
+    ("resources-list", "success", 200, None),
+    ("resources-list", "unknown-status", 400, None),
+    ("resources-update", "success", 200, None),
+    ("resources-update", "stale-etag", 412, None),
+    ("services-create", "success", 201, Some(SERVICE)),
+    ("services-create", "unknown-resource", 422, None),
+    ("services-list", "success", 200, None),
+    ("services-list", "forbidden-role", 403, None),
+    ("services-get", "success", 200, None),
+    ("services-get", "unknown-service", 404, None),
+    ("services-update", "success", 200, None),
+    ("services-update", "missing-if-match", 428, None),
     ("chart-entry-create", "success", 201, Some(TREATMENT)),
     ("chart-entry-create", "expired-lot", 422, None),
     ("chart-entry-create", "note", 201, Some(NOTE)),

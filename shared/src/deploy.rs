@@ -876,11 +876,15 @@ pub fn template() -> Value {
         resources.insert(name.clone(), self::function(&spec));
         resources.insert(format!("{name}Role"), role(&spec));
         resources.insert(format!("{name}Logs"), log_group(sub(&format!("/aws/lambda/${{AWS::StackName}}-{function}"))));
-        resources.insert(format!("{name}ErrorsAlarm"), function_alarm(function, "Errors", "the function failed"));
-        resources.insert(
-            format!("{name}ThrottlesAlarm"),
-            function_alarm(function, "Throttles", "invocations were throttled"),
-        );
+        // An API function's failure or throttling reaches the caller as a 5xx, which `Api5xxAlarm` watches
+        // for every route at once; an event-driven function has no caller to see it fail.
+        if !spec.api {
+            resources.insert(format!("{name}ErrorsAlarm"), function_alarm(function, "Errors", "the function failed"));
+            resources.insert(
+                format!("{name}ThrottlesAlarm"),
+                function_alarm(function, "Throttles", "invocations were throttled"),
+            );
+        }
     };
     for function in routes::functions() {
         add(FunctionSpec {

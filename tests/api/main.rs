@@ -26,6 +26,7 @@ mod archive;
 mod audit;
 mod auth;
 mod break_glass;
+mod calendar;
 mod chart;
 mod faults;
 mod forms;

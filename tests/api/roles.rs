@@ -23,6 +23,13 @@ fn request_for(route: &str, patient: &str, user: &str) -> (String, Option<Value>
             (format!("/v1/patients/{patient}/break-glass"), Some(json!({"reason": "Role test", "scope": "photos"})))
         }
         "break-glass.list" => ("/v1/break-glass".into(), None),
+        "resources.create" => ("/v1/resources".into(), Some(json!({"name": "Laser room", "kind": "room"}))),
+        "resources.list" => ("/v1/resources".into(), None),
+        "services.create" => (
+            "/v1/services".into(),
+            Some(json!({"name": "Peel", "durationMinutes": 30, "performedBy": {"role": "nurse"}})),
+        ),
+        "services.list" => ("/v1/services".into(), None),
         "audit.verify" => ("/v1/operator/audit-verification?clinicId=platform".into(), None),
         "chart.read" => (format!("/v1/patients/{patient}/chart"), None),
         "forms.templates.list" => ("/v1/form-templates".into(), None),
@@ -140,6 +147,16 @@ async fn every_role_gets_exactly_what_the_role_table_grants(app: TestApp) {
             } else if route.name == "staff.join" {
                 let invited = app.post("/v1/staff", &clinic.admin, json!({"role": "nurse", "displayName": "N"})).await;
                 ("/v1/staff/join".to_string(), Some(json!({"code": invited.body["code"]})))
+            } else if matches!(route.name, "resources.update" | "services.read" | "services.update") {
+                let (collection, body) = if route.name == "resources.update" {
+                    ("/v1/resources", json!({"name": "Room", "kind": "room"}))
+                } else {
+                    ("/v1/services", json!({"name": "Peel", "durationMinutes": 30, "performedBy": {"role": "nurse"}}))
+                };
+                let created = app.post(collection, &clinic.admin, body).await;
+                let path = format!("{collection}/{}", created.body["id"].as_str().unwrap());
+                let patch = (route.method == "PATCH").then(|| json!({"name": "Renamed"}));
+                (path, patch)
             } else if route.name == "break-glass.review" {
                 let opened = app
                     .post(

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod break_glass;
+pub mod catalogue;
 pub mod chart;
 pub mod chart_guard;
 pub mod clinics;

@@ -10,6 +10,10 @@ pub const CLINIC_PROFILE: &str = "PROFILE";
 pub const STAFF_PREFIX: &str = "STAFF#";
 pub const PATIENT_PREFIX: &str = "PATIENT#";
 pub const MEMBERSHIP: &str = "MEMBERSHIP";
+/// A clinic's rooms and devices: `RESOURCE#<id>`.
+pub const RESOURCE_PREFIX: &str = "RESOURCE#";
+/// A clinic's services: `SERVICE#<id>`.
+pub const SERVICE_PREFIX: &str = "SERVICE#";
 pub const MRN_COUNTER: &str = "COUNTER#MRN";
 /// The clinic's count of active administrators, which never goes below one once someone joined as one.
 pub const ADMIN_COUNT: &str = "COUNTER#ADMINS";

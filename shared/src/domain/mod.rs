@@ -10,5 +10,6 @@ pub mod keys;
 pub mod patient;
 pub mod photo;
 pub mod role;
+pub mod scheduling;
 pub mod staff;
 pub mod values;

@@ -6,6 +6,9 @@ use super::routes::{ROUTES, Route};
 use crate::domain::break_glass::{DEFAULT_MINUTES, MAX_MINUTES, Scope};
 use crate::domain::patient::{GenderIdentity, SexAtBirth};
 use crate::domain::role::Role;
+use crate::domain::scheduling::CatalogueStatus;
+use crate::domain::scheduling::resource::ResourceKind;
+use crate::domain::scheduling::service::{MAX_DURATION_MINUTES, MAX_FORMS, MAX_NAMED_STAFF, MAX_RESOURCES};
 use crate::domain::staff::StaffStatus;
 
 /// The E.164 pattern the `Phone` type enforces.
@@ -62,6 +65,11 @@ fn path_parameters(path: &str) -> Vec<Value> {
 
 fn problem(description: &str) -> Value {
     json!({"description": description, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
+}
+
+/// Whole minutes in steps of 5 within `min..=max`.
+fn minutes(min: u32, max: u32) -> Value {
+    json!({"type": "integer", "minimum": min, "maximum": max, "multipleOf": 5})
 }
 
 pub(super) fn text(max: u32) -> Value {
@@ -168,6 +176,52 @@ fn administration_schemas() -> Value {
             "additionalProperties": false,
             "required": ["note"],
             "properties": {"note": text(200)},
+        },
+        "ResourceDetails": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["name", "kind"],
+            "properties": {
+                "name": text(200),
+                "kind": one_of(ResourceKind::ALL),
+                "status": one_of(CatalogueStatus::ALL),
+            },
+        },
+        "ResourcePatch": {
+            "description": "A JSON merge patch (RFC 7396) of ResourceDetails",
+            "type": "object",
+        },
+        "ServiceDetails": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["name", "durationMinutes", "performedBy"],
+            "properties": {
+                "name": text(200),
+                "durationMinutes": minutes(5, MAX_DURATION_MINUTES),
+                "bufferBeforeMinutes": minutes(0, 120),
+                "bufferAfterMinutes": minutes(0, 120),
+                "intervalMinutes": minutes(5, 60),
+                "performedBy": {
+                    "type": "object", "additionalProperties": false,
+                    "description": "Either a role (anyone of it performs the service) or the staff named",
+                    "properties": {
+                        "role": {"enum": ["practitioner", "nurse"]},
+                        "staff": {"type": "array", "minItems": 1, "maxItems": MAX_NAMED_STAFF, "items": {"type": "string"}},
+                    },
+                },
+                "resourceIds": {"type": "array", "maxItems": MAX_RESOURCES, "uniqueItems": true, "items": {"type": "string"}},
+                "formTemplateIds": {"type": "array", "maxItems": MAX_FORMS, "items": {"type": "string"}},
+                "bookableOnline": {"type": "boolean", "default": false},
+                "price": {"type": "object", "additionalProperties": false, "required": ["amount", "currency"], "properties": {
+                    "amount": {"type": "string", "pattern": "^[0-9]{1,7}(\\.[0-9]{1,2})?$"},
+                    "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+                }},
+                "status": one_of(CatalogueStatus::ALL),
+            },
+        },
+        "ServicePatch": {
+            "description": "A JSON merge patch (RFC 7396) of ServiceDetails",
+            "type": "object",
         },
         "PatientPatch": {
             "description": "A JSON merge patch (RFC 7396) of PatientDetails: null removes an optional field",

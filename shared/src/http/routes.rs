@@ -247,6 +247,38 @@ static BREAK_GLASS: &[Route] = &[
         grants: &[], handler: api::break_glass::review),
 ];
 
+/// The calendar's catalogue: rooms and devices, and services. Administrators write; all staff read.
+static CALENDAR: &[Route] = &[
+    route!("resources.create", "resources-create", "POST", "/v1/resources",
+        "Add a room or device that services need",
+        query: &[], body: Some("ResourceDetails"), roles: &[Admin], access: IDEMPOTENT_WRITE, grants: &[],
+        handler: api::catalogue::create_resource),
+    route!("resources.list", "resources-list", "GET", "/v1/resources",
+        "The clinic's rooms and devices",
+        query: &["status", "limit", "cursor"], body: None, roles: ALL_STAFF, access: QUERY, grants: &[],
+        handler: api::catalogue::list_resources),
+    route!("resources.update", "resources-update", "PATCH", "/v1/resources/{resourceId}",
+        "Rename or retire a room or device (JSON merge patch)",
+        query: &[], body: Some("ResourcePatch"), roles: &[Admin], access: &[(Records, Op::Put)], grants: &[],
+        handler: api::catalogue::update_resource),
+    route!("services.create", "services-create", "POST", "/v1/services",
+        "Add a service: duration, buffers, performers, rooms and devices, forms, online booking, price",
+        query: &[], body: Some("ServiceDetails"), roles: &[Admin], access: &[(Records, Op::Put), (Records, Op::Query)],
+        grants: &[], handler: api::catalogue::create_service),
+    route!("services.list", "services-list", "GET", "/v1/services",
+        "The clinic's services",
+        query: &["status", "limit", "cursor"], body: None, roles: ALL_STAFF, access: QUERY, grants: &[],
+        handler: api::catalogue::list_services),
+    route!("services.read", "services-get", "GET", "/v1/services/{serviceId}",
+        "One service",
+        query: &[], body: None, roles: ALL_STAFF, access: &[], grants: &[],
+        handler: api::catalogue::read_service),
+    route!("services.update", "services-update", "PATCH", "/v1/services/{serviceId}",
+        "Change or retire a service (JSON merge patch)",
+        query: &[], body: Some("ServicePatch"), roles: &[Admin], access: &[(Records, Op::Put), (Records, Op::Query)],
+        grants: &[], handler: api::catalogue::update_service),
+];
+
 /// Who reads allergies: everyone who may stand between a patient and a needle, and the front desk.
 const ALLERGY_READERS: &[Role] = &[Admin, Practitioner, Nurse, FrontDesk];
 /// Who reads codes and treatments (billing and lot recalls need them), but no clinical notes.
@@ -508,6 +540,7 @@ pub static ROUTES: LazyLock<Vec<&'static Route>> = LazyLock::new(|| {
         .chain(PHOTOS.iter())
         .chain(FORMS.iter())
         .chain(BREAK_GLASS.iter())
+        .chain(CALENDAR.iter())
         .collect()
 });
 
