@@ -3,6 +3,12 @@
 pub mod resource;
 pub mod service;
 
+use serde::{Deserialize, Serialize};
+
+use super::keys;
+use super::values::EntityId;
+use crate::store::{Item, Key, entity_item};
+
 crate::string_enum! {
     /// Whether a service or resource may still be booked; a retired one stays for the record.
     CatalogueStatus { Active = "active", Retired = "retired" }
@@ -16,4 +22,31 @@ pub(crate) fn minutes(form: &super::fields::Form<'_>, field: &str, required: boo
         return None;
     }
     Some(value as u32)
+}
+
+/// What a kind of catalogue entry says of itself (resources, services).
+pub trait Kind {
+    /// Its sort-key prefix in the clinic's partition.
+    const PREFIX: &'static str;
+}
+
+/// One entry of the catalogue: its id, what the administrator said of it, and its version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Catalogued<D> {
+    pub id: EntityId,
+    #[serde(flatten)]
+    pub details: D,
+    pub updated_at: String,
+    pub version: u64,
+}
+
+impl<D: Kind + Serialize> Catalogued<D> {
+    pub fn key(clinic: EntityId, id: EntityId) -> Key {
+        Key::new(keys::clinic_pk(clinic), format!("{}{id}", D::PREFIX))
+    }
+
+    pub fn to_item(&self, clinic: EntityId) -> Item {
+        entity_item(&Self::key(clinic, self.id), self)
+    }
 }

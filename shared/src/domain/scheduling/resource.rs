@@ -2,11 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::CatalogueStatus;
+use super::{CatalogueStatus, Catalogued, Kind};
 use crate::domain::fields::Form;
 use crate::domain::keys;
-use crate::domain::values::{EntityId, ShortText};
-use crate::store::{Item, Key, entity_item};
+use crate::domain::values::ShortText;
 
 crate::string_enum! {
     /// What kind of thing a resource is.
@@ -34,22 +33,8 @@ impl ResourceDetails {
 }
 
 /// A clinic's room or device.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Resource {
-    pub id: EntityId,
-    #[serde(flatten)]
-    pub details: ResourceDetails,
-    pub updated_at: String,
-    pub version: u64,
-}
+pub type Resource = Catalogued<ResourceDetails>;
 
-impl Resource {
-    pub fn key(clinic: EntityId, id: EntityId) -> Key {
-        Key::new(keys::clinic_pk(clinic), format!("{}{id}", keys::RESOURCE_PREFIX))
-    }
-
-    pub fn to_item(&self, clinic: EntityId) -> Item {
-        entity_item(&Self::key(clinic, self.id), self)
-    }
+impl Kind for ResourceDetails {
+    const PREFIX: &'static str = keys::RESOURCE_PREFIX;
 }

@@ -3,13 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CatalogueStatus, minutes};
+use super::{CatalogueStatus, Catalogued, Kind, minutes};
 use crate::domain::fields::{Form, Issue};
 use crate::domain::forms::template::valid_template_id;
 use crate::domain::keys;
 use crate::domain::role::Role;
 use crate::domain::values::{EntityId, ShortText, UserId};
-use crate::store::{Item, Key, entity_item};
 
 /// The longest service, its buffers included: a working day.
 pub const MAX_DURATION_MINUTES: u32 = 480;
@@ -164,22 +163,8 @@ impl ServiceDetails {
 }
 
 /// A clinic's service.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Service {
-    pub id: EntityId,
-    #[serde(flatten)]
-    pub details: ServiceDetails,
-    pub updated_at: String,
-    pub version: u64,
-}
+pub type Service = Catalogued<ServiceDetails>;
 
-impl Service {
-    pub fn key(clinic: EntityId, id: EntityId) -> Key {
-        Key::new(keys::clinic_pk(clinic), format!("{}{id}", keys::SERVICE_PREFIX))
-    }
-
-    pub fn to_item(&self, clinic: EntityId) -> Item {
-        entity_item(&Self::key(clinic, self.id), self)
-    }
+impl Kind for ServiceDetails {
+    const PREFIX: &'static str = keys::SERVICE_PREFIX;
 }
