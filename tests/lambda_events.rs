@@ -135,6 +135,20 @@ const SCENARIO: &[(&str, &str, u16, Option<&str>)] = &[
     ("services-get", "unknown-service", 404, None),
     ("services-update", "success", 200, None),
     ("services-update", "missing-if-match", 428, None),
+    ("clinic-hours-put", "success", 200, None),
+    ("clinic-hours-put", "missing-if-match", 428, None),
+    ("clinic-hours-get", "success", 200, None),
+    ("clinic-hours-get", "unknown-parameter", 400, None),
+    ("staff-hours-put", "success", 200, None),
+    ("staff-hours-put", "overlapping-spans", 422, None),
+    ("staff-hours-get", "success", 200, None),
+    ("staff-hours-get", "unknown-member", 404, None),
+    ("resources-hours-put", "success", 200, None),
+    ("resources-hours-put", "forbidden-role", 403, None),
+    ("resources-hours-get", "success", 200, None),
+    ("resources-hours-get", "unknown-resource", 404, None),
+    ("availability", "success", 200, None),
+    ("availability", "too-long", 422, None),
     ("chart-entry-create", "success", 201, Some(TREATMENT)),
     ("chart-entry-create", "expired-lot", 422, None),
     ("chart-entry-create", "note", 201, Some(NOTE)),
@@ -249,6 +263,12 @@ async fn every_sample_event_gives_its_expected_answer(backend: Backend) {
         assert_eq!(status, *expected, "{function}/{case}: {body}");
         adopt_sample_staff_code(&stores, &body).await;
     }
+    // The nurse's week, the room's and the clinic's hours leave these starts on the Sunday the clocks
+    // change (60 minutes with 10 and 15 of buffers, every 30, from 10:00 in the room).
+    let (_, free) = invoke(&stores, "availability", "success", None).await;
+    let sunday: Vec<&str> =
+        free["items"].as_array().unwrap().iter().filter_map(|i| i["start"].as_str()).take(3).collect();
+    assert_eq!(sunday, ["2027-03-14T10:30:00-07:00", "2027-03-14T13:30:00-07:00", "2027-03-14T14:00:00-07:00"]);
     // The client uploads the photo; the bucket's event runs the processing function.
     let event = vellum_tests::s3_event(&format!("quarantine/{CLINIC}/{PATIENT}/{PHOTO}"));
     let key = event.records[0].s3.object.key.clone().unwrap();

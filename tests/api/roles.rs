@@ -30,6 +30,10 @@ fn request_for(route: &str, patient: &str, user: &str) -> (String, Option<Value>
             Some(json!({"name": "Peel", "durationMinutes": 30, "performedBy": {"role": "nurse"}})),
         ),
         "services.list" => ("/v1/services".into(), None),
+        "clinic.hours.read" => ("/v1/clinic/working-hours".into(), None),
+        "clinic.hours.save" => ("/v1/clinic/working-hours".into(), Some(json!({"weekly": {}}))),
+        "staff.hours.read" => (format!("/v1/staff/{user}/working-hours"), None),
+        "staff.hours.save" => (format!("/v1/staff/{user}/working-hours"), Some(json!({"weekly": {}}))),
         "audit.verify" => ("/v1/operator/audit-verification?clinicId=platform".into(), None),
         "chart.read" => (format!("/v1/patients/{patient}/chart"), None),
         "forms.templates.list" => ("/v1/form-templates".into(), None),
@@ -147,6 +151,21 @@ async fn every_role_gets_exactly_what_the_role_table_grants(app: TestApp) {
             } else if route.name == "staff.join" {
                 let invited = app.post("/v1/staff", &clinic.admin, json!({"role": "nurse", "displayName": "N"})).await;
                 ("/v1/staff/join".to_string(), Some(json!({"code": invited.body["code"]})))
+            } else if matches!(route.name, "resources.hours.read" | "resources.hours.save" | "availability.read") {
+                let (collection, body) = if route.name == "availability.read" {
+                    ("/v1/services", json!({"name": "Peel", "durationMinutes": 30, "performedBy": {"role": "nurse"}}))
+                } else {
+                    ("/v1/resources", json!({"name": "Room", "kind": "room"}))
+                };
+                let created = app.post(collection, &clinic.admin, body).await;
+                let id = created.body["id"].as_str().unwrap();
+                match route.name {
+                    "availability.read" => {
+                        (format!("/v1/availability?serviceId={id}&from=2027-01-04&to=2027-01-10"), None)
+                    }
+                    "resources.hours.read" => (format!("/v1/resources/{id}/working-hours"), None),
+                    _ => (format!("/v1/resources/{id}/working-hours"), Some(json!({"weekly": {}}))),
+                }
             } else if matches!(route.name, "resources.update" | "services.read" | "services.update") {
                 let (collection, body) = if route.name == "resources.update" {
                     ("/v1/resources", json!({"name": "Room", "kind": "room"}))

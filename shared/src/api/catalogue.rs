@@ -93,7 +93,8 @@ impl Details for ServiceDetails {
     }
 }
 
-async fn load_item<T: DeserializeOwned>(ctx: &Ctx, key: Key) -> Result<Option<T>, ApiError> {
+/// An item of the records table read as `T`, if it is there.
+pub(super) async fn load_item<T: DeserializeOwned>(ctx: &Ctx, key: Key) -> Result<Option<T>, ApiError> {
     Ok(ctx.app.records.get(Table::Records, &key).await?.map(entity_from).transpose()?)
 }
 
@@ -124,6 +125,7 @@ async fn list<D: Details>(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
 }
 
 async fn load<D: Details>(ctx: &Ctx, input: &Input) -> Result<Catalogued<D>, ApiError> {
+    input.params(ctx.route.query)?;
     let id = input.entity(D::PARAM)?;
     load_item(ctx, Catalogued::<D>::key(ctx.clinic()?, id)).await?.ok_or(ApiError::NotFound)
 }

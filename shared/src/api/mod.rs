@@ -1,12 +1,14 @@
 //! Route handlers: each turns a request into a domain decision and an outcome for the pipeline.
 
 pub mod audit;
+pub mod availability;
 pub mod break_glass;
 pub mod catalogue;
 pub mod chart;
 pub mod chart_guard;
 pub mod clinics;
 pub mod forms;
+pub mod hours;
 pub mod intake;
 pub mod invitations;
 pub mod patients;

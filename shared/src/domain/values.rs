@@ -277,6 +277,13 @@ impl ParseStr for CountryCode {
 #[serde(transparent)]
 pub struct TimeZoneName(String);
 
+impl TimeZoneName {
+    /// The zone itself (a stored name was checked when it was written; UTC if it ever is not one).
+    pub fn zone(&self) -> chrono_tz::Tz {
+        self.0.parse().unwrap_or(chrono_tz::UTC)
+    }
+}
+
 impl ParseStr for TimeZoneName {
     fn parse_str(s: &str, _: &Context) -> Result<Self, String> {
         s.parse::<chrono_tz::Tz>()

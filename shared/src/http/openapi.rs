@@ -7,6 +7,7 @@ use crate::domain::break_glass::{DEFAULT_MINUTES, MAX_MINUTES, Scope};
 use crate::domain::patient::{GenderIdentity, SexAtBirth};
 use crate::domain::role::Role;
 use crate::domain::scheduling::CatalogueStatus;
+use crate::domain::scheduling::hours::{DAYS, MAX_OVERRIDES, MAX_SPANS};
 use crate::domain::scheduling::resource::ResourceKind;
 use crate::domain::scheduling::service::{MAX_DURATION_MINUTES, MAX_FORMS, MAX_NAMED_STAFF, MAX_RESOURCES};
 use crate::domain::staff::StaffStatus;
@@ -65,6 +66,13 @@ fn path_parameters(path: &str) -> Vec<Value> {
 
 fn problem(description: &str) -> Value {
     json!({"description": description, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
+}
+
+/// A day's working spans, `HH:MM` on a 5-minute step, in order.
+fn spans() -> Value {
+    let time = json!({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][05]$|^24:00$"});
+    json!({"type": "array", "maxItems": MAX_SPANS, "items": {"type": "object", "additionalProperties": false,
+        "required": ["start", "end"], "properties": {"start": time, "end": time}}})
 }
 
 /// Whole minutes in steps of 5 within `min..=max`.
@@ -219,6 +227,20 @@ fn administration_schemas() -> Value {
                 "status": one_of(CatalogueStatus::ALL),
             },
         },
+        "WorkingHours": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["weekly"],
+            "description": "Local wall-clock times in the clinic's time zone; a day left out is not worked, a break is the gap between two spans",
+            "properties": {
+                "weekly": {"type": "object", "additionalProperties": false,
+                    "properties": DAYS.iter().map(|d| (d.to_string(), spans())).collect::<Map<String, Value>>()},
+                "overrides": {"type": "array", "maxItems": MAX_OVERRIDES, "items": {
+                    "type": "object", "additionalProperties": false, "required": ["date", "hours"],
+                    "properties": {"date": {"type": "string", "format": "date"}, "hours": spans(), "note": text(200)},
+                }},
+            },
+        },
         "ServicePatch": {
             "description": "A JSON merge patch (RFC 7396) of ServiceDetails",
             "type": "object",
@@ -246,6 +268,11 @@ pub fn document() -> Value {
         if route.method == "POST" {
             parameters.push(json!({"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "maxLength": 255},
                 "description": "A retry with the same key returns the first response and writes nothing"}));
+        }
+        if route.method == "PUT" {
+            parameters
+                .push(json!({"name": "If-Match", "in": "header", "required": false, "schema": {"type": "string"},
+                "description": "The ETag of the version replaced; required once there is one"}));
         }
         if needs_if_match(route) {
             parameters.push(json!({"name": "If-Match", "in": "header", "required": true, "schema": {"type": "string"},
@@ -285,6 +312,11 @@ pub fn document() -> Value {
             operation["requestBody"] = json!({"required": true, "content": media});
             operation["responses"]["413"] = problem("The body is larger than 64 KiB");
             operation["responses"]["415"] = problem("The body is not JSON");
+        }
+        if route.method == "PUT" {
+            parameters
+                .push(json!({"name": "If-Match", "in": "header", "required": false, "schema": {"type": "string"},
+                "description": "The ETag of the version replaced; required once there is one"}));
         }
         if needs_if_match(route) {
             operation["responses"]["412"] = problem("The resource changed since it was read");

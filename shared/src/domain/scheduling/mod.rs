@@ -1,5 +1,7 @@
 //! The clinic's calendar: the rooms and devices it books, and the services it offers.
 
+pub mod availability;
+pub mod hours;
 pub mod resource;
 pub mod service;
 
@@ -49,4 +51,33 @@ impl<D: Kind + Serialize> Catalogued<D> {
     pub fn to_item(&self, clinic: EntityId) -> Item {
         entity_item(&Self::key(clinic, self.id), self)
     }
+}
+
+/// Whose working hours: the clinic's opening hours, a staff member's or a room's or device's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Calendar {
+    Clinic,
+    Staff(super::values::UserId),
+    Resource(EntityId),
+}
+
+impl Calendar {
+    /// The sort key of its working hours in the clinic's partition.
+    pub fn hours_sk(&self) -> String {
+        match self {
+            Calendar::Clinic => "HOURS#CLINIC".into(),
+            Calendar::Staff(user) => format!("HOURS#STAFF#{user}"),
+            Calendar::Resource(id) => format!("HOURS#RESOURCE#{id}"),
+        }
+    }
+}
+
+/// A calendar's working hours as kept: the hours and their version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredHours {
+    #[serde(flatten)]
+    pub hours: hours::WorkingHours,
+    pub updated_at: String,
+    pub version: u64,
 }

@@ -1,0 +1,6 @@
+//! Lambda function for `PUT /v1/staff/{userId}/working-hours`.
+
+#[tokio::main]
+async fn main() -> Result<(), vellum::host::lambda::Error> {
+    vellum::host::lambda::serve("staff-hours-put").await
+}
