@@ -26,6 +26,7 @@ const LINK_PHOTO: &str = "01JD0000000000000000000009";
 const BREAK_GLASS: &str = "01JD0000000000000000000010";
 const RESOURCE: &str = "01JD0000000000000000000011";
 const SERVICE: &str = "01JD0000000000000000000012";
+const APPOINTMENT: &str = "01JD0000000000000000000013";
 /// The staff invitation code the sample join events use.
 const SAMPLE_STAFF_CODE: &str = "SampleStaffCode0000000000000000000000000000";
 /// The link token the sample events use.
@@ -149,6 +150,16 @@ const SCENARIO: &[(&str, &str, u16, Option<&str>)] = &[
     ("resources-hours-get", "unknown-resource", 404, None),
     ("availability", "success", 200, None),
     ("availability", "too-long", 422, None),
+    ("appointments-create", "success", 201, Some(APPOINTMENT)),
+    ("appointments-create", "taken", 409, None),
+    ("appointments-list", "success", 200, None),
+    ("appointments-list", "too-long", 422, None),
+    ("appointments-get", "success", 200, None),
+    ("appointments-get", "unknown-appointment", 404, None),
+    ("patients-appointments", "success", 200, None),
+    ("patients-appointments", "unknown-patient", 404, None),
+    ("appointments-cancel", "success", 200, None),
+    ("appointments-cancel", "already-cancelled", 409, None),
     ("chart-entry-create", "success", 201, Some(TREATMENT)),
     ("chart-entry-create", "expired-lot", 422, None),
     ("chart-entry-create", "note", 201, Some(NOTE)),

@@ -22,6 +22,7 @@ macro_rules! on_both_backends {
     };
 }
 
+mod appointments;
 mod archive;
 mod audit;
 mod auth;

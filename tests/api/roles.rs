@@ -23,6 +23,8 @@ fn request_for(route: &str, patient: &str, user: &str) -> (String, Option<Value>
             (format!("/v1/patients/{patient}/break-glass"), Some(json!({"reason": "Role test", "scope": "photos"})))
         }
         "break-glass.list" => ("/v1/break-glass".into(), None),
+        "appointments.list" => ("/v1/appointments".into(), None),
+        "patients.appointments" => (format!("/v1/patients/{patient}/appointments"), None),
         "resources.create" => ("/v1/resources".into(), Some(json!({"name": "Laser room", "kind": "room"}))),
         "resources.list" => ("/v1/resources".into(), None),
         "services.create" => (
@@ -31,7 +33,7 @@ fn request_for(route: &str, patient: &str, user: &str) -> (String, Option<Value>
         ),
         "services.list" => ("/v1/services".into(), None),
         "clinic.hours.read" => ("/v1/clinic/working-hours".into(), None),
-        "clinic.hours.save" => ("/v1/clinic/working-hours".into(), Some(json!({"weekly": {}}))),
+        "clinic.hours.save" => ("/v1/clinic/working-hours".into(), Some(always_open())),
         "staff.hours.read" => (format!("/v1/staff/{user}/working-hours"), None),
         "staff.hours.save" => (format!("/v1/staff/{user}/working-hours"), Some(json!({"weekly": {}}))),
         "audit.verify" => ("/v1/operator/audit-verification?clinicId=platform".into(), None),
@@ -115,6 +117,26 @@ async fn chart_request(
 /// Every role against every route on the embedded store; on DynamoDB, where the role check is the same
 /// code over a slower store, a sample: a clinician (who writes the chart and photos through every store
 /// port) and the front desk (refused most).
+/// Opening hours of every hour of every day (so that they close nothing the bookings below need).
+fn always_open() -> Value {
+    let days = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+    json!({"weekly": days.iter().map(|d| (d.to_string(), json!([{"start": "00:00", "end": "24:00"}]))).collect::<serde_json::Map<_, _>>()})
+}
+
+/// A one-hour service the practitioner performs, who works every day from 09:00 to 17:00.
+async fn bookable(app: &TestApp, clinic: &Clinic, practitioner: &str) -> String {
+    let days = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+    let week: serde_json::Map<String, Value> =
+        days.iter().map(|d| (d.to_string(), json!([{"start": "09:00", "end": "17:00"}]))).collect();
+    let path = format!("/v1/staff/{practitioner}/working-hours");
+    let hours = app.send("PUT", &path, Some(&clinic.admin), Some(json!({"weekly": week})), &[]).await;
+    assert_eq!(hours.status, 200, "{hours:?}");
+    let service = json!({"name": "Laser", "durationMinutes": 60, "performedBy": {"staff": [practitioner]}});
+    let created = app.post("/v1/services", &clinic.admin, service).await;
+    assert_eq!(created.status, 201, "{created:?}");
+    created.body["id"].as_str().unwrap().to_string()
+}
+
 async fn every_role_gets_exactly_what_the_role_table_grants(app: TestApp) {
     let clinic = app.open_clinic("Roles").await;
     app.templates(&clinic, &["medical-history", "neurotoxin-consent"]).await;
@@ -141,7 +163,8 @@ async fn every_role_gets_exactly_what_the_role_table_grants(app: TestApp) {
             r => app.member(&clinic, r).await,
         };
         let (_, target) = app.member(&clinic, Role::Nurse).await;
-        let (practitioner, _) = app.member(&clinic, Role::Practitioner).await;
+        let (practitioner, practitioner_user) = app.member(&clinic, Role::Practitioner).await;
+        let laser = bookable(&app, &clinic, &practitioner_user).await;
         let patient = app.patient(&clinic, patient_body("Role", "Target")).await;
         let patient_id = patient["id"].as_str().unwrap();
         for route in ROUTES.iter() {
@@ -176,6 +199,22 @@ async fn every_role_gets_exactly_what_the_role_table_grants(app: TestApp) {
                 let path = format!("{collection}/{}", created.body["id"].as_str().unwrap());
                 let patch = (route.method == "PATCH").then(|| json!({"name": "Renamed"}));
                 (path, patch)
+            } else if matches!(route.name, "appointments.book" | "appointments.read" | "appointments.cancel") {
+                let booking = |start: &str| json!({"patientId": patient_id, "serviceId": laser, "start": format!("2027-01-11T{start}:00-08:00")});
+                match route.name {
+                    "appointments.book" => ("/v1/appointments".to_string(), Some(booking("10:00"))),
+                    operation => {
+                        let start = if operation == "appointments.read" { "11:00" } else { "12:00" };
+                        let booked = app.post("/v1/appointments", &clinic.admin, booking(start)).await;
+                        assert_eq!(booked.status, 201, "{booked:?}");
+                        let path = booked.header("location").unwrap().to_string();
+                        if operation == "appointments.read" {
+                            (path, None)
+                        } else {
+                            (format!("{path}/cancel"), Some(json!({"reason": "Role test"})))
+                        }
+                    }
+                }
             } else if route.name == "break-glass.review" {
                 let opened = app
                     .post(

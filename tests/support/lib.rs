@@ -175,6 +175,8 @@ pub struct StoreCounts {
 #[derive(Debug, Default)]
 pub struct HeldQuery {
     prefix: String,
+    /// How many matching queries to let pass before the one held.
+    pass: AtomicUsize,
     reached: tokio::sync::Notify,
     release: tokio::sync::Notify,
 }
@@ -199,7 +201,12 @@ impl StoreCounts {
 
     /// Holds the next query of a sort-key range starting with `prefix` once it has read.
     pub fn hold_query(&self, prefix: &str) -> Arc<HeldQuery> {
-        let held = Arc::new(HeldQuery { prefix: prefix.into(), ..HeldQuery::default() });
+        self.hold_query_after(prefix, 0)
+    }
+
+    /// Holds the query of a sort-key range starting with `prefix` that comes after `pass` such queries.
+    pub fn hold_query_after(&self, prefix: &str, pass: usize) -> Arc<HeldQuery> {
+        let held = Arc::new(HeldQuery { prefix: prefix.into(), pass: AtomicUsize::new(pass), ..HeldQuery::default() });
         *self.held.lock().expect("held query") = Some(held.clone());
         held
     }
@@ -233,13 +240,19 @@ impl Records for CountingRecords {
         if let Ok(mut range) = self.counts.last_query_range.lock() {
             *range = format!("{:?}", query.sk);
         }
-        let held = match &query.sk {
-            SkRange::Prefix(prefix) => {
-                let mut slot = self.counts.held.lock().expect("held query");
-                if slot.as_ref().is_some_and(|h| prefix.starts_with(&h.prefix)) { slot.take() } else { None }
-            }
+        let start = match &query.sk {
+            SkRange::Prefix(prefix) | SkRange::Between(prefix, _) => Some(prefix.clone()),
             _ => None,
         };
+        let held = start.and_then(|start| {
+            let mut slot = self.counts.held.lock().expect("held query");
+            let matches = slot.as_ref().is_some_and(|h| start.starts_with(&h.prefix));
+            let passed = matches && slot.as_ref().is_some_and(|h| h.pass.load(Ordering::SeqCst) == 0);
+            if matches && !passed {
+                slot.as_ref().map(|h| h.pass.fetch_sub(1, Ordering::SeqCst));
+            }
+            if passed { slot.take() } else { None }
+        });
         let page = self.inner.query(query).await;
         if let Some(held) = held {
             held.reached.notify_one();

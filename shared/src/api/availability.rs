@@ -1,8 +1,8 @@
 //! `GET /v1/availability`: when a service can start, and with whom, over at most 31 local dates: one
-//! read per calendar involved (the service, the clinic, the staff who may perform it, the rooms and devices
-//! it needs), never a scan and never stored slots.
+//! read per calendar involved (the service, the clinic, the staff who may perform it, the hours and the
+//! claims of each performer and each room and device it needs), never a scan and never stored slots.
 
-use chrono::{Duration, NaiveDate};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{Value, json};
 
 use super::catalogue::load_item;
@@ -10,26 +10,135 @@ use super::hours;
 use crate::domain::keys;
 use crate::domain::role::Role;
 use crate::domain::scheduling::availability::Need;
+use crate::domain::scheduling::claims::{Block, Claimant, Day, day_sk};
 use crate::domain::scheduling::service::Service;
-use crate::domain::scheduling::{Calendar, CatalogueStatus};
+use crate::domain::scheduling::{Calendar, CatalogueStatus, StoredHours};
 use crate::domain::staff::{StaffMember, StaffStatus};
-use crate::domain::values::{Date, UserId};
+use crate::domain::values::{Date, EntityId, UserId};
 use crate::http::input::Input;
 use crate::http::outcome::{Facts, Outcome, Reply};
 use crate::http::pipeline::Ctx;
 use crate::http::problem::ApiError;
-use crate::store::{Query, SkRange, Table, entity_from};
+use crate::store::schema::SK;
+use crate::store::{Query, SkRange, Table, entity_from, str_attr};
 
 /// The most local dates one call covers.
 pub const MAX_DAYS: i64 = 31;
+
+/// A claimant's day items over the UTC days that local dates `from`..=`to` can touch, by day.
+pub(super) async fn claims(
+    ctx: &Ctx,
+    claimant: &Claimant,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(NaiveDate, Day)>, ApiError> {
+    let (first, last) = (from - Duration::days(1), to + Duration::days(1));
+    let query = Query::new(Table::Records, claimant.partition(ctx.clinic()?))
+        .sk(SkRange::Between(day_sk(first), day_sk(last)))
+        .limit(100);
+    let mut out = Vec::new();
+    for item in super::chart::query_all(ctx, query).await? {
+        let day = str_attr(&item, SK).and_then(|sk| sk.strip_prefix("DAY#")).and_then(|d| d.parse().ok());
+        if let Some(day) = day {
+            out.push((day, entity_from::<Day>(item)?));
+        }
+    }
+    Ok(out)
+}
+
+fn blocks(days: Vec<(NaiveDate, Day)>) -> Vec<Block> {
+    days.into_iter().flat_map(|(_, day)| day.blocks).collect()
+}
+
+/// Everything a service's availability rests on, read for a range of local dates.
+pub(super) struct Plan {
+    pub service: Service,
+    pub zone: chrono_tz::Tz,
+    pub performers: Vec<UserId>,
+    clinic_hours: Option<StoredHours>,
+    resource_hours: Vec<Option<StoredHours>>,
+    resource_busy: Vec<Block>,
+}
+
+impl Plan {
+    /// Reads the clinic, its performers, and the hours and claims of the service's rooms and devices. A
+    /// retired service, or one that needs a retired resource, cannot be booked (422).
+    pub async fn load(ctx: &Ctx, service: Service, from: NaiveDate, to: NaiveDate) -> Result<Self, ApiError> {
+        if service.details.status == CatalogueStatus::Retired {
+            return Err(ApiError::field_rule("serviceId", "the service is retired"));
+        }
+        let clinic = super::clinics::load(ctx, ctx.clinic()?).await?;
+        let performers = performers(ctx, &service).await?;
+        let clinic_hours = hours::load(ctx, &Calendar::Clinic).await?;
+        let (mut resource_hours, mut resource_busy) = (Vec::new(), Vec::new());
+        for id in &service.details.resource_ids {
+            let resource: Option<crate::domain::scheduling::resource::Resource> =
+                load_item(ctx, crate::domain::scheduling::resource::Resource::key(ctx.clinic()?, *id)).await?;
+            if resource.is_none_or(|r| r.details.status == CatalogueStatus::Retired) {
+                return Err(ApiError::field_rule("serviceId", "the service needs a retired room or device"));
+            }
+            resource_hours.push(hours::load(ctx, &Calendar::Resource(*id)).await?);
+            resource_busy.extend(blocks(claims(ctx, &Claimant::Resource(*id), from, to).await?));
+        }
+        Ok(Self { service, zone: clinic.time_zone.zone(), performers, clinic_hours, resource_hours, resource_busy })
+    }
+
+    pub fn need(&self) -> Need<'_> {
+        let details = &self.service.details;
+        Need {
+            zone: self.zone,
+            interval_minutes: details.interval_minutes,
+            duration_minutes: details.duration_minutes,
+            buffer_before_minutes: details.buffer_before_minutes,
+            buffer_after_minutes: details.buffer_after_minutes,
+            clinic: self.clinic_hours.as_ref().map(|h| &h.hours),
+            resources: self.resource_hours.iter().map(|h| h.as_ref().map(|h| &h.hours)).collect(),
+            resource_busy: self.resource_busy.clone(),
+        }
+    }
+
+    /// When `user` can perform it (reading their hours and claims): none without hours.
+    pub async fn starts_for(
+        &self,
+        ctx: &Ctx,
+        user: &UserId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<DateTime<Utc>>, ApiError> {
+        let Some(stored) = hours::load(ctx, &Calendar::Staff(user.clone())).await? else { return Ok(Vec::new()) };
+        let busy = blocks(claims(ctx, &Claimant::Staff(user.clone()), from, to).await?);
+        Ok(self.need().starts(&stored.hours, &busy, from, to, ctx.now))
+    }
+
+    /// Start → who is free then, over local dates `from`..=`to`, for `who`.
+    pub async fn slots(
+        &self,
+        ctx: &Ctx,
+        who: &[UserId],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<std::collections::BTreeMap<DateTime<Utc>, Vec<String>>, ApiError> {
+        let mut slots: std::collections::BTreeMap<DateTime<Utc>, Vec<String>> = Default::default();
+        for user in who {
+            for start in self.starts_for(ctx, user, from, to).await? {
+                slots.entry(start).or_default().push(user.to_string());
+            }
+        }
+        Ok(slots)
+    }
+
+    /// A start as the clinic's clock shows it, with its offset.
+    pub fn local_text(&self, start: DateTime<Utc>) -> String {
+        start.with_timezone(&self.zone).to_rfc3339()
+    }
+}
 
 /// `GET /v1/availability?serviceId=&from=&to=&staffId=`: `from` and `to` are local dates, both included.
 pub async fn availability(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let params = input.params(ctx.route.query)?;
     let rules = ctx.rules();
-    let service_id = params
-        .parsed::<crate::domain::values::EntityId>("serviceId", &rules)?
-        .ok_or_else(|| ApiError::field("serviceId", "is required"))?;
+    let service_id: EntityId =
+        params.parsed("serviceId", &rules)?.ok_or_else(|| ApiError::field("serviceId", "is required"))?;
     let from: Date = params.parsed("from", &rules)?.ok_or_else(|| ApiError::field("from", "is required"))?;
     let to: Date = params.parsed("to", &rules)?.ok_or_else(|| ApiError::field("to", "is required"))?;
     let only: Option<UserId> = params.parsed("staffId", &rules)?;
@@ -40,49 +149,23 @@ pub async fn availability(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     if to - from >= Duration::days(MAX_DAYS) {
         return Err(ApiError::field_rule("to", format!("must be within {MAX_DAYS} days of from")));
     }
-    let clinic_id = ctx.clinic()?;
-    let service: Service = load_item(&ctx, Service::key(clinic_id, service_id)).await?.ok_or(ApiError::NotFound)?;
-    if service.details.status == CatalogueStatus::Retired {
-        return Err(ApiError::field_rule("serviceId", "the service is retired"));
-    }
-    let clinic = super::clinics::load(&ctx, clinic_id).await?;
-    let performers = performers(&ctx, &service).await?;
-    let performers: Vec<UserId> = match only {
-        None => performers,
-        Some(user) if performers.contains(&user) => vec![user],
+    let service: Service = load_item(&ctx, Service::key(ctx.clinic()?, service_id)).await?.ok_or(ApiError::NotFound)?;
+    let plan = Plan::load(&ctx, service, from, to).await?;
+    let who: Vec<UserId> = match only {
+        None => plan.performers.clone(),
+        Some(user) if plan.performers.contains(&user) => vec![user],
         Some(_) => return Err(ApiError::field_rule("staffId", "does not perform this service")),
     };
-    let clinic_hours = hours::load(&ctx, &Calendar::Clinic).await?;
-    let mut resource_hours = Vec::new();
-    for id in &service.details.resource_ids {
-        resource_hours.push(hours::load(&ctx, &Calendar::Resource(*id)).await?);
-    }
-    let details = &service.details;
-    let need = Need {
-        zone: clinic.time_zone.zone(),
-        interval_minutes: details.interval_minutes,
-        duration_minutes: details.duration_minutes,
-        buffer_before_minutes: details.buffer_before_minutes,
-        buffer_after_minutes: details.buffer_after_minutes,
-        clinic: clinic_hours.as_ref().map(|h| &h.hours),
-        resources: resource_hours.iter().map(|h| h.as_ref().map(|h| &h.hours)).collect(),
-    };
-    // Start → who is free then.
-    let mut slots: std::collections::BTreeMap<chrono::DateTime<chrono::Utc>, Vec<String>> = Default::default();
-    for user in &performers {
-        let Some(stored) = hours::load(&ctx, &Calendar::Staff(user.clone())).await? else { continue };
-        for start in need.starts(&stored.hours, from, to, ctx.now) {
-            slots.entry(start).or_default().push(user.to_string());
-        }
-    }
-    let zone = need.zone;
-    let items: Vec<Value> = slots
+    let items: Vec<Value> = plan
+        .slots(&ctx, &who, from, to)
+        .await?
         .into_iter()
-        .map(|(start, staff)| json!({"start": start.with_timezone(&zone).to_rfc3339(), "staff": staff}))
+        .map(|(start, staff)| json!({"start": plan.local_text(start), "staff": staff}))
         .collect();
+    let details = &plan.service.details;
     let body = json!({
         "serviceId": service_id,
-        "timeZone": zone.name(),
+        "timeZone": plan.zone.name(),
         "durationMinutes": details.duration_minutes,
         "resourceIds": details.resource_ids,
         "items": items,

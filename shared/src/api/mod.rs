@@ -1,5 +1,6 @@
 //! Route handlers: each turns a request into a domain decision and an outcome for the pipeline.
 
+pub mod appointments;
 pub mod audit;
 pub mod availability;
 pub mod break_glass;

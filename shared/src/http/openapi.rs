@@ -241,6 +241,24 @@ fn administration_schemas() -> Value {
                 }},
             },
         },
+        "Booking": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["patientId", "serviceId", "start"],
+            "properties": {
+                "patientId": {"type": "string"},
+                "serviceId": {"type": "string"},
+                "start": {"type": "string", "format": "date-time", "description": "On the service's interval from local midnight, in the future, within 365 days"},
+                "staffId": {"type": "string", "description": "Who performs it (by default the first of its performers who is free)"},
+                "note": text(200),
+            },
+        },
+        "Cancellation": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["reason"],
+            "properties": {"reason": text(200)},
+        },
         "ServicePatch": {
             "description": "A JSON merge patch (RFC 7396) of ServiceDetails",
             "type": "object",
@@ -256,7 +274,7 @@ fn administration_schemas() -> Value {
 fn needs_if_match(route: &Route) -> bool {
     route.method == "PATCH"
         || route.name.ends_with(".entered-in-error")
-        || matches!(route.name, "notes.sign" | "photos.consent" | "photos.erase")
+        || matches!(route.name, "notes.sign" | "photos.consent" | "photos.erase" | "appointments.cancel")
 }
 
 /// The whole document.

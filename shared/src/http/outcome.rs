@@ -136,11 +136,19 @@ impl Facts {
 pub struct Guarded {
     pub write: Write,
     pub on_fail: ApiError,
+    /// A failed condition means only that the handler decided on reads a concurrent change overtook: it
+    /// runs again on fresh reads (a few times), and answers `on_fail` only if that keeps happening.
+    pub decide_again: bool,
 }
 
 impl Guarded {
     pub fn new(write: Write, on_fail: ApiError) -> Self {
-        Self { write, on_fail }
+        Self { write, on_fail, decide_again: false }
+    }
+
+    /// A write whose failed condition sends the request back to its handler (see `decide_again`).
+    pub fn decided_on_reads(write: Write, on_fail: ApiError) -> Self {
+        Self { write, on_fail, decide_again: true }
     }
 }
 

@@ -256,28 +256,45 @@ async fn run(mut ctx: Ctx, parts: Parts, body: Body, params: HashMap<String, Str
             Err(e) => return fail(&ctx, e, &params).await,
         }
     }
-    match (ctx.route.handler)(ctx.clone(), input).await {
-        Err(e) => match twin_answer(&ctx, idempotency, &params, e.could_be_a_twins_doing()).await {
-            Some(answer) => answer,
-            None => fail(&ctx, e, &params).await,
-        },
-        Ok(Outcome::Read(reply, facts)) => {
-            let event = ctx.event(EventOutcome::Success, &facts, None);
-            match record(&ctx, &event).await {
-                Ok(()) => respond(&ctx, &reply, false),
-                Err(e) => audit_failed(&ctx, e),
+    for decision in 1..=DECISIONS {
+        let last = decision == DECISIONS;
+        let committed = match (ctx.route.handler)(ctx.clone(), input.clone()).await {
+            Err(e) => match twin_answer(&ctx, idempotency.as_ref(), &params, e.could_be_a_twins_doing()).await {
+                Some(answer) => answer,
+                None => fail(&ctx, e, &params).await,
+            },
+            Ok(Outcome::Read(reply, facts)) => {
+                let event = ctx.event(EventOutcome::Success, &facts, None);
+                match record(&ctx, &event).await {
+                    Ok(()) => respond(&ctx, &reply, false),
+                    Err(e) => audit_failed(&ctx, e),
+                }
             }
-        }
-        Ok(Outcome::Write(guarded, reply, facts)) => commit(&ctx, guarded, reply, facts, idempotency, &params).await,
-        Ok(Outcome::WriteThenDelete(guarded, reply, facts, blobs)) => {
-            let response = commit(&ctx, guarded, reply, facts, idempotency, &params).await;
-            if response.status().is_success() {
-                delete_blobs(&ctx, &blobs).await;
+            Ok(Outcome::Write(guarded, reply, facts)) => {
+                match commit(&ctx, guarded, reply, facts, idempotency.as_ref(), &params, last).await {
+                    Some(response) => response,
+                    None => continue,
+                }
             }
-            response
-        }
+            Ok(Outcome::WriteThenDelete(guarded, reply, facts, blobs)) => {
+                match commit(&ctx, guarded, reply, facts, idempotency.as_ref(), &params, last).await {
+                    Some(response) => {
+                        if response.status().is_success() {
+                            delete_blobs(&ctx, &blobs).await;
+                        }
+                        response
+                    }
+                    None => continue,
+                }
+            }
+        };
+        return committed;
     }
+    unreachable!("the last decision always answers")
 }
+
+/// How many times a handler may decide again when a concurrent change overtook the reads it decided on.
+const DECISIONS: u32 = 5;
 
 /// Deletes blobs a committed change no longer refers to; a failure is logged (by count, no keys) and left
 /// to the bucket's lifecycle rules.
@@ -393,29 +410,38 @@ fn respond(ctx: &Ctx, reply: &Reply, replayed: bool) -> Response {
     response
 }
 
+/// Commits a write with its event (and idempotency record). `None` when a condition the handler decided on
+/// failed and it may decide again (not on the `last` decision).
 async fn commit(
     ctx: &Ctx,
     guarded: Vec<super::outcome::Guarded>,
     reply: Reply,
     facts: Facts,
-    idempotency: Option<Idempotency>,
+    idempotency: Option<&Idempotency>,
     params: &HashMap<String, String>,
-) -> Response {
+    last: bool,
+) -> Option<Response> {
     let event = ctx.event(EventOutcome::Success, &facts, None);
     let data_writes = guarded.len();
     let mut writes: Vec<Write> = guarded.iter().map(|g| g.write.clone()).collect();
     writes.push(event.to_write());
-    if let Some(idem) = &idempotency {
+    if let Some(idem) = idempotency {
         writes.push(idem.record(ctx, &reply, &facts));
     }
     let error = match ctx.app.records.transact(writes).await {
-        Ok(()) => return respond(ctx, &reply, false),
+        Ok(()) => return Some(respond(ctx, &reply, false)),
         Err(e) => e,
     };
+    if let StoreError::ConditionFailed { index } = error
+        && guarded.get(index).is_some_and(|g| g.decide_again)
+        && !last
+    {
+        return None;
+    }
     if matches!(error, StoreError::ConditionFailed { .. } | StoreError::Conflict)
         && let Some(answer) = twin_answer(ctx, idempotency, params, true).await
     {
-        return answer;
+        return Some(answer);
     }
     let error = match error {
         StoreError::ConditionFailed { index } if index < data_writes => guarded[index].on_fail.clone(),
@@ -423,7 +449,7 @@ async fn commit(
         StoreError::Conflict => ApiError::Conflict("a concurrent change interfered; nothing was written; retry".into()),
         other => other.into(),
     };
-    fail(ctx, error, params).await
+    Some(fail(ctx, error, params).await)
 }
 
 /// How often, and how far apart, a failure a twin could have caused looks again for the twin's answer: a
@@ -436,11 +462,11 @@ const TWIN_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
 /// gets the twin's answer, as a later retry would. `wait` when the failure is one a twin could cause.
 async fn twin_answer(
     ctx: &Ctx,
-    idempotency: Option<Idempotency>,
+    idempotency: Option<&Idempotency>,
     params: &HashMap<String, String>,
     wait: bool,
 ) -> Option<Response> {
-    let mut idem = idempotency?;
+    let mut idem = idempotency?.clone();
     for look in 1..=if wait { TWIN_LOOKS } else { 1 } {
         idem.replaces = None;
         match idem.lookup(ctx).await {
@@ -492,6 +518,7 @@ impl StoredResponse {
 }
 
 /// A POST's `Idempotency-Key`, scoped to the caller and route.
+#[derive(Clone)]
 struct Idempotency {
     key: Key,
     fingerprint: String,

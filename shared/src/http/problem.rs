@@ -20,6 +20,11 @@ pub enum ApiError {
     /// Never says whether the thing exists in another clinic.
     NotFound,
     Conflict(String),
+    /// The time asked for is held by another appointment (or its room or device is): the next free starts
+    /// go with the answer.
+    Taken {
+        next_free: Vec<String>,
+    },
     PreconditionFailed,
     PreconditionRequired,
     PayloadTooLarge {
@@ -55,7 +60,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::Taken { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -78,6 +83,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound => "not-found",
             ApiError::Conflict(_) => "conflict",
+            ApiError::Taken { .. } => "time-taken",
             ApiError::PreconditionFailed => "precondition-failed",
             ApiError::PreconditionRequired => "precondition-required",
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
@@ -116,6 +122,7 @@ impl ApiError {
             | ApiError::Gone(d) => d.clone(),
             ApiError::TooManyRequests => "too many requests from this address; wait a minute and try again".into(),
             ApiError::NotFound => "no such resource".into(),
+            ApiError::Taken { .. } => "that time is taken; nextFree lists the next starts that are free".into(),
             ApiError::PreconditionFailed => {
                 "the resource changed since you read it; read it again and reapply your change".into()
             }
@@ -140,6 +147,9 @@ impl ApiError {
         if let ApiError::Invalid { errors } = self {
             body["errors"] = json!(errors);
         }
+        if let ApiError::Taken { next_free } = self {
+            body["nextFree"] = json!(next_free);
+        }
         let mut response = (self.status(), body.to_string()).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
@@ -152,7 +162,7 @@ impl ApiError {
     /// Whether a concurrent twin of the request (same `Idempotency-Key`) could have caused this: it moved
     /// a version on, or changed the state this request expected.
     pub fn could_be_a_twins_doing(&self) -> bool {
-        matches!(self, ApiError::Conflict(_) | ApiError::PreconditionFailed)
+        matches!(self, ApiError::Conflict(_) | ApiError::Taken { .. } | ApiError::PreconditionFailed)
     }
 }
 

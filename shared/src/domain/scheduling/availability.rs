@@ -8,6 +8,7 @@
 use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
+use super::claims::Block;
 use super::hours::{Span, WorkingHours};
 
 /// A stretch of time between two instants.
@@ -61,14 +62,17 @@ pub struct Need<'a> {
     pub clinic: Option<&'a WorkingHours>,
     /// Each room's or device's hours (none set: it is there whenever the clinic is open).
     pub resources: Vec<Option<&'a WorkingHours>>,
+    /// The time its rooms and devices are already claimed for.
+    pub resource_busy: Vec<Block>,
 }
 
 impl Need<'_> {
-    /// When the performer with `hours`, and everything else the service needs, is free for it on each
-    /// local date from `from` to `to`: the start instants after `now`, in order.
+    /// When the performer with `hours`, claimed for `busy`, and everything else the service needs, is free
+    /// for it on each local date from `from` to `to`: the start instants after `now`, in order.
     pub fn starts(
         &self,
         hours: &WorkingHours,
+        busy: &[Block],
         from: NaiveDate,
         to: NaiveDate,
         now: DateTime<Utc>,
@@ -94,7 +98,9 @@ impl Need<'_> {
                     LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.with_timezone(&Utc),
                     LocalResult::None => continue,
                 };
-                let fits = free.iter().any(|(s, e)| *s <= start - before && start + after <= *e);
+                let (held_from, held_until) = (start - before, start + after);
+                let fits = free.iter().any(|(s, e)| *s <= held_from && held_until <= *e)
+                    && !busy.iter().chain(&self.resource_busy).any(|b| b.overlaps(held_from, held_until));
                 if start > now && fits && out.last().is_none_or(|last| *last < start) {
                     out.push(start);
                 }
@@ -128,6 +134,7 @@ mod tests {
             buffer_after_minutes: 0,
             clinic: None,
             resources: Vec::new(),
+            resource_busy: Vec::new(),
         }
     }
 
@@ -149,12 +156,12 @@ mod tests {
             let hours = sundays(vec![span("09:00", "10:00")]);
             for day in [change, week_before] {
                 let date: NaiveDate = day.parse().unwrap();
-                let starts = need(zone, 60, 60).starts(&hours, date, date, now);
+                let starts = need(zone, 60, 60).starts(&hours, &[], date, date, now);
                 let times: Vec<String> = local(zone, &starts).iter().map(|t| t[..5].to_string()).collect();
                 assert_eq!(times, ["09:00"], "{zone} {day}");
             }
             let (on, before): (NaiveDate, NaiveDate) = (change.parse().unwrap(), week_before.parse().unwrap());
-            let at = |d| need(zone, 60, 60).starts(&hours, d, d, now)[0];
+            let at = |d| need(zone, 60, 60).starts(&hours, &[], d, d, now)[0];
             // The same local time is a different offset from UTC across the change.
             assert_ne!((at(on) - at(before)).num_minutes() % (24 * 60), 0, "{zone} {change}");
         }
@@ -166,14 +173,14 @@ mod tests {
         let zone = chrono_tz::America::Los_Angeles;
         let hours = sundays(vec![span("00:00", "05:00")]);
         let spring: NaiveDate = "2027-03-14".parse().unwrap();
-        let offered = local(zone, &need(zone, 30, 30).starts(&hours, spring, spring, now));
+        let offered = local(zone, &need(zone, 30, 30).starts(&hours, &[], spring, spring, now));
         assert!(!offered.iter().any(|t| t.starts_with("02:")), "{offered:?}");
         assert_eq!(offered.first().map(String::as_str), Some("00:00-08:00"));
         assert!(offered.contains(&"03:00-07:00".to_string()), "{offered:?}");
         // Four real hours of work that day: eight half-hour starts.
         assert_eq!(offered.len(), 8, "{offered:?}");
         let autumn: NaiveDate = "2027-11-07".parse().unwrap();
-        let offered = local(zone, &need(zone, 30, 30).starts(&hours, autumn, autumn, now));
+        let offered = local(zone, &need(zone, 30, 30).starts(&hours, &[], autumn, autumn, now));
         assert_eq!(offered.iter().filter(|t| t.starts_with("01:30")).count(), 1, "{offered:?}");
     }
 
@@ -189,11 +196,11 @@ mod tests {
         need.resources = vec![Some(&room)];
         let day: NaiveDate = "2027-06-06".parse().unwrap();
         let offered: Vec<String> =
-            local(zone, &need.starts(&performer, day, day, now)).iter().map(|t| t[..5].into()).collect();
+            local(zone, &need.starts(&performer, &[], day, day, now)).iter().map(|t| t[..5].into()).collect();
         // 10:15 is the first start whose buffer starts in the room's hours; the lunch break splits the day.
         assert_eq!(offered, ["10:30", "13:30", "14:00", "14:30"]);
         let later: DateTime<Utc> = "2027-06-06T12:00:00Z".parse().unwrap();
-        let offered = local(zone, &need.starts(&performer, day, day, later));
+        let offered = local(zone, &need.starts(&performer, &[], day, day, later));
         assert_eq!(offered, ["14:30+02:00"], "only starts after now");
     }
 }

@@ -1,6 +1,8 @@
 //! The clinic's calendar: the rooms and devices it books, and the services it offers.
 
+pub mod appointment;
 pub mod availability;
+pub mod claims;
 pub mod hours;
 pub mod resource;
 pub mod service;

@@ -1,0 +1,138 @@
+//! An appointment: a patient, a service, a start, the performer and the rooms and devices it holds, and
+//! where it stands. Kept in the clinic's partition, found by id, by the clinic's day, by the performer's
+//! day and by the patient, each through its own index.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::chart::Actor;
+use crate::domain::fields::{Form, Issue};
+use crate::domain::keys;
+use crate::domain::values::{EntityId, ShortText, UserId};
+use crate::store::schema::Index;
+use crate::store::{Item, Key, entity_item};
+
+crate::string_enum! {
+    /// Where an appointment stands.
+    AppointmentStatus {
+        Booked = "booked",
+        Confirmed = "confirmed",
+        Arrived = "arrived",
+        InTreatment = "in-treatment",
+        Completed = "completed",
+        Cancelled = "cancelled",
+        NoShow = "no-show",
+    }
+}
+
+impl AppointmentStatus {
+    /// Whether it still holds its time.
+    pub fn holds_time(self) -> bool {
+        !matches!(self, AppointmentStatus::Cancelled | AppointmentStatus::NoShow)
+    }
+}
+
+/// What a booking asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Booking {
+    pub patient_id: EntityId,
+    pub service_id: EntityId,
+    pub start: DateTime<Utc>,
+    pub staff_id: Option<UserId>,
+    pub note: Option<ShortText>,
+}
+
+impl Booking {
+    pub fn read(form: &Form<'_>) -> Option<Self> {
+        form.only(&["patientId", "serviceId", "start", "staffId", "note"]);
+        let patient_id = form.req("patientId");
+        let service_id = form.req("serviceId");
+        let start: Option<ShortText> = form.req("start");
+        let start = start.and_then(|text| match DateTime::parse_from_rfc3339(text.as_str()) {
+            Ok(t) => Some(t.to_utc()),
+            Err(_) => {
+                form.reject("start", Issue::Shape("must be an RFC 3339 time such as 2027-03-14T09:00:00-07:00".into()));
+                None
+            }
+        });
+        let staff_id = form.opt("staffId");
+        let note = form.opt("note");
+        Some(Self { patient_id: patient_id?, service_id: service_id?, start: start?, staff_id, note })
+    }
+}
+
+/// Who cancelled, when, why, and whether it was inside the clinic's cancellation window.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cancellation {
+    pub by: Actor,
+    pub at: String,
+    pub reason: ShortText,
+    pub late: bool,
+}
+
+/// An appointment as kept and returned.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Appointment {
+    pub id: EntityId,
+    pub patient_id: EntityId,
+    pub service_id: EntityId,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// The time it holds: the buffers before and after included.
+    pub held_from: DateTime<Utc>,
+    pub held_until: DateTime<Utc>,
+    pub staff_id: UserId,
+    pub resource_ids: Vec<EntityId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<ShortText>,
+    pub status: AppointmentStatus,
+    pub booked_by: Actor,
+    pub booked_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancellation: Option<Cancellation>,
+    pub version: u64,
+}
+
+/// The sort-key prefix of appointments in the clinic's partition.
+pub const PREFIX: &str = "APPT#";
+
+impl Appointment {
+    pub fn key(clinic: EntityId, id: EntityId) -> Key {
+        Key::new(keys::clinic_pk(clinic), format!("{PREFIX}{id}"))
+    }
+
+    /// The clinic's appointments by start (index 2), the performer's (index 3), the patient's (index 1).
+    pub fn clinic_index(clinic: EntityId) -> String {
+        format!("{}#APPTS", keys::clinic_pk(clinic))
+    }
+
+    pub fn staff_index(clinic: EntityId, user: &UserId) -> String {
+        format!("{}#APPTS#STAFF#{user}", keys::clinic_pk(clinic))
+    }
+
+    pub fn patient_index(clinic: EntityId, patient: EntityId) -> String {
+        format!("{}#APPTS#PATIENT#{patient}", keys::clinic_pk(clinic))
+    }
+
+    /// The sort key every index orders it by: its start, then its id.
+    pub fn index_sk(&self) -> String {
+        format!("{}#{}", crate::ids::sortable_time(self.start), self.id)
+    }
+
+    pub fn to_item(&self, clinic: EntityId) -> Item {
+        let mut item = entity_item(&Self::key(clinic, self.id), self);
+        let sk = self.index_sk();
+        for (index, pk) in [
+            (Index::Gsi1, Self::patient_index(clinic, self.patient_id)),
+            (Index::Gsi2, Self::clinic_index(clinic)),
+            (Index::Gsi3, Self::staff_index(clinic, &self.staff_id)),
+        ] {
+            let (pk_attr, sk_attr) = index.attrs();
+            item.insert(pk_attr.into(), pk.into());
+            item.insert(sk_attr.into(), sk.clone().into());
+        }
+        item
+    }
+}
