@@ -27,6 +27,7 @@ const BREAK_GLASS: &str = "01JD0000000000000000000010";
 const RESOURCE: &str = "01JD0000000000000000000011";
 const SERVICE: &str = "01JD0000000000000000000012";
 const APPOINTMENT: &str = "01JD0000000000000000000013";
+const SECOND_APPOINTMENT: &str = "01JD0000000000000000000014";
 /// The staff invitation code the sample join events use.
 const SAMPLE_STAFF_CODE: &str = "SampleStaffCode0000000000000000000000000000";
 /// The link token the sample events use.
@@ -160,6 +161,11 @@ const SCENARIO: &[(&str, &str, u16, Option<&str>)] = &[
     ("patients-appointments", "unknown-patient", 404, None),
     ("appointments-cancel", "success", 200, None),
     ("appointments-cancel", "already-cancelled", 409, None),
+    ("appointments-create", "second", 201, Some(SECOND_APPOINTMENT)),
+    ("appointments-reschedule", "success", 200, None),
+    ("appointments-reschedule", "off-interval", 422, None),
+    ("appointments-status", "success", 200, None),
+    ("appointments-status", "skipping-ahead", 409, None),
     ("chart-entry-create", "success", 201, Some(TREATMENT)),
     ("chart-entry-create", "expired-lot", 422, None),
     ("chart-entry-create", "note", 201, Some(NOTE)),

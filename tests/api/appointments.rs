@@ -5,12 +5,14 @@
 use serde_json::{Value, json};
 use vellum::domain::role::Role;
 use vellum::store::{Query, SkRange, Table};
-use vellum_tests::{Backend, Clinic, TestApp, patient_body};
+use vellum_tests::{Backend, Clinic, TestApp, patient_body, treatment_body};
 
 /// A clinic in Los Angeles with two practitioners working 09:00–17:00 every day, one laser room, and a
 /// 60-minute laser service (15 minutes to clean up after) on 30-minute steps.
 struct Setup {
     clinic: Clinic,
+    /// The first practitioner's token.
+    practitioner: String,
     first: String,
     second: String,
     room: String,
@@ -23,9 +25,10 @@ async fn setup(app: &TestApp) -> Setup {
     let days = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
     let week: serde_json::Map<String, Value> =
         days.iter().map(|d| (d.to_string(), json!([{"start": "09:00", "end": "17:00"}]))).collect();
-    let mut staff = Vec::new();
+    let (mut staff, mut tokens) = (Vec::new(), Vec::new());
     for _ in 0..2 {
-        let (_, user) = app.member(&clinic, Role::Practitioner).await;
+        let (token, user) = app.member(&clinic, Role::Practitioner).await;
+        tokens.push(token);
         let path = format!("/v1/staff/{user}/working-hours");
         let set = app.send("PUT", &path, Some(&clinic.admin), Some(json!({"weekly": week})), &[]).await;
         assert_eq!(set.status, 200, "{set:?}");
@@ -39,6 +42,7 @@ async fn setup(app: &TestApp) -> Setup {
     assert_eq!(service.status, 201, "{service:?}");
     let patient = app.patient(&clinic, patient_body("Bea", "Booked")).await;
     Setup {
+        practitioner: tokens[0].clone(),
         first: staff[0].clone(),
         second: staff[1].clone(),
         room,
@@ -114,22 +118,13 @@ async fn a_booking_holds_its_time_and_rooms_and_a_cancel_releases_exactly_it(app
         (json!("cancelled"), json!(false))
     );
     assert_eq!(cancel("\"2\"").await.status, 409);
-    let clinic_id: vellum::domain::values::EntityId =
-        s.clinic.id.parse().map(vellum::domain::values::EntityId).unwrap();
-    let performer = vellum::domain::scheduling::claims::Claimant::Staff(
-        <vellum::domain::values::UserId as vellum::domain::fields::ParseStr>::parse_str(
-            &s.first,
-            &vellum::domain::fields::Context::timeless(),
-        )
-        .unwrap(),
-    );
+    let clinic_id = s.clinic.id.parse().map(vellum::domain::values::EntityId).unwrap();
     let room = vellum::domain::scheduling::claims::Claimant::Resource(
         s.room.parse().map(vellum::domain::values::EntityId).unwrap(),
     );
-    let live = next.body["id"].as_str().unwrap().to_string();
-    let live = [live];
+    let live = [next.body["id"].as_str().unwrap().to_string()];
     assert_eq!(claimed(&app, room.partition(clinic_id)).await, live);
-    assert_eq!(claimed(&app, performer.partition(clinic_id)).await, live, "no orphaned claim");
+    assert_eq!(claimed(&app, staff_claims(&s, &s.first)).await, live, "no orphaned claim");
     let rebooked = app.post("/v1/appointments", admin, booking(&s, &at("10:00"))).await;
     assert_eq!(rebooked.status, 201, "the released time is free again: {rebooked:?}");
 
@@ -213,20 +208,88 @@ async fn fifty_racing_bookings_of_one_time_leave_exactly_one(app: TestApp) {
         assert_eq!(lost.status, 409, "{lost:?}");
         assert!(lost.body["nextFree"].as_array().is_some_and(|n| !n.is_empty()), "{lost:?}");
     }
-    let clinic_id = s.clinic.id.parse().map(vellum::domain::values::EntityId).unwrap();
-    let performer = vellum::domain::scheduling::claims::Claimant::Staff(
-        <vellum::domain::values::UserId as vellum::domain::fields::ParseStr>::parse_str(
-            &s.first,
-            &vellum::domain::fields::Context::timeless(),
-        )
-        .unwrap(),
-    );
-    assert_eq!(claimed(&app, performer.partition(clinic_id)).await, [won[0].body["id"].as_str().unwrap()]);
+    assert_eq!(claimed(&app, staff_claims(&s, &s.first)).await, [won[0].body["id"].as_str().unwrap()]);
     let day = app.get(&format!("/v1/appointments?from={MONDAY}&to={MONDAY}"), &s.clinic.admin).await;
     assert_eq!(day.body["items"].as_array().unwrap().len(), 1);
 }
 
+/// The blocks in a calendar's claims, as (appointment, start).
+async fn blocks(app: &TestApp, partition: String) -> Vec<(String, String)> {
+    let query = Query::new(Table::Records, partition).sk(SkRange::All).limit(100);
+    let items = vellum::store::query_all(app.records.as_ref(), query).await.unwrap();
+    items
+        .iter()
+        .flat_map(|day| day["blocks"].as_array().cloned().unwrap_or_default())
+        .map(|b| (b["appointmentId"].as_str().unwrap().to_string(), b["start"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+fn staff_claims(s: &Setup, user: &str) -> String {
+    let clinic = s.clinic.id.parse().map(vellum::domain::values::EntityId).unwrap();
+    let ctx = vellum::domain::fields::Context::timeless();
+    let user = <vellum::domain::values::UserId as vellum::domain::fields::ParseStr>::parse_str(user, &ctx).unwrap();
+    vellum::domain::scheduling::claims::Claimant::Staff(user).partition(clinic)
+}
+
+async fn a_move_claims_the_new_time_releases_the_old_and_the_status_walks_on(app: TestApp) {
+    let s = setup(&app).await;
+    let admin = &s.clinic.admin;
+    let booked = app.post("/v1/appointments", admin, booking(&s, &at("10:00"))).await;
+    assert_eq!(booked.status, 201, "{booked:?}");
+    let (id, path) = (booked.body["id"].as_str().unwrap().to_string(), booked.header("location").unwrap().to_string());
+    let step = |what: &str, body: Value, version: &str| {
+        let (app, admin, path, version) = (&app, admin.clone(), format!("{path}/{what}"), version.to_string());
+        async move { app.send("POST", &path, Some(&admin), Some(body), &[("if-match", &version)]).await }
+    };
+    // Half an hour later, overlapping its own old time: the one claim moves.
+    let moved = step("reschedule", json!({"start": at("10:30")}), "\"1\"").await;
+    assert_eq!(moved.status, 200, "{moved:?}");
+    assert_eq!(moved.body["moves"][0]["start"], "2027-01-11T18:00:00Z");
+    assert_eq!(blocks(&app, staff_claims(&s, &s.first)).await, [(id.clone(), "2027-01-11T18:30:00Z".to_string())]);
+    // To the other practitioner: the first is released, the second claimed, the room still held.
+    let handed = step("reschedule", json!({"start": at("10:30"), "staffId": s.second}), "\"2\"").await;
+    assert_eq!((handed.status, handed.body["staffId"].clone()), (200, json!(s.second)), "{handed:?}");
+    assert!(blocks(&app, staff_claims(&s, &s.first)).await.is_empty(), "no orphaned claim");
+    assert_eq!(blocks(&app, staff_claims(&s, &s.second)).await.len(), 1);
+    assert_eq!(step("reschedule", json!({"start": at("11:00")}), "\"2\"").await.status, 412);
+    let rival = app.post("/v1/appointments", admin, booking(&s, &at("13:00"))).await;
+    assert_eq!(rival.status, 201);
+    let taken = step("reschedule", json!({"start": at("13:30")}), "\"3\"").await;
+    assert_eq!((taken.status, taken.body["type"].clone()), (409, json!("urn:vellum:problem:time-taken")), "{taken:?}");
+
+    // The status walk, one step at a time, and a completed appointment names its treatments.
+    let treatment = app
+        .post(
+            &format!("/v1/patients/{}/treatments", s.patient),
+            &s.practitioner,
+            treatment_body("AB-1234", "2099-01-31"),
+        )
+        .await;
+    assert_eq!(treatment.status, 201, "{treatment:?}");
+    let treatment = treatment.body["id"].as_str().unwrap();
+    assert_eq!(step("status", json!({"status": "confirmed"}), "\"3\"").await.status, 200);
+    assert_eq!(step("status", json!({"status": "completed"}), "\"4\"").await.status, 409, "no skipping ahead");
+    assert_eq!(step("status", json!({"status": "cancelled"}), "\"4\"").await.status, 422);
+    assert_eq!(step("status", json!({"status": "arrived"}), "\"4\"").await.status, 200);
+    assert_eq!(step("reschedule", json!({"start": at("15:00")}), "\"5\"").await.status, 409, "arrived: not movable");
+    assert_eq!(step("status", json!({"status": "in-treatment"}), "\"5\"").await.status, 200);
+    let unknown =
+        step("status", json!({"status": "completed", "treatmentIds": ["01JD0000000000000000000000"]}), "\"6\"").await;
+    assert_eq!(unknown.status, 422, "{unknown:?}");
+    let done = step("status", json!({"status": "completed", "treatmentIds": [treatment]}), "\"6\"").await;
+    assert_eq!(done.status, 200, "{done:?}");
+    assert_eq!(done.body["treatmentIds"], json!([treatment]));
+    let walked: Vec<&str> =
+        done.body["statusChanges"].as_array().unwrap().iter().map(|c| c["status"].as_str().unwrap()).collect();
+    assert_eq!(walked, ["confirmed", "arrived", "in-treatment", "completed"]);
+    let rival_path = format!("/v1/appointments/{}/status", rival.body["id"].as_str().unwrap());
+    let no_show =
+        app.send("POST", &rival_path, Some(admin), Some(json!({"status": "no-show"})), &[("if-match", "\"1\"")]).await;
+    assert_eq!(no_show.status, 200, "{no_show:?}");
+}
+
 on_both_backends!(
+    a_move_claims_the_new_time_releases_the_old_and_the_status_walks_on,
     a_booking_holds_its_time_and_rooms_and_a_cancel_releases_exactly_it,
     a_booking_that_breaks_a_rule_is_refused,
     fifty_racing_bookings_of_one_time_leave_exactly_one,

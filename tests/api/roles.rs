@@ -199,19 +199,34 @@ async fn every_role_gets_exactly_what_the_role_table_grants(app: TestApp) {
                 let path = format!("{collection}/{}", created.body["id"].as_str().unwrap());
                 let patch = (route.method == "PATCH").then(|| json!({"name": "Renamed"}));
                 (path, patch)
-            } else if matches!(route.name, "appointments.book" | "appointments.read" | "appointments.cancel") {
+            } else if matches!(
+                route.name,
+                "appointments.book"
+                    | "appointments.read"
+                    | "appointments.cancel"
+                    | "appointments.reschedule"
+                    | "appointments.status"
+            ) {
                 let booking = |start: &str| json!({"patientId": patient_id, "serviceId": laser, "start": format!("2027-01-11T{start}:00-08:00")});
                 match route.name {
                     "appointments.book" => ("/v1/appointments".to_string(), Some(booking("10:00"))),
                     operation => {
-                        let start = if operation == "appointments.read" { "11:00" } else { "12:00" };
+                        let start = match operation {
+                            "appointments.read" => "11:00",
+                            "appointments.cancel" => "12:00",
+                            "appointments.reschedule" => "13:00",
+                            _ => "15:00",
+                        };
                         let booked = app.post("/v1/appointments", &clinic.admin, booking(start)).await;
                         assert_eq!(booked.status, 201, "{booked:?}");
                         let path = booked.header("location").unwrap().to_string();
-                        if operation == "appointments.read" {
-                            (path, None)
-                        } else {
-                            (format!("{path}/cancel"), Some(json!({"reason": "Role test"})))
+                        match operation {
+                            "appointments.read" => (path, None),
+                            "appointments.cancel" => (format!("{path}/cancel"), Some(json!({"reason": "Role test"}))),
+                            "appointments.reschedule" => {
+                                (format!("{path}/reschedule"), Some(json!({"start": "2027-01-11T14:00:00-08:00"})))
+                            }
+                            _ => (format!("{path}/status"), Some(json!({"status": "confirmed"}))),
                         }
                     }
                 }

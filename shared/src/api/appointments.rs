@@ -8,7 +8,10 @@ use serde_json::{Value, json};
 use super::availability::{Plan, claims};
 use super::catalogue::load_item;
 use super::{page_body, patients, scope, start_after};
-use crate::domain::scheduling::appointment::{Appointment, AppointmentStatus, Booking, Cancellation};
+use crate::domain::scheduling::Calendar;
+use crate::domain::scheduling::appointment::{
+    Appointment, AppointmentStatus, Booking, Cancellation, Move, StatusChange,
+};
 use crate::domain::scheduling::claims::{Block, Claimant, Day, day_sk, days_of};
 use crate::domain::scheduling::service::Service;
 use crate::domain::values::{Date, EntityId, ShortText, UserId};
@@ -63,8 +66,95 @@ async fn days_for(
         .collect())
 }
 
-fn clashes(days: &[(NaiveDate, Day)], from: DateTime<Utc>, until: DateTime<Utc>) -> bool {
-    days.iter().any(|(_, day)| day.clash(from, until).is_some())
+/// Where a service is held from a start: by whom, until when, and the day items it claims (as read).
+struct Placement {
+    staff_id: UserId,
+    end: DateTime<Utc>,
+    held_from: DateTime<Utc>,
+    held_until: DateTime<Utc>,
+    claims: Vec<(Claimant, Vec<(NaiveDate, Day)>)>,
+}
+
+/// The first of `candidates` who, with every room and device the service needs, is free to hold it from
+/// `start` (the claims of `moving`, an appointment being moved, aside); 422 for a start the service or
+/// the hours do not allow, 409 with the next free starts for a taken one.
+async fn place(
+    ctx: &Ctx,
+    plan: &Plan,
+    candidates: &[UserId],
+    start: DateTime<Utc>,
+    moving: Option<EntityId>,
+) -> Result<Placement, ApiError> {
+    if start <= ctx.now {
+        return Err(ApiError::field_rule("start", "must be in the future"));
+    }
+    if start > ctx.now + Duration::days(HORIZON_DAYS) {
+        return Err(ApiError::field_rule("start", format!("must be within {HORIZON_DAYS} days")));
+    }
+    let details = &plan.service.details;
+    let local = start.with_timezone(&plan.zone);
+    let minutes = local.hour() * 60 + local.minute();
+    if local.second() != 0 || local.nanosecond() != 0 || !minutes.is_multiple_of(details.interval_minutes) {
+        let message =
+            format!("must fall on the service's {}-minute steps from midnight, local time", details.interval_minutes);
+        return Err(ApiError::field_rule("start", message));
+    }
+    let date = local.date_naive();
+    let held_from = start - Duration::minutes(i64::from(details.buffer_before_minutes));
+    let end = start + Duration::minutes(i64::from(details.duration_minutes));
+    let held_until = end + Duration::minutes(i64::from(details.buffer_after_minutes));
+    let clash = |days: &[(NaiveDate, Day)]| {
+        days.iter().any(|(_, day)| {
+            day.blocks.iter().any(|b| Some(b.appointment_id) != moving && b.overlaps(held_from, held_until))
+        })
+    };
+    let mut working = false;
+    for user in candidates {
+        // Within the performer's, the clinic's and the rooms' hours?
+        let Some(stored) = super::hours::load(ctx, &Calendar::Staff(user.clone())).await? else { continue };
+        let mut hours_only = plan.need();
+        hours_only.resource_busy.clear();
+        if !hours_only.starts(&stored.hours, &[], date, date, ctx.now).contains(&start) {
+            continue;
+        }
+        working = true;
+        let performer = Claimant::Staff(user.clone());
+        let performer_days = days_for(ctx, &performer, held_from, held_until).await?;
+        if clash(&performer_days) {
+            continue;
+        }
+        let mut claims = vec![(performer, performer_days)];
+        for id in &details.resource_ids {
+            let claimant = Claimant::Resource(*id);
+            let days = days_for(ctx, &claimant, held_from, held_until).await?;
+            if clash(&days) {
+                return Err(taken(ctx, plan, candidates, start).await?);
+            }
+            claims.push((claimant, days));
+        }
+        return Ok(Placement { staff_id: user.clone(), end, held_from, held_until, claims });
+    }
+    if !working {
+        return Err(ApiError::field_rule("start", "is outside the working hours of everyone who performs the service"));
+    }
+    Err(taken(ctx, plan, candidates, start).await?)
+}
+
+/// The performers a request may have: the one it names (who must perform the service), else all of them,
+/// `first` first.
+fn candidates(plan: &Plan, named: Option<&UserId>, first: Option<&UserId>) -> Result<Vec<UserId>, ApiError> {
+    match named {
+        Some(user) if plan.performers.contains(user) => Ok(vec![user.clone()]),
+        Some(_) => Err(ApiError::field_rule("staffId", "does not perform this service")),
+        None => {
+            let mut all = plan.performers.clone();
+            if let Some(index) = first.and_then(|f| all.iter().position(|u| u == f)) {
+                let preferred = all.remove(index);
+                all.insert(0, preferred);
+            }
+            Ok(all)
+        }
+    }
 }
 
 /// `POST /v1/appointments` with `{"patientId", "serviceId", "start", "staffId"?, "note"?}`.
@@ -78,93 +168,168 @@ pub async fn book(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let service: Service = load_item(&ctx, Service::key(clinic, booking.service_id))
         .await?
         .ok_or_else(|| ApiError::field_rule("serviceId", "is not a service of the clinic"))?;
-    let start = booking.start;
-    if start <= ctx.now {
-        return Err(ApiError::field_rule("start", "must be in the future"));
-    }
-    if start > ctx.now + Duration::days(HORIZON_DAYS) {
-        return Err(ApiError::field_rule("start", format!("must be within {HORIZON_DAYS} days")));
-    }
-    let details = service.details.clone();
-    let local_zone = super::clinics::load(&ctx, clinic).await?.time_zone.zone();
-    let local = start.with_timezone(&local_zone);
-    let minutes = local.hour() * 60 + local.minute();
-    if local.second() != 0 || local.nanosecond() != 0 || !minutes.is_multiple_of(details.interval_minutes) {
-        let message =
-            format!("must fall on the service's {}-minute steps from midnight, local time", details.interval_minutes);
-        return Err(ApiError::field_rule("start", message));
-    }
-    let date = local.date_naive();
+    let zone = super::clinics::load(&ctx, clinic).await?.time_zone.zone();
+    let date = booking.start.with_timezone(&zone).date_naive();
     let plan = Plan::load(&ctx, service, date, date).await?;
-    let candidates = match &booking.staff_id {
-        None => plan.performers.clone(),
-        Some(user) if plan.performers.contains(user) => vec![user.clone()],
-        Some(_) => return Err(ApiError::field_rule("staffId", "does not perform this service")),
+    let candidates = candidates(&plan, booking.staff_id.as_ref(), None)?;
+    let placed = place(&ctx, &plan, &candidates, booking.start, None).await?;
+    let appointment = Appointment {
+        id: ctx.new_id(),
+        patient_id: booking.patient_id,
+        service_id: booking.service_id,
+        start: booking.start,
+        end: placed.end,
+        held_from: placed.held_from,
+        held_until: placed.held_until,
+        staff_id: placed.staff_id.clone(),
+        resource_ids: plan.service.details.resource_ids.clone(),
+        note: booking.note,
+        status: AppointmentStatus::Booked,
+        booked_by: ctx.actor(),
+        booked_at: ctx.now_text(),
+        cancellation: None,
+        moves: Vec::new(),
+        status_changes: Vec::new(),
+        treatment_ids: Vec::new(),
+        version: 1,
     };
-    let held_from = start - Duration::minutes(i64::from(details.buffer_before_minutes));
-    let end = start + Duration::minutes(i64::from(details.duration_minutes));
-    let held_until = end + Duration::minutes(i64::from(details.buffer_after_minutes));
-    let mut working = false;
-    for user in &candidates {
-        // Within the performer's, the clinic's and the rooms' hours, with nobody's time claimed?
-        let Some(stored) = super::hours::load(&ctx, &crate::domain::scheduling::Calendar::Staff(user.clone())).await?
-        else {
-            continue;
-        };
-        let mut hours_only = plan.need();
-        hours_only.resource_busy.clear();
-        if !hours_only.starts(&stored.hours, &[], date, date, ctx.now).contains(&start) {
-            continue;
-        }
-        working = true;
-        let performer = Claimant::Staff(user.clone());
-        let performer_days = days_for(&ctx, &performer, held_from, held_until).await?;
-        if clashes(&performer_days, held_from, held_until) {
-            continue;
-        }
-        let mut resource_days = Vec::new();
-        for id in &details.resource_ids {
-            let claimant = Claimant::Resource(*id);
-            let days = days_for(&ctx, &claimant, held_from, held_until).await?;
-            if clashes(&days, held_from, held_until) {
-                return Err(taken(&ctx, &plan, &candidates, start).await?);
+    let block = Block { start: placed.held_from, end: placed.held_until, appointment_id: appointment.id };
+    let add = |day: &mut Day| day.blocks.push(block.clone());
+    let collision = ApiError::Conflict("a concurrent request interfered; retry".into());
+    let mut writes =
+        vec![Guarded::new(Write::put(Table::Records, appointment.to_item(clinic), Cond::NotExists), collision)];
+    for (claimant, days) in placed.claims {
+        writes.extend(day_writes(clinic, &claimant, days, add));
+    }
+    let reply = Reply::created(json!(appointment), format!("/v1/appointments/{}", appointment.id)).versioned(1);
+    let facts = Facts::patient(appointment.patient_id).with("appointment", appointment.id);
+    Ok(Outcome::Write(writes, reply, facts))
+}
+
+/// `POST /v1/appointments/{appointmentId}/reschedule` with `{"start", "staffId"?}` and `If-Match`: the new
+/// time is claimed and the old released in one transaction; where it was is kept in `moves`.
+pub async fn reschedule(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
+    let (start, named) = input.form(ctx.rules(), |form| {
+        form.only(&["start", "staffId"]);
+        let start = crate::domain::scheduling::appointment::read_start(form);
+        let named: Option<UserId> = form.opt("staffId");
+        Some((start?, named))
+    })?;
+    let expected = input.if_match()?;
+    let current = load(&ctx, &input).await?;
+    if current.version != expected {
+        return Err(ApiError::PreconditionFailed);
+    }
+    if !current.status.movable() {
+        return Err(ApiError::Conflict(format!("the appointment is {}", current.status)));
+    }
+    let clinic = ctx.clinic()?;
+    let service: Service =
+        load_item(&ctx, Service::key(clinic, current.service_id)).await?.ok_or(ApiError::NotFound)?;
+    let zone = super::clinics::load(&ctx, clinic).await?.time_zone.zone();
+    let date = start.with_timezone(&zone).date_naive();
+    let plan = Plan::load(&ctx, service, date, date).await?;
+    let candidates = candidates(&plan, named.as_ref(), Some(&current.staff_id))?;
+    let placed = place(&ctx, &plan, &candidates, start, Some(current.id)).await?;
+    let moved = Move { start: current.start, staff_id: current.staff_id.clone(), by: ctx.actor(), at: ctx.now_text() };
+    let mut moves = current.moves.clone();
+    moves.push(moved);
+    let next = Appointment {
+        start,
+        end: placed.end,
+        held_from: placed.held_from,
+        held_until: placed.held_until,
+        staff_id: placed.staff_id.clone(),
+        moves,
+        version: expected + 1,
+        ..current.clone()
+    };
+    let mut writes = vec![Guarded::new(
+        Write::put(Table::Records, next.to_item(clinic), Cond::VersionIs(expected)),
+        ApiError::PreconditionFailed,
+    )];
+    // Every day item it leaves or takes, each written once: its old block out, the new one in.
+    let block = Block { start: placed.held_from, end: placed.held_until, appointment_id: current.id };
+    let mut touched = placed.claims;
+    for claimant in claimants_of(&current) {
+        for (date, day) in days_for(&ctx, &claimant, current.held_from, current.held_until).await? {
+            let known = touched.iter_mut().find(|(c, _)| *c == claimant);
+            match known {
+                Some((_, days)) if days.iter().any(|(d, _)| *d == date) => {}
+                Some((_, days)) => days.push((date, day)),
+                None => touched.push((claimant.clone(), vec![(date, day)])),
             }
-            resource_days.push((claimant, days));
         }
-        let appointment = Appointment {
-            id: ctx.new_id(),
-            patient_id: booking.patient_id,
-            service_id: booking.service_id,
-            start,
-            end,
-            held_from,
-            held_until,
-            staff_id: user.clone(),
-            resource_ids: details.resource_ids.clone(),
-            note: booking.note.clone(),
-            status: AppointmentStatus::Booked,
-            booked_by: ctx.actor(),
-            booked_at: ctx.now_text(),
-            cancellation: None,
-            version: 1,
-        };
-        let block = Block { start: held_from, end: held_until, appointment_id: appointment.id };
-        let add = |day: &mut Day| day.blocks.push(block.clone());
-        let collision = ApiError::Conflict("a concurrent request interfered; retry".into());
-        let mut writes =
-            vec![Guarded::new(Write::put(Table::Records, appointment.to_item(clinic), Cond::NotExists), collision)];
-        writes.extend(day_writes(clinic, &performer, performer_days, add));
-        for (claimant, days) in resource_days {
-            writes.extend(day_writes(clinic, &claimant, days, add));
+    }
+    for (claimant, days) in touched {
+        let claimed: Vec<NaiveDate> = days_of(placed.held_from, placed.held_until);
+        let takes = claimant == Claimant::Staff(placed.staff_id.clone())
+            || matches!(&claimant, Claimant::Resource(id) if next.resource_ids.contains(id));
+        for (date, day) in days {
+            let change = |d: &mut Day| {
+                d.blocks.retain(|b| b.appointment_id != current.id);
+                if takes && claimed.contains(&date) {
+                    d.blocks.push(block.clone());
+                }
+            };
+            writes.extend(day_writes(clinic, &claimant, vec![(date, day)], change));
         }
-        let reply = Reply::created(json!(appointment), format!("/v1/appointments/{}", appointment.id)).versioned(1);
-        let facts = Facts::patient(appointment.patient_id).with("appointment", appointment.id);
-        return Ok(Outcome::Write(writes, reply, facts));
     }
-    if !working {
-        return Err(ApiError::field_rule("start", "is outside the working hours of everyone who performs the service"));
+    let facts = Facts::patient(next.patient_id).with("appointment", next.id);
+    Ok(Outcome::Write(writes, Reply::ok(json!(next)).versioned(next.version), facts))
+}
+
+/// The calendars an appointment claims.
+fn claimants_of(appointment: &Appointment) -> Vec<Claimant> {
+    std::iter::once(Claimant::Staff(appointment.staff_id.clone()))
+        .chain(appointment.resource_ids.iter().map(|id| Claimant::Resource(*id)))
+        .collect()
+}
+
+/// `POST /v1/appointments/{appointmentId}/status` with `{"status", "treatmentIds"?}` and `If-Match`: one
+/// step of `booked → confirmed → arrived → in-treatment → completed`, or `no-show` before arrival. A
+/// completed appointment may name the treatments charted in it.
+pub async fn status(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
+    let (status, treatments) = input.form(ctx.rules(), |form| {
+        form.only(&["status", "treatmentIds"]);
+        let status: Option<AppointmentStatus> = form.req("status");
+        let treatments: Option<Vec<EntityId>> = form.list("treatmentIds", 0, 20);
+        Some((status?, treatments?))
+    })?;
+    if status == AppointmentStatus::Cancelled {
+        return Err(ApiError::field_rule("status", "cancel with POST .../cancel and a reason"));
     }
-    Err(taken(&ctx, &plan, &candidates, start).await?)
+    if !treatments.is_empty() && status != AppointmentStatus::Completed {
+        return Err(ApiError::field_rule("treatmentIds", "are named only when the appointment is completed"));
+    }
+    let expected = input.if_match()?;
+    let current = load(&ctx, &input).await?;
+    if current.version != expected {
+        return Err(ApiError::PreconditionFailed);
+    }
+    if !current.status.may_become(status) {
+        return Err(ApiError::Conflict(format!("an appointment that is {} cannot become {status}", current.status)));
+    }
+    let clinic = ctx.clinic()?;
+    for id in &treatments {
+        let key = Key::new(
+            crate::domain::keys::chart_pk(clinic, current.patient_id),
+            crate::domain::keys::chart_entry_sk(crate::domain::chart::ChartKind::Treatment.key_prefix(), *id),
+        );
+        if ctx.app.records.get(Table::Records, &key).await?.is_none() {
+            return Err(ApiError::field_rule("treatmentIds", format!("{id} is not a treatment of the patient")));
+        }
+    }
+    let mut changes = current.status_changes.clone();
+    changes.push(StatusChange { status, by: ctx.actor(), at: ctx.now_text() });
+    let next =
+        Appointment { status, status_changes: changes, treatment_ids: treatments, version: expected + 1, ..current };
+    let write = Guarded::new(
+        Write::put(Table::Records, next.to_item(clinic), Cond::VersionIs(expected)),
+        ApiError::PreconditionFailed,
+    );
+    let facts = Facts::patient(next.patient_id).with("appointment", next.id);
+    Ok(Outcome::Write(vec![write], Reply::ok(json!(next)).versioned(next.version), facts))
 }
 
 /// The refusal of a taken time, with the next free starts of the same performers within a week.
@@ -218,9 +383,7 @@ pub async fn cancel(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         ApiError::PreconditionFailed,
     )];
     let release = |day: &mut Day| day.blocks.retain(|b| b.appointment_id != current.id);
-    let claimants = std::iter::once(Claimant::Staff(current.staff_id.clone()))
-        .chain(current.resource_ids.iter().map(|id| Claimant::Resource(*id)));
-    for claimant in claimants {
+    for claimant in claimants_of(&current) {
         let days = days_for(&ctx, &claimant, current.held_from, current.held_until).await?;
         let holding: Vec<_> =
             days.into_iter().filter(|(_, d)| d.blocks.iter().any(|b| b.appointment_id == current.id)).collect();

@@ -253,6 +253,21 @@ fn administration_schemas() -> Value {
                 "note": text(200),
             },
         },
+        "Reschedule": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["start"],
+            "properties": {"start": {"type": "string", "format": "date-time"}, "staffId": {"type": "string"}},
+        },
+        "StatusStep": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["status"],
+            "properties": {
+                "status": {"enum": ["confirmed", "arrived", "in-treatment", "completed", "no-show"]},
+                "treatmentIds": {"type": "array", "maxItems": 20, "items": {"type": "string"}},
+            },
+        },
         "Cancellation": {
             "type": "object",
             "additionalProperties": false,
@@ -274,7 +289,15 @@ fn administration_schemas() -> Value {
 fn needs_if_match(route: &Route) -> bool {
     route.method == "PATCH"
         || route.name.ends_with(".entered-in-error")
-        || matches!(route.name, "notes.sign" | "photos.consent" | "photos.erase" | "appointments.cancel")
+        || matches!(
+            route.name,
+            "notes.sign"
+                | "photos.consent"
+                | "photos.erase"
+                | "appointments.cancel"
+                | "appointments.reschedule"
+                | "appointments.status"
+        )
 }
 
 /// The whole document.

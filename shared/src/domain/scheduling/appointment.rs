@@ -47,17 +47,22 @@ impl Booking {
         form.only(&["patientId", "serviceId", "start", "staffId", "note"]);
         let patient_id = form.req("patientId");
         let service_id = form.req("serviceId");
-        let start: Option<ShortText> = form.req("start");
-        let start = start.and_then(|text| match DateTime::parse_from_rfc3339(text.as_str()) {
-            Ok(t) => Some(t.to_utc()),
-            Err(_) => {
-                form.reject("start", Issue::Shape("must be an RFC 3339 time such as 2027-03-14T09:00:00-07:00".into()));
-                None
-            }
-        });
+        let start = read_start(form);
         let staff_id = form.opt("staffId");
         let note = form.opt("note");
         Some(Self { patient_id: patient_id?, service_id: service_id?, start: start?, staff_id, note })
+    }
+}
+
+/// The `start` of a booking or a move: an RFC 3339 time.
+pub fn read_start(form: &Form<'_>) -> Option<DateTime<Utc>> {
+    let text: ShortText = form.req("start")?;
+    match DateTime::parse_from_rfc3339(text.as_str()) {
+        Ok(t) => Some(t.to_utc()),
+        Err(_) => {
+            form.reject("start", Issue::Shape("must be an RFC 3339 time such as 2027-03-14T09:00:00-07:00".into()));
+            None
+        }
     }
 }
 
@@ -92,7 +97,54 @@ pub struct Appointment {
     pub booked_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancellation: Option<Cancellation>,
+    /// Where it was before each reschedule, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moves: Vec<Move>,
+    /// Each step of its status walk after booking.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub status_changes: Vec<StatusChange>,
+    /// The treatments charted in it, once completed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub treatment_ids: Vec<EntityId>,
     pub version: u64,
+}
+
+/// Where an appointment was before it was moved, who moved it and when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Move {
+    pub start: DateTime<Utc>,
+    pub staff_id: UserId,
+    pub by: Actor,
+    pub at: String,
+}
+
+/// One step of the status walk.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusChange {
+    pub status: AppointmentStatus,
+    pub by: Actor,
+    pub at: String,
+}
+
+impl AppointmentStatus {
+    /// Whether the walk may go from here to `next` (`cancelled` is the cancel route's).
+    pub fn may_become(self, next: AppointmentStatus) -> bool {
+        use AppointmentStatus::*;
+        matches!(
+            (self, next),
+            (Booked, Confirmed | Arrived | NoShow)
+                | (Confirmed, Arrived | NoShow)
+                | (Arrived, InTreatment)
+                | (InTreatment, Completed)
+        )
+    }
+
+    /// Whether it may still move to another time.
+    pub fn movable(self) -> bool {
+        matches!(self, AppointmentStatus::Booked | AppointmentStatus::Confirmed)
+    }
 }
 
 /// The sort-key prefix of appointments in the clinic's partition.
