@@ -98,6 +98,8 @@ const SCENARIO: &[(&str, &str, u16, Option<&str>)] = &[
     ("staff-join", "used-code", 404, None),
     ("clinic-get", "success", 200, None),
     ("clinic-get", "not-a-member", 403, None),
+    ("clinic-update", "success", 200, None),
+    ("clinic-update", "stale-etag", 412, None),
     ("staff-create", "success", 201, None),
     ("staff-create", "forbidden-role", 403, None),
     ("staff-join", "nurse", 200, None),

@@ -288,7 +288,41 @@ async fn a_move_claims_the_new_time_releases_the_old_and_the_status_walks_on(app
     assert_eq!(no_show.status, 200, "{no_show:?}");
 }
 
+async fn a_cancel_inside_the_clinics_window_is_late(app: TestApp) {
+    let s = setup(&app).await;
+    let admin = &s.clinic.admin;
+    let (nurse, _) = app.member(&s.clinic, Role::Nurse).await;
+    // The clinic changes its window (and only what it may change), on its version.
+    let week = json!({"cancellationWindowHours": 168});
+    assert_eq!(app.patch("/v1/clinic", &nurse, "\"1\"", week.clone()).await.status, 403);
+    assert_eq!(app.send("PATCH", "/v1/clinic", Some(admin), Some(week.clone()), &[]).await.status, 428);
+    assert_eq!(app.patch("/v1/clinic", admin, "\"1\"", json!({"cancellationWindowHours": 169})).await.status, 422);
+    assert_eq!(app.patch("/v1/clinic", admin, "\"1\"", json!({"timeZone": "Europe/Paris"})).await.status, 400);
+    let changed = app.patch("/v1/clinic", admin, "\"1\"", week.clone()).await;
+    assert_eq!(changed.status, 200, "{changed:?}");
+    assert_eq!(
+        (changed.body["cancellationWindowHours"].clone(), changed.body["version"].clone()),
+        (json!(168), json!(2))
+    );
+    assert_eq!(app.patch("/v1/clinic", admin, "\"1\"", week).await.status, 412);
+    assert_eq!(app.get("/v1/clinic", &nurse).await.body["cancellationWindowHours"], 168);
+
+    // An appointment two days out is inside a week's window; one in January is not.
+    let soon = (chrono::Utc::now() + chrono::Duration::days(2)).date_naive();
+    let near = app.post("/v1/appointments", admin, booking(&s, &format!("{soon}T10:00:00-08:00"))).await;
+    assert_eq!(near.status, 201, "{near:?}");
+    let far = app.post("/v1/appointments", admin, booking(&s, &at("10:00"))).await;
+    assert_eq!(far.status, 201, "{far:?}");
+    for (booked, late) in [(&near, true), (&far, false)] {
+        let path = format!("{}/cancel", booked.header("location").unwrap());
+        let cancelled =
+            app.send("POST", &path, Some(admin), Some(json!({"reason": "Ill"})), &[("if-match", "\"1\"")]).await;
+        assert_eq!(cancelled.body["cancellation"]["late"], late, "{cancelled:?}");
+    }
+}
+
 on_both_backends!(
+    a_cancel_inside_the_clinics_window_is_late,
     a_move_claims_the_new_time_releases_the_old_and_the_status_walks_on,
     a_booking_holds_its_time_and_rooms_and_a_cancel_releases_exactly_it,
     a_booking_that_breaks_a_rule_is_refused,

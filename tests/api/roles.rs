@@ -10,6 +10,7 @@ fn request_for(route: &str, patient: &str, user: &str) -> (String, Option<Value>
     match route {
         "clinics.create" => ("/v1/clinics".into(), Some(clinic_body("Another"))),
         "clinic.read" => ("/v1/clinic".into(), None),
+        "clinic.update" => ("/v1/clinic".into(), Some(json!({"cancellationWindowHours": 24}))),
         "staff.create" => ("/v1/staff".into(), Some(json!({"role": "nurse", "displayName": "N"}))),
         "staff.list" => ("/v1/staff".into(), None),
         "staff.update" => (format!("/v1/staff/{user}"), Some(json!({"displayName": "Renamed"}))),

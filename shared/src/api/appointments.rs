@@ -24,8 +24,6 @@ use crate::store::{Cond, Key, Query, SkRange, Table, Write, entity_from, entity_
 
 /// How far ahead an appointment may be booked.
 pub const HORIZON_DAYS: i64 = 365;
-/// A cancel this close to the start is late.
-pub const LATE_CANCEL_HOURS: i64 = 24;
 /// How many free starts a refused booking suggests, and over how many days.
 const SUGGESTIONS: usize = 5;
 const SUGGESTION_DAYS: i64 = 7;
@@ -370,7 +368,8 @@ pub async fn cancel(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         return Err(ApiError::Conflict(format!("the appointment is {}", current.status)));
     }
     let clinic = ctx.clinic()?;
-    let late = current.start - ctx.now < Duration::hours(LATE_CANCEL_HOURS);
+    let window = super::clinics::load(&ctx, clinic).await?.cancellation_window_hours;
+    let late = current.start - ctx.now <= Duration::hours(i64::from(window));
     let cancellation = Cancellation { by: ctx.actor(), at: ctx.now_text(), reason, late };
     let next = Appointment {
         status: AppointmentStatus::Cancelled,

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::domain::clinic::{Clinic, NewClinic};
+use crate::domain::clinic::{Clinic, ClinicSettings, NewClinic};
 use crate::domain::keys;
 use crate::domain::values::EntityId;
 use crate::http::input::Input;
@@ -23,6 +23,7 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         country: new.country,
         contact: new.contact,
         plan: "pay-per-use".into(),
+        cancellation_window_hours: crate::domain::clinic::DEFAULT_CANCELLATION_WINDOW_HOURS,
         created_at: now.clone(),
         version: 1,
     };
@@ -65,4 +66,36 @@ pub async fn read(ctx: Ctx, _input: Input) -> Result<Outcome, ApiError> {
     let clinic = load(&ctx, clinic_id).await?;
     let version = clinic.version;
     Ok(Outcome::Read(Reply::ok(json!(clinic)).versioned(version), Facts::resource("clinic", clinic_id)))
+}
+
+/// `PATCH /v1/clinic` with a JSON merge patch of `{"name", "contact", "cancellationWindowHours"}` and
+/// `If-Match`.
+pub async fn update(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
+    let patch = input.json(&["application/merge-patch+json", "application/json"])?;
+    if !patch.is_object() {
+        return Err(ApiError::field("", "the body must be a JSON object (a merge patch)"));
+    }
+    let expected = input.if_match()?;
+    let clinic_id = ctx.clinic()?;
+    let current = load(&ctx, clinic_id).await?;
+    if current.version != expected {
+        return Err(ApiError::PreconditionFailed);
+    }
+    let mut doc = serde_json::to_value(ClinicSettings::of(&current)).map_err(|e| ApiError::Internal(e.to_string()))?;
+    crate::domain::fields::merge_patch(&mut doc, &patch);
+    let settings = crate::http::input::read_form(&doc, ctx.rules(), ClinicSettings::read)?;
+    let clinic = Clinic {
+        name: settings.name,
+        contact: settings.contact,
+        cancellation_window_hours: settings.cancellation_window_hours,
+        version: expected + 1,
+        ..current
+    };
+    let key = Key::new(keys::clinic_pk(clinic_id), keys::CLINIC_PROFILE);
+    let write = Guarded::new(
+        Write::put(Table::Records, entity_item(&key, &clinic), Cond::VersionIs(expected)),
+        ApiError::PreconditionFailed,
+    );
+    let version = clinic.version;
+    Ok(Outcome::Write(vec![write], Reply::ok(json!(clinic)).versioned(version), Facts::resource("clinic", clinic_id)))
 }

@@ -34,8 +34,58 @@ pub struct Clinic {
     pub country: CountryCode,
     pub contact: ClinicContact,
     pub plan: String,
+    /// A cancel this many hours or fewer before an appointment's start is late.
+    #[serde(default = "default_cancellation_window")]
+    pub cancellation_window_hours: u32,
     pub created_at: String,
     pub version: u64,
+}
+
+/// The cancellation window of a clinic that has not set one.
+pub const DEFAULT_CANCELLATION_WINDOW_HOURS: u32 = 24;
+/// The longest cancellation window: a week.
+pub const MAX_CANCELLATION_WINDOW_HOURS: u32 = 168;
+
+fn default_cancellation_window() -> u32 {
+    DEFAULT_CANCELLATION_WINDOW_HOURS
+}
+
+/// What an administrator may change of their clinic (its zone and country stay as it was opened with).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClinicSettings {
+    pub name: ShortText,
+    pub contact: ClinicContact,
+    pub cancellation_window_hours: u32,
+}
+
+impl ClinicSettings {
+    pub fn of(clinic: &Clinic) -> Self {
+        Self {
+            name: clinic.name.clone(),
+            contact: clinic.contact.clone(),
+            cancellation_window_hours: clinic.cancellation_window_hours,
+        }
+    }
+
+    pub fn read(form: &Form<'_>) -> Option<Self> {
+        form.only(&["name", "contact", "cancellationWindowHours"]);
+        let name = form.req("name");
+        let contact = form.object("contact", true, ClinicContact::read);
+        let window =
+            form.number("cancellationWindowHours", true, 0.0, f64::from(MAX_CANCELLATION_WINDOW_HOURS), "hours");
+        let window = window.and_then(|hours| {
+            if hours.fract() != 0.0 {
+                form.reject(
+                    "cancellationWindowHours",
+                    super::fields::Issue::Rule("must be a whole number of hours".into()),
+                );
+                return None;
+            }
+            Some(hours as u32)
+        });
+        Some(Self { name: name?, contact: contact?, cancellation_window_hours: window? })
+    }
 }
 
 /// A request to open a clinic, with its first administrator.

@@ -278,6 +278,10 @@ fn administration_schemas() -> Value {
             "description": "A JSON merge patch (RFC 7396) of ServiceDetails",
             "type": "object",
         },
+        "ClinicPatch": {
+            "description": "A JSON merge patch of {name, contact: {email, phone}, cancellationWindowHours (0 to 168, 24 at first)}",
+            "type": "object",
+        },
         "PatientPatch": {
             "description": "A JSON merge patch (RFC 7396) of PatientDetails: null removes an optional field",
             "type": "object",
