@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 use vellum::domain::role::Role;
 use vellum::store::{Query, SkRange, Table};
-use vellum_tests::{Backend, Clinic, TestApp, patient_body, treatment_body};
+use vellum_tests::{Backend, Clinic, TestApp, every_day, patient_body, treatment_body};
 
 /// A clinic in Los Angeles with two practitioners working 09:00–17:00 every day, one laser room, and a
 /// 60-minute laser service (15 minutes to clean up after) on 30-minute steps.
@@ -22,15 +22,13 @@ struct Setup {
 
 async fn setup(app: &TestApp) -> Setup {
     let clinic = app.open_clinic("Bookings").await;
-    let days = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
-    let week: serde_json::Map<String, Value> =
-        days.iter().map(|d| (d.to_string(), json!([{"start": "09:00", "end": "17:00"}]))).collect();
+    let week = every_day(json!([{"start": "09:00", "end": "17:00"}]));
     let (mut staff, mut tokens) = (Vec::new(), Vec::new());
     for _ in 0..2 {
         let (token, user) = app.member(&clinic, Role::Practitioner).await;
         tokens.push(token);
         let path = format!("/v1/staff/{user}/working-hours");
-        let set = app.send("PUT", &path, Some(&clinic.admin), Some(json!({"weekly": week})), &[]).await;
+        let set = app.send("PUT", &path, Some(&clinic.admin), Some(week.clone()), &[]).await;
         assert_eq!(set.status, 200, "{set:?}");
         staff.push(user);
     }

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 use vellum::domain::role::Role;
-use vellum_tests::{Clinic, TestApp};
+use vellum_tests::{Clinic, TestApp, every_day};
 
 async fn resource(app: &TestApp, clinic: &Clinic, name: &str, kind: &str) -> Value {
     let created = app.post("/v1/resources", &clinic.admin, json!({"name": name, "kind": kind})).await;
@@ -116,15 +116,10 @@ async fn a_service_that_breaks_a_rule_is_refused_field_by_field(app: TestApp) {
     assert_eq!(app.get("/v1/services?status=paused", &clinic.admin).await.status, 400);
 }
 
-fn week(spans: Value) -> Value {
-    let days = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
-    json!({"weekly": days.iter().map(|d| (d.to_string(), spans.clone())).collect::<serde_json::Map<_, _>>()})
-}
-
 async fn working_hours_are_set_whole_on_their_version_and_checked(app: TestApp) {
     let clinic = app.open_clinic("Hours").await;
     let (nurse, nurse_user) = app.member(&clinic, Role::Nurse).await;
-    let open = week(json!([{"start": "08:00", "end": "18:00"}]));
+    let open = every_day(json!([{"start": "08:00", "end": "18:00"}]));
     let path = "/v1/clinic/working-hours";
     let unset = app.get(path, &nurse).await;
     assert_eq!((unset.status, unset.body["version"].clone(), unset.body["weekly"].clone()), (200, json!(0), json!({})));
@@ -141,7 +136,7 @@ async fn working_hours_are_set_whole_on_their_version_and_checked(app: TestApp) 
     assert_eq!(app.send("PUT", path, Some(&nurse), Some(open.clone()), &[]).await.status, 403);
 
     let staff_path = format!("/v1/staff/{nurse_user}/working-hours");
-    let lunch = week(json!([{"start": "09:00", "end": "12:00"}, {"start": "13:00", "end": "17:00"}]));
+    let lunch = every_day(json!([{"start": "09:00", "end": "12:00"}, {"start": "13:00", "end": "17:00"}]));
     assert_eq!(app.send("PUT", &staff_path, Some(&clinic.admin), Some(lunch), &[]).await.status, 200);
     let other = app.open_clinic("Other hours").await;
     let foreign = app.send("PUT", &staff_path, Some(&other.admin), Some(open.clone()), &[]).await;
@@ -182,16 +177,17 @@ async fn availability_is_where_performer_room_and_clinic_are_all_free(app: TestA
         async move { app.send("PUT", &path, Some(&admin), Some(body), &[]).await.status }
     };
     assert_eq!(
-        put(format!("/v1/staff/{practitioner}/working-hours"), week(json!([{"start": "09:00", "end": "12:00"}]))).await,
+        put(format!("/v1/staff/{practitioner}/working-hours"), every_day(json!([{"start": "09:00", "end": "12:00"}])))
+            .await,
         200
     );
     assert_eq!(
-        put(format!("/v1/staff/{nurse}/working-hours"), week(json!([{"start": "09:00", "end": "12:00"}]))).await,
+        put(format!("/v1/staff/{nurse}/working-hours"), every_day(json!([{"start": "09:00", "end": "12:00"}]))).await,
         200
     );
     let room_hours = format!("/v1/resources/{}/working-hours", room["id"].as_str().unwrap());
-    assert_eq!(put(room_hours, week(json!([{"start": "10:00", "end": "18:00"}]))).await, 200);
-    let mut clinic_hours = week(json!([{"start": "08:00", "end": "18:00"}]));
+    assert_eq!(put(room_hours, every_day(json!([{"start": "10:00", "end": "18:00"}]))).await, 200);
+    let mut clinic_hours = every_day(json!([{"start": "08:00", "end": "18:00"}]));
     clinic_hours["overrides"] = json!([{"date": "2027-03-15", "hours": []}]);
     assert_eq!(put("/v1/clinic/working-hours".into(), clinic_hours).await, 200);
     let service = json!({"name": "Laser", "durationMinutes": 60, "intervalMinutes": 30,

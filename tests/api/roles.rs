@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 use vellum::domain::role::Role;
 use vellum::http::routes::{ROUTES, Route, chart_route};
-use vellum_tests::{Backend, Clinic, TestApp, chart_entry, clinic_body, patient_body};
+use vellum_tests::{Backend, Clinic, TestApp, chart_entry, clinic_body, every_day, patient_body};
 
 /// A request each route accepts from a permitted role.
 fn request_for(route: &str, patient: &str, user: &str) -> (String, Option<Value>) {
@@ -115,22 +115,16 @@ async fn chart_request(
     }
 }
 
-/// Every role against every route on the embedded store; on DynamoDB, where the role check is the same
-/// code over a slower store, a sample: a clinician (who writes the chart and photos through every store
-/// port) and the front desk (refused most).
 /// Opening hours of every hour of every day (so that they close nothing the bookings below need).
 fn always_open() -> Value {
-    let days = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
-    json!({"weekly": days.iter().map(|d| (d.to_string(), json!([{"start": "00:00", "end": "24:00"}]))).collect::<serde_json::Map<_, _>>()})
+    every_day(json!([{"start": "00:00", "end": "24:00"}]))
 }
 
 /// A one-hour service the practitioner performs, who works every day from 09:00 to 17:00.
 async fn bookable(app: &TestApp, clinic: &Clinic, practitioner: &str) -> String {
-    let days = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
-    let week: serde_json::Map<String, Value> =
-        days.iter().map(|d| (d.to_string(), json!([{"start": "09:00", "end": "17:00"}]))).collect();
+    let week = every_day(json!([{"start": "09:00", "end": "17:00"}]));
     let path = format!("/v1/staff/{practitioner}/working-hours");
-    let hours = app.send("PUT", &path, Some(&clinic.admin), Some(json!({"weekly": week})), &[]).await;
+    let hours = app.send("PUT", &path, Some(&clinic.admin), Some(week), &[]).await;
     assert_eq!(hours.status, 200, "{hours:?}");
     let service = json!({"name": "Laser", "durationMinutes": 60, "performedBy": {"staff": [practitioner]}});
     let created = app.post("/v1/services", &clinic.admin, service).await;
@@ -138,6 +132,9 @@ async fn bookable(app: &TestApp, clinic: &Clinic, practitioner: &str) -> String 
     created.body["id"].as_str().unwrap().to_string()
 }
 
+/// Every role against every route on the embedded store; on DynamoDB, where the role check is the same
+/// code over a slower store, a sample: a clinician (who writes the chart and photos through every store
+/// port) and the front desk (refused most).
 async fn every_role_gets_exactly_what_the_role_table_grants(app: TestApp) {
     let clinic = app.open_clinic("Roles").await;
     app.templates(&clinic, &["medical-history", "neurotoxin-consent"]).await;

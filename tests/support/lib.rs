@@ -534,6 +534,12 @@ impl TestApp {
     }
 }
 
+/// Working hours with the same spans (`[{"start", "end"}]`) on every day of the week.
+pub fn every_day(spans: Value) -> Value {
+    let days = vellum::domain::scheduling::hours::DAYS;
+    json!({"weekly": days.iter().map(|d| (d.to_string(), spans.clone())).collect::<serde_json::Map<_, _>>()})
+}
+
 /// A valid clinic body.
 pub fn clinic_body(name: &str) -> Value {
     json!({

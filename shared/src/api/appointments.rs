@@ -168,7 +168,7 @@ pub async fn book(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         .ok_or_else(|| ApiError::field_rule("serviceId", "is not a service of the clinic"))?;
     let zone = super::clinics::load(&ctx, clinic).await?.time_zone.zone();
     let date = booking.start.with_timezone(&zone).date_naive();
-    let plan = Plan::load(&ctx, service, date, date).await?;
+    let plan = Plan::load(&ctx, zone, service, date, date).await?;
     let candidates = candidates(&plan, booking.staff_id.as_ref(), None)?;
     let placed = place(&ctx, &plan, &candidates, booking.start, None).await?;
     let appointment = Appointment {
@@ -226,7 +226,7 @@ pub async fn reschedule(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         load_item(&ctx, Service::key(clinic, current.service_id)).await?.ok_or(ApiError::NotFound)?;
     let zone = super::clinics::load(&ctx, clinic).await?.time_zone.zone();
     let date = start.with_timezone(&zone).date_naive();
-    let plan = Plan::load(&ctx, service, date, date).await?;
+    let plan = Plan::load(&ctx, zone, service, date, date).await?;
     let candidates = candidates(&plan, named.as_ref(), Some(&current.staff_id))?;
     let placed = place(&ctx, &plan, &candidates, start, Some(current.id)).await?;
     let moved = Move { start: current.start, staff_id: current.staff_id.clone(), by: ctx.actor(), at: ctx.now_text() };
@@ -334,7 +334,7 @@ pub async fn status(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
 async fn taken(ctx: &Ctx, plan: &Plan, who: &[UserId], after: DateTime<Utc>) -> Result<ApiError, ApiError> {
     let from = after.with_timezone(&plan.zone).date_naive();
     let to = from + Duration::days(SUGGESTION_DAYS - 1);
-    let plan = Plan::load(ctx, plan.service.clone(), from, to).await?;
+    let plan = Plan::load(ctx, plan.zone, plan.service.clone(), from, to).await?;
     let slots = plan.slots(ctx, who, from, to).await?;
     let next_free = slots.into_keys().filter(|s| *s > after).take(SUGGESTIONS).map(|s| plan.local_text(s)).collect();
     Ok(ApiError::Taken { next_free })

@@ -61,13 +61,18 @@ pub(super) struct Plan {
 }
 
 impl Plan {
-    /// Reads the clinic, its performers, and the hours and claims of the service's rooms and devices. A
-    /// retired service, or one that needs a retired resource, cannot be booked (422).
-    pub async fn load(ctx: &Ctx, service: Service, from: NaiveDate, to: NaiveDate) -> Result<Self, ApiError> {
+    /// Reads the clinic's performers, and the hours and claims of the service's rooms and devices, for a
+    /// clinic in `zone`. A retired service, or one that needs a retired resource, cannot be booked (422).
+    pub async fn load(
+        ctx: &Ctx,
+        zone: chrono_tz::Tz,
+        service: Service,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Self, ApiError> {
         if service.details.status == CatalogueStatus::Retired {
             return Err(ApiError::field_rule("serviceId", "the service is retired"));
         }
-        let clinic = super::clinics::load(ctx, ctx.clinic()?).await?;
         let performers = performers(ctx, &service).await?;
         let clinic_hours = hours::load(ctx, &Calendar::Clinic).await?;
         let (mut resource_hours, mut resource_busy) = (Vec::new(), Vec::new());
@@ -80,7 +85,7 @@ impl Plan {
             resource_hours.push(hours::load(ctx, &Calendar::Resource(*id)).await?);
             resource_busy.extend(blocks(claims(ctx, &Claimant::Resource(*id), from, to).await?));
         }
-        Ok(Self { service, zone: clinic.time_zone.zone(), performers, clinic_hours, resource_hours, resource_busy })
+        Ok(Self { service, zone, performers, clinic_hours, resource_hours, resource_busy })
     }
 
     pub fn need(&self) -> Need<'_> {
@@ -150,7 +155,8 @@ pub async fn availability(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         return Err(ApiError::field_rule("to", format!("must be within {MAX_DAYS} days of from")));
     }
     let service: Service = load_item(&ctx, Service::key(ctx.clinic()?, service_id)).await?.ok_or(ApiError::NotFound)?;
-    let plan = Plan::load(&ctx, service, from, to).await?;
+    let zone = super::clinics::load(&ctx, ctx.clinic()?).await?.time_zone.zone();
+    let plan = Plan::load(&ctx, zone, service, from, to).await?;
     let who: Vec<UserId> = match only {
         None => plan.performers.clone(),
         Some(user) if plan.performers.contains(&user) => vec![user],
