@@ -114,6 +114,14 @@ fn granted(template: &Value, role: &str) -> HashMap<String, BTreeSet<String>> {
     let policies = resources(template)[role]["Properties"]["Policies"].as_array().unwrap();
     for policy in policies {
         for statement in policy["PolicyDocument"]["Statement"].as_array().unwrap() {
+            if statement["Effect"] == "Deny" {
+                // Only to narrow a grant that has no resource to name (text messages: every topic).
+                assert_eq!(
+                    (statement["Sid"].as_str(), statement["Action"].as_str()),
+                    (Some("NoTopics"), Some("sns:Publish"))
+                );
+                continue;
+            }
             assert_eq!(statement["Effect"], "Allow");
             let actions: Vec<&str> = match &statement["Action"] {
                 Value::String(a) => vec![a.as_str()],
@@ -152,7 +160,10 @@ fn granted(template: &Value, role: &str) -> HashMap<String, BTreeSet<String>> {
             for action in &actions {
                 assert!(!action.contains('*'), "{role} grants a wildcard action {action}");
                 let service = action.split(':').next().unwrap_or("");
-                assert!(["dynamodb", "logs", "xray", "s3", "kms", "sqs"].contains(&service), "{role} grants {action}");
+                assert!(
+                    ["dynamodb", "logs", "xray", "s3", "kms", "sqs", "ses", "sns"].contains(&service),
+                    "{role} grants {action}"
+                );
                 if service == "kms" {
                     assert!(statement["Condition"].is_object(), "{role}: {action} without a condition");
                 }
@@ -271,7 +282,7 @@ fn photo_functions_reach_only_their_prefixes_and_keys_only_under_a_photo_context
                 Grant::ListPhotos => &[("s3:ListBucket", "photos")],
                 Grant::ArchiveAudit => &[("s3:PutObject", "audit")],
                 Grant::ReadAuditArchive => &[("s3:ListBucket", "audit"), ("s3:GetObject", "audit")],
-                Grant::GenerateDataKey | Grant::DecryptDataKey => &[],
+                Grant::GenerateDataKey | Grant::DecryptDataKey | Grant::SendEmail | Grant::SendSms => &[],
             };
             out.extend(pairs.iter().map(|(a, p)| format!("{a} {p}")));
         }
@@ -320,6 +331,47 @@ fn photo_functions_reach_only_their_prefixes_and_keys_only_under_a_photo_context
     assert_eq!(sweep["DeadLetterQueue"]["TargetArn"]["Fn::GetAtt"][0], "DeadLetterQueue");
     let sweep_grants = s3_grants(&template, "PhotosSweepRole");
     assert!(sweep_grants.contains("s3:ListBucket photos") && !sweep_grants.iter().any(|g| g.contains("GetObject")));
+}
+
+/// Every statement of a role's policies.
+fn statements_of(template: &Value, role: &str) -> Vec<Value> {
+    resources(template)[role]["Properties"]["Policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["PolicyDocument"]["Statement"].as_array().cloned().unwrap_or_default())
+        .collect()
+}
+
+#[test]
+fn only_the_dispatcher_sends_messages_from_the_one_sender_and_to_phone_numbers_only() {
+    let template = committed();
+    let all = routes::functions().into_iter().chain(TRIGGERS.iter().map(|t| t.function));
+    for function in all {
+        let role = format!("{}Role", logical_name(function));
+        let sends = statements_of(&template, &role).iter().any(|s| {
+            let actions = s["Action"].to_string();
+            s["Effect"] == "Allow" && (actions.contains("ses:") || actions.contains("sns:"))
+        });
+        assert_eq!(sends, function == "messages-dispatch", "{function}");
+    }
+    let statements = statements_of(&template, "MessagesDispatchRole");
+    let by_sid = |sid: &str| statements.iter().find(|s| s["Sid"] == sid).cloned().unwrap_or_else(|| panic!("{sid}"));
+    let email = by_sid("SendEmailFromTheSender");
+    assert_eq!(email["Action"], "ses:SendEmail");
+    assert!(email["Resource"]["Fn::Sub"].as_str().unwrap().ends_with(":identity/${MessagesIdentity}"));
+    assert_eq!(email["Condition"]["StringEquals"]["ses:FromAddress"]["Ref"], "MessagesFrom");
+    let topics = by_sid("NoTopics");
+    assert_eq!((topics["Effect"].as_str(), topics["Action"].as_str()), (Some("Deny"), Some("sns:Publish")));
+    assert_eq!(by_sid("SendTextMessages")["Action"], "sns:Publish");
+    let dispatch = &resources(&template)["MessagesDispatch"]["Properties"];
+    assert_eq!(dispatch["Events"]["Schedule"]["Properties"]["Schedule"], "rate(1 minute)");
+    assert_eq!(dispatch["DeadLetterQueue"]["TargetArn"]["Fn::GetAtt"][0], "DeadLetterQueue");
+    let env = &dispatch["Environment"]["Variables"];
+    assert_eq!(
+        (env["VELLUM_MESSAGES_FROM"]["Ref"].as_str(), env["VELLUM_CURSOR_KEY"]["Ref"].as_str()),
+        (Some("MessagesFrom"), Some("CursorKey"))
+    );
 }
 
 #[test]

@@ -42,12 +42,17 @@ fn read(function: &str, case: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// The cursor key every function of the sample deployment shares (the template's `CursorKey`).
+fn deployment_key() -> SecretKey {
+    SecretKey::from_slice(&[7; 32]).expect("32 bytes")
+}
+
 /// Sends one API Gateway event to its function's router; `next_id` is the id the call will create.
 async fn invoke(stores: &Stores, function: &str, case: &str, next_id: Option<&str>) -> (u16, Value) {
     let served = routes::by_function(function);
     assert!(!served.is_empty(), "no route for {function}");
     let ids = next_id.map(|id| id.parse().expect("ulid")).into_iter();
-    let app = App::new(stores.records.clone(), SecretKey::generate())
+    let app = App::new(stores.records.clone(), deployment_key())
         .with_ids(Arc::new(SequenceIds::new(ids)))
         .with_archive(stores.photos.blobs.clone())
         .with_photos(stores.photos.clone());
@@ -346,6 +351,17 @@ async fn every_sample_event_gives_its_expected_answer(backend: Backend) {
     let (status, forged) = invoke(&stores, "invitations-create", "forged-host", None).await;
     assert_eq!(status, 201, "{forged}");
     assert!(forged["link"].as_str().unwrap().starts_with("https://api.vellum.example/intake/"), "{forged}");
+    // The dispatcher's schedule (its event carries nothing it needs) sends the text invitation, link and all.
+    let scheduled: Value = serde_json::from_str(&read("messages-dispatch", "scheduled")).unwrap();
+    assert_eq!(scheduled["detail-type"], "Scheduled Event");
+    let outbox_dir = tempfile::tempdir().unwrap();
+    let outbox = vellum::messages::local::LocalOutbox::new(outbox_dir.path().to_path_buf()).unwrap();
+    let dispatcher = App::new(stores.records.clone(), deployment_key());
+    let later = chrono::Utc::now() + chrono::Duration::days(1);
+    let report = vellum::messages::dispatch::run(&dispatcher, &outbox, later).await.expect("the dispatcher runs");
+    assert_eq!((report.sent, report.failed), (1, 0), "{report:?}");
+    let sent = outbox.messages().unwrap();
+    assert!(sent[0].text.contains(invitation["link"].as_str().unwrap()), "{:?}", sent[0]);
     adopt_sample_token(&stores).await;
     for (function, case, expected, next_id) in FORMS_SCENARIO {
         let (status, body) = invoke(&stores, function, case, *next_id).await;
@@ -359,16 +375,19 @@ async fn every_sample_event_gives_its_expected_answer(backend: Backend) {
     assert_eq!(patient["id"], PATIENT);
     let (_, log) = invoke(&stores, "patients-access-log", "success", None).await;
     let names: Vec<&str> = log["items"].as_array().unwrap().iter().map(|e| e["eventName"].as_str().unwrap()).collect();
+    // The dispatcher's send ran at a later time than the calls after it: it heads the log.
+    assert_eq!(names[0], "messages.send");
+    let names = &names[1..];
     // The refused second revoke (409) names the patient from its path, so it is in the log too.
     assert_eq!(
         names[..5],
         ["patients.read", "submissions.read", "invitations.revoke", "invitations.revoke", "invitations.create"]
     );
-    assert_eq!(log["items"][2]["outcome"], "error");
+    assert_eq!(log["items"][3]["outcome"], "error");
     for expected in ["photos.view", "photos.process", "intake.submit", "submissions.accept"] {
         assert!(names.contains(&expected), "{expected} missing from {names:?}");
     }
-    assert_eq!(log["items"][0]["sourceIPAddress"], "203.0.113.10");
+    assert_eq!(log["items"][1]["sourceIPAddress"], "203.0.113.10");
 
     // The chart events built a treatment (changed once) and a note (signed, then retracted).
     let (_, history) = invoke(&stores, "chart-entry-history", "success", None).await;
@@ -442,7 +461,8 @@ fn every_route_has_a_success_and_a_failure_event_and_every_event_is_run() {
                 || function == "photos-process"
                 || function == "photos-sweep"
                 || function == "audit-archive"
-                || function == "audit-retire";
+                || function == "audit-retire"
+                || function == "messages-dispatch";
             assert!(used, "events/{function}/{name}.json is not run by any test");
         }
     }

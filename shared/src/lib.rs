@@ -12,6 +12,7 @@ pub mod host;
 pub mod http;
 pub mod ids;
 pub mod keyring;
+pub mod messages;
 pub mod photos;
 pub mod store;
 pub mod telemetry;

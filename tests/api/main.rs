@@ -35,6 +35,7 @@ mod idempotency;
 mod isolation;
 mod local_host;
 mod malformed;
+mod messages;
 mod patients;
 mod photos;
 mod roles;

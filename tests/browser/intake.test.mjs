@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -43,7 +43,7 @@ before(async () => {
   mkdirSync(shots, { recursive: true });
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  server = spawn(binary, [], { env: { ...process.env, VELLUM_ADDR: `127.0.0.1:${port}`, VELLUM_DATA_DIR: dataDir, RUST_LOG: "warn" }, stdio: "inherit" });
+  server = spawn(binary, [], { env: { ...process.env, VELLUM_ADDR: `127.0.0.1:${port}`, VELLUM_DATA_DIR: dataDir, VELLUM_DISPATCH_SECONDS: "1", RUST_LOG: "warn" }, stdio: "inherit" });
   for (let i = 0; i < 100; i++) {
     try { if ((await fetch(base + "/v1/openapi.json")).ok) break; } catch { /* not yet */ }
     await new Promise((r) => setTimeout(r, 100));
@@ -60,6 +60,21 @@ after(async () => {
   if (server) server.kill();
   rmSync(dataDir, { recursive: true, force: true });
 });
+
+/** The first message the local server's outbox holds for `to`, waiting for the dispatcher to send it. */
+async function receive(to) {
+  const outbox = join(dataDir, "outbox");
+  for (let i = 0; i < 100; i++) {
+    let names = [];
+    try { names = readdirSync(outbox).filter((n) => n.endsWith(".json")).sort(); } catch { /* not yet */ }
+    for (const name of names) {
+      const message = JSON.parse(readFileSync(join(outbox, name), "utf8"));
+      if (message.to === to) return message;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no message to ${to} in the outbox`);
+}
 
 /** Signs in as `userId` with no clinic yet and accepts a staff invitation's code. */
 async function joinClinic(userId, code) {
@@ -84,15 +99,20 @@ test("a patient fills in the forms on a phone, fixes a missed answer, signs, and
     templateIds: ["medical-history", "neurotoxin-consent"], channel: "email",
   });
   assert.equal(invitation.status, 201);
-  assert.equal(invitation.body.delivery.sent, false);
+  assert.equal(invitation.body.delivery.status, "queued");
   const patientId = invitation.body.patientId;
+  // The patient receives the e-mail (the local server's outbox) and opens its link.
+  const message = await receive("ana@mail.example");
+  const link = message.text.match(/https?:\/\/\S+/)[0];
+  assert.equal(link, invitation.body.link);
+  assert.ok(!message.text.includes("García"), "no family name in the message");
 
   const page = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
   const problems = [];
   page.on("pageerror", (e) => problems.push(e.message));
   // Script errors only: a refused submission is an expected 4xx, which the console also reports.
   page.on("console", (m) => { if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) problems.push(m.text()); });
-  await page.goto(invitation.body.link);
+  await page.goto(link);
   await page.getByRole("heading", { name: "Glow Aesthetics" }).waitFor();
   assert.ok(await page.getByText("Hello Ana").isVisible());
 

@@ -2,6 +2,7 @@
 
 pub mod faults;
 pub mod images;
+pub mod messages;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

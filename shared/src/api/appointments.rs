@@ -19,6 +19,7 @@ use crate::http::input::Input;
 use crate::http::outcome::{Facts, Guarded, Outcome, Reply};
 use crate::http::pipeline::Ctx;
 use crate::http::problem::ApiError;
+use crate::messages::reminders::{self, Reminder};
 use crate::store::schema::Index;
 use crate::store::{Cond, Key, Query, SkRange, Table, Write, entity_from, entity_item};
 
@@ -166,7 +167,8 @@ pub async fn book(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let service: Service = load_item(&ctx, Service::key(clinic, booking.service_id))
         .await?
         .ok_or_else(|| ApiError::field_rule("serviceId", "is not a service of the clinic"))?;
-    let zone = super::clinics::load(&ctx, clinic).await?.time_zone.zone();
+    let profile = super::clinics::load(&ctx, clinic).await?;
+    let zone = profile.time_zone.zone();
     let date = booking.start.with_timezone(&zone).date_naive();
     let plan = Plan::load(&ctx, zone, service, date, date).await?;
     let candidates = candidates(&plan, booking.staff_id.as_ref(), None)?;
@@ -199,6 +201,7 @@ pub async fn book(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     for (claimant, days) in placed.claims {
         writes.extend(day_writes(clinic, &claimant, days, add));
     }
+    writes.extend(reminder_write(&ctx, None, &appointment, &profile.reminder_hours));
     let reply = Reply::created(json!(appointment), format!("/v1/appointments/{}", appointment.id)).versioned(1);
     let facts = Facts::patient(appointment.patient_id).with("appointment", appointment.id);
     Ok(Outcome::Write(writes, reply, facts))
@@ -224,7 +227,8 @@ pub async fn reschedule(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let clinic = ctx.clinic()?;
     let service: Service =
         load_item(&ctx, Service::key(clinic, current.service_id)).await?.ok_or(ApiError::NotFound)?;
-    let zone = super::clinics::load(&ctx, clinic).await?.time_zone.zone();
+    let profile = super::clinics::load(&ctx, clinic).await?;
+    let zone = profile.time_zone.zone();
     let date = start.with_timezone(&zone).date_naive();
     let plan = Plan::load(&ctx, zone, service, date, date).await?;
     let candidates = candidates(&plan, named.as_ref(), Some(&current.staff_id))?;
@@ -273,8 +277,22 @@ pub async fn reschedule(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
             writes.extend(day_writes(clinic, &claimant, vec![(date, day)], change));
         }
     }
+    let reminder = reminders::read(&ctx.app, clinic, current.id).await?;
+    writes.extend(reminder_write(&ctx, reminder.as_ref(), &next, &profile.reminder_hours));
     let facts = Facts::patient(next.patient_id).with("appointment", next.id);
     Ok(Outcome::Write(writes, Reply::ok(json!(next)).versioned(next.version), facts))
+}
+
+/// The write that keeps an appointment's reminders in step with it (see `messages::reminders`); a
+/// dispatcher that took an hour off meanwhile sends the request back to its handler.
+fn reminder_write(ctx: &Ctx, current: Option<&Reminder>, next: &Appointment, hours: &[u32]) -> Option<Guarded> {
+    let clinic = ctx.clinic().ok()?;
+    reminders::rewrite(clinic, current, next, hours, ctx.now).map(|write| {
+        Guarded::decided_on_reads(
+            write,
+            ApiError::Conflict("the appointment's reminders changed meanwhile; retry".into()),
+        )
+    })
 }
 
 /// The calendars an appointment claims.
@@ -322,12 +340,17 @@ pub async fn status(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     changes.push(StatusChange { status, by: ctx.actor(), at: ctx.now_text() });
     let next =
         Appointment { status, status_changes: changes, treatment_ids: treatments, version: expected + 1, ..current };
-    let write = Guarded::new(
+    let mut writes = vec![Guarded::new(
         Write::put(Table::Records, next.to_item(clinic), Cond::VersionIs(expected)),
         ApiError::PreconditionFailed,
-    );
+    )];
+    // From arrival on (or a no-show) nobody is reminded; a confirmation keeps the reminders as they are.
+    if status != AppointmentStatus::Confirmed {
+        let reminder = reminders::read(&ctx.app, clinic, next.id).await?;
+        writes.extend(reminder_write(&ctx, reminder.as_ref(), &next, &[]));
+    }
     let facts = Facts::patient(next.patient_id).with("appointment", next.id);
-    Ok(Outcome::Write(vec![write], Reply::ok(json!(next)).versioned(next.version), facts))
+    Ok(Outcome::Write(writes, Reply::ok(json!(next)).versioned(next.version), facts))
 }
 
 /// The refusal of a taken time, with the next free starts of the same performers within a week.
@@ -369,6 +392,7 @@ pub async fn cancel(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     }
     let clinic = ctx.clinic()?;
     let window = super::clinics::load(&ctx, clinic).await?.cancellation_window_hours;
+    let reminder = reminders::read(&ctx.app, clinic, current.id).await?;
     let late = current.start - ctx.now <= Duration::hours(i64::from(window));
     let cancellation = Cancellation { by: ctx.actor(), at: ctx.now_text(), reason, late };
     let next = Appointment {
@@ -388,6 +412,7 @@ pub async fn cancel(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
             days.into_iter().filter(|(_, d)| d.blocks.iter().any(|b| b.appointment_id == current.id)).collect();
         writes.extend(day_writes(clinic, &claimant, holding, release));
     }
+    writes.extend(reminder_write(&ctx, reminder.as_ref(), &next, &[]));
     let facts = Facts::patient(next.patient_id).with("appointment", next.id);
     Ok(Outcome::Write(writes, Reply::ok(json!(next)).versioned(next.version), facts))
 }

@@ -24,6 +24,8 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         contact: new.contact,
         plan: "pay-per-use".into(),
         cancellation_window_hours: crate::domain::clinic::DEFAULT_CANCELLATION_WINDOW_HOURS,
+        language: new.language,
+        reminder_hours: crate::domain::clinic::default_reminder_hours(),
         created_at: now.clone(),
         version: 1,
     };
@@ -88,6 +90,8 @@ pub async fn update(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         name: settings.name,
         contact: settings.contact,
         cancellation_window_hours: settings.cancellation_window_hours,
+        language: settings.language,
+        reminder_hours: settings.reminder_hours,
         version: expected + 1,
         ..current
     };

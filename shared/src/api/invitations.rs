@@ -1,6 +1,7 @@
 //! Invitations: staff send a patient (existing, or new by name and contact) a link to one or more forms.
 //! The link carries a random token of which only the hash is kept; it expires, can be revoked, and is used
-//! up by the submission. Sending is recorded in an outbox: no message leaves Vellum yet.
+//! up by the submission. An e-mail or text invitation is queued in the outbox with the invitation, and the
+//! dispatcher sends it (see `messages`).
 
 use serde_json::{Value, json};
 
@@ -18,7 +19,11 @@ use crate::http::input::{Input, read_form};
 use crate::http::outcome::{Facts, Guarded, Outcome, Reply};
 use crate::http::pipeline::Ctx;
 use crate::http::problem::ApiError;
-use crate::store::{Cond, Item, Key, Query, SkRange, Table, Write, entity_from, entity_item};
+use crate::messages::Channel as MessageChannel;
+use crate::messages::outbox::{self, Draft, Envelope, QueuedMessage};
+use crate::messages::reminders;
+use crate::messages::templates::{Template, Values};
+use crate::store::{Cond, Key, Query, SkRange, Table, Write, entity_from};
 
 /// Who the invitation is for.
 enum Invitee {
@@ -75,16 +80,6 @@ fn origin(ctx: &Ctx) -> Result<String, ApiError> {
     }
 }
 
-/// The outbox message of an invitation: the link is sealed (bound to the message's key), so the table,
-/// its stream and its backups never hold a working link.
-fn outbox_message(ctx: &Ctx, key: &Key, to: &str, channel: Channel, link: &str, invitation: EntityId) -> Item {
-    let sealed = crate::crypto::seal_text(&ctx.app.stored_secrets, key.sk.as_bytes(), link.as_bytes());
-    let message = json!({"channel": channel, "to": to, "invitationId": invitation, "sealedLink": sealed,
-        "status": "queued", "queuedAt": ctx.now_text(),
-        "note": "kept until a delivery integration exists; no message has been sent"});
-    entity_item(key, &message)
-}
-
 /// `POST /v1/invitations`
 pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let body = input.json(&["application/json"])?;
@@ -103,22 +98,24 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         }
     };
     let recipient = match request.channel {
-        Channel::Email => Some(
+        Channel::Email => Some((
+            MessageChannel::Email,
             patient
                 .details
                 .email
                 .as_ref()
                 .map(|e| e.as_str().to_string())
                 .ok_or_else(|| ApiError::field_rule("channel", "the patient has no e-mail address on record"))?,
-        ),
-        Channel::Sms => Some(
+        )),
+        Channel::Sms => Some((
+            MessageChannel::Sms,
             patient
                 .details
                 .phone
                 .as_ref()
                 .map(|p| p.as_str().to_string())
                 .ok_or_else(|| ApiError::field_rule("channel", "the patient has no phone number on record"))?,
-        ),
+        )),
         Channel::Link => None,
     };
     let mut forms_invited = Vec::new();
@@ -167,19 +164,38 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let collision = || ApiError::Conflict("an id collided; retry".into());
     writes.push(Guarded::new(Write::put(Table::Records, invitation.link_item(), Cond::NotExists), collision()));
     writes.push(Guarded::new(Write::put(Table::Records, invitation.staff_item(), Cond::NotExists), collision()));
-    if let Some(to) = &recipient {
-        let key = Key::new(keys::clinic_pk(clinic_id), format!("OUTBOX#{}#{}", ctx.now_text(), invitation.id));
-        let mut item = outbox_message(&ctx, &key, to, request.channel, &link, invitation.id);
-        item.insert("version".into(), json!(1));
-        // The message holds the link: it goes when the link can no longer be used.
-        item.insert(crate::store::schema::TTL.into(), json!(invitation.expires_at));
-        writes.push(Guarded::new(Write::put(Table::Records, item, Cond::NotExists), collision()));
-    }
     let mut body = invitation.staff_view();
     body["delivery"] = match recipient {
-        Some(_) => json!({"channel": request.channel, "status": "queued", "sent": false,
-                          "detail": "recorded in the outbox; no message leaves Vellum until a delivery integration exists: give the patient the link"}),
-        None => json!({"channel": "link", "sent": false, "detail": "give the patient the link"}),
+        Some((channel, to)) => {
+            let message = QueuedMessage::queue(
+                Draft {
+                    envelope: Envelope {
+                        id: invitation.id.to_string(),
+                        clinic_id,
+                        patient_id: Some(patient.id),
+                        channel,
+                        to,
+                        template: Template::Invitation,
+                        language: reminders::language_for(&patient, &clinic),
+                        values: Values {
+                            first_name: invitation.patient_first_name.clone(),
+                            clinic_name: invitation.clinic_name.clone(),
+                            when: None,
+                        },
+                    },
+                    link: Some(link.clone()),
+                    // The invitation's own time: its revoke finds the message by it.
+                    queued_at: invitation.created_at.clone(),
+                    due: ctx.now,
+                    // The message holds the link: it goes when the link can no longer be used.
+                    expires_at: Some(invitation.expires_at),
+                },
+                &ctx.app.stored_secrets,
+            );
+            writes.push(Guarded::new(message.queue_write(), collision()));
+            message.staff_view()
+        }
+        None => json!({"channel": "link", "status": "not-sent", "detail": "give the patient the link"}),
     };
     let location = format!("/v1/patients/{}/invitations/{}", patient.id, invitation.id);
     let facts = Facts::patient(patient.id).with("invitation", invitation.id);
@@ -226,10 +242,15 @@ pub async fn revoke(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let retry = || ApiError::Conflict("the invitation changed meanwhile; retry".into());
     let revoked_link = Invitation { status: InvitationStatus::Revoked, version: link.version + 1, ..link.clone() };
     let revoked = Invitation { status: InvitationStatus::Revoked, version: current.version + 1, ..current.clone() };
-    let writes = vec![
+    let mut writes = vec![
         Guarded::new(Write::put(Table::Records, revoked_link.link_item(), Cond::VersionIs(link.version)), retry()),
         Guarded::new(Write::put(Table::Records, revoked.staff_item(), Cond::VersionIs(current.version)), retry()),
     ];
+    // A message not yet sent is withdrawn: a patient never gets a link that no longer works.
+    let message = QueuedMessage::key_of(current.clinic_id, &current.created_at, &current.id.to_string());
+    if let Some(withdraw) = outbox::withdraw(ctx.app.records.as_ref(), &message).await? {
+        writes.push(Guarded::decided_on_reads(withdraw, retry()));
+    }
     let facts = Facts::patient(patient).with("invitation", id);
     Ok(Outcome::Write(writes, Reply::ok(revoked.staff_view()), facts))
 }

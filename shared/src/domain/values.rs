@@ -297,6 +297,12 @@ impl ParseStr for TimeZoneName {
 #[serde(transparent)]
 pub struct LanguageTag(String);
 
+impl LanguageTag {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 impl ParseStr for LanguageTag {
     fn parse_str(s: &str, _: &Context) -> Result<Self, String> {
         let mut parts = s.split('-');

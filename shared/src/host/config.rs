@@ -122,6 +122,37 @@ pub fn retention_days() -> Result<i64, ConfigError> {
     }
 }
 
+/// The delivery port on AWS: SES and SNS, sending from `VELLUM_MESSAGES_FROM` (an address of a verified
+/// SES identity).
+pub async fn aws_messenger_from_env() -> Result<crate::messages::aws::AwsMessenger, ConfigError> {
+    let from = required("VELLUM_MESSAGES_FROM")?;
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    Ok(crate::messages::aws::AwsMessenger::new(&config, from, var("VELLUM_SES_CONFIGURATION_SET")))
+}
+
+/// The local server's delivery port: SES and SNS on `aws` when `VELLUM_MESSAGES_FROM` names a sender, else
+/// the data directory's `outbox/` folder (messages are written there, not sent).
+pub async fn local_messenger(backend: Backend, dir: &Path) -> Result<Arc<dyn crate::messages::Messenger>, ConfigError> {
+    if backend == Backend::Aws && var("VELLUM_MESSAGES_FROM").is_some() {
+        return Ok(Arc::new(aws_messenger_from_env().await?));
+    }
+    let outbox = dir.join("outbox");
+    let local = crate::messages::local::LocalOutbox::new(outbox.clone())
+        .map_err(|e| ConfigError(format!("cannot create {}: {e}", outbox.display())))?;
+    Ok(Arc::new(local))
+}
+
+/// How often the local server dispatches messages (`VELLUM_DISPATCH_SECONDS`, 10 by default).
+pub fn dispatch_every() -> Result<std::time::Duration, ConfigError> {
+    match var("VELLUM_DISPATCH_SECONDS") {
+        None => Ok(std::time::Duration::from_secs(10)),
+        Some(text) => match text.parse::<u64>() {
+            Ok(seconds) if (1..=3600).contains(&seconds) => Ok(std::time::Duration::from_secs(seconds)),
+            _ => Err(ConfigError("VELLUM_DISPATCH_SECONDS must be a whole number of seconds from 1 to 3600".into())),
+        },
+    }
+}
+
 /// The audit archive's bucket (`VELLUM_AUDIT_ARCHIVE_BUCKET`), on S3.
 pub async fn aws_archive_from_env() -> Result<Arc<S3Blobs>, ConfigError> {
     aws_archive_if_configured()

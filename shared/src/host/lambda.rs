@@ -116,6 +116,35 @@ pub async fn serve_audit_retire() -> Result<(), Error> {
     .await
 }
 
+/// Serves the dispatcher of reminders and messages (see `messages::dispatch`), run by a schedule.
+pub async fn serve_messages_dispatch() -> Result<(), Error> {
+    crate::telemetry::init();
+    let records = config::dynamo_from_env().await?;
+    let cursor_key = config::key_from_env("VELLUM_CURSOR_KEY")?
+        .ok_or_else(|| ConfigError("set the environment variable VELLUM_CURSOR_KEY".into()))?;
+    let app = Arc::new(App::new(Arc::new(records), cursor_key));
+    let messenger: Arc<dyn crate::messages::Messenger> = Arc::new(config::aws_messenger_from_env().await?);
+    lambda_http::lambda_runtime::run(lambda_http::lambda_runtime::service_fn(
+        move |_event: lambda_http::lambda_runtime::LambdaEvent<serde_json::Value>| {
+            let (app, messenger) = (app.clone(), messenger.clone());
+            async move {
+                let report = crate::messages::dispatch::run(&app, messenger.as_ref(), app.clock.now())
+                    .await
+                    .map_err(Error::from)?;
+                tracing::info!(
+                    reminders = report.reminders_queued,
+                    sent = report.sent,
+                    failed = report.failed,
+                    retrying = report.retrying,
+                    "messages dispatched"
+                );
+                Ok::<_, Error>(report.to_json())
+            }
+        },
+    ))
+    .await
+}
+
 /// Serves the routes of `function` on Lambda.
 pub async fn serve(function: &str) -> Result<(), Error> {
     crate::telemetry::init();

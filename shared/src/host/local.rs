@@ -381,6 +381,26 @@ async fn retire_old_events(archive: crate::archive::Archive, days: i64) {
     }
 }
 
+/// Queues due reminders and sends queued messages every `every`, for as long as the server runs (a
+/// schedule every minute on AWS).
+async fn dispatch_messages(app: Arc<App>, messenger: Arc<dyn crate::messages::Messenger>, every: std::time::Duration) {
+    let mut ticks = tokio::time::interval(every);
+    loop {
+        ticks.tick().await;
+        match crate::messages::dispatch::run(&app, messenger.as_ref(), app.clock.now()).await {
+            Ok(report) if report == crate::messages::dispatch::Report::default() => {}
+            Ok(report) => tracing::info!(
+                reminders = report.reminders_queued,
+                sent = report.sent,
+                failed = report.failed,
+                retrying = report.retrying,
+                "messages dispatched"
+            ),
+            Err(e) => tracing::warn!(error = %e, "messages could not be dispatched; next try later"),
+        }
+    }
+}
+
 /// `vellum-local token --user <id> --role <role> [--clinic <id>] [--hours <n>]`: prints a token signed
 /// with the data directory's key, for a local server on `aws` (which offers no token route). Whoever
 /// can run it can read the key file anyway.
@@ -433,7 +453,13 @@ pub async fn run_from_env() -> Result<(), ConfigError> {
     let (app, uploads) = app_from_env(backend, &dir, &base_url).await?;
     let options =
         HostOptions::new(bound.port(), public_url.as_deref()).with_uploads(uploads).with_dev_tokens(dev_tokens);
-    let mut server = LocalServer::serve(listener, router(Arc::new(app), tokens, options))
+    let app = Arc::new(app);
+    tokio::spawn(dispatch_messages(
+        app.clone(),
+        config::local_messenger(backend, &dir).await?,
+        config::dispatch_every()?,
+    ));
+    let mut server = LocalServer::serve(listener, router(app, tokens, options))
         .map_err(|e| ConfigError(format!("cannot serve on {addr}: {e}")))?;
     tracing::info!(addr = %server.addr, data_dir = %config::data_dir().display(), "Vellum is listening");
     eprintln!("Vellum is listening on http://{}", server.addr);

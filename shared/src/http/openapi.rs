@@ -11,6 +11,7 @@ use crate::domain::scheduling::hours::{DAYS, MAX_OVERRIDES, MAX_SPANS};
 use crate::domain::scheduling::resource::ResourceKind;
 use crate::domain::scheduling::service::{MAX_DURATION_MINUTES, MAX_FORMS, MAX_NAMED_STAFF, MAX_RESOURCES};
 use crate::domain::staff::StaffStatus;
+use crate::messages::templates::Language;
 
 /// The E.164 pattern the `Phone` type enforces.
 const PHONE_PATTERN: &str = "^\\+[1-9][0-9]{6,14}$";
@@ -115,6 +116,7 @@ fn administration_schemas() -> Value {
                 "timeZone": {"type": "string", "description": "IANA time zone"},
                 "country": {"type": "string", "pattern": "^[A-Za-z]{2}$"},
                 "contact": {"type": "object", "additionalProperties": false, "required": ["email"], "properties": {"email": email, "phone": phone}},
+                "language": {"enum": Language::ALL.iter().map(|l| l.as_str()).collect::<Vec<_>>(), "description": "messages to patients who give no language of these (en by default)"},
                 "admin": {"type": "object", "additionalProperties": false, "required": ["displayName"],
                           "description": "The first administrator, invited: the answer's adminInvitationCode lets them join",
                           "properties": {"displayName": text(200), "email": email}},
@@ -279,7 +281,7 @@ fn administration_schemas() -> Value {
             "type": "object",
         },
         "ClinicPatch": {
-            "description": "A JSON merge patch of {name, contact: {email, phone}, cancellationWindowHours (0 to 168, 24 at first)}",
+            "description": "A JSON merge patch of {name, contact: {email, phone}, cancellationWindowHours (0 to 168, 24 at first), language (en, sv or es), reminderHours (up to 3 distinct whole hours of 1 to 168 before an appointment; [24, 2] at first)}",
             "type": "object",
         },
         "PatientPatch": {

@@ -50,12 +50,26 @@ pub enum Grant {
     GenerateDataKey,
     /// Unwrap data keys under a photo's encryption context.
     DecryptDataKey,
+    /// Send e-mail through SES, from the configured sender only.
+    SendEmail,
+    /// Send text messages through SNS, to phone numbers only (no topic).
+    SendSms,
 }
 
 impl Grant {
-    /// Whether it concerns the photo bucket and keys (the others concern the audit archive).
+    /// Whether it concerns the audit archive.
+    pub fn is_archive(self) -> bool {
+        matches!(self, Grant::ArchiveAudit | Grant::ReadAuditArchive)
+    }
+
+    /// Whether it sends messages.
+    pub fn is_messages(self) -> bool {
+        matches!(self, Grant::SendEmail | Grant::SendSms)
+    }
+
+    /// Whether it concerns the photo bucket and keys.
     pub fn is_photos(self) -> bool {
-        !matches!(self, Grant::ArchiveAudit | Grant::ReadAuditArchive)
+        !self.is_archive() && !self.is_messages()
     }
 }
 
@@ -687,6 +701,19 @@ pub static TRIGGERS: &[Trigger] = &[
         ],
         invocation: Invocation::Schedule("rate(1 day)"),
         grants: &[Grant::ReadAuditArchive],
+    },
+    Trigger {
+        function: "messages-dispatch",
+        summary: "Every minute: queue the due appointment reminders and send the queued messages, each once",
+        access: &[
+            (Records, Op::Get),
+            (Records, Op::Put),
+            (Records, Op::Query),
+            (Records, Op::Delete),
+            (Audit, Op::Put),
+        ],
+        invocation: Invocation::Schedule("rate(1 minute)"),
+        grants: &[Grant::SendEmail, Grant::SendSms],
     },
 ];
 

@@ -15,7 +15,7 @@ macro_rules! records_contract {
             a_version_condition_guards_a_put, a_delete_honours_its_condition, an_update_sets_adds_and_returns_the_new_item,
             a_failed_update_condition_changes_nothing, a_transaction_is_all_or_nothing_and_names_the_failed_write,
             a_transaction_spans_both_tables, a_query_selects_by_prefix_in_both_directions, a_query_selects_a_sort_key_range,
-            a_query_pages_with_its_next_key, an_index_follows_updates_and_deletes, an_index_query_pages_in_both_directions,
+            a_query_pages_with_its_next_key, an_empty_key_condition_is_refused, an_index_follows_updates_and_deletes, an_index_query_pages_in_both_directions,
             what_dynamodb_refuses_is_refused_and_nothing_is_written, an_update_cannot_grow_an_item_past_400_kb,
             a_transaction_over_dynamodbs_limits_is_refused);
     };
@@ -205,6 +205,22 @@ pub async fn a_query_selects_a_sort_key_range(store: &dyn Records) {
     let q = Query::new(Table::Records, &pk).sk(SkRange::Between("2026-02-01".into(), "2026-03-15".into()));
     assert_eq!(sks(&store.query(q.clone()).await.unwrap().items), ["2026-02-01", "2026-03-01"]);
     assert_eq!(sks(&store.query(q.backward()).await.unwrap().items), ["2026-03-01", "2026-02-01"]);
+}
+
+/// DynamoDB refuses an empty string in a key condition: an empty partition or range bound is refused (an
+/// empty prefix is no condition at all).
+pub async fn an_empty_key_condition_is_refused(store: &dyn Records) {
+    let pk = partition();
+    seed(store, &pk, &["a"]).await;
+    for range in [SkRange::Between(String::new(), "z".into()), SkRange::Between("a".into(), String::new())] {
+        let refused = store.query(Query::new(Table::Records, &pk).sk(range.clone())).await;
+        assert!(refused.is_err(), "{range:?}: {refused:?}");
+    }
+    assert!(store.query(Query::new(Table::Records, "").sk(SkRange::All)).await.is_err());
+    assert_eq!(
+        sks(&store.query(Query::new(Table::Records, &pk).sk(SkRange::Prefix(String::new()))).await.unwrap().items),
+        ["a"]
+    );
 }
 
 async fn collect_pages(store: &dyn Records, query: Query) -> (Vec<String>, usize) {

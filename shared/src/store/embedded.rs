@@ -231,6 +231,12 @@ fn run_query(db: &Database, query: &Query) -> Result<Page, StoreError> {
     if !query.table.has_index(query.index) {
         return Err(StoreError::Unavailable("no such index".into()));
     }
+    // (An empty prefix selects everything, as the DynamoDB adapter sends no sort-key condition for it.)
+    let empty_bound = matches!(&query.sk, SkRange::Between(lo, hi) if lo.is_empty() || hi.is_empty());
+    if query.pk.is_empty() || empty_bound {
+        // DynamoDB refuses an empty string in a key condition (ValidationException).
+        return Err(StoreError::Refused("a key condition's value cannot be empty".into()));
+    }
     let txn = db.begin_read().map_err(unavailable)?;
     let main = txn.open_table(main_table(query.table)).map_err(unavailable)?;
     let (lo, hi) = sk_bounds(&query.sk);
