@@ -32,6 +32,7 @@ const SECOND_APPOINTMENT: &str = "01JD0000000000000000000014";
 const SAMPLE_STAFF_CODE: &str = "SampleStaffCode0000000000000000000000000000";
 /// The link token the sample events use.
 const SAMPLE_TOKEN: &str = "SampleLinkToken0000000000000000000000000000";
+const SAMPLE_FEED_TOKEN: &str = "SampleFeedToken0000000000000000000000000000";
 
 fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
@@ -196,6 +197,36 @@ const SCENARIO: &[(&str, &str, u16, Option<&str>)] = &[
     ("photos-create", "oversize", 422, None),
 ];
 
+/// A staff member's calendar feed, once the sample feed's token is adopted (after `FEED_SETUP`).
+const FEED_SETUP: &[(&str, &str, u16, Option<&str>)] =
+    &[("calendar-feed-create", "success", 201, None), ("calendar-feed-create", "someone-else", 403, None)];
+const FEED_SCENARIO: &[(&str, &str, u16, Option<&str>)] = &[
+    ("calendar-feed-get", "success", 200, None),
+    ("calendar-feed-get", "unknown-feed", 404, None),
+    ("calendar-feed-revoke", "success", 200, None),
+    ("calendar-feed-revoke", "already-revoked", 404, None),
+];
+
+/// The feed's token is random; the sample events use a fixed one, so the feed is given that token as if it
+/// had drawn it.
+async fn adopt_sample_feed_token(stores: &Stores) {
+    use vellum::api::feeds::Feed;
+    use vellum::domain::forms::invitation::token_hash;
+    use vellum::store::{Cond, Table, Write, entity_from, entity_item};
+    let clinic = CLINIC.parse().map(vellum::domain::values::EntityId).unwrap();
+    let user: vellum::domain::values::UserId = serde_json::from_value("nurse-sample".into()).unwrap();
+    let pointer = Feed::member_key(clinic, &user);
+    let item = stores.records.get(Table::Records, &pointer).await.unwrap().expect("the nurse's feed");
+    let drawn: Feed = entity_from(item).unwrap();
+    let adopted = Feed { token_hash: token_hash(SAMPLE_FEED_TOKEN), ..drawn.clone() };
+    let writes = vec![
+        Write::Delete { table: Table::Records, key: Feed::link_key(&drawn.token_hash), cond: Cond::Exists },
+        Write::put(Table::Records, entity_item(&Feed::link_key(&adopted.token_hash), &adopted), Cond::NotExists),
+        Write::put(Table::Records, entity_item(&pointer, &adopted), Cond::Always),
+    ];
+    stores.records.transact(writes).await.unwrap();
+}
+
 /// After the upload is processed: the photo's reads, consent and erasure.
 const PHOTO_SCENARIO: &[(&str, &str, u16, Option<&str>)] = &[
     ("photos-list", "success", 200, None),
@@ -286,6 +317,15 @@ async fn every_sample_event_gives_its_expected_answer(backend: Backend) {
         let (status, body) = invoke(&stores, function, case, *next_id).await;
         assert_eq!(status, *expected, "{function}/{case}: {body}");
         adopt_sample_staff_code(&stores, &body).await;
+    }
+    for (function, case, expected, next_id) in FEED_SETUP {
+        let (status, body) = invoke(&stores, function, case, *next_id).await;
+        assert_eq!(status, *expected, "{function}/{case}: {body}");
+    }
+    adopt_sample_feed_token(&stores).await;
+    for (function, case, expected, next_id) in FEED_SCENARIO {
+        let (status, body) = invoke(&stores, function, case, *next_id).await;
+        assert_eq!(status, *expected, "{function}/{case}: {body}");
     }
     // The nurse's week, the room's and the clinic's hours leave these starts on the Sunday the clocks
     // change (60 minutes with 10 and 15 of buffers, every 30, from 10:00 in the room).
@@ -442,7 +482,16 @@ fn every_route_has_a_success_and_a_failure_event_and_every_event_is_run() {
         ("invitations-create", "forged-host", 201, None),
         ("invitations-create", "unknown-template", 422, None),
     ];
-    let all = || SCENARIO.iter().chain(ARCHIVE_SCENARIO).chain(PHOTO_SCENARIO).chain(FORM_SETUP).chain(FORMS_SCENARIO);
+    let all = || {
+        SCENARIO
+            .iter()
+            .chain(ARCHIVE_SCENARIO)
+            .chain(PHOTO_SCENARIO)
+            .chain(FORM_SETUP)
+            .chain(FORMS_SCENARIO)
+            .chain(FEED_SETUP)
+            .chain(FEED_SCENARIO)
+    };
     for route in routes::ROUTES.iter() {
         let cases: Vec<&str> = all().filter(|(f, ..)| *f == route.function).map(|(_, c, ..)| *c).collect();
         assert!(

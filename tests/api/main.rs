@@ -30,6 +30,7 @@ mod break_glass;
 mod calendar;
 mod chart;
 mod faults;
+mod feeds;
 mod forms;
 mod idempotency;
 mod isolation;

@@ -237,6 +237,15 @@ async fn every_role_gets_exactly_what_the_role_table_grants(app: TestApp) {
                     )
                     .await;
                 (format!("/v1/break-glass/{}/review", opened.body["id"].as_str().unwrap()), Some(json!({"note": "ok"})))
+            } else if let Some(operation) = route.name.strip_prefix("calendar-feed.") {
+                // The caller's own feed (made first, for the revoke).
+                let own = format!("/v1/staff/{user}/calendar-feed");
+                if operation == "revoke" {
+                    app.post(&own, &token, json!({})).await;
+                    (format!("{own}/revoke"), None)
+                } else {
+                    (own, None)
+                }
             } else if route.name == "invitations.revoke" {
                 let (invitation, _) = app.invite(&clinic, patient_id, &["medical-history"]).await;
                 (format!("/v1/patients/{patient_id}/invitations/{}/revoke", invitation["id"].as_str().unwrap()), None)
@@ -270,7 +279,6 @@ async fn every_role_gets_exactly_what_the_role_table_grants(app: TestApp) {
                 assert_eq!(reply.header("content-type"), Some("application/problem+json"));
             }
         }
-        let _ = user;
     }
 }
 

@@ -72,7 +72,7 @@ fn read_request(form: &Form<'_>) -> Option<Request> {
 
 /// The origin the patient's link points at: the configured public URL, else the domain API Gateway
 /// received the call on. Never the `Host` or `X-Forwarded-*` headers, which a caller can forge.
-fn origin(ctx: &Ctx) -> Result<String, ApiError> {
+pub fn origin(ctx: &Ctx) -> Result<String, ApiError> {
     match (&ctx.app.public_url, &ctx.meta.domain_name) {
         (Some(url), _) => Ok(url.clone()),
         (None, Some(domain)) => Ok(format!("https://{domain}")),

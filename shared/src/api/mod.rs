@@ -8,6 +8,7 @@ pub mod catalogue;
 pub mod chart;
 pub mod chart_guard;
 pub mod clinics;
+pub mod feeds;
 pub mod forms;
 pub mod hours;
 pub mod intake;

@@ -347,6 +347,18 @@ static CALENDAR: &[Route] = &[
         "A patient's appointments by start",
         query: &["from", "to", "limit", "cursor"], body: None, roles: ALL_STAFF, access: QUERY, grants: &[],
         handler: api::appointments::of_patient),
+    route!("calendar-feed.create", "calendar-feed-create", "POST", "/v1/staff/{userId}/calendar-feed",
+        "Your own secret iCalendar URL (shown once; the previous one stops working)",
+        query: &[], body: None, roles: ALL_STAFF, access: &[(Records, Op::Put), (Records, Op::Delete)], grants: &[],
+        handler: api::feeds::create),
+    route!("calendar-feed.revoke", "calendar-feed-revoke", "POST", "/v1/staff/{userId}/calendar-feed/revoke",
+        "Revoke a calendar feed (your own, or as an administrator anyone's): its URL stops at once",
+        query: &[], body: None, roles: ALL_STAFF, access: &[(Records, Op::Delete)], grants: &[],
+        handler: api::feeds::revoke),
+    route!("calendar-feed.read", "calendar-feed-get", "GET", "/feeds/{token}",
+        "A staff member's appointments as iCalendar, for calendar apps: service and initials, no names",
+        query: &[], body: None, roles: &[Patient], access: &[LINK_LIMIT, (Records, Op::Query)], grants: &[],
+        handler: api::feeds::read),
 ];
 
 /// Who reads allergies: everyone who may stand between a patient and a needle, and the front desk.

@@ -4,6 +4,7 @@ pub mod appointment;
 pub mod availability;
 pub mod claims;
 pub mod hours;
+pub mod ics;
 pub mod resource;
 pub mod service;
 
