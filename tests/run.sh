@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs Vellum's whole test suite: unit and contract tests, the black-box HTTP tests and the Lambda
 # event tests, on the embedded stores and on DynamoDB, S3 and KMS served by moto (installed and started
-# here), then the intake page in headless Chromium.
+# here), then the intake and booking pages in headless Chromium.
 # Fails loudly if moto cannot be installed or started: the AWS side is never skipped.
 set -euo pipefail
 
@@ -62,7 +62,7 @@ cargo test --workspace --locked --no-fail-fast "$@" 2>&1 | tee "$results" || sta
 passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$results" | grep -Eo '[0-9]+ passed' | awk '{s += $1} END {print s + 0}')
 failed=$(grep -Eo '; [0-9]+ failed' "$results" | grep -Eo '[0-9]+' | awk '{s += $1} END {print s + 0}')
 
-# The intake page in headless Chromium (Debian's package) driven by playwright-core, against the local
+# The intake and booking pages in headless Chromium (Debian's package) driven by playwright-core, against the local
 # server. Installed here when missing; the browser test fails (never skips) if they cannot be.
 if [ ! -x /usr/bin/chromium ]; then
   echo "==> installing Chromium (Debian package)"
@@ -79,7 +79,7 @@ browser_passed=$(grep -Eo '^# pass [0-9]+' "$browser_log" | grep -Eo '[0-9]+' ||
 browser_failed=$(grep -Eo '^# fail [0-9]+' "$browser_log" | grep -Eo '[0-9]+' || echo 1)
 passed=$((passed + browser_passed))
 failed=$((failed + browser_failed))
-echo "==> screenshots of the intake page: target/browser/"
+echo "==> screenshots of the pages: target/browser/"
 echo
 echo "$passed passed, $failed failed"
 exit "$status"

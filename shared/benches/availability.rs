@@ -46,7 +46,7 @@ fn main() {
             for hour in BOOKED {
                 let start = day.and_hms_opt(hour + 8, 0, 0).unwrap().and_utc();
                 let id = EntityId(ulid::Ulid::from_parts(s as u64, u128::from(hour)));
-                busy.push(Block { start, end: start + Duration::minutes(60), appointment_id: id });
+                busy.push(Block { start, end: start + Duration::minutes(60), appointment_id: id, lapses_at: None });
             }
         }
     }

@@ -1,13 +1,12 @@
 //! Break-glass: a clinician opens, with a reason and for a while, what their role or a photo's consent
 //! would not show; every read under it carries the reason; administrators review each one.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration};
 use serde_json::{Value, json};
 use vellum::domain::role::Role;
-use vellum::ids::Clock;
-use vellum_tests::{Backend, TestApp, chart_entry, patient_body};
+use vellum_tests::{Backend, MovableClock, TestApp, chart_entry, patient_body};
 
 fn glass(patient: &str) -> String {
     format!("/v1/patients/{patient}/break-glass")
@@ -195,17 +194,8 @@ on_both_backends!(
     administrators_review_each_break_glass_but_not_their_own,
 );
 
-/// A clock that can be moved forward.
-struct MovableClock(Mutex<Duration>);
-
-impl Clock for MovableClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now() + *self.0.lock().unwrap()
-    }
-}
-
 async fn break_glass_ends_when_its_time_is_up(backend: Backend) {
-    let clock = Arc::new(MovableClock(Mutex::new(Duration::zero())));
+    let clock = Arc::new(MovableClock::default());
     let (app, _) = TestApp::spawn_with(backend, |a| a.with_clock(clock.clone())).await;
     let clinic = app.open_clinic("Expiry").await;
     let patient = app.patient(&clinic, patient_body("Eve", "Expiry")).await;
@@ -213,9 +203,9 @@ async fn break_glass_ends_when_its_time_is_up(backend: Backend) {
     let vitals = format!("/v1/patients/{id}/vitals");
     let opened = app.post(&glass(id), &clinic.admin, json!({"reason": "Dizzy", "scope": "vitals", "minutes": 5})).await;
     assert_eq!(opened.status, 201, "{opened:?}");
-    *clock.0.lock().unwrap() = Duration::minutes(4);
+    clock.set(Duration::minutes(4));
     assert_eq!(app.get(&vitals, &clinic.admin).await.status, 200);
-    *clock.0.lock().unwrap() = Duration::minutes(5) + Duration::seconds(1);
+    clock.set(Duration::minutes(5) + Duration::seconds(1));
     assert_eq!(app.get(&vitals, &clinic.admin).await.status, 403);
 }
 

@@ -26,6 +26,7 @@ mod appointments;
 mod archive;
 mod audit;
 mod auth;
+mod booking;
 mod break_glass;
 mod calendar;
 mod chart;

@@ -541,6 +541,23 @@ pub fn every_day(spans: Value) -> Value {
     json!({"weekly": days.iter().map(|d| (d.to_string(), spans.clone())).collect::<serde_json::Map<_, _>>()})
 }
 
+/// A clock that runs with the system's, moved ahead by a set amount.
+#[derive(Default)]
+pub struct MovableClock(std::sync::Mutex<chrono::Duration>);
+
+impl MovableClock {
+    /// From now on it reads the system's time plus `ahead`.
+    pub fn set(&self, ahead: chrono::Duration) {
+        *self.0.lock().expect("clock") = ahead;
+    }
+}
+
+impl vellum::ids::Clock for MovableClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now() + *self.0.lock().expect("clock")
+    }
+}
+
 /// A valid clinic body.
 pub fn clinic_body(name: &str) -> Value {
     json!({

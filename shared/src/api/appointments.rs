@@ -30,16 +30,19 @@ const SUGGESTIONS: usize = 5;
 const SUGGESTION_DAYS: i64 = 7;
 
 /// The writes that move a claimant's day items from what was read to what they become, each on the
-/// version read (or on its absence): a concurrent claim makes the request decide again.
-fn day_writes(
+/// version read (or on its absence): a concurrent claim makes the request decide again. Lapsed holds
+/// (as of `now`) leave each day written.
+pub(super) fn day_writes(
     clinic: EntityId,
     claimant: &Claimant,
     days: Vec<(NaiveDate, Day)>,
+    now: DateTime<Utc>,
     change: impl Fn(&mut Day),
 ) -> Vec<Guarded> {
     days.into_iter()
         .map(|(date, mut day)| {
             let cond = if day.version == 0 { Cond::NotExists } else { Cond::VersionIs(day.version) };
+            day.prune(now);
             change(&mut day);
             day.version += 1;
             let item = entity_item(&Key::new(claimant.partition(clinic), day_sk(date)), &day);
@@ -50,7 +53,7 @@ fn day_writes(
 }
 
 /// A claimant's day items over exactly the UTC days of a block (absent ones as version 0).
-async fn days_for(
+pub(super) async fn days_for(
     ctx: &Ctx,
     claimant: &Claimant,
     from: DateTime<Utc>,
@@ -66,18 +69,18 @@ async fn days_for(
 }
 
 /// Where a service is held from a start: by whom, until when, and the day items it claims (as read).
-struct Placement {
-    staff_id: UserId,
-    end: DateTime<Utc>,
-    held_from: DateTime<Utc>,
-    held_until: DateTime<Utc>,
-    claims: Vec<(Claimant, Vec<(NaiveDate, Day)>)>,
+pub(super) struct Placement {
+    pub staff_id: UserId,
+    pub end: DateTime<Utc>,
+    pub held_from: DateTime<Utc>,
+    pub held_until: DateTime<Utc>,
+    pub claims: Vec<(Claimant, Vec<(NaiveDate, Day)>)>,
 }
 
 /// The first of `candidates` who, with every room and device the service needs, is free to hold it from
 /// `start` (the claims of `moving`, an appointment being moved, aside); 422 for a start the service or
 /// the hours do not allow, 409 with the next free starts for a taken one.
-async fn place(
+pub(super) async fn place(
     ctx: &Ctx,
     plan: &Plan,
     candidates: &[UserId],
@@ -104,7 +107,9 @@ async fn place(
     let held_until = end + Duration::minutes(i64::from(details.buffer_after_minutes));
     let clash = |days: &[(NaiveDate, Day)]| {
         days.iter().any(|(_, day)| {
-            day.blocks.iter().any(|b| Some(b.appointment_id) != moving && b.overlaps(held_from, held_until))
+            day.blocks
+                .iter()
+                .any(|b| Some(b.appointment_id) != moving && b.holds_at(ctx.now) && b.overlaps(held_from, held_until))
         })
     };
     let mut working = false;
@@ -141,7 +146,7 @@ async fn place(
 
 /// The performers a request may have: the one it names (who must perform the service), else all of them,
 /// `first` first.
-fn candidates(plan: &Plan, named: Option<&UserId>, first: Option<&UserId>) -> Result<Vec<UserId>, ApiError> {
+pub(super) fn candidates(plan: &Plan, named: Option<&UserId>, first: Option<&UserId>) -> Result<Vec<UserId>, ApiError> {
     match named {
         Some(user) if plan.performers.contains(user) => Ok(vec![user.clone()]),
         Some(_) => Err(ApiError::field_rule("staffId", "does not perform this service")),
@@ -193,13 +198,14 @@ pub async fn book(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         treatment_ids: Vec::new(),
         version: 1,
     };
-    let block = Block { start: placed.held_from, end: placed.held_until, appointment_id: appointment.id };
+    let block =
+        Block { start: placed.held_from, end: placed.held_until, appointment_id: appointment.id, lapses_at: None };
     let add = |day: &mut Day| day.blocks.push(block.clone());
     let collision = ApiError::Conflict("a concurrent request interfered; retry".into());
     let mut writes =
         vec![Guarded::new(Write::put(Table::Records, appointment.to_item(clinic), Cond::NotExists), collision)];
     for (claimant, days) in placed.claims {
-        writes.extend(day_writes(clinic, &claimant, days, add));
+        writes.extend(day_writes(clinic, &claimant, days, ctx.now, add));
     }
     writes.extend(reminder_write(&ctx, None, &appointment, &profile.reminder_hours));
     let reply = Reply::created(json!(appointment), format!("/v1/appointments/{}", appointment.id)).versioned(1);
@@ -251,7 +257,7 @@ pub async fn reschedule(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         ApiError::PreconditionFailed,
     )];
     // Every day item it leaves or takes, each written once: its old block out, the new one in.
-    let block = Block { start: placed.held_from, end: placed.held_until, appointment_id: current.id };
+    let block = Block { start: placed.held_from, end: placed.held_until, appointment_id: current.id, lapses_at: None };
     let mut touched = placed.claims;
     for claimant in claimants_of(&current) {
         for (date, day) in days_for(&ctx, &claimant, current.held_from, current.held_until).await? {
@@ -274,7 +280,7 @@ pub async fn reschedule(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
                     d.blocks.push(block.clone());
                 }
             };
-            writes.extend(day_writes(clinic, &claimant, vec![(date, day)], change));
+            writes.extend(day_writes(clinic, &claimant, vec![(date, day)], ctx.now, change));
         }
     }
     let reminder = reminders::read(&ctx.app, clinic, current.id).await?;
@@ -285,7 +291,12 @@ pub async fn reschedule(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
 
 /// The write that keeps an appointment's reminders in step with it (see `messages::reminders`); a
 /// dispatcher that took an hour off meanwhile sends the request back to its handler.
-fn reminder_write(ctx: &Ctx, current: Option<&Reminder>, next: &Appointment, hours: &[u32]) -> Option<Guarded> {
+pub(super) fn reminder_write(
+    ctx: &Ctx,
+    current: Option<&Reminder>,
+    next: &Appointment,
+    hours: &[u32],
+) -> Option<Guarded> {
     let clinic = ctx.clinic().ok()?;
     reminders::rewrite(clinic, current, next, hours, ctx.now).map(|write| {
         Guarded::decided_on_reads(
@@ -410,7 +421,7 @@ pub async fn cancel(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         let days = days_for(&ctx, &claimant, current.held_from, current.held_until).await?;
         let holding: Vec<_> =
             days.into_iter().filter(|(_, d)| d.blocks.iter().any(|b| b.appointment_id == current.id)).collect();
-        writes.extend(day_writes(clinic, &claimant, holding, release));
+        writes.extend(day_writes(clinic, &claimant, holding, ctx.now, release));
     }
     writes.extend(reminder_write(&ctx, reminder.as_ref(), &next, &[]));
     let facts = Facts::patient(next.patient_id).with("appointment", next.id);

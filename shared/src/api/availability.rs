@@ -46,8 +46,9 @@ pub(super) async fn claims(
     Ok(out)
 }
 
-fn blocks(days: Vec<(NaiveDate, Day)>) -> Vec<Block> {
-    days.into_iter().flat_map(|(_, day)| day.blocks).collect()
+/// The blocks of `days` that hold their time at `now` (a lapsed hold counts for nothing).
+fn blocks(days: Vec<(NaiveDate, Day)>, now: DateTime<Utc>) -> Vec<Block> {
+    days.into_iter().flat_map(|(_, day)| day.blocks).filter(|b| b.holds_at(now)).collect()
 }
 
 /// Everything a service's availability rests on, read for a range of local dates.
@@ -83,7 +84,7 @@ impl Plan {
                 return Err(ApiError::field_rule("serviceId", "the service needs a retired room or device"));
             }
             resource_hours.push(hours::load(ctx, &Calendar::Resource(*id)).await?);
-            resource_busy.extend(blocks(claims(ctx, &Claimant::Resource(*id), from, to).await?));
+            resource_busy.extend(blocks(claims(ctx, &Claimant::Resource(*id), from, to).await?, ctx.now));
         }
         Ok(Self { service, zone, performers, clinic_hours, resource_hours, resource_busy })
     }
@@ -111,7 +112,7 @@ impl Plan {
         to: NaiveDate,
     ) -> Result<Vec<DateTime<Utc>>, ApiError> {
         let Some(stored) = hours::load(ctx, &Calendar::Staff(user.clone())).await? else { return Ok(Vec::new()) };
-        let busy = blocks(claims(ctx, &Claimant::Staff(user.clone()), from, to).await?);
+        let busy = blocks(claims(ctx, &Claimant::Staff(user.clone()), from, to).await?, ctx.now);
         Ok(self.need().starts(&stored.hours, &busy, from, to, ctx.now))
     }
 

@@ -26,6 +26,7 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         cancellation_window_hours: crate::domain::clinic::DEFAULT_CANCELLATION_WINDOW_HOURS,
         language: new.language,
         reminder_hours: crate::domain::clinic::default_reminder_hours(),
+        booking_slug: None,
         created_at: now.clone(),
         version: 1,
     };
@@ -92,14 +93,27 @@ pub async fn update(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         cancellation_window_hours: settings.cancellation_window_hours,
         language: settings.language,
         reminder_hours: settings.reminder_hours,
+        booking_slug: settings.booking_slug,
         version: expected + 1,
-        ..current
+        ..current.clone()
     };
     let key = Key::new(keys::clinic_pk(clinic_id), keys::CLINIC_PROFILE);
-    let write = Guarded::new(
+    let mut writes = vec![Guarded::new(
         Write::put(Table::Records, entity_item(&key, &clinic), Cond::VersionIs(expected)),
         ApiError::PreconditionFailed,
-    );
+    )];
+    // A booking address belongs to one clinic: taking one that another holds is refused.
+    if clinic.booking_slug != current.booking_slug {
+        if let Some(slug) = &clinic.booking_slug {
+            let owner = super::booking::slug_owner(slug, clinic_id);
+            let taken = ApiError::Conflict(format!("the booking address {} is taken", slug.as_str()));
+            writes.push(Guarded::new(Write::put(Table::Records, owner, Cond::NotExists), taken));
+        }
+        if let Some(old) = &current.booking_slug {
+            let release = Write::Delete { table: Table::Records, key: old.key(), cond: Cond::Exists };
+            writes.push(Guarded::new(release, ApiError::PreconditionFailed));
+        }
+    }
     let version = clinic.version;
-    Ok(Outcome::Write(vec![write], Reply::ok(json!(clinic)).versioned(version), Facts::resource("clinic", clinic_id)))
+    Ok(Outcome::Write(writes, Reply::ok(json!(clinic)).versioned(version), Facts::resource("clinic", clinic_id)))
 }

@@ -17,27 +17,15 @@ use crate::domain::forms::template::{QuestionKind, TemplateContent};
 use crate::domain::photo::{PhotoRequest, PhotoType};
 use crate::http::input::Input;
 use crate::http::outcome::{Facts, Guarded, Outcome, Reply};
+use crate::http::page::Page;
 use crate::http::pipeline::Ctx;
 use crate::http::problem::ApiError;
 use crate::store::{Cond, Table, Write, entity_from, entity_item};
 
-const PAGE: &str = include_str!("../intake_page/index.html");
-const SCRIPT: &str = include_str!("../intake_page/app.js");
-const STYLE: &str = include_str!("../intake_page/app.css");
+const SCRIPT: &str = include_str!("../pages/intake.js");
 
-/// The page with its script and style inlined, and the Content-Security-Policy that allows exactly those.
-static ASSEMBLED: LazyLock<(String, String)> = LazyLock::new(|| {
-    use base64::Engine;
-    use sha2::Digest;
-    let hash = |s: &str| base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(s.as_bytes()));
-    let html = PAGE.replace("/*STYLE*/", STYLE).replace("/*SCRIPT*/", SCRIPT);
-    let csp = format!(
-        "default-src 'none'; script-src 'sha256-{}'; style-src 'sha256-{}'; img-src 'self' data: blob:; connect-src 'self' https:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
-        hash(SCRIPT),
-        hash(STYLE)
-    );
-    (html, csp)
-});
+/// The page with its script and style inlined, and the policy that allows exactly those.
+static ASSEMBLED: LazyLock<Page> = LazyLock::new(|| Page::assemble("Your forms", SCRIPT, ""));
 
 /// The invitation a link opens, if it still may be used.
 async fn open(ctx: &Ctx, input: &Input) -> Result<Invitation, ApiError> {
@@ -81,13 +69,7 @@ pub async fn page(_ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     if !input.path.get("token").is_some_and(|t| plausible_token(t)) {
         return Err(ApiError::NotFound);
     }
-    let (html, csp) = &*ASSEMBLED;
-    let mut reply = Reply::bytes("text/html; charset=utf-8", html.as_bytes().to_vec());
-    reply.headers = vec![
-        ("content-security-policy".into(), csp.clone()),
-        ("x-content-type-options".into(), "nosniff".into()),
-        ("referrer-policy".into(), "no-referrer".into()),
-    ];
+    let reply = ASSEMBLED.reply();
     Ok(Outcome::Read(reply, Facts::none()))
 }
 

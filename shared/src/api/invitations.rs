@@ -80,6 +80,57 @@ pub fn origin(ctx: &Ctx) -> Result<String, ApiError> {
     }
 }
 
+/// A new invitation of `patient` to the clinic's latest versions of `templates` for `hours`: the
+/// invitation, its link, and the writes that make it (its link's item and the staff's).
+pub(super) async fn invite(
+    ctx: &Ctx,
+    clinic: &Clinic,
+    patient: &Patient,
+    templates: &[String],
+    channel: Channel,
+    hours: i64,
+) -> Result<(Invitation, String, Vec<Guarded>), ApiError> {
+    let mut forms_invited = Vec::new();
+    for (i, id) in templates.iter().enumerate() {
+        let stored = forms::latest(ctx, id).await?.ok_or_else(|| {
+            ApiError::field_rule(
+                &format!("templateIds[{i}]"),
+                "names no template of this clinic (copy a built-in one first)",
+            )
+        })?;
+        forms_invited.push(InvitedForm {
+            template_id: stored.id,
+            version: stored.version,
+            title: stored.content.title,
+        });
+    }
+    let (token, token_hash) = new_token();
+    let invitation = Invitation {
+        id: ctx.new_id(),
+        clinic_id: clinic.id,
+        clinic_name: clinic.name.as_str().to_string(),
+        patient_id: patient.id,
+        patient_first_name: reminders::first_name(patient),
+        forms: forms_invited,
+        token_hash,
+        channel,
+        expires_at: ctx.now.timestamp() + hours * 3600,
+        status: InvitationStatus::Active,
+        photo_ids: Vec::new(),
+        submission_id: None,
+        created_by: ctx.actor(),
+        created_at: ctx.now_text(),
+        version: 1,
+    };
+    let link = format!("{}/intake/{token}", origin(ctx)?);
+    let collision = || ApiError::Conflict("an id collided; retry".into());
+    let writes = vec![
+        Guarded::new(Write::put(Table::Records, invitation.link_item(), Cond::NotExists), collision()),
+        Guarded::new(Write::put(Table::Records, invitation.staff_item(), Cond::NotExists), collision()),
+    ];
+    Ok((invitation, link, writes))
+}
+
 /// `POST /v1/invitations`
 pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let body = input.json(&["application/json"])?;
@@ -118,52 +169,14 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         )),
         Channel::Link => None,
     };
-    let mut forms_invited = Vec::new();
-    for (i, id) in request.templates.iter().enumerate() {
-        let stored = forms::latest(&ctx, id).await?.ok_or_else(|| {
-            ApiError::field_rule(
-                &format!("templateIds[{i}]"),
-                "names no template of this clinic (copy a built-in one first)",
-            )
-        })?;
-        forms_invited.push(InvitedForm {
-            template_id: stored.id,
-            version: stored.version,
-            title: stored.content.title,
-        });
-    }
     let clinic_item =
         ctx.app.records.get(Table::Records, &Key::new(keys::clinic_pk(clinic_id), keys::CLINIC_PROFILE)).await?;
     let clinic: Clinic =
         entity_from(clinic_item.ok_or_else(|| ApiError::Internal("the caller's clinic is missing".into()))?)?;
-    let (token, token_hash) = new_token();
-    let invitation = Invitation {
-        id: ctx.new_id(),
-        clinic_id,
-        clinic_name: clinic.name.as_str().to_string(),
-        patient_id: patient.id,
-        patient_first_name: patient
-            .details
-            .preferred_name
-            .as_ref()
-            .unwrap_or(&patient.details.given_name)
-            .as_str()
-            .to_string(),
-        forms: forms_invited,
-        token_hash,
-        channel: request.channel,
-        expires_at: ctx.now.timestamp() + request.hours * 3600,
-        status: InvitationStatus::Active,
-        photo_ids: Vec::new(),
-        submission_id: None,
-        created_by: ctx.actor(),
-        created_at: ctx.now_text(),
-        version: 1,
-    };
-    let link = format!("{}/intake/{token}", origin(&ctx)?);
+    let (invitation, link, link_writes) =
+        invite(&ctx, &clinic, &patient, &request.templates, request.channel, request.hours).await?;
+    writes.extend(link_writes);
     let collision = || ApiError::Conflict("an id collided; retry".into());
-    writes.push(Guarded::new(Write::put(Table::Records, invitation.link_item(), Cond::NotExists), collision()));
-    writes.push(Guarded::new(Write::put(Table::Records, invitation.staff_item(), Cond::NotExists), collision()));
     let mut body = invitation.staff_view();
     body["delivery"] = match recipient {
         Some((channel, to)) => {

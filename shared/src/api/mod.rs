@@ -3,6 +3,7 @@
 pub mod appointments;
 pub mod audit;
 pub mod availability;
+pub mod booking;
 pub mod break_glass;
 pub mod catalogue;
 pub mod chart;

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::fields::{Form, Issue};
+use super::scheduling::booking::BookingSlug;
 use super::staff::NewStaff;
 use super::values::{CountryCode, Email, EntityId, Phone, ShortText, TimeZoneName};
 use crate::messages::templates::Language;
@@ -44,6 +45,9 @@ pub struct Clinic {
     /// How many hours before an appointment its reminders go, latest last (none: no reminders).
     #[serde(default = "default_reminder_hours")]
     pub reminder_hours: Vec<u32>,
+    /// The address of its public booking page (`/book/<slug>`); none: patients do not book online.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub booking_slug: Option<BookingSlug>,
     pub created_at: String,
     pub version: u64,
 }
@@ -102,6 +106,8 @@ pub struct ClinicSettings {
     pub cancellation_window_hours: u32,
     pub language: Language,
     pub reminder_hours: Vec<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub booking_slug: Option<BookingSlug>,
 }
 
 impl ClinicSettings {
@@ -112,11 +118,12 @@ impl ClinicSettings {
             cancellation_window_hours: clinic.cancellation_window_hours,
             language: clinic.language,
             reminder_hours: clinic.reminder_hours.clone(),
+            booking_slug: clinic.booking_slug.clone(),
         }
     }
 
     pub fn read(form: &Form<'_>) -> Option<Self> {
-        form.only(&["name", "contact", "cancellationWindowHours", "language", "reminderHours"]);
+        form.only(&["name", "contact", "cancellationWindowHours", "language", "reminderHours", "bookingSlug"]);
         let name = form.req("name");
         let contact = form.object("contact", true, ClinicContact::read);
         let window =
@@ -130,12 +137,14 @@ impl ClinicSettings {
         });
         let language = form.req("language");
         let reminder_hours = read_reminder_hours(form);
+        let booking_slug = form.opt("bookingSlug");
         Some(Self {
             name: name?,
             contact: contact?,
             cancellation_window_hours: window?,
             language: language?,
             reminder_hours: reminder_hours?,
+            booking_slug,
         })
     }
 }

@@ -6,6 +6,7 @@ pub mod cursor;
 pub mod input;
 pub mod openapi;
 pub mod outcome;
+pub mod page;
 pub mod pipeline;
 pub mod problem;
 pub mod routes;

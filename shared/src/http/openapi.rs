@@ -270,6 +270,22 @@ fn administration_schemas() -> Value {
                 "treatmentIds": {"type": "array", "maxItems": 20, "items": {"type": "string"}},
             },
         },
+        "BookingHold": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["serviceId", "start", "givenName", "familyName", "birthDate", "sexAtBirth", "phone"],
+            "description": "A patient's request for a free start of an online service: held 15 minutes until the link texted to the phone confirms it",
+            "properties": {
+                "serviceId": {"type": "string"},
+                "start": {"type": "string", "format": "date-time"},
+                "givenName": text(200),
+                "familyName": text(200),
+                "birthDate": {"type": "string", "format": "date"},
+                "sexAtBirth": {"enum": SexAtBirth::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()},
+                "phone": phone.clone(),
+                "email": email.clone(),
+            },
+        },
         "Cancellation": {
             "type": "object",
             "additionalProperties": false,
@@ -281,7 +297,7 @@ fn administration_schemas() -> Value {
             "type": "object",
         },
         "ClinicPatch": {
-            "description": "A JSON merge patch of {name, contact: {email, phone}, cancellationWindowHours (0 to 168, 24 at first), language (en, sv or es), reminderHours (up to 3 distinct whole hours of 1 to 168 before an appointment; [24, 2] at first)}",
+            "description": "A JSON merge patch of {name, contact: {email, phone}, cancellationWindowHours (0 to 168, 24 at first), language (en, sv or es), reminderHours (up to 3 distinct whole hours of 1 to 168 before an appointment; [24, 2] at first), bookingSlug (the address of the clinic's booking page, /book/<slug>: 3 to 40 lower-case letters, digits or hyphens; null stops online booking)}",
             "type": "object",
         },
         "PatientPatch": {

@@ -148,7 +148,7 @@ async fn handle(app: Arc<App>, route: &'static Route, req: Request<Body>) -> Res
     let span = tracing::info_span!("request", request_id = %meta.request_id, route = route.name);
     async move {
         let params = path_params(&mut parts).await;
-        let caller = if route.is_public() { Some(link_caller(&params)) } else { caller };
+        let caller = if route.is_public() { Some(link_caller(&params, meta.source_ip.as_deref())) } else { caller };
         let Some(caller) = caller else {
             tracing::warn!(status = 401, "request without a usable identity");
             return ApiError::Unauthorized("a valid bearer token is required".into()).to_response(&meta.request_id);
@@ -168,28 +168,40 @@ async fn handle(app: Arc<App>, route: &'static Route, req: Request<Body>) -> Res
     .await
 }
 
-/// The caller behind an invitation link: named by the link's hash, so retries and limits are per link.
-fn link_caller(params: &HashMap<String, String>) -> Caller {
-    let token = params.get("token").map(String::as_str).unwrap_or("");
-    let name = format!("link-{}", &crate::domain::forms::invitation::token_hash(token)[..16]);
+/// The caller behind a public route: for a link, named by the link's hash, so retries and limits are per
+/// link; on a clinic's booking page, by the page and the address (hashed), so one visitor's retries never
+/// meet another's.
+fn link_caller(params: &HashMap<String, String>, source_ip: Option<&str>) -> Caller {
+    let name = match (params.get("token"), params.get("clinicSlug")) {
+        (Some(token), _) => format!("link-{}", &crate::domain::forms::invitation::token_hash(token)[..16]),
+        (None, slug) => {
+            let visitor = format!("{}|{}", slug.map(String::as_str).unwrap_or(""), source_ip.unwrap_or("unknown"));
+            format!("visitor-{}", &sha256_hex(visitor.as_bytes())[..16])
+        }
+    };
     let user = <UserId as crate::domain::fields::ParseStr>::parse_str(&name, &Context::timeless())
         .unwrap_or_else(|_| unreachable!("a hex name is a valid user id"));
     Caller { user, role: crate::domain::role::Role::Patient, clinic: None }
 }
 
-/// Counts a request to the link routes against its source address (by hash), per minute.
-async fn rate_limit(ctx: &Ctx) -> Result<(), ApiError> {
-    let address = ctx.meta.source_ip.as_deref().unwrap_or("unknown");
+/// Counts one request under `counter` for the current minute; more than `limit` in the minute is 429.
+pub async fn count_per_minute(ctx: &Ctx, counter: &str, limit: i64) -> Result<(), ApiError> {
     let minute = ctx.now.timestamp() / 60;
-    let key = Key::new(format!("RATE#{}", &sha256_hex(address.as_bytes())[..32]), format!("MINUTE#{minute}"));
+    let key = Key::new(format!("RATE#{counter}"), format!("MINUTE#{minute}"));
     let mut set = Item::new();
     set.insert(TTL.into(), json!((minute + 2) * 60));
-    let counter = crate::store::Update { set, add: vec![("count".into(), 1)] };
-    let item = ctx.app.records.update(Table::Records, &key, counter, Cond::Always).await?;
-    if item.get("count").and_then(Value::as_i64).unwrap_or(0) > ctx.app.link_requests_per_minute {
+    let update = crate::store::Update { set, add: vec![("count".into(), 1)] };
+    let item = ctx.app.records.update(Table::Records, &key, update, Cond::Always).await?;
+    if item.get("count").and_then(Value::as_i64).unwrap_or(0) > limit {
         return Err(ApiError::TooManyRequests);
     }
     Ok(())
+}
+
+/// Counts a request to the public routes against its source address (by hash), per minute.
+async fn rate_limit(ctx: &Ctx) -> Result<(), ApiError> {
+    let address = ctx.meta.source_ip.as_deref().unwrap_or("unknown");
+    count_per_minute(ctx, &sha256_hex(address.as_bytes())[..32], ctx.app.link_requests_per_minute).await
 }
 
 async fn path_params(parts: &mut Parts) -> HashMap<String, String> {

@@ -359,6 +359,29 @@ static CALENDAR: &[Route] = &[
         "A staff member's appointments as iCalendar, for calendar apps: service and initials, no names",
         query: &[], body: None, roles: &[Patient], access: &[LINK_LIMIT, (Records, Op::Query)], grants: &[],
         handler: api::feeds::read),
+    // Online booking, for patients without an account: one function serves the page and its routes.
+    route!("booking.page", "booking", "GET", "/book/{clinicSlug}",
+        "A clinic's booking page (no login)",
+        query: &[], body: None, roles: &[Patient], access: &[LINK_LIMIT], grants: &[], handler: api::booking::page),
+    route!("booking.confirm-page", "booking", "GET", "/book/confirm/{token}",
+        "The page the confirmation link opens (it confirms the hold)",
+        query: &[], body: None, roles: &[Patient], access: &[LINK_LIMIT], grants: &[], handler: api::booking::page),
+    route!("booking.offer", "booking", "GET", "/v1/booking/{clinicSlug}",
+        "The clinic's name, time zone and the services patients may book online",
+        query: &[], body: None, roles: &[Patient], access: &[LINK_LIMIT, (Records, Op::Query)], grants: &[],
+        handler: api::booking::offer),
+    route!("booking.availability", "booking", "GET", "/v1/booking/{clinicSlug}/availability",
+        "Free starts of an online service over at most 14 local dates (no names)",
+        query: &["serviceId", "from", "to"], body: None, roles: &[Patient], access: &[LINK_LIMIT, (Records, Op::Query)],
+        grants: &[], handler: api::booking::availability),
+    route!("booking.hold", "booking", "POST", "/v1/booking/{clinicSlug}/holds",
+        "Hold a time for 15 minutes and text the phone given a link that confirms it",
+        query: &[], body: Some("BookingHold"), roles: &[Patient], access: &[LINK_LIMIT, (Records, Op::Query), (Records, Op::Put)],
+        grants: &[], handler: api::booking::hold),
+    route!("booking.confirm", "booking", "POST", "/v1/booking/confirmations/{token}",
+        "Confirm a held time from its link: an appointment of the matching or a new patient",
+        query: &[], body: None, roles: &[Patient], access: &[LINK_LIMIT, (Records, Op::Query), (Records, Op::Put)],
+        grants: &[], handler: api::booking::confirm),
 ];
 
 /// Who reads allergies: everyone who may stand between a patient and a needle, and the front desk.
@@ -634,6 +657,7 @@ pub static FUNCTION_SUMMARIES: &[(&str, &str)] = &[
     ("chart-entry-update", "Changes a chart entry: a new version"),
     ("chart-entry-invalidate", "Marks a chart entry entered-in-error"),
     ("chart-entry-history", "Lists every version of a chart entry"),
+    ("booking", "Online booking for patients: the booking page, what it offers, free times, holds and confirmations"),
 ];
 
 /// A function invoked by an AWS event rather than an API route.
@@ -772,11 +796,17 @@ mod tests {
     }
 
     #[test]
-    fn a_function_serves_one_route_unless_it_serves_one_operation_for_every_chart_kind() {
+    fn a_function_serves_one_route_unless_it_serves_one_operation_for_every_chart_kind_or_one_public_site() {
         for function in functions() {
             let routes = by_function(function);
             if routes.len() > 1 {
                 assert!(FUNCTION_SUMMARIES.iter().any(|(f, _)| *f == function), "{function} needs a summary");
+                // A public site (the patients' booking page and its routes) is one function: one cold start
+                // for a visitor's whole visit, and one set of resources in the stack.
+                let site = routes[0].name.split('.').next().unwrap_or("");
+                if routes.iter().all(|r| r.is_public() && r.name.split('.').next() == Some(site)) {
+                    continue;
+                }
                 assert_eq!(routes.len(), ChartKind::ALL.len(), "{function}");
                 let operation = |r: &Route| r.name.rsplit('.').next().unwrap_or("").to_string();
                 assert!(routes.iter().all(|r| operation(r) == operation(routes[0]) && r.chart.is_some()), "{function}");
@@ -803,7 +833,8 @@ mod tests {
     fn only_link_routes_are_open_to_patients_clinic_creation_to_operators_and_joining_to_joiners() {
         for route in ROUTES.iter() {
             assert_eq!(route.allows(Role::Patient), route.is_public(), "{route:?}");
-            assert_eq!(route.is_public(), route.path.contains("{token}"), "{route:?}");
+            let public_path = route.path.contains("{token}") || route.path.contains("{clinicSlug}");
+            assert_eq!(route.is_public(), public_path, "{route:?}");
             let for_operators = route.name == "clinics.create" || route.path.starts_with("/v1/operator/");
             assert_eq!(route.allows(Role::Operator), for_operators, "{route:?}");
             assert_eq!(route.allows(Role::Joiner), route.name == "staff.join", "{route:?}");

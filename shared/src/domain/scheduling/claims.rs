@@ -49,9 +49,18 @@ pub struct Block {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     pub appointment_id: EntityId,
+    /// When an unconfirmed online booking's hold stops holding the time (see `booking`): from then on the
+    /// block counts for nothing, and the next write of its day drops it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lapses_at: Option<DateTime<Utc>>,
 }
 
 impl Block {
+    /// Whether it still holds its time at `now`.
+    pub fn holds_at(&self, now: DateTime<Utc>) -> bool {
+        self.lapses_at.is_none_or(|lapses| now < lapses)
+    }
+
     /// Whether two blocks share any instant (touching ends do not).
     pub fn overlaps(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
         self.start < end && start < self.end
@@ -66,6 +75,11 @@ pub struct Day {
 }
 
 impl Day {
+    /// Drops the blocks that no longer hold their time at `now`.
+    pub fn prune(&mut self, now: DateTime<Utc>) {
+        self.blocks.retain(|b| b.holds_at(now));
+    }
+
     /// The first block that overlaps `start..end`, if any.
     pub fn clash(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> Option<&Block> {
         self.blocks.iter().find(|b| b.overlaps(start, end))
@@ -89,7 +103,12 @@ mod tests {
     #[test]
     fn blocks_that_touch_do_not_overlap_and_any_shared_instant_does() {
         let id = EntityId(ulid::Ulid::nil());
-        let block = Block { start: at("2027-01-04T10:00:00Z"), end: at("2027-01-04T11:00:00Z"), appointment_id: id };
+        let block = Block {
+            start: at("2027-01-04T10:00:00Z"),
+            end: at("2027-01-04T11:00:00Z"),
+            appointment_id: id,
+            lapses_at: None,
+        };
         assert!(!block.overlaps(at("2027-01-04T11:00:00Z"), at("2027-01-04T12:00:00Z")));
         assert!(!block.overlaps(at("2027-01-04T09:00:00Z"), at("2027-01-04T10:00:00Z")));
         assert!(block.overlaps(at("2027-01-04T10:59:00Z"), at("2027-01-04T12:00:00Z")));

@@ -2,6 +2,7 @@
 
 pub mod appointment;
 pub mod availability;
+pub mod booking;
 pub mod claims;
 pub mod hours;
 pub mod ics;
