@@ -152,7 +152,7 @@ async fn a_patient_books_online_confirms_from_the_text_and_is_matched_to_their_r
     let patients = app.get("/v1/patients?limit=100", &admin).await;
     assert_eq!(patients.body["items"].as_array().unwrap().len(), 1, "{patients:?}");
     // The confirmation text carries the forms' link.
-    let forms = texted_link(&app, &messenger, "Hello bea", "/intake/").await;
+    let forms = texted_link(&app, &messenger, "Hello Bea", "/intake/").await;
     assert!(forms.starts_with(&app.base), "{forms}");
 
     // The stranger confirms too: a new patient, registered from what they typed.

@@ -135,7 +135,12 @@ async fn reminders_go_once_before_each_live_appointment_at_its_current_time(app:
         )
         .await;
     assert_eq!(reply.status, 200, "{reply:?}");
+    // Each booking was confirmed at once, in the clinic's language, without the service.
     let messenger = RecordingMessenger::of(app.backend).await;
+    let confirmed = dispatch_at(&app, &messenger, Utc::now() + Duration::seconds(1)).await;
+    assert_eq!(confirmed.sent, 3, "{confirmed:?}");
+    let confirmation = messenger.accepted().pop().unwrap();
+    assert!(confirmation.text.ends_with("är bokad.") && !confirmation.text.contains("filler"), "{confirmation:?}");
     let start = start_of(&kept);
     assert_eq!(dispatch_at(&app, &messenger, start - Duration::hours(25)).await, Report::default());
     // A day before the first: its reminder only (the cancelled one's time has no reminder; the moved one's
@@ -167,7 +172,7 @@ async fn reminders_go_once_before_each_live_appointment_at_its_current_time(app:
         .await;
     assert_eq!(reply.status, 200, "{reply:?}");
     assert_eq!(dispatch_at(&app, &messenger, moved_start - Duration::hours(1)).await.sent, 0);
-    assert_eq!(messenger.accepted().len(), 3);
+    assert_eq!(messenger.accepted().len(), 3 + 3);
     let query = Query::new(Table::Records, format!("CLINIC#{}", clinic.id)).sk(SkRange::Prefix("REMIND#".into()));
     let left = vellum::store::query_all(app.records.as_ref(), query).await.unwrap();
     assert!(left.is_empty(), "reminders were left behind: {left:?}");
@@ -185,11 +190,13 @@ async fn hours_that_passed_unsent_give_one_reminder_not_a_burst() {
     let (clinic, service, patient) = reminder_setup(&app).await;
     let booked = book(&app, &clinic, &service, &patient, "2027-01-11T10:00:00-08:00").await;
     let messenger = RecordingMessenger::of(Backend::Embedded).await;
+    assert_eq!(dispatch_at(&app, &messenger, Utc::now() + Duration::seconds(1)).await.sent, 1, "the confirmation");
     let report = dispatch_at(&app, &messenger, start_of(&booked) - Duration::hours(1)).await;
     assert_eq!((report.reminders_queued, report.sent), (1, 1), "{report:?}");
     let items = outbox(&app, &clinic).await;
-    assert_eq!(items.len(), 1);
-    assert!(items[0]["id"].as_str().unwrap().ends_with("-2h"), "{}", items[0]);
+    let reminders: Vec<&str> = items.iter().filter_map(|i| i["id"].as_str()).filter(|id| id.ends_with('h')).collect();
+    assert_eq!(reminders.len(), 1, "{items:?}");
+    assert!(reminders[0].ends_with("-2h"), "{reminders:?}");
     assert_eq!(dispatch_at(&app, &messenger, start_of(&booked) - Duration::minutes(30)).await.sent, 0);
 }
 

@@ -8,6 +8,9 @@ use serde_json::{Value, json};
 use super::availability::{Plan, claims};
 use super::catalogue::load_item;
 use super::{page_body, patients, scope, start_after};
+use crate::domain::clinic::Clinic;
+use crate::domain::forms::invitation::{Channel as FormsChannel, MAX_HOURS};
+use crate::domain::patient::Patient;
 use crate::domain::scheduling::Calendar;
 use crate::domain::scheduling::appointment::{
     Appointment, AppointmentStatus, Booking, Cancellation, Move, StatusChange,
@@ -19,7 +22,9 @@ use crate::http::input::Input;
 use crate::http::outcome::{Facts, Guarded, Outcome, Reply};
 use crate::http::pipeline::Ctx;
 use crate::http::problem::ApiError;
+use crate::messages::outbox::{Draft, Envelope, QueuedMessage};
 use crate::messages::reminders::{self, Reminder};
+use crate::messages::templates::{Template, Values, spell_time};
 use crate::store::schema::Index;
 use crate::store::{Cond, Key, Query, SkRange, Table, Write, entity_from, entity_item};
 
@@ -165,7 +170,7 @@ pub(super) fn candidates(plan: &Plan, named: Option<&UserId>, first: Option<&Use
 pub async fn book(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let booking = input.form(ctx.rules(), Booking::read)?;
     let clinic = ctx.clinic()?;
-    patients::load(&ctx, booking.patient_id).await.map_err(|e| match e {
+    let patient = patients::load(&ctx, booking.patient_id).await.map_err(|e| match e {
         ApiError::NotFound => ApiError::field_rule("patientId", "is not a patient of the clinic"),
         other => other,
     })?;
@@ -175,7 +180,7 @@ pub async fn book(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let profile = super::clinics::load(&ctx, clinic).await?;
     let zone = profile.time_zone.zone();
     let date = booking.start.with_timezone(&zone).date_naive();
-    let plan = Plan::load(&ctx, zone, service, date, date).await?;
+    let plan = Plan::load(&ctx, zone, service.clone(), date, date).await?;
     let candidates = candidates(&plan, booking.staff_id.as_ref(), None)?;
     let placed = place(&ctx, &plan, &candidates, booking.start, None).await?;
     let appointment = Appointment {
@@ -208,6 +213,7 @@ pub async fn book(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         writes.extend(day_writes(clinic, &claimant, days, ctx.now, add));
     }
     writes.extend(reminder_write(&ctx, None, &appointment, &profile.reminder_hours));
+    writes.extend(confirmation(&ctx, &profile, &patient, &appointment, &service).await?);
     let reply = Reply::created(json!(appointment), format!("/v1/appointments/{}", appointment.id)).versioned(1);
     let facts = Facts::patient(appointment.patient_id).with("appointment", appointment.id);
     Ok(Outcome::Write(writes, reply, facts))
@@ -304,6 +310,56 @@ pub(super) fn reminder_write(
             ApiError::Conflict("the appointment's reminders changed meanwhile; retry".into()),
         )
     })
+}
+
+/// The message that confirms a new appointment to its patient (a text to their phone, else an e-mail; none
+/// without either), with a link to the service's pre-visit forms when it has any (valid until the start,
+/// two weeks at most): the writes that queue it.
+pub(super) async fn confirmation(
+    ctx: &Ctx,
+    clinic: &Clinic,
+    patient: &Patient,
+    appointment: &Appointment,
+    service: &Service,
+) -> Result<Vec<Guarded>, ApiError> {
+    let Some((channel, to)) = reminders::contact_of(patient) else { return Ok(Vec::new()) };
+    let mut writes = Vec::new();
+    let templates = &service.details.form_template_ids;
+    let forms = if templates.is_empty() {
+        None
+    } else {
+        let hours = ((appointment.start - ctx.now).num_hours() + 1).clamp(1, MAX_HOURS);
+        let (_, link, invitation) =
+            super::invitations::invite(ctx, clinic, patient, templates, FormsChannel::Link, hours).await?;
+        writes.extend(invitation);
+        Some(link)
+    };
+    let language = reminders::language_for(patient, clinic);
+    let message = QueuedMessage::queue(
+        Draft {
+            envelope: Envelope {
+                id: format!("{}-booked", appointment.id),
+                clinic_id: clinic.id,
+                patient_id: Some(patient.id),
+                channel,
+                to,
+                template: Template::BookingConfirmed,
+                language,
+                values: Values {
+                    first_name: reminders::first_name(patient),
+                    clinic_name: clinic.name.as_str().to_string(),
+                    when: Some(spell_time(appointment.start, clinic.time_zone.zone(), language)),
+                },
+            },
+            link: forms,
+            queued_at: ctx.now_text(),
+            due: ctx.now,
+            expires_at: None,
+        },
+        &ctx.app.stored_secrets,
+    );
+    writes.push(Guarded::new(message.queue_write(), ApiError::Conflict("an id collided; retry".into())));
+    Ok(writes)
 }
 
 /// The calendars an appointment claims.

@@ -15,7 +15,7 @@ use crate::domain::scheduling::service::Service;
 use crate::domain::scheduling::{Calendar, CatalogueStatus, StoredHours};
 use crate::domain::staff::{StaffMember, StaffStatus};
 use crate::domain::values::{Date, EntityId, UserId};
-use crate::http::input::Input;
+use crate::http::input::{Input, Params};
 use crate::http::outcome::{Facts, Outcome, Reply};
 use crate::http::pipeline::Ctx;
 use crate::http::problem::ApiError;
@@ -139,22 +139,29 @@ impl Plan {
     }
 }
 
-/// `GET /v1/availability?serviceId=&from=&to=&staffId=`: `from` and `to` are local dates, both included.
-pub async fn availability(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
-    let params = input.params(ctx.route.query)?;
+/// The service and the local dates `from`..=`to` (at most `max_days` of them) a query of free starts asks
+/// about.
+pub(super) fn asked(params: &Params, ctx: &Ctx, max_days: i64) -> Result<(EntityId, NaiveDate, NaiveDate), ApiError> {
     let rules = ctx.rules();
     let service_id: EntityId =
         params.parsed("serviceId", &rules)?.ok_or_else(|| ApiError::field("serviceId", "is required"))?;
     let from: Date = params.parsed("from", &rules)?.ok_or_else(|| ApiError::field("from", "is required"))?;
     let to: Date = params.parsed("to", &rules)?.ok_or_else(|| ApiError::field("to", "is required"))?;
-    let only: Option<UserId> = params.parsed("staffId", &rules)?;
     let (from, to): (NaiveDate, NaiveDate) = (from.0, to.0);
     if to < from {
         return Err(ApiError::field_rule("to", "must not be before from"));
     }
-    if to - from >= Duration::days(MAX_DAYS) {
-        return Err(ApiError::field_rule("to", format!("must be within {MAX_DAYS} days of from")));
+    if to - from >= Duration::days(max_days) {
+        return Err(ApiError::field_rule("to", format!("must be within {max_days} days of from")));
     }
+    Ok((service_id, from, to))
+}
+
+/// `GET /v1/availability?serviceId=&from=&to=&staffId=`: `from` and `to` are local dates, both included.
+pub async fn availability(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
+    let params = input.params(ctx.route.query)?;
+    let (service_id, from, to) = asked(&params, &ctx, MAX_DAYS)?;
+    let only: Option<UserId> = params.parsed("staffId", &ctx.rules())?;
     let service: Service = load_item(&ctx, Service::key(ctx.clinic()?, service_id)).await?.ok_or(ApiError::NotFound)?;
     let zone = super::clinics::load(&ctx, ctx.clinic()?).await?.time_zone.zone();
     let plan = Plan::load(&ctx, zone, service, from, to).await?;

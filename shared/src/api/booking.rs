@@ -2,7 +2,7 @@
 //! offers online, its free times (never who is booked, never who performs), holding a time, and
 //! confirming it from the link sent to the phone. No answer says whether someone is a patient.
 
-use chrono::{Duration, NaiveDate};
+use chrono::Duration;
 use serde_json::json;
 
 use super::appointments::{candidates, day_writes, days_for, place, reminder_write};
@@ -10,7 +10,7 @@ use super::availability::Plan;
 use super::catalogue::load_item;
 use super::chart::query_all;
 use crate::domain::clinic::Clinic;
-use crate::domain::forms::invitation::{Channel as FormsChannel, MAX_HOURS, new_token, plausible_token, token_hash};
+use crate::domain::forms::invitation::{new_token, plausible_token, token_hash};
 use crate::domain::keys;
 use crate::domain::patient::Patient;
 use crate::domain::scheduling::CatalogueStatus;
@@ -21,7 +21,7 @@ use crate::domain::scheduling::booking::{
 };
 use crate::domain::scheduling::claims::{Block, Claimant, Day};
 use crate::domain::scheduling::service::Service;
-use crate::domain::values::{Date, EntityId};
+use crate::domain::values::EntityId;
 use crate::http::caller::Caller;
 use crate::http::input::Input;
 use crate::http::outcome::{Facts, Guarded, Outcome, Reply};
@@ -107,18 +107,7 @@ pub async fn offer(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
 /// dates within the booking horizon, with nobody's name.
 pub async fn availability(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let params = input.params(ctx.route.query)?;
-    let rules = ctx.rules();
-    let service_id: EntityId =
-        params.parsed("serviceId", &rules)?.ok_or_else(|| ApiError::field("serviceId", "is required"))?;
-    let from: Date = params.parsed("from", &rules)?.ok_or_else(|| ApiError::field("from", "is required"))?;
-    let to: Date = params.parsed("to", &rules)?.ok_or_else(|| ApiError::field("to", "is required"))?;
-    let (from, to): (NaiveDate, NaiveDate) = (from.0, to.0);
-    if to < from {
-        return Err(ApiError::field_rule("to", "must not be before from"));
-    }
-    if to - from >= Duration::days(MAX_DAYS_PER_CALL) {
-        return Err(ApiError::field_rule("to", format!("must be within {MAX_DAYS_PER_CALL} days of from")));
-    }
+    let (service_id, from, to) = super::availability::asked(&params, &ctx, MAX_DAYS_PER_CALL)?;
     let (ctx, clinic) = clinic_of(ctx, &input).await?;
     let zone = clinic.time_zone.zone();
     let last = (ctx.now + Duration::days(HORIZON_DAYS)).with_timezone(&zone).date_naive();
@@ -186,7 +175,7 @@ pub async fn hold(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     }
     let when = spell_time(held.start, zone, clinic.language);
     let link = format!("{}/book/confirm/{token}", super::invitations::origin(&ctx)?);
-    let message = text_to(&ctx, &clinic, &held, Template::BookingHeld, &when, Some(link), "held");
+    let message = held_text(&ctx, &clinic, &held, &when, link);
     writes.push(Guarded::new(message.queue_write(), collision()));
     let mut reply = Reply::ok(json!({
         "status": "held", "start": plan.local_text(held.start), "when": when,
@@ -197,25 +186,17 @@ pub async fn hold(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     Ok(Outcome::Write(writes, reply, Facts::resource("booking", held.id)))
 }
 
-/// A text message about `request` to the phone it gives.
-fn text_to(
-    ctx: &Ctx,
-    clinic: &Clinic,
-    request: &BookingRequest,
-    template: Template,
-    when: &str,
-    link: Option<String>,
-    step: &str,
-) -> QueuedMessage {
+/// The text that carries a hold's confirmation link to the phone the request gives.
+fn held_text(ctx: &Ctx, clinic: &Clinic, request: &BookingRequest, when: &str, link: String) -> QueuedMessage {
     QueuedMessage::queue(
         Draft {
             envelope: Envelope {
-                id: format!("{}-{step}", request.id),
+                id: format!("{}-held", request.id),
                 clinic_id: clinic.id,
-                patient_id: request.patient_id,
+                patient_id: None,
                 channel: Channel::Sms,
                 to: request.requester.phone.as_str().to_string(),
-                template,
+                template: Template::BookingHeld,
                 language: clinic.language,
                 values: Values {
                     first_name: request.requester.given_name.as_str().to_string(),
@@ -223,7 +204,7 @@ fn text_to(
                     when: Some(when.to_string()),
                 },
             },
-            link,
+            link: Some(link),
             queued_at: ctx.now_text(),
             due: ctx.now,
             expires_at: None,
@@ -331,20 +312,8 @@ pub async fn confirm(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         Write::put(Table::Records, confirmed.to_item(), Cond::VersionIs(request.version)),
         retry,
     ));
-    // The service's forms, due before the visit (the link lasts until the start, two weeks at most).
-    let templates = &service.details.form_template_ids;
-    let forms_link = if templates.is_empty() {
-        None
-    } else {
-        let hours = ((request.start - ctx.now).num_hours() + 1).clamp(1, MAX_HOURS);
-        let (_, link, invitation) =
-            super::invitations::invite(&ctx, &clinic, &patient, templates, FormsChannel::Link, hours).await?;
-        writes.extend(invitation);
-        Some(link)
-    };
-    let message = text_to(&ctx, &clinic, &confirmed, Template::BookingConfirmed, &when, forms_link, "confirmed");
-    writes.push(Guarded::new(message.queue_write(), collision()));
-    let body = summary(!templates.is_empty());
+    writes.extend(super::appointments::confirmation(&ctx, &clinic, &patient, &appointment, &service).await?);
+    let body = summary(!service.details.form_template_ids.is_empty());
     let facts = Facts::patient(patient.id).with("appointment", appointment.id).with("booking", request.id);
     Ok(Outcome::Write(writes, Reply::ok(body), facts))
 }
