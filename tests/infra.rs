@@ -64,7 +64,11 @@ fn every_route_has_exactly_one_function_and_api_route() {
                     continue;
                 }
                 if event["Type"] == "DynamoDB" {
-                    assert_eq!(function["Metadata"]["BuildProperties"]["Binary"], "audit-archive");
+                    let binary = function["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
+                    let streamed = TRIGGERS
+                        .iter()
+                        .any(|t| t.function == binary && t.invocation == vellum::http::routes::Invocation::AuditStream);
+                    assert!(streamed, "{binary} reads the audit stream the route table does not name");
                     continue;
                 }
                 assert_eq!(event["Type"], "HttpApi");
@@ -454,10 +458,12 @@ fn data_stores_are_protected_as_the_design_requires() {
 
 #[test]
 fn the_stack_stays_well_within_cloudformations_resource_limit() {
-    // SAM adds a Lambda permission per API event to the resources written here.
+    // SAM adds a Lambda permission per API event to the resources written here. CloudFormation stops at
+    // 500; 440 leaves room for what SAM adds besides. Past it, the lever is the permissions: one per
+    // function (routes in the API's OpenAPI body) instead of one per route.
     let template = committed();
     let events: usize =
         functions(&template).values().map(|f| f["Properties"]["Events"].as_object().map_or(0, |e| e.len())).sum();
     let total = resources(&template).len() + events;
-    assert!(total <= 400, "{total} resources after the SAM transform: group routes into fewer functions");
+    assert!(total <= 440, "{total} resources after the SAM transform: group routes into fewer functions");
 }

@@ -128,6 +128,8 @@ const SCENARIO: &[(&str, &str, u16, Option<&str>)] = &[
     ("patients-access-log", "forbidden-role", 403, None),
     ("audit-list", "success", 200, None),
     ("audit-list", "forbidden-role", 403, None),
+    ("usage-read", "success", 200, None),
+    ("usage-read", "future-month", 422, None),
     ("break-glass-open", "success", 201, Some(BREAK_GLASS)),
     ("break-glass-open", "missing-reason", 422, None),
     ("break-glass-list", "success", 200, None),
@@ -352,6 +354,12 @@ async fn every_sample_event_gives_its_expected_answer(backend: Backend) {
     let records = vellum::archive::from_stream_event(stream).expect("the stream's images read");
     let archive = vellum::archive::Archive { records: stores.records.clone(), blobs: stores.photos.blobs.clone() };
     let report = archive.handle(records, app.clock.now()).await.expect("archived");
+    // The meter reads the same stream: the inserted event counts once, delivered twice.
+    let stream: vellum::archive::StreamEvent = serde_json::from_str(&read("usage-meter", "stream")).unwrap();
+    let changes = vellum::archive::from_stream_event(stream).expect("the stream's images read");
+    let metered = vellum::metering::meter::meter(stores.records.as_ref(), &changes, app.clock.now()).await.unwrap();
+    let again = vellum::metering::meter::meter(stores.records.as_ref(), &changes, app.clock.now()).await.unwrap();
+    assert_eq!((metered.counted, again.counted, again.duplicates), (1, 0, 1), "{metered:?} {again:?}");
     assert_eq!((report.archived, report.tampered, report.batches), (1, 1, 2), "{report:?}");
     // An operator verifies the clinic's chain: the overwrite shows as a break.
     for (function, case, expected, next_id) in ARCHIVE_SCENARIO {
@@ -518,7 +526,8 @@ fn every_route_has_a_success_and_a_failure_event_and_every_event_is_run() {
                 || function == "photos-sweep"
                 || function == "audit-archive"
                 || function == "audit-retire"
-                || function == "messages-dispatch";
+                || function == "messages-dispatch"
+                || function == "usage-meter";
             assert!(used, "events/{function}/{name}.json is not run by any test");
         }
     }

@@ -13,6 +13,7 @@ pub mod http;
 pub mod ids;
 pub mod keyring;
 pub mod messages;
+pub mod metering;
 pub mod photos;
 pub mod store;
 pub mod telemetry;

@@ -42,3 +42,4 @@ mod patients;
 mod photos;
 mod roles;
 mod staff;
+mod usage;

@@ -20,6 +20,7 @@ fn request_for(route: &str, patient: &str, user: &str) -> (String, Option<Value>
         "patients.update" => (format!("/v1/patients/{patient}"), Some(json!({"preferredName": "R"}))),
         "patients.access-log" => (format!("/v1/patients/{patient}/access-log"), None),
         "audit.list" => ("/v1/audit".into(), None),
+        "usage.read" => ("/v1/usage".into(), None),
         "break-glass.open" => {
             (format!("/v1/patients/{patient}/break-glass"), Some(json!({"reason": "Role test", "scope": "photos"})))
         }

@@ -19,6 +19,7 @@ pub mod photos;
 pub mod recall;
 pub mod staff;
 pub mod submissions;
+pub mod usage;
 
 use serde_json::{Value, json};
 

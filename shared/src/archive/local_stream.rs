@@ -1,6 +1,6 @@
 //! The embedded store's stand-in for the audit table's stream: each committed transaction's new and
-//! removed audit events are handed, in order, to one task that archives them (in the data directory), as DynamoDB's
-//! stream hands them to the `audit-archive` function. A run that fails is logged; its events stay in the
+//! removed audit events are handed, in order, to one task that meters and archives them (in the data
+//! directory), as DynamoDB's stream hands them to the `usage-meter` and `audit-archive` functions. A run that fails is logged; its events stay in the
 //! table, and the verifier names them.
 
 use std::sync::Arc;
@@ -23,7 +23,12 @@ impl ArchivingRecords {
         let (stream, mut deliveries) = mpsc::unbounded_channel::<Vec<StreamRecord>>();
         tokio::spawn(async move {
             while let Some(records) = deliveries.recv().await {
-                if let Err(e) = archive.handle(records, chrono::Utc::now()).await {
+                // The same stream feeds the meter (a second consumer on AWS: `usage-meter`).
+                let now = chrono::Utc::now();
+                if let Err(e) = crate::metering::meter::meter(archive.records.as_ref(), &records, now).await {
+                    tracing::warn!(error = %e, "audit events were not metered");
+                }
+                if let Err(e) = archive.handle(records, now).await {
                     tracing::warn!(error = %e, "audit events were not archived; the verifier names them");
                 }
             }

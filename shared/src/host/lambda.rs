@@ -91,6 +91,32 @@ pub async fn serve_audit_archive() -> Result<(), Error> {
     .await
 }
 
+/// Meters the audit table's stream (see `metering::meter`): a delivery that fails is retried whole, and
+/// counts nothing twice.
+pub async fn serve_usage_meter() -> Result<(), Error> {
+    crate::telemetry::init();
+    let records: Arc<dyn crate::store::Records> = Arc::new(config::dynamo_from_env().await?);
+    lambda_http::lambda_runtime::run(lambda_http::lambda_runtime::service_fn(
+        move |event: lambda_http::lambda_runtime::LambdaEvent<aws_lambda_events::dynamodb::Event>| {
+            let records = records.clone();
+            async move {
+                let changes = crate::archive::from_stream_event(event.payload).map_err(Error::from)?;
+                let report = crate::metering::meter::meter(records.as_ref(), &changes, chrono::Utc::now())
+                    .await
+                    .map_err(Error::from)?;
+                tracing::info!(
+                    counted = report.counted,
+                    duplicates = report.duplicates,
+                    unmetered = report.unmetered,
+                    "usage metered"
+                );
+                Ok::<_, Error>(())
+            }
+        },
+    ))
+    .await
+}
+
 /// Serves the scheduled retirement of old audit events (see `archive::retire`).
 pub async fn serve_audit_retire() -> Result<(), Error> {
     crate::telemetry::init();

@@ -251,7 +251,7 @@ async fn finish(
     let envelope = &claimed.envelope;
     let mut event = AccessEvent::by_system(SENDER, "messages.send", Some(envelope.clinic_id), sortable_time(now));
     event.patient_id = envelope.patient_id;
-    event.resources = vec![Resource::new("message", &envelope.id)];
+    event.resources = vec![Resource::new("message", &envelope.id), Resource::new("channel", envelope.channel)];
     let (next, delivery) = match answer {
         Ok(accepted) => (
             QueuedMessage {

@@ -1,0 +1,153 @@
+//! Metering: what clinics pay for, counted from what already happens. Every call leaves exactly one
+//! audit event; the price table below says which unit each event is and what the unit weighs and costs,
+//! and the meter (fed by the audit table's stream) adds each event once to its clinic's daily counters.
+
+pub mod meter;
+
+use crate::domain::audit::{AccessEvent, Outcome};
+use crate::http::routes::{ROUTES, Route};
+
+crate::string_enum! {
+    /// What a clinic is billed for.
+    Unit {
+        RecordRead = "record-read",
+        SearchPage = "search-page",
+        RecordWrite = "record-write",
+        FormSubmitted = "form-submitted",
+        PhotoProcessed = "photo-processed",
+        EmailSent = "email-sent",
+        TextSent = "text-sent",
+        RefusedCall = "refused-call",
+    }
+}
+
+/// A unit's place in the price table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Price {
+    /// How much of the clinic's per-minute quota one counts for (a read is 1).
+    pub weight: u32,
+    /// US dollars per unit, in millionths (so amounts stay whole numbers).
+    pub micro_usd: u64,
+}
+
+impl Unit {
+    /// The list price. A refused call is counted but never billed.
+    pub fn price(self) -> Price {
+        let (weight, micro_usd) = match self {
+            Unit::RecordRead => (1, 20),
+            Unit::SearchPage => (5, 100),
+            Unit::RecordWrite => (10, 200),
+            Unit::FormSubmitted => (20, 5_000),
+            Unit::PhotoProcessed => (50, 10_000),
+            Unit::EmailSent => (2, 300),
+            Unit::TextSent => (5, 15_000),
+            Unit::RefusedCall => (1, 0),
+        };
+        Price { weight, micro_usd }
+    }
+}
+
+/// What an event of a route counts as when it succeeds: `None` for what the platform does on its own
+/// account (the operator's calls, a page being loaded, joining a clinic).
+pub fn route_unit(route: &Route) -> Option<Unit> {
+    match route.name {
+        "intake.submit" => Some(Unit::FormSubmitted),
+        "calendar-feed.read" => Some(Unit::SearchPage),
+        "clinics.create" | "audit.verify" | "staff.join" | "intake.page" | "booking.page" | "booking.confirm-page" => {
+            None
+        }
+        _ if route.is_public() && route.method == "GET" => None,
+        _ if route.method != "GET" => Some(Unit::RecordWrite),
+        _ if route.query.contains(&"cursor") || route.query.contains(&"from") => Some(Unit::SearchPage),
+        _ => Some(Unit::RecordRead),
+    }
+}
+
+/// The events Vellum's own functions record that a clinic is billed for, by event name.
+pub const SYSTEM_EVENTS: &[(&str, Option<Unit>)] = &[
+    ("photos.process", Some(Unit::PhotoProcessed)),
+    // The unit depends on the channel (see `event_unit`).
+    ("messages.send", None),
+    ("audit.tamper", None),
+    ("audit.retire", None),
+];
+
+/// The unit an audit event counts as, if any: its route's (or system event's) unit when it succeeded, a
+/// refused call when it was refused or failed on its input.
+pub fn event_unit(event: &AccessEvent) -> Option<Unit> {
+    let name = event.event_name.as_str();
+    if name == "messages.send" {
+        let text = event.resources.iter().any(|r| r.kind == "channel" && r.id == "sms");
+        return (event.outcome == Outcome::Success).then_some(if text { Unit::TextSent } else { Unit::EmailSent });
+    }
+    let unit = match ROUTES.iter().find(|r| r.name == name) {
+        Some(route) => route_unit(route),
+        None => SYSTEM_EVENTS.iter().find(|(n, _)| *n == name).and_then(|(_, unit)| *unit),
+    };
+    match event.outcome {
+        Outcome::Success => unit,
+        Outcome::Denied | Outcome::Error => unit.map(|_| Unit::RefusedCall),
+    }
+}
+
+/// Millionths of a dollar, written as dollars.
+pub fn dollars(micro: u64) -> String {
+    format!("{}.{:06}", micro / 1_000_000, micro % 1_000_000)
+}
+
+/// What each unit counts, for the price table in the README.
+fn meaning(unit: Unit) -> &'static str {
+    match unit {
+        Unit::RecordRead => "a read of one record (a patient, a chart, an entry, a photo, a setting)",
+        Unit::SearchPage => "a page of a list or search (patients, appointments, free times, the trail, a feed)",
+        Unit::RecordWrite => "a change: a registration, a chart entry, a booking, a setting",
+        Unit::FormSubmitted => "a patient's forms sent from their link",
+        Unit::PhotoProcessed => "an uploaded photo checked, cleaned, rendered and sealed",
+        Unit::EmailSent => "an e-mail that left",
+        Unit::TextSent => "a text message that left",
+        Unit::RefusedCall => "a call refused (4xx): counted, never billed",
+    }
+}
+
+/// The price table as the README shows it (a test holds the README to it).
+pub fn price_table_markdown() -> String {
+    let mut out = String::from("| unit | what counts | weight | price (USD) |\n| --- | --- | --- | --- |\n");
+    for unit in Unit::ALL {
+        let price = unit.price();
+        out.push_str(&format!("| `{unit}` | {} | {} | {} |\n", meaning(*unit), price.weight, dollars(price.micro_usd)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_readme_shows_the_price_table_of_the_code() {
+        let readme = include_str!("../../../README.md");
+        let table = price_table_markdown();
+        assert!(readme.contains(&table), "the README's price table should read:\n{table}");
+    }
+
+    #[test]
+    fn every_route_is_in_the_price_table_one_way_or_the_other() {
+        for route in ROUTES.iter() {
+            let unit = route_unit(route);
+            let free = ["clinics.create", "audit.verify", "staff.join"].contains(&route.name)
+                || (route.is_public() && route.method == "GET" && route.name != "calendar-feed.read");
+            assert_eq!(unit.is_none(), free, "{}", route.name);
+        }
+        assert_eq!(route_unit(ROUTES.iter().find(|r| r.name == "patients.list").unwrap()), Some(Unit::SearchPage));
+        assert_eq!(route_unit(ROUTES.iter().find(|r| r.name == "patients.read").unwrap()), Some(Unit::RecordRead));
+        assert_eq!(route_unit(ROUTES.iter().find(|r| r.name == "patients.create").unwrap()), Some(Unit::RecordWrite));
+    }
+
+    #[test]
+    fn only_a_refused_call_is_free() {
+        for unit in Unit::ALL {
+            assert_eq!(unit.price().micro_usd == 0, *unit == Unit::RefusedCall, "{unit}");
+            assert!(unit.price().weight >= 1);
+        }
+    }
+}
