@@ -21,6 +21,8 @@ fn request_for(route: &str, patient: &str, user: &str) -> (String, Option<Value>
         "patients.access-log" => (format!("/v1/patients/{patient}/access-log"), None),
         "audit.list" => ("/v1/audit".into(), None),
         "usage.read" => ("/v1/usage".into(), None),
+        "usage.csv" => ("/v1/usage.csv".into(), None),
+        "usage.operator" => ("/v1/operator/usage".into(), None),
         "break-glass.open" => {
             (format!("/v1/patients/{patient}/break-glass"), Some(json!({"reason": "Role test", "scope": "photos"})))
         }

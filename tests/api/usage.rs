@@ -80,7 +80,66 @@ async fn the_ledger_is_the_clinics_own_and_its_month_is_checked(app: TestApp) {
     assert_eq!((past.status, past.body["month"].as_str()), (200, Some("2025-01")));
 }
 
+/// The stream's records with each event's time moved to `time` (as if it had been delayed that long).
+fn dated(stream: &[StreamRecord], time: &str) -> Vec<StreamRecord> {
+    stream
+        .iter()
+        .map(|record| {
+            let Change::Insert(item) = &record.change else { return record.clone() };
+            let mut item = item.clone();
+            item.insert("eventTime".into(), json!(time));
+            StreamRecord { sequence: record.sequence.clone(), change: Change::Insert(item) }
+        })
+        .collect()
+}
+
+async fn a_closed_month_never_changes_and_late_events_land_in_the_open_one(app: TestApp) {
+    let clinic = app.open_clinic("Closing").await;
+    let patient = app.patient(&clinic, patient_body("Ada", "Late")).await;
+    let path = format!("/v1/patients/{}", patient["id"].as_str().unwrap());
+    assert_eq!(app.get(&path, &clinic.admin).await.status, 200);
+    let stream = stream_of(&app, &clinic).await;
+    let reads = |ledger: &Value| line(ledger, "record-read").map(|l| l["count"].clone());
+    let this_month = Utc::now().format("%Y-%m").to_string();
+    // An event of a month long closed, delivered now: counted today, marked late; its month is untouched.
+    let old = dated(&stream, "2025-03-31T23:59:00.000000Z");
+    let report = meter(app.records.as_ref(), &old, Utc::now()).await.expect("metered");
+    assert!(report.counted > 0, "{report:?}");
+    let march = app.get("/v1/usage?month=2025-03", &clinic.admin).await;
+    assert_eq!((march.body["closed"].as_bool(), march.body["lines"].clone()), (Some(true), json!([])), "{march:?}");
+    let now = app.get(&format!("/v1/usage?month={this_month}"), &clinic.admin).await;
+    assert_eq!(reads(&now.body), Some(json!(1)), "{now:?}");
+    assert!(now.body["note"].as_str().unwrap().contains("after their own month had closed"), "{now:?}");
+    assert_eq!(now.body["daily"][0]["late"].as_u64(), Some(report.counted as u64));
+    // Within the grace day the month still takes its own events.
+    let fresh = stream_of(&app, &clinic).await;
+    let april_end = dated(&fresh[fresh.len() - 1..], "2025-04-30T23:00:00.000000Z");
+    let grace = "2025-05-01T12:00:00Z".parse().unwrap();
+    meter(app.records.as_ref(), &april_end, grace).await.expect("metered");
+    let april = app.get("/v1/usage?month=2025-04", &clinic.admin).await;
+    assert_eq!(april.body["lines"].as_array().unwrap().len(), 1, "{april:?}");
+    // The same month as CSV, and every clinic's totals for the operator.
+    let csv = app
+        .client
+        .get(format!("{}/v1/usage.csv?month={this_month}", app.base))
+        .bearer_auth(&clinic.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = csv.text().await.unwrap();
+    let mut rows = text.lines();
+    assert_eq!(rows.next(), Some("date,unit,count,late,weight,price_usd,amount_usd"));
+    assert!(rows.any(|r| r.contains(",record-read,1,1,1,0.000020,0.000020")), "{text}");
+    let all = app.get(&format!("/v1/operator/usage?month={this_month}"), &app.operator()).await;
+    assert_eq!(all.status, 200, "{all:?}");
+    let mine = all.body["items"].as_array().unwrap().iter().find(|c| c["clinicId"] == clinic.id.as_str()).cloned();
+    assert!(mine.is_some_and(|c| c["lines"].as_array().unwrap().iter().any(|l| l["unit"] == "record-read")), "{all:?}");
+    assert_eq!(app.get("/v1/operator/usage", &clinic.admin).await.status, 403);
+}
+
 on_both_backends!(
     every_billable_call_is_counted_once_however_often_the_stream_delivers_it,
     the_ledger_is_the_clinics_own_and_its_month_is_checked,
+    a_closed_month_never_changes_and_late_events_land_in_the_open_one,
 );

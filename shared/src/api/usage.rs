@@ -1,5 +1,6 @@
-//! `GET /v1/usage?month=YYYY-MM`: a clinic's ledger for a month (UTC days): one line per unit with its
-//! count, weight, price and amount, the daily counts, and the month's total so far.
+//! Usage ledgers: a clinic's month (UTC days) as JSON (`GET /v1/usage`) and as CSV (`GET /v1/usage.csv`),
+//! one line per unit with its count, weight, price and amount, the daily counts, the month's total so far
+//! and whether it is closed; and every clinic's totals for the operator (`GET /v1/operator/usage`).
 
 use std::collections::BTreeMap;
 
@@ -7,11 +8,12 @@ use chrono::{Datelike, NaiveDate};
 use serde_json::{Value, json};
 
 use super::chart::query_all;
+use crate::domain::values::EntityId;
 use crate::http::input::Input;
 use crate::http::outcome::{Facts, Outcome, Reply};
 use crate::http::pipeline::Ctx;
 use crate::http::problem::ApiError;
-use crate::metering::meter::usage_pk;
+use crate::metering::meter::{closes_at, month_of, month_pk, usage_pk};
 use crate::metering::{Unit, dollars};
 use crate::store::schema::SK;
 use crate::store::{Query, SkRange, Table, str_attr};
@@ -23,11 +25,10 @@ fn month_start(text: &str) -> Option<NaiveDate> {
     ok.then(|| NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, 1)).flatten()
 }
 
-/// `GET /v1/usage?month=YYYY-MM` (this month by default).
-pub async fn read(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
+/// The month a ledger route asks for (`?month=YYYY-MM`, this month by default): 400 malformed, 422 ahead.
+fn asked_month(ctx: &Ctx, input: &Input) -> Result<NaiveDate, ApiError> {
     let params = input.params(ctx.route.query)?;
-    let today = ctx.now.date_naive();
-    let this_month = today.with_day(1).unwrap_or(today);
+    let this_month = month_of(ctx.now.date_naive());
     let first = match params.get("month") {
         None => this_month,
         Some(text) => month_start(text).ok_or_else(|| ApiError::field("month", "must be a month written YYYY-MM"))?,
@@ -35,46 +36,164 @@ pub async fn read(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     if first > this_month {
         return Err(ApiError::field_rule("month", "must not be in the future"));
     }
-    let next = first.checked_add_months(chrono::Months::new(1)).unwrap_or(first);
-    let last = next.pred_opt().unwrap_or(first);
-    let clinic = ctx.clinic()?;
-    let query = Query::new(Table::Records, usage_pk(clinic))
-        .sk(SkRange::Between(format!("DAY#{first}"), format!("DAY#{last}~")));
-    let mut totals: BTreeMap<&'static str, u64> = BTreeMap::new();
-    let mut daily: BTreeMap<String, serde_json::Map<String, Value>> = BTreeMap::new();
-    for item in query_all(&ctx, query).await? {
-        let parsed = str_attr(&item, SK).and_then(|sk| sk.strip_prefix("DAY#")).and_then(|rest| {
-            let (day, unit) = rest.split_once('#')?;
-            Some((day.to_string(), Unit::ALL.iter().copied().find(|u| u.as_str() == unit)?))
-        });
-        let count = item.get("count").and_then(Value::as_u64).unwrap_or(0);
-        if let Some((day, unit)) = parsed {
-            *totals.entry(unit.as_str()).or_default() += count;
-            daily.entry(day).or_default().insert(unit.as_str().into(), json!(count));
+    Ok(first)
+}
+
+fn unit_named(name: &str) -> Option<Unit> {
+    Unit::ALL.iter().copied().find(|u| u.as_str() == name)
+}
+
+/// One count of a day: how many, and how many of them arrived after their own month had closed.
+#[derive(Clone, Copy, Default)]
+struct Count {
+    count: u64,
+    late: u64,
+}
+
+/// A clinic's month, as its counters hold it.
+struct Ledger {
+    first: NaiveDate,
+    closed: bool,
+    days: BTreeMap<String, BTreeMap<Unit, Count>>,
+}
+
+impl Ledger {
+    async fn load(ctx: &Ctx, first: NaiveDate) -> Result<Self, ApiError> {
+        let next = first.checked_add_months(chrono::Months::new(1)).unwrap_or(first);
+        let last = next.pred_opt().unwrap_or(first);
+        let query = Query::new(Table::Records, usage_pk(ctx.clinic()?))
+            .sk(SkRange::Between(format!("DAY#{first}"), format!("DAY#{last}~")));
+        let mut days: BTreeMap<String, BTreeMap<Unit, Count>> = BTreeMap::new();
+        for item in query_all(ctx, query).await? {
+            let parsed = str_attr(&item, SK).and_then(|sk| sk.strip_prefix("DAY#")).and_then(|rest| {
+                let (day, unit) = rest.split_once('#')?;
+                Some((day.to_string(), unit_named(unit)?))
+            });
+            let read = |name: &str| item.get(name).and_then(Value::as_u64).unwrap_or(0);
+            if let Some((day, unit)) = parsed {
+                days.entry(day).or_default().insert(unit, Count { count: read("count"), late: read("late") });
+            }
         }
+        Ok(Self { first, closed: ctx.now >= closes_at(first), days })
     }
+
+    fn month(&self) -> String {
+        format!("{:04}-{:02}", self.first.year(), self.first.month())
+    }
+
+    fn totals(&self) -> BTreeMap<Unit, Count> {
+        let mut totals: BTreeMap<Unit, Count> = BTreeMap::new();
+        for counts in self.days.values() {
+            for (unit, c) in counts {
+                let total = totals.entry(*unit).or_default();
+                total.count += c.count;
+                total.late += c.late;
+            }
+        }
+        totals
+    }
+}
+
+/// A line of a ledger: the unit, its count, weight and price, and the amount.
+fn line(unit: Unit, count: u64) -> (Value, u64) {
+    let price = unit.price();
+    let amount = count * price.micro_usd;
+    let line = json!({"unit": unit, "count": count, "weight": price.weight,
+                      "priceUsd": dollars(price.micro_usd), "amountUsd": dollars(amount)});
+    (line, amount)
+}
+
+/// `GET /v1/usage?month=YYYY-MM` (this month by default).
+pub async fn read(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
+    let first = asked_month(&ctx, &input)?;
+    let ledger = Ledger::load(&ctx, first).await?;
+    let totals = ledger.totals();
     let mut total = 0;
-    let lines: Vec<Value> = Unit::ALL
+    let lines: Vec<Value> = totals
         .iter()
-        .filter_map(|unit| {
-            let count = *totals.get(unit.as_str())?;
-            let price = unit.price();
-            let amount = count * price.micro_usd;
+        .map(|(unit, c)| {
+            let (line, amount) = line(*unit, c.count);
             total += amount;
-            Some(json!({"unit": unit, "count": count, "weight": price.weight,
-                        "priceUsd": dollars(price.micro_usd), "amountUsd": dollars(amount)}))
+            line
         })
         .collect();
-    let days: Vec<Value> = daily.into_iter().map(|(date, counts)| json!({"date": date, "counts": counts})).collect();
+    let late: u64 = totals.values().map(|c| c.late).sum();
+    let days: Vec<Value> = ledger
+        .days
+        .iter()
+        .map(|(date, counts)| {
+            let late: u64 = counts.values().map(|c| c.late).sum();
+            let counts: serde_json::Map<String, Value> =
+                counts.iter().map(|(unit, c)| (unit.to_string(), json!(c.count))).collect();
+            json!({"date": date, "counts": counts, "late": late})
+        })
+        .collect();
+    let mut note =
+        String::from("counted from the audit trail once each, by UTC day; refused calls are counted, never billed");
+    if late > 0 {
+        note.push_str(&format!("; {late} of these arrived after their own month had closed and are counted here"));
+    }
     let body = json!({
-        "month": format!("{:04}-{:02}", first.year(), first.month()),
-        "closed": false,
-        "lines": lines,
-        "daily": days,
-        "totalUsd": dollars(total),
-        "note": "counted from the audit trail once each, by UTC day; refused calls are counted and not billed",
+        "month": ledger.month(), "closed": ledger.closed, "closesAt": crate::ids::sortable_time(closes_at(first)),
+        "lines": lines, "daily": days, "totalUsd": dollars(total), "note": note,
     });
-    Ok(Outcome::Read(Reply::ok(body), Facts::resource("usage", first.format("%Y-%m"))))
+    Ok(Outcome::Read(Reply::ok(body), Facts::resource("usage", ledger.month())))
+}
+
+/// `GET /v1/usage.csv?month=YYYY-MM`: the same month, a row per day and unit.
+pub async fn csv(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
+    let first = asked_month(&ctx, &input)?;
+    let ledger = Ledger::load(&ctx, first).await?;
+    let mut out = String::from("date,unit,count,late,weight,price_usd,amount_usd\r\n");
+    for (date, counts) in &ledger.days {
+        for (unit, c) in counts {
+            let price = unit.price();
+            out.push_str(&format!(
+                "{date},{unit},{},{},{},{},{}\r\n",
+                c.count,
+                c.late,
+                price.weight,
+                dollars(price.micro_usd),
+                dollars(c.count * price.micro_usd)
+            ));
+        }
+    }
+    let reply = Reply::bytes("text/csv; charset=utf-8", out.into_bytes());
+    Ok(Outcome::Read(reply, Facts::resource("usage", ledger.month())))
+}
+
+/// `GET /v1/operator/usage?month=YYYY-MM`: every clinic's totals for a month, by unit (one query).
+pub async fn every_clinic(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
+    let first = asked_month(&ctx, &input)?;
+    let month = first.format("%Y-%m").to_string();
+    let query = Query::new(Table::Records, month_pk(&month)).sk(SkRange::All);
+    let mut clinics: BTreeMap<String, Vec<(Unit, u64)>> = BTreeMap::new();
+    for item in query_all(&ctx, query).await? {
+        let parsed = str_attr(&item, SK).and_then(|sk| {
+            let (clinic, unit) = sk.split_once('#')?;
+            Some((EntityId::parse(clinic)?.to_string(), unit_named(unit)?))
+        });
+        if let Some((clinic, unit)) = parsed {
+            clinics.entry(clinic).or_default().push((unit, item.get("count").and_then(Value::as_u64).unwrap_or(0)));
+        }
+    }
+    let items: Vec<Value> = clinics
+        .into_iter()
+        .map(|(clinic, units)| {
+            let mut total = 0;
+            let lines: Vec<Value> = units
+                .into_iter()
+                .map(|(unit, count)| {
+                    let (line, amount) = line(unit, count);
+                    total += amount;
+                    line
+                })
+                .collect();
+            json!({"clinicId": clinic, "lines": lines, "totalUsd": dollars(total)})
+        })
+        .collect();
+    let body = json!({"month": month, "closed": ctx.now >= closes_at(first), "items": items});
+    Ok(Outcome::Read(Reply::ok(body), Facts::resource("usage", month)))
 }
 
 #[cfg(test)]
@@ -82,10 +201,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_month_is_written_year_dash_month_and_amounts_in_dollars() {
+    fn a_month_is_written_year_dash_month() {
         assert_eq!(month_start("2026-12"), NaiveDate::from_ymd_opt(2026, 12, 1));
         assert!(month_start("2026-13").is_none() && month_start("26-12").is_none() && month_start("2026-1").is_none());
-        assert_eq!(dollars(1_234_567), "1.234567");
-        assert_eq!(dollars(20), "0.000020");
     }
 }

@@ -8,7 +8,8 @@ use crate::domain::audit::{AccessEvent, Outcome};
 use crate::http::routes::{ROUTES, Route};
 
 crate::string_enum! {
-    /// What a clinic is billed for.
+    /// What a clinic is billed for (ordered as the price table lists them).
+    #[derive(PartialOrd, Ord)]
     Unit {
         RecordRead = "record-read",
         SearchPage = "search-page",
