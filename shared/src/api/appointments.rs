@@ -22,7 +22,7 @@ use crate::http::input::Input;
 use crate::http::outcome::{Facts, Guarded, Outcome, Reply};
 use crate::http::pipeline::Ctx;
 use crate::http::problem::ApiError;
-use crate::messages::outbox::{Draft, Envelope, QueuedMessage};
+use crate::messages::outbox::{self, Draft, Envelope, QueuedMessage};
 use crate::messages::reminders::{self, Reminder};
 use crate::messages::templates::{Template, Values, spell_time};
 use crate::store::schema::Index;
@@ -312,6 +312,11 @@ pub(super) fn reminder_write(
     })
 }
 
+/// The id of the message that confirms an appointment.
+fn confirmation_id(appointment: &Appointment) -> String {
+    format!("{}-booked", appointment.id)
+}
+
 /// The message that confirms a new appointment to its patient (a text to their phone, else an e-mail; none
 /// without either), with a link to the service's pre-visit forms when it has any (valid until the start,
 /// two weeks at most): the writes that queue it.
@@ -338,7 +343,7 @@ pub(super) async fn confirmation(
     let message = QueuedMessage::queue(
         Draft {
             envelope: Envelope {
-                id: format!("{}-booked", appointment.id),
+                id: confirmation_id(appointment),
                 clinic_id: clinic.id,
                 patient_id: Some(patient.id),
                 channel,
@@ -352,7 +357,8 @@ pub(super) async fn confirmation(
                 },
             },
             link: forms,
-            queued_at: ctx.now_text(),
+            // The booking's own time: a cancel finds the message by it.
+            queued_at: appointment.booked_at.clone(),
             due: ctx.now,
             expires_at: None,
         },
@@ -480,6 +486,12 @@ pub async fn cancel(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         writes.extend(day_writes(clinic, &claimant, holding, ctx.now, release));
     }
     writes.extend(reminder_write(&ctx, reminder.as_ref(), &next, &[]));
+    // A confirmation that has not left yet is withdrawn: nobody is told of a visit that is off.
+    let confirmation = QueuedMessage::key_of(clinic, &current.booked_at, &confirmation_id(&current));
+    if let Some(withdraw) = outbox::withdraw(ctx.app.records.as_ref(), &confirmation).await? {
+        let moved = ApiError::Conflict("the appointment's messages changed meanwhile; retry".into());
+        writes.push(Guarded::decided_on_reads(withdraw, moved));
+    }
     let facts = Facts::patient(next.patient_id).with("appointment", next.id);
     Ok(Outcome::Write(writes, Reply::ok(json!(next)).versioned(next.version), facts))
 }
