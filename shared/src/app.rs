@@ -28,6 +28,8 @@ pub struct App {
     pub archive: Option<Arc<dyn Blobs>>,
     /// How many requests one address may make of the patients' link routes in a minute.
     pub link_requests_per_minute: i64,
+    /// Clinics' plans, as this process last read them (for the burst quota).
+    pub plans: crate::metering::plan::PlanCache,
 }
 
 /// Far above what a few patients behind one clinic's network make (the page saves after each pause in
@@ -53,6 +55,7 @@ impl App {
             photos: None,
             archive: None,
             link_requests_per_minute: LINK_REQUESTS_PER_MINUTE,
+            plans: Default::default(),
         }
     }
 

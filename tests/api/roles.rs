@@ -21,6 +21,7 @@ fn request_for(route: &str, patient: &str, user: &str) -> (String, Option<Value>
         "patients.access-log" => (format!("/v1/patients/{patient}/access-log"), None),
         "audit.list" => ("/v1/audit".into(), None),
         "usage.read" => ("/v1/usage".into(), None),
+        "plan.read" => ("/v1/plan".into(), None),
         "usage.csv" => ("/v1/usage.csv".into(), None),
         "usage.operator" => ("/v1/operator/usage".into(), None),
         "break-glass.open" => {
@@ -240,6 +241,8 @@ async fn every_role_gets_exactly_what_the_role_table_grants(app: TestApp) {
                     )
                     .await;
                 (format!("/v1/break-glass/{}/review", opened.body["id"].as_str().unwrap()), Some(json!({"note": "ok"})))
+            } else if route.name == "plan.save" {
+                (format!("/v1/operator/clinics/{}/plan", clinic.id), Some(json!({"name": "Role plan"})))
             } else if let Some(operation) = route.name.strip_prefix("calendar-feed.") {
                 // The caller's own feed (made first, for the revoke).
                 let own = format!("/v1/staff/{user}/calendar-feed");

@@ -129,7 +129,7 @@ async fn a_closed_month_never_changes_and_late_events_land_in_the_open_one(app: 
     assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
     let text = csv.text().await.unwrap();
     let mut rows = text.lines();
-    assert_eq!(rows.next(), Some("date,unit,count,late,weight,price_usd,amount_usd"));
+    assert_eq!(rows.next(), Some("date,unit,count,late,weight,price_usd,amount_before_included_usd"));
     assert!(rows.any(|r| r.contains(",record-read,1,1,1,0.000020,0.000020")), "{text}");
     let all = app.get(&format!("/v1/operator/usage?month={this_month}"), &app.operator()).await;
     assert_eq!(all.status, 200, "{all:?}");
@@ -138,7 +138,69 @@ async fn a_closed_month_never_changes_and_late_events_land_in_the_open_one(app: 
     assert_eq!(app.get("/v1/operator/usage", &clinic.admin).await.status, 403);
 }
 
+async fn the_operator_sets_a_plan_and_its_burst_quota_holds_back_all_but_the_chart(app: TestApp) {
+    let clinic = app.open_clinic("Planned").await;
+    let patient = app.patient(&clinic, patient_body("Ada", "Quota")).await;
+    let id = patient["id"].as_str().unwrap().to_string();
+    let operator = app.operator();
+    let (billing, _) = app.member(&clinic, Role::Billing).await;
+    let plan_path = format!("/v1/operator/clinics/{}/plan", clinic.id);
+    // The list plan until the operator sets one; only the operator sets one, with If-Match once it exists.
+    let listed = app.get("/v1/plan", &clinic.admin).await;
+    assert_eq!((listed.status, listed.body["burstUnitsPerMinute"].as_u64()), (200, Some(20_000)), "{listed:?}");
+    let plan = json!({"name": "Small clinic", "prices": {"record-read": 10}, "included": {"record-read": 5},
+                      "monthlyCapUsd": 100, "atCap": "soft", "burstUnitsPerMinute": 40});
+    assert_eq!(app.send("PUT", &plan_path, Some(&clinic.admin), Some(plan.clone()), &[]).await.status, 403);
+    let bad = json!({"name": "Bad", "prices": {"record-read": -1, "nonsense": 1}});
+    assert_eq!(app.send("PUT", &plan_path, Some(&operator), Some(bad), &[]).await.status, 400);
+    let unknown = format!("/v1/operator/clinics/{}/plan", ulid::Ulid::new());
+    assert_eq!(app.send("PUT", &unknown, Some(&operator), Some(plan.clone()), &[]).await.status, 404);
+    let set = app.send("PUT", &plan_path, Some(&operator), Some(plan.clone()), &[]).await;
+    assert_eq!(set.status, 200, "{set:?}");
+    assert_eq!(app.send("PUT", &plan_path, Some(&operator), Some(plan.clone()), &[]).await.status, 428);
+    assert_eq!(
+        app.send("PUT", &plan_path, Some(&operator), Some(plan.clone()), &[("if-match", "\"7\"")]).await.status,
+        412
+    );
+    // 40 units a minute: reads (1 each) until the quota is used, then 429 with the quota's headers.
+    let read = format!("/v1/patients/{id}");
+    let mut refused = None;
+    for _ in 0..45 {
+        let reply = app.get(&read, &clinic.admin).await;
+        if reply.status == 429 {
+            refused = Some(reply);
+            break;
+        }
+        assert_eq!(reply.status, 200, "{reply:?}");
+    }
+    let refused = refused.expect("the quota held a read back");
+    assert_eq!(refused.header("ratelimit-policy"), Some("\"burst\";q=40;w=60"));
+    let wait: u32 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{refused:?}");
+    assert_eq!(refused.header("ratelimit"), Some(format!("\"burst\";r=0;t={wait}").as_str()));
+    assert_eq!(refused.body["type"], "urn:vellum:problem:over-quota");
+    // The chart is never held back.
+    assert_eq!(app.get(&format!("/v1/patients/{id}/chart"), &clinic.admin).await.status, 200);
+    assert_eq!(app.get(&format!("/v1/patients/{id}/allergies"), &clinic.admin).await.status, 200);
+    // The ledger prices on the plan: the included reads come off first.
+    let stream = stream_of(&app, &clinic).await;
+    meter(app.records.as_ref(), &stream, Utc::now()).await.expect("metered");
+    // The operator raises the quota: it holds from the next call.
+    let mut raised = plan.clone();
+    raised["burstUnitsPerMinute"] = json!(10_000);
+    let set = app.send("PUT", &plan_path, Some(&operator), Some(raised), &[("if-match", "\"1\"")]).await;
+    assert_eq!(set.status, 200, "{set:?}");
+    let ledger = app.get("/v1/usage", &billing).await;
+    assert_eq!(ledger.status, 200, "{ledger:?}");
+    let reads = line(&ledger.body, "record-read").unwrap();
+    let count = reads["count"].as_u64().unwrap();
+    assert_eq!((reads["included"].as_u64(), reads["priceUsd"].as_str()), (Some(5), Some("0.000010")), "{reads}");
+    assert_eq!(reads["amountUsd"], vellum::metering::dollars((count - 5) * 10).as_str());
+    assert_eq!(ledger.body["cap"]["capUsd"], 100);
+}
+
 on_both_backends!(
+    the_operator_sets_a_plan_and_its_burst_quota_holds_back_all_but_the_chart,
     every_billable_call_is_counted_once_however_often_the_stream_delivers_it,
     the_ledger_is_the_clinics_own_and_its_month_is_checked,
     a_closed_month_never_changes_and_late_events_land_in_the_open_one,

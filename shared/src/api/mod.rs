@@ -16,6 +16,7 @@ pub mod intake;
 pub mod invitations;
 pub mod patients;
 pub mod photos;
+pub mod plans;
 pub mod recall;
 pub mod staff;
 pub mod submissions;

@@ -14,6 +14,7 @@ use crate::http::outcome::{Facts, Outcome, Reply};
 use crate::http::pipeline::Ctx;
 use crate::http::problem::ApiError;
 use crate::metering::meter::{closes_at, month_of, month_pk, usage_pk};
+use crate::metering::plan::Plan;
 use crate::metering::{Unit, dollars};
 use crate::store::schema::SK;
 use crate::store::{Query, SkRange, Table, str_attr};
@@ -94,12 +95,12 @@ impl Ledger {
     }
 }
 
-/// A line of a ledger: the unit, its count, weight and price, and the amount.
-fn line(unit: Unit, count: u64) -> (Value, u64) {
-    let price = unit.price();
-    let amount = count * price.micro_usd;
-    let line = json!({"unit": unit, "count": count, "weight": price.weight,
-                      "priceUsd": dollars(price.micro_usd), "amountUsd": dollars(amount)});
+/// A line of a ledger on `plan`: the unit, its count, the units included, weight and price, and the amount.
+fn line(plan: &Plan, unit: Unit, count: u64) -> (Value, u64) {
+    let amount = plan.amount(unit, count);
+    let line = json!({"unit": unit, "count": count, "included": plan.included.get(&unit).copied().unwrap_or(0),
+                      "weight": unit.price().weight, "priceUsd": dollars(plan.price_of(unit)),
+                      "amountUsd": dollars(amount)});
     (line, amount)
 }
 
@@ -107,12 +108,13 @@ fn line(unit: Unit, count: u64) -> (Value, u64) {
 pub async fn read(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let first = asked_month(&ctx, &input)?;
     let ledger = Ledger::load(&ctx, first).await?;
+    let plan = ctx.app.plans.get(ctx.app.records.as_ref(), ctx.clinic()?).await?;
     let totals = ledger.totals();
     let mut total = 0;
     let lines: Vec<Value> = totals
         .iter()
         .map(|(unit, c)| {
-            let (line, amount) = line(*unit, c.count);
+            let (line, amount) = line(&plan, *unit, c.count);
             total += amount;
             line
         })
@@ -133,9 +135,13 @@ pub async fn read(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     if late > 0 {
         note.push_str(&format!("; {late} of these arrived after their own month had closed and are counted here"));
     }
+    let cap = plan.monthly_cap_usd.map(|cap| {
+        json!({"capUsd": cap, "percent": (total as f64 / (f64::from(cap) * 1e6) * 1000.0).round() / 10.0,
+               "atCap": plan.at_cap})
+    });
     let body = json!({
         "month": ledger.month(), "closed": ledger.closed, "closesAt": crate::ids::sortable_time(closes_at(first)),
-        "lines": lines, "daily": days, "totalUsd": dollars(total), "note": note,
+        "plan": plan.name, "cap": cap, "lines": lines, "daily": days, "totalUsd": dollars(total), "note": note,
     });
     Ok(Outcome::Read(Reply::ok(body), Facts::resource("usage", ledger.month())))
 }
@@ -144,17 +150,19 @@ pub async fn read(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
 pub async fn csv(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let first = asked_month(&ctx, &input)?;
     let ledger = Ledger::load(&ctx, first).await?;
-    let mut out = String::from("date,unit,count,late,weight,price_usd,amount_usd\r\n");
+    let plan = ctx.app.plans.get(ctx.app.records.as_ref(), ctx.clinic()?).await?;
+    // Per day at the plan's price; the units the plan includes come off the month's lines, not the days'.
+    let mut out = String::from("date,unit,count,late,weight,price_usd,amount_before_included_usd\r\n");
     for (date, counts) in &ledger.days {
         for (unit, c) in counts {
-            let price = unit.price();
+            let price = plan.price_of(*unit);
             out.push_str(&format!(
                 "{date},{unit},{},{},{},{},{}\r\n",
                 c.count,
                 c.late,
-                price.weight,
-                dollars(price.micro_usd),
-                dollars(c.count * price.micro_usd)
+                unit.price().weight,
+                dollars(price),
+                dollars(c.count * price)
             ));
         }
     }
@@ -180,11 +188,13 @@ pub async fn every_clinic(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let items: Vec<Value> = clinics
         .into_iter()
         .map(|(clinic, units)| {
+            // At list prices: a plan's own prices and included units are in the clinic's ledger.
+            let list = Plan::list();
             let mut total = 0;
             let lines: Vec<Value> = units
                 .into_iter()
                 .map(|(unit, count)| {
-                    let (line, amount) = line(unit, count);
+                    let (line, amount) = line(&list, unit, count);
                     total += amount;
                     line
                 })

@@ -270,6 +270,20 @@ fn administration_schemas() -> Value {
                 "treatmentIds": {"type": "array", "maxItems": 20, "items": {"type": "string"}},
             },
         },
+        "Plan": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["name"],
+            "description": "A clinic's plan: prices per unit that differ from the list (millionths of a dollar), units included each month, a monthly cap in dollars, what happens at the cap, and the burst quota in weighted units a minute",
+            "properties": {
+                "name": text(200),
+                "prices": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
+                "included": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
+                "monthlyCapUsd": {"type": "integer", "minimum": 1},
+                "atCap": {"enum": ["soft", "hard"]},
+                "burstUnitsPerMinute": {"type": "integer", "minimum": 10},
+            },
+        },
         "BookingHold": {
             "type": "object",
             "additionalProperties": false,

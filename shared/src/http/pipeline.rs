@@ -184,16 +184,37 @@ fn link_caller(params: &HashMap<String, String>, source_ip: Option<&str>) -> Cal
     Caller { user, role: crate::domain::role::Role::Patient, clinic: None }
 }
 
-/// Counts one request under `counter` for the current minute; more than `limit` in the minute is 429.
-pub async fn count_per_minute(ctx: &Ctx, counter: &str, limit: i64) -> Result<(), ApiError> {
+/// Adds `amount` under `counter` for the current minute; answers the minute's total so far.
+async fn add_this_minute(ctx: &Ctx, counter: &str, amount: i64) -> Result<i64, ApiError> {
     let minute = ctx.now.timestamp() / 60;
     let key = Key::new(format!("RATE#{counter}"), format!("MINUTE#{minute}"));
     let mut set = Item::new();
     set.insert(TTL.into(), json!((minute + 2) * 60));
-    let update = crate::store::Update { set, add: vec![("count".into(), 1)] };
+    let update = crate::store::Update { set, add: vec![("count".into(), amount)] };
     let item = ctx.app.records.update(Table::Records, &key, update, Cond::Always).await?;
-    if item.get("count").and_then(Value::as_i64).unwrap_or(0) > limit {
+    Ok(item.get("count").and_then(Value::as_i64).unwrap_or(0))
+}
+
+/// Counts one request under `counter` for the current minute; more than `limit` in the minute is 429.
+pub async fn count_per_minute(ctx: &Ctx, counter: &str, limit: i64) -> Result<(), ApiError> {
+    if add_this_minute(ctx, counter, 1).await? > limit {
         return Err(ApiError::TooManyRequests);
+    }
+    Ok(())
+}
+
+/// The clinic's burst quota: each metered call adds its unit's weight to the clinic's minute; past the
+/// plan's quota it is 429 with the quota's headers. A chart is never held back (its reads are exempt),
+/// nor are calls without a clinic (the operator's, the patients' links, which have limits of their own).
+async fn quota(ctx: &Ctx) -> Result<(), ApiError> {
+    let Some(clinic) = ctx.caller.clinic else { return Ok(()) };
+    let chart_read = ctx.route.method == "GET" && (ctx.route.chart.is_some() || ctx.route.name == "chart.read");
+    let Some(unit) = crate::metering::route_unit(ctx.route).filter(|_| !chart_read) else { return Ok(()) };
+    let plan = ctx.app.plans.get(ctx.app.records.as_ref(), clinic).await?;
+    let used = add_this_minute(ctx, &format!("QUOTA#{clinic}"), i64::from(unit.price().weight)).await?;
+    if used > i64::from(plan.burst_units_per_minute) {
+        let retry_after = 60 - (ctx.now.timestamp() % 60) as u32;
+        return Err(ApiError::OverQuota { limit: plan.burst_units_per_minute, retry_after });
     }
     Ok(())
 }
@@ -243,6 +264,9 @@ async fn run(mut ctx: Ctx, parts: Parts, body: Body, params: HashMap<String, Str
     if ctx.route.is_public()
         && let Err(e) = rate_limit(&ctx).await
     {
+        return fail(&ctx, e, &params).await;
+    }
+    if let Err(e) = quota(&ctx).await {
         return fail(&ctx, e, &params).await;
     }
     let limit = ctx.route.body_limit();

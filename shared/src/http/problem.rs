@@ -35,6 +35,12 @@ pub enum ApiError {
     /// The link has been used up: it worked once and will not again.
     Gone(String),
     TooManyRequests,
+    /// The clinic used its plan's burst quota of weighted units for this minute: `retry_after` seconds
+    /// until the next.
+    OverQuota {
+        limit: u32,
+        retry_after: u32,
+    },
     /// A dependency failed; the cause goes to the logs only.
     Unavailable(String),
     /// A bug; the cause goes to the logs only.
@@ -67,7 +73,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Gone(_) => StatusCode::GONE,
-            ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests | ApiError::OverQuota { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -91,6 +97,7 @@ impl ApiError {
             ApiError::Unprocessable(_) => "unprocessable",
             ApiError::Gone(_) => "gone",
             ApiError::TooManyRequests => "too-many-requests",
+            ApiError::OverQuota { .. } => "over-quota",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -100,7 +107,11 @@ impl ApiError {
     pub fn is_denial(&self) -> bool {
         matches!(
             self,
-            ApiError::Unauthorized(_) | ApiError::Forbidden(_) | ApiError::NotFound | ApiError::TooManyRequests
+            ApiError::Unauthorized(_)
+                | ApiError::Forbidden(_)
+                | ApiError::NotFound
+                | ApiError::TooManyRequests
+                | ApiError::OverQuota { .. }
         )
     }
 
@@ -121,6 +132,9 @@ impl ApiError {
             | ApiError::Unprocessable(d)
             | ApiError::Gone(d) => d.clone(),
             ApiError::TooManyRequests => "too many requests from this address; wait a minute and try again".into(),
+            ApiError::OverQuota { limit, retry_after } => format!(
+                "the clinic used its plan's {limit} units for this minute; retry in {retry_after} s (reading a chart is never held back)"
+            ),
             ApiError::NotFound => "no such resource".into(),
             ApiError::Taken { .. } => "that time is taken; nextFree lists the next starts that are free".into(),
             ApiError::PreconditionFailed => {
@@ -154,6 +168,19 @@ impl ApiError {
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let ApiError::OverQuota { limit, retry_after } = self {
+            // The shape of the IETF draft "RateLimit header fields for HTTP".
+            let pairs = [
+                ("ratelimit-policy", format!("\"burst\";q={limit};w=60")),
+                ("ratelimit", format!("\"burst\";r=0;t={retry_after}")),
+                ("retry-after", retry_after.to_string()),
+            ];
+            for (name, value) in pairs {
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    headers.insert(name, value);
+                }
+            }
+        }
         response
     }
 }

@@ -3,8 +3,10 @@
 //! and the meter (fed by the audit table's stream) adds each event once to its clinic's daily counters.
 
 pub mod meter;
+pub mod plan;
 
 use crate::domain::audit::{AccessEvent, Outcome};
+use crate::domain::role::Role;
 use crate::http::routes::{ROUTES, Route};
 
 crate::string_enum! {
@@ -54,9 +56,9 @@ pub fn route_unit(route: &Route) -> Option<Unit> {
     match route.name {
         "intake.submit" => Some(Unit::FormSubmitted),
         "calendar-feed.read" => Some(Unit::SearchPage),
-        "clinics.create" | "audit.verify" | "staff.join" | "intake.page" | "booking.page" | "booking.confirm-page" => {
-            None
-        }
+        "clinics.create" | "staff.join" | "intake.page" | "booking.page" | "booking.confirm-page" => None,
+        // The operator's calls are the platform's.
+        _ if route.roles == [Role::Operator] => None,
         _ if route.is_public() && route.method == "GET" => None,
         _ if route.method != "GET" => Some(Unit::RecordWrite),
         _ if route.query.contains(&"cursor") || route.query.contains(&"from") => Some(Unit::SearchPage),
@@ -135,7 +137,8 @@ mod tests {
     fn every_route_is_in_the_price_table_one_way_or_the_other() {
         for route in ROUTES.iter() {
             let unit = route_unit(route);
-            let free = ["clinics.create", "audit.verify", "staff.join"].contains(&route.name)
+            let free = ["clinics.create", "staff.join"].contains(&route.name)
+                || route.roles == [Role::Operator]
                 || (route.is_public() && route.method == "GET" && route.name != "calendar-feed.read");
             assert_eq!(unit.is_none(), free, "{}", route.name);
         }
