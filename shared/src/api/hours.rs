@@ -13,7 +13,7 @@ use crate::http::input::Input;
 use crate::http::outcome::{Facts, Guarded, Outcome, Reply};
 use crate::http::pipeline::Ctx;
 use crate::http::problem::ApiError;
-use crate::store::{Cond, Key, Table, Write, entity_from, entity_item};
+use crate::store::{Key, Table, Write, entity_from, entity_item};
 
 /// The calendar a route's path names, once it is known to exist in the caller's clinic.
 async fn calendar(ctx: &Ctx, input: &Input) -> Result<Calendar, ApiError> {
@@ -67,16 +67,9 @@ pub async fn read(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
 pub async fn save(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     input.params(ctx.route.query)?;
     let hours = input.form(ctx.rules(), WorkingHours::read)?;
-    let named = input.headers.contains_key(http::header::IF_MATCH).then(|| input.if_match()).transpose()?;
     let calendar = calendar(&ctx, &input).await?;
     let current = load(&ctx, &calendar).await?;
-    let cond = match (&current, named) {
-        (None, None) => Cond::NotExists,
-        (None, Some(_)) => return Err(ApiError::PreconditionFailed),
-        (Some(_), None) => return Err(ApiError::PreconditionRequired),
-        (Some(stored), Some(version)) if stored.version != version => return Err(ApiError::PreconditionFailed),
-        (Some(_), Some(version)) => Cond::VersionIs(version),
-    };
+    let cond = input.replace_cond(current.as_ref().map(|c| c.version))?;
     let version = current.map_or(1, |c| c.version + 1);
     let stored = StoredHours { hours, updated_at: ctx.now_text(), version };
     let item = entity_item(&hours_key(ctx.clinic()?, &calendar), &stored);

@@ -9,7 +9,7 @@ use crate::http::outcome::{Facts, Guarded, Outcome, Reply};
 use crate::http::pipeline::Ctx;
 use crate::http::problem::ApiError;
 use crate::metering::plan::{self, Plan};
-use crate::store::{Cond, Key, Table, Write, entity_from};
+use crate::store::{Key, Table, Write, entity_from};
 
 /// `GET /v1/plan`: the caller's clinic's plan (the list prices when it has none; version 0).
 pub async fn read(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
@@ -25,18 +25,11 @@ pub async fn read(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
 pub async fn save(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let plan = input.form(ctx.rules(), plan::read)?;
     let clinic = input.entity("clinicId")?;
-    let named = input.headers.contains_key(http::header::IF_MATCH).then(|| input.if_match()).transpose()?;
     let profile = Key::new(keys::clinic_pk(clinic), keys::CLINIC_PROFILE);
     ctx.app.records.get(Table::Records, &profile).await?.ok_or(ApiError::NotFound)?;
     let current: Option<Plan> =
         ctx.app.records.get(Table::Records, &Plan::key(clinic)).await?.map(entity_from).transpose()?;
-    let cond = match (&current, named) {
-        (None, None) => Cond::NotExists,
-        (None, Some(_)) => return Err(ApiError::PreconditionFailed),
-        (Some(_), None) => return Err(ApiError::PreconditionRequired),
-        (Some(stored), Some(version)) if stored.version != version => return Err(ApiError::PreconditionFailed),
-        (Some(_), Some(version)) => Cond::VersionIs(version),
-    };
+    let cond = input.replace_cond(current.as_ref().map(|c| c.version))?;
     let plan = Plan { version: current.map_or(1, |c| c.version + 1), ..plan };
     let write = Guarded::new(Write::put(Table::Records, plan.to_item(clinic), cond), ApiError::PreconditionFailed);
     // This process reads the new plan at once; other functions within a minute.

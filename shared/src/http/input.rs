@@ -67,6 +67,20 @@ impl Input {
             .ok_or(ApiError::PreconditionFailed)
     }
 
+    /// The condition of a whole replacement of something that may not exist yet (`current` is its
+    /// version): the first time without `If-Match`, afterwards on the version read (428 without it, 412
+    /// for another one).
+    pub fn replace_cond(&self, current: Option<u64>) -> Result<crate::store::Cond, ApiError> {
+        let named = self.headers.contains_key(IF_MATCH).then(|| self.if_match()).transpose()?;
+        match (current, named) {
+            (None, None) => Ok(crate::store::Cond::NotExists),
+            (None, Some(_)) => Err(ApiError::PreconditionFailed),
+            (Some(_), None) => Err(ApiError::PreconditionRequired),
+            (Some(stored), Some(version)) if stored != version => Err(ApiError::PreconditionFailed),
+            (Some(_), Some(version)) => Ok(crate::store::Cond::VersionIs(version)),
+        }
+    }
+
     /// The query string's parameters, refusing unknown and repeated ones.
     pub fn params(&self, allowed: &[&str]) -> Result<Params, ApiError> {
         let mut map = HashMap::new();
