@@ -225,14 +225,17 @@ fn each_functions_iam_actions_equal_what_the_code_declares() {
         let is_read_only = !served.is_empty() && served.iter().all(|r| r.method == "GET");
         if is_read_only {
             let records = grants.get("RecordsTable").cloned().unwrap_or_default();
-            // A patient's link routes also count each request against its address (one counter update).
-            let public = served.iter().all(|r| r.is_public());
+            // A patient's link routes count each request against its address, and a clinic's metered
+            // routes against its burst quota (one counter update each); a chart's reads update nothing.
+            let counted = served.iter().all(|r| r.is_public() || vellum::metering::counts_against_quota(r));
             assert!(
                 records.iter().all(|a| a == "dynamodb:GetItem"
                     || a == "dynamodb:Query"
-                    || (public && a == "dynamodb:UpdateItem")),
+                    || (counted && a == "dynamodb:UpdateItem")),
                 "{function} is read-only"
             );
+            let chart_reads = served.iter().all(|r| r.chart.is_some() || r.name == "chart.read");
+            assert!(!(chart_reads && records.contains("dynamodb:UpdateItem")), "{function} reads a chart");
         }
         let fn_role = &functions(&template)[&logical_name(function)]["Properties"]["Role"]["Fn::GetAtt"][0];
         assert_eq!(fn_role, &Value::String(role.clone()), "{function} runs with its own role");

@@ -208,8 +208,10 @@ pub async fn count_per_minute(ctx: &Ctx, counter: &str, limit: i64) -> Result<()
 /// nor are calls without a clinic (the operator's, the patients' links, which have limits of their own).
 async fn quota(ctx: &Ctx) -> Result<(), ApiError> {
     let Some(clinic) = ctx.caller.clinic else { return Ok(()) };
-    let chart_read = ctx.route.method == "GET" && (ctx.route.chart.is_some() || ctx.route.name == "chart.read");
-    let Some(unit) = crate::metering::route_unit(ctx.route).filter(|_| !chart_read) else { return Ok(()) };
+    if !crate::metering::counts_against_quota(ctx.route) {
+        return Ok(());
+    }
+    let Some(unit) = crate::metering::route_unit(ctx.route) else { return Ok(()) };
     let plan = ctx.app.plans.get(ctx.app.records.as_ref(), clinic).await?;
     let used = add_this_minute(ctx, &format!("QUOTA#{clinic}"), i64::from(unit.price().weight)).await?;
     if used > i64::from(plan.burst_units_per_minute) {

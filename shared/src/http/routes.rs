@@ -125,11 +125,15 @@ impl Route {
     }
 
     /// Every operation, including the membership read and the audit write all routes make (and the
-    /// break-glass lookup of the routes it may open).
+    /// break-glass lookup of the routes it may open, and the quota's counter of the metered ones).
     pub fn operations(&self) -> Vec<(Table, Op)> {
         let mut ops = vec![(Table::Records, Op::Get), (Table::Audit, Op::Put)];
         if self.break_glass_scope().is_some() {
             ops.push((Table::Records, Op::Query));
+        }
+        // The clinic's burst quota: one counter update a call.
+        if crate::metering::counts_against_quota(self) && !ops.contains(&(Table::Records, Op::Update)) {
+            ops.push((Table::Records, Op::Update));
         }
         for op in self.access {
             if !ops.contains(op) {

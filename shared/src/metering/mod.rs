@@ -66,6 +66,13 @@ pub fn route_unit(route: &Route) -> Option<Unit> {
     }
 }
 
+/// Whether a call of `route` counts against its clinic's burst quota (one counter update a call): every
+/// metered staff route but a chart's reads, which are never held back.
+pub fn counts_against_quota(route: &Route) -> bool {
+    let chart_read = route.method == "GET" && (route.chart.is_some() || route.name == "chart.read");
+    !route.is_public() && !chart_read && route_unit(route).is_some()
+}
+
 /// The events Vellum's own functions record that a clinic is billed for, by event name.
 pub const SYSTEM_EVENTS: &[(&str, Option<Unit>)] = &[
     ("photos.process", Some(Unit::PhotoProcessed)),
