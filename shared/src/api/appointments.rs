@@ -13,7 +13,7 @@ use crate::domain::forms::invitation::{Channel as FormsChannel, MAX_HOURS};
 use crate::domain::patient::Patient;
 use crate::domain::scheduling::Calendar;
 use crate::domain::scheduling::appointment::{
-    Appointment, AppointmentStatus, Booking, Cancellation, Move, StatusChange,
+    Appointment, AppointmentStatus, Booking, Cancellation, Move, Slot, StatusChange,
 };
 use crate::domain::scheduling::claims::{Block, Claimant, Day, day_sk, days_of};
 use crate::domain::scheduling::service::Service;
@@ -80,6 +80,20 @@ pub(super) struct Placement {
     pub held_from: DateTime<Utc>,
     pub held_until: DateTime<Utc>,
     pub claims: Vec<(Claimant, Vec<(NaiveDate, Day)>)>,
+}
+
+impl Placement {
+    /// The slot it places a start of `plan`'s service in.
+    pub fn slot(&self, start: DateTime<Utc>, plan: &Plan) -> Slot {
+        Slot {
+            start,
+            end: self.end,
+            held_from: self.held_from,
+            held_until: self.held_until,
+            staff_id: self.staff_id.clone(),
+            resource_ids: plan.service.details.resource_ids.clone(),
+        }
+    }
 }
 
 /// The first of `candidates` who, with every room and device the service needs, is free to hold it from
@@ -183,26 +197,16 @@ pub async fn book(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let plan = Plan::load(&ctx, zone, service.clone(), date, date).await?;
     let candidates = candidates(&plan, booking.staff_id.as_ref(), None)?;
     let placed = place(&ctx, &plan, &candidates, booking.start, None).await?;
-    let appointment = Appointment {
-        id: ctx.new_id(),
-        patient_id: booking.patient_id,
-        service_id: booking.service_id,
-        start: booking.start,
-        end: placed.end,
-        held_from: placed.held_from,
-        held_until: placed.held_until,
-        staff_id: placed.staff_id.clone(),
-        resource_ids: plan.service.details.resource_ids.clone(),
-        note: booking.note,
-        status: AppointmentStatus::Booked,
-        booked_by: ctx.actor(),
-        booked_at: ctx.now_text(),
-        cancellation: None,
-        moves: Vec::new(),
-        status_changes: Vec::new(),
-        treatment_ids: Vec::new(),
-        version: 1,
-    };
+    let slot = placed.slot(booking.start, &plan);
+    let appointment = Appointment::booked(
+        ctx.new_id(),
+        booking.patient_id,
+        booking.service_id,
+        slot,
+        booking.note,
+        ctx.actor(),
+        ctx.now_text(),
+    );
     let block =
         Block { start: placed.held_from, end: placed.held_until, appointment_id: appointment.id, lapses_at: None };
     let add = |day: &mut Day| day.blocks.push(block.clone());
@@ -369,7 +373,7 @@ pub(super) async fn confirmation(
 }
 
 /// The calendars an appointment claims.
-fn claimants_of(appointment: &Appointment) -> Vec<Claimant> {
+pub(super) fn claimants_of(appointment: &Appointment) -> Vec<Claimant> {
     std::iter::once(Claimant::Staff(appointment.staff_id.clone()))
         .chain(appointment.resource_ids.iter().map(|id| Claimant::Resource(*id)))
         .collect()

@@ -5,7 +5,7 @@
 use chrono::Duration;
 use serde_json::json;
 
-use super::appointments::{candidates, day_writes, days_for, place, reminder_write};
+use super::appointments::{candidates, claimants_of, day_writes, days_for, place, reminder_write};
 use super::availability::Plan;
 use super::catalogue::load_item;
 use super::chart::query_all;
@@ -14,12 +14,12 @@ use crate::domain::forms::invitation::{new_token, plausible_token, token_hash};
 use crate::domain::keys;
 use crate::domain::patient::Patient;
 use crate::domain::scheduling::CatalogueStatus;
-use crate::domain::scheduling::appointment::{Appointment, AppointmentStatus};
+use crate::domain::scheduling::appointment::Appointment;
 use crate::domain::scheduling::booking::{
     BookingRequest, BookingSlug, BookingStatus, HOLD_MINUTES, HOLDS_PER_CLINIC_MINUTE, HORIZON_DAYS, HoldRequest,
     MAX_DAYS_PER_CALL, PatientMatch,
 };
-use crate::domain::scheduling::claims::{Block, Claimant, Day};
+use crate::domain::scheduling::claims::{Block, Day};
 use crate::domain::scheduling::service::Service;
 use crate::domain::values::EntityId;
 use crate::http::caller::Caller;
@@ -151,12 +151,7 @@ pub async fn hold(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         id: ctx.new_id(),
         clinic_id: clinic.id,
         service_id: request.service_id,
-        start: request.start,
-        end: placed.end,
-        held_from: placed.held_from,
-        held_until: placed.held_until,
-        staff_id: placed.staff_id.clone(),
-        resource_ids: plan.service.details.resource_ids.clone(),
+        slot: placed.slot(request.start, &plan),
         requester: request.requester,
         token_hash: hash,
         lapses_at,
@@ -173,12 +168,12 @@ pub async fn hold(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     for (claimant, days) in placed.claims {
         writes.extend(day_writes(clinic.id, &claimant, days, ctx.now, |day: &mut Day| day.blocks.push(block.clone())));
     }
-    let when = spell_time(held.start, zone, clinic.language);
+    let when = spell_time(held.slot.start, zone, clinic.language);
     let link = format!("{}/book/confirm/{token}", super::invitations::origin(&ctx)?);
     let message = held_text(&ctx, &clinic, &held, &when, link);
     writes.push(Guarded::new(message.queue_write(), collision()));
     let mut reply = Reply::ok(json!({
-        "status": "held", "start": plan.local_text(held.start), "when": when,
+        "status": "held", "start": plan.local_text(held.slot.start), "when": when,
         "heldUntil": crate::ids::sortable_time(lapses_at),
         "detail": format!("a text message with a link to confirm is on its way to the phone number given; the time is held for {HOLD_MINUTES} minutes"),
     }));
@@ -241,10 +236,10 @@ pub async fn confirm(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let clinic = super::clinics::load(&ctx, request.clinic_id).await?;
     let service: Service =
         load_item(&ctx, Service::key(clinic.id, request.service_id)).await?.ok_or(ApiError::NotFound)?;
-    let when = spell_time(request.start, clinic.time_zone.zone(), clinic.language);
+    let when = spell_time(request.slot.start, clinic.time_zone.zone(), clinic.language);
     let summary = |forms: bool| {
         json!({"status": "confirmed", "clinicName": clinic.name, "service": service.details.name,
-               "start": request.start.with_timezone(&clinic.time_zone.zone()).to_rfc3339(), "when": when,
+               "start": request.slot.start.with_timezone(&clinic.time_zone.zone()).to_rfc3339(), "when": when,
                "forms": forms})
     };
     if request.status == BookingStatus::Confirmed {
@@ -265,26 +260,15 @@ pub async fn confirm(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
             (patient, PatientMatch::Registered)
         }
     };
-    let appointment = Appointment {
-        id: request.id,
-        patient_id: patient.id,
-        service_id: request.service_id,
-        start: request.start,
-        end: request.end,
-        held_from: request.held_from,
-        held_until: request.held_until,
-        staff_id: request.staff_id.clone(),
-        resource_ids: request.resource_ids.clone(),
-        note: None,
-        status: AppointmentStatus::Booked,
-        booked_by: ctx.actor(),
-        booked_at: ctx.now_text(),
-        cancellation: None,
-        moves: Vec::new(),
-        status_changes: Vec::new(),
-        treatment_ids: Vec::new(),
-        version: 1,
-    };
+    let appointment = Appointment::booked(
+        request.id,
+        patient.id,
+        request.service_id,
+        request.slot.clone(),
+        None,
+        ctx.actor(),
+        ctx.now_text(),
+    );
     let collision = || ApiError::Conflict("an id collided; retry".into());
     writes.push(Guarded::new(Write::put(Table::Records, appointment.to_item(clinic.id), Cond::NotExists), collision()));
     // Its blocks hold for good from now on.
@@ -293,10 +277,8 @@ pub async fn confirm(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
             block.lapses_at = None;
         }
     };
-    let claimants = std::iter::once(Claimant::Staff(request.staff_id.clone()))
-        .chain(request.resource_ids.iter().map(|id| Claimant::Resource(*id)));
-    for claimant in claimants {
-        let days = days_for(&ctx, &claimant, request.held_from, request.held_until).await?;
+    for claimant in claimants_of(&appointment) {
+        let days = days_for(&ctx, &claimant, appointment.held_from, appointment.held_until).await?;
         writes.extend(day_writes(clinic.id, &claimant, days, ctx.now, keep));
     }
     writes.extend(reminder_write(&ctx, None, &appointment, &clinic.reminder_hours));

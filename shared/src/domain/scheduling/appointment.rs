@@ -76,6 +76,19 @@ pub struct Cancellation {
     pub late: bool,
 }
 
+/// Where and with whom a booking holds its time: its start and end, the time it holds (the buffers
+/// before and after included), the performer, and the rooms and devices.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Slot {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub held_from: DateTime<Utc>,
+    pub held_until: DateTime<Utc>,
+    pub staff_id: UserId,
+    pub resource_ids: Vec<EntityId>,
+}
+
 /// An appointment as kept and returned.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -144,6 +157,40 @@ impl AppointmentStatus {
     /// Whether it may still move to another time.
     pub fn movable(self) -> bool {
         matches!(self, AppointmentStatus::Booked | AppointmentStatus::Confirmed)
+    }
+}
+
+impl Appointment {
+    /// A new appointment in `slot`, booked by `by` at `at` (a sortable time): nothing moved or changed yet.
+    pub fn booked(
+        id: EntityId,
+        patient_id: EntityId,
+        service_id: EntityId,
+        slot: Slot,
+        note: Option<ShortText>,
+        by: Actor,
+        at: String,
+    ) -> Self {
+        Self {
+            id,
+            patient_id,
+            service_id,
+            start: slot.start,
+            end: slot.end,
+            held_from: slot.held_from,
+            held_until: slot.held_until,
+            staff_id: slot.staff_id,
+            resource_ids: slot.resource_ids,
+            note,
+            status: AppointmentStatus::Booked,
+            booked_by: by,
+            booked_at: at,
+            cancellation: None,
+            moves: Vec::new(),
+            status_changes: Vec::new(),
+            treatment_ids: Vec::new(),
+            version: 1,
+        }
     }
 }
 

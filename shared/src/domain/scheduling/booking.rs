@@ -13,9 +13,10 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::appointment::Slot;
 use crate::domain::fields::{Form, ParseStr};
 use crate::domain::patient::{Patient, PatientDetails, SexAtBirth};
-use crate::domain::values::{BirthDate, Email, EntityId, Phone, ShortText, UserId, search_fold};
+use crate::domain::values::{BirthDate, Email, EntityId, Phone, ShortText, search_fold};
 use crate::store::schema::TTL;
 use crate::store::{Item, Key, entity_item};
 
@@ -123,12 +124,8 @@ pub struct BookingRequest {
     pub id: EntityId,
     pub clinic_id: EntityId,
     pub service_id: EntityId,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    pub held_from: DateTime<Utc>,
-    pub held_until: DateTime<Utc>,
-    pub staff_id: UserId,
-    pub resource_ids: Vec<EntityId>,
+    #[serde(flatten)]
+    pub slot: Slot,
     pub requester: Requester,
     pub token_hash: String,
     /// When the hold lapses unless confirmed.
