@@ -230,8 +230,7 @@ pub async fn confirm(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         return Err(ApiError::NotFound);
     }
     let key = BookingRequest::link_key(&token_hash(token));
-    let request: BookingRequest =
-        ctx.app.records.get(Table::Records, &key).await?.map(entity_from).transpose()?.ok_or(ApiError::NotFound)?;
+    let request: BookingRequest = load_item(&ctx, key).await?.ok_or(ApiError::NotFound)?;
     let ctx = in_clinic(ctx, request.clinic_id);
     let clinic = super::clinics::load(&ctx, request.clinic_id).await?;
     let service: Service =

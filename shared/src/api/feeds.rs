@@ -9,6 +9,7 @@ use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::catalogue::load_item;
 use super::chart::query_all;
 use crate::domain::forms::invitation::{new_token, plausible_token, token_hash};
 use crate::domain::keys;
@@ -54,13 +55,11 @@ const DAYS_BACK: i64 = 14;
 const DAYS_AHEAD: i64 = 90;
 
 async fn member_feed(ctx: &Ctx, clinic: EntityId, user: &UserId) -> Result<Option<Feed>, ApiError> {
-    let item = ctx.app.records.get(Table::Records, &Feed::member_key(clinic, user)).await?;
-    Ok(item.map(entity_from).transpose()?)
+    load_item(ctx, Feed::member_key(clinic, user)).await
 }
 
 async fn active_member(ctx: &Ctx, clinic: EntityId, user: &UserId) -> Result<Option<StaffMember>, ApiError> {
-    let item = ctx.app.records.get(Table::Records, &Key::new(keys::clinic_pk(clinic), keys::staff_sk(user))).await?;
-    let member: Option<StaffMember> = item.map(entity_from).transpose()?;
+    let member: Option<StaffMember> = load_item(ctx, Key::new(keys::clinic_pk(clinic), keys::staff_sk(user))).await?;
     Ok(member.filter(|m| m.status == StaffStatus::Active))
 }
 
@@ -140,8 +139,7 @@ pub async fn read(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     if !plausible_token(token) {
         return Err(ApiError::NotFound);
     }
-    let item = ctx.app.records.get(Table::Records, &Feed::link_key(&token_hash(token))).await?;
-    let feed: Feed = item.map(entity_from).transpose()?.ok_or(ApiError::NotFound)?;
+    let feed: Feed = load_item(&ctx, Feed::link_key(&token_hash(token))).await?.ok_or(ApiError::NotFound)?;
     let member = active_member(&ctx, feed.clinic_id, &feed.user_id).await?.ok_or(ApiError::NotFound)?;
     let clinic = feed.clinic_id;
     let profile = super::clinics::load(&ctx, clinic).await?;
@@ -158,8 +156,7 @@ pub async fn read(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     for appointment in &live {
         if let std::collections::hash_map::Entry::Vacant(slot) = initials.entry(appointment.patient_id) {
             let key = Key::new(keys::clinic_pk(clinic), keys::patient_sk(appointment.patient_id));
-            let patient: Option<Patient> =
-                ctx.app.records.get(Table::Records, &key).await?.map(entity_from).transpose()?;
+            let patient: Option<Patient> = load_item(&ctx, key).await?;
             slot.insert(patient.map_or_else(|| "?".into(), |p| initials_of(&p)));
         }
     }

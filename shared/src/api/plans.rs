@@ -3,20 +3,19 @@
 
 use serde_json::json;
 
-use crate::domain::keys;
+use super::catalogue::load_item;
 use crate::http::input::Input;
 use crate::http::outcome::{Facts, Guarded, Outcome, Reply};
 use crate::http::pipeline::Ctx;
 use crate::http::problem::ApiError;
 use crate::metering::plan::{self, Plan};
-use crate::store::{Key, Table, Write, entity_from};
+use crate::store::{Table, Write};
 
 /// `GET /v1/plan`: the caller's clinic's plan (the list prices when it has none; version 0).
 pub async fn read(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     input.params(ctx.route.query)?;
     let clinic = ctx.clinic()?;
-    let stored = ctx.app.records.get(Table::Records, &Plan::key(clinic)).await?;
-    let plan: Plan = stored.map(entity_from).transpose()?.unwrap_or_else(Plan::list);
+    let plan: Plan = load_item(&ctx, Plan::key(clinic)).await?.unwrap_or_else(Plan::list);
     let version = plan.version;
     Ok(Outcome::Read(Reply::ok(json!(plan)).versioned(version), Facts::resource("plan", clinic)))
 }
@@ -25,10 +24,8 @@ pub async fn read(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
 pub async fn save(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let plan = input.form(ctx.rules(), plan::read)?;
     let clinic = input.entity("clinicId")?;
-    let profile = Key::new(keys::clinic_pk(clinic), keys::CLINIC_PROFILE);
-    ctx.app.records.get(Table::Records, &profile).await?.ok_or(ApiError::NotFound)?;
-    let current: Option<Plan> =
-        ctx.app.records.get(Table::Records, &Plan::key(clinic)).await?.map(entity_from).transpose()?;
+    super::clinics::load(&ctx, clinic).await?;
+    let current: Option<Plan> = load_item(&ctx, Plan::key(clinic)).await?;
     let cond = input.replace_cond(current.as_ref().map(|c| c.version))?;
     let plan = Plan { version: current.map_or(1, |c| c.version + 1), ..plan };
     let write = Guarded::new(Write::put(Table::Records, plan.to_item(clinic), cond), ApiError::PreconditionFailed);

@@ -92,9 +92,10 @@ pub fn rewrite(
 
 /// Reads an appointment's reminder item.
 pub async fn read(app: &App, clinic: EntityId, appointment: EntityId) -> Result<Option<Reminder>, StoreError> {
-    app.records.get(Table::Records, &Reminder::key(clinic, appointment)).await?.map(entity_from).transpose()
+    load(app, Reminder::key(clinic, appointment)).await
 }
 
+/// Reads one item of the records table as a `T`.
 async fn load<T: serde::de::DeserializeOwned>(app: &App, key: Key) -> Result<Option<T>, StoreError> {
     app.records.get(Table::Records, &key).await?.map(entity_from).transpose()
 }

@@ -1,22 +1,6 @@
 (function () {
   "use strict";
   var parts = location.pathname.split("/").filter(Boolean);
-  var app = document.getElementById("app");
-
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) {
-      if (k === "text") node.textContent = attrs[k];
-      else node.setAttribute(k, attrs[k]);
-    });
-    (children || []).forEach(function (c) { if (c) node.appendChild(c); });
-    return node;
-  }
-
-  function message(text, extra) {
-    app.textContent = "";
-    app.appendChild(el("p", { "class": "notice" + (extra ? " " + extra : ""), text: text }));
-  }
 
   function call(method, path, body) {
     var init = { method: method, headers: {} };

@@ -2,27 +2,10 @@
   "use strict";
   var token = location.pathname.split("/").filter(Boolean).pop();
   var api = "/v1/intake/" + encodeURIComponent(token);
-  var app = document.getElementById("app");
   var answers = {};
   var data = null;
   var saveTimer = null;
   var statusEl = null;
-
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) {
-      if (k === "text") node.textContent = attrs[k];
-      else if (k === "hidden") node.hidden = attrs[k];
-      else node.setAttribute(k, attrs[k]);
-    });
-    (children || []).forEach(function (c) { if (c) node.appendChild(c); });
-    return node;
-  }
-
-  function message(text, extra) {
-    app.textContent = "";
-    app.appendChild(el("p", { "class": "notice" + (extra ? " " + extra : ""), text: text }));
-  }
 
   function fieldId(t, q) { return "q-" + t + "-" + q; }
 
