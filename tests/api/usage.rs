@@ -7,7 +7,7 @@ use vellum::archive::{Change, StreamRecord};
 use vellum::domain::role::Role;
 use vellum::metering::meter::meter;
 use vellum::store::{Query, SkRange, Table, query_all};
-use vellum_tests::{Clinic, TestApp, patient_body};
+use vellum_tests::{Clinic, TestApp, chart_entry, patient_body};
 
 /// The clinic's audit events as the table's stream would deliver them: one insert each, in order.
 async fn stream_of(app: &TestApp, clinic: &Clinic) -> Vec<StreamRecord> {
@@ -199,7 +199,115 @@ async fn the_operator_sets_a_plan_and_its_burst_quota_holds_back_all_but_the_cha
     assert_eq!(ledger.body["cap"]["capUsd"], 100);
 }
 
+/// The clinic's queued notices of `template`, as (address, status).
+async fn notices(app: &TestApp, clinic: &Clinic, template: &str) -> Vec<(String, String)> {
+    let query = Query::new(Table::Records, format!("CLINIC#{}", clinic.id)).sk(SkRange::Prefix("OUTBOX#".into()));
+    let items = query_all(app.records.as_ref(), query).await.expect("the outbox");
+    items
+        .iter()
+        .filter(|m| m["template"] == template)
+        .map(|m| (m["to"].as_str().unwrap().to_string(), m["status"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+async fn a_spend_cap_warns_the_admins_and_a_hard_one_stops_changes_but_never_the_chart(app: TestApp) {
+    let clinic = app.open_clinic("Capped").await;
+    let patient = app.patient(&clinic, patient_body("Ada", "Cap")).await;
+    let id = patient["id"].as_str().unwrap().to_string();
+    let (practitioner, _) = app.member(&clinic, Role::Practitioner).await;
+    let office = json!({"role": "admin", "displayName": "Office Manager", "email": "office@clinic.example"});
+    let invited = app.post("/v1/staff", &clinic.admin, office).await;
+    let code = invited.body["code"].as_str().expect("a code").to_string();
+    assert_eq!(app.join(&format!("office-{}", ulid::Ulid::new()), &code).await.status, 200);
+    let operator = app.operator();
+    let plan_path = format!("/v1/operator/clinics/{}/plan", clinic.id);
+    // A dollar a change and nothing else, capped at $10, hard.
+    let free: serde_json::Map<String, Value> =
+        vellum::metering::Unit::ALL.iter().map(|u| (u.to_string(), json!(0))).collect();
+    let mut prices = Value::Object(free);
+    prices["record-write"] = json!(1_000_000);
+    let plan = json!({"name": "Capped", "prices": prices, "monthlyCapUsd": 10, "atCap": "hard"});
+    assert_eq!(app.send("PUT", &plan_path, Some(&operator), Some(plan.clone()), &[]).await.status, 200);
+    let metered_spend = || async {
+        meter(app.records.as_ref(), &stream_of(&app, &clinic).await, Utc::now()).await.expect("metered");
+        let ledger = app.get("/v1/usage", &clinic.admin).await;
+        assert_eq!(ledger.status, 200, "{ledger:?}");
+        ledger.body
+    };
+    let spent = |ledger: &Value| ledger["totalUsd"].as_str().unwrap().parse::<f64>().unwrap() as u32;
+    let register = |n: u32| {
+        let app = &app;
+        let admin = clinic.admin.clone();
+        async move { app.post("/v1/patients", &admin, patient_body("Reg", &format!("Number{n}"))).await }
+    };
+    // Changes up to $8: 80 % of the cap, a notice to the administrator who has an address, nothing stopped.
+    let mut ledger = metered_spend().await;
+    for n in spent(&ledger)..8 {
+        assert_eq!(register(n).await.status, 201);
+    }
+    ledger = metered_spend().await;
+    assert_eq!((spent(&ledger), ledger["cap"]["reachedPercent"].as_u64()), (8, Some(80)), "{ledger}");
+    assert_eq!(ledger["cap"]["changesStopped"], false);
+    let near = notices(&app, &clinic, "spend-near-cap").await;
+    assert_eq!(near, [("office@clinic.example".to_string(), "queued".to_string())], "{near:?}");
+    // Metering the same trail again raises nothing again.
+    metered_spend().await;
+    assert_eq!(notices(&app, &clinic, "spend-near-cap").await.len(), 1);
+    for n in 8..10 {
+        assert_eq!(register(n).await.status, 201);
+    }
+    ledger = metered_spend().await;
+    assert_eq!((spent(&ledger), ledger["cap"]["reachedPercent"].as_u64()), (10, Some(100)), "{ledger}");
+    assert_eq!(ledger["cap"]["changesStopped"], true);
+    assert_eq!(notices(&app, &clinic, "spend-at-hard-cap").await.len(), 1);
+    // At the hard cap: a change is 402; the chart is still read and written; reads go on.
+    let refused = register(99).await;
+    assert_eq!(refused.status, 402, "{refused:?}");
+    assert_eq!(refused.body["type"], "urn:vellum:problem:spend-cap-reached");
+    assert!(refused.body["detail"].as_str().unwrap().contains("$10"), "{refused:?}");
+    let allergy = chart_entry("allergies").0;
+    assert_eq!(app.post(&format!("/v1/patients/{id}/allergies"), &practitioner, allergy).await.status, 201);
+    assert_eq!(app.get(&format!("/v1/patients/{id}/chart"), &practitioner).await.status, 200);
+    assert_eq!(app.get(&format!("/v1/patients/{id}"), &clinic.admin).await.status, 200);
+    // The operator raises the cap: changes go through again at once.
+    let mut raised = plan.clone();
+    raised["monthlyCapUsd"] = json!(100);
+    let set = app.send("PUT", &plan_path, Some(&operator), Some(raised), &[("if-match", "\"1\"")]).await;
+    assert_eq!(set.status, 200, "{set:?}");
+    assert_eq!(register(100).await.status, 201);
+    ledger = metered_spend().await;
+    assert_eq!(
+        (ledger["cap"]["reachedPercent"].clone(), ledger["cap"]["changesStopped"].clone()),
+        (json!(null), json!(false))
+    );
+}
+
+async fn a_soft_cap_flags_and_keeps_serving_and_a_patient_is_active_once_a_month(app: TestApp) {
+    let clinic = app.open_clinic("Soft").await;
+    let operator = app.operator();
+    let plan = json!({"name": "Soft", "prices": {"record-write": 1_000_000}, "monthlyCapUsd": 1, "atCap": "soft"});
+    let plan_path = format!("/v1/operator/clinics/{}/plan", clinic.id);
+    assert_eq!(app.send("PUT", &plan_path, Some(&operator), Some(plan), &[]).await.status, 200);
+    let patient = app.patient(&clinic, patient_body("Ada", "Active")).await;
+    let path = format!("/v1/patients/{}", patient["id"].as_str().unwrap());
+    for _ in 0..3 {
+        assert_eq!(app.get(&path, &clinic.admin).await.status, 200);
+    }
+    let report = meter(app.records.as_ref(), &stream_of(&app, &clinic).await, Utc::now()).await.expect("metered");
+    assert!(report.counted > 0);
+    let ledger = app.get("/v1/usage", &clinic.admin).await;
+    // Four calls about one patient: one active patient. No administrator has an address: the clinic gets it.
+    assert_eq!(line(&ledger.body, "active-patient").unwrap()["count"], 1, "{ledger:?}");
+    assert_eq!(ledger.body["cap"]["reachedPercent"], 100, "{ledger:?}");
+    assert_eq!(ledger.body["cap"]["changesStopped"], false);
+    assert_eq!(notices(&app, &clinic, "spend-at-cap").await.len(), 1);
+    assert_eq!(notices(&app, &clinic, "spend-at-cap").await[0].0, "front@clinic.example");
+    assert_eq!(app.post("/v1/patients", &clinic.admin, patient_body("Still", "Served")).await.status, 201);
+}
+
 on_both_backends!(
+    a_spend_cap_warns_the_admins_and_a_hard_one_stops_changes_but_never_the_chart,
+    a_soft_cap_flags_and_keeps_serving_and_a_patient_is_active_once_a_month,
     the_operator_sets_a_plan_and_its_burst_quota_holds_back_all_but_the_chart,
     every_billable_call_is_counted_once_however_often_the_stream_delivers_it,
     the_ledger_is_the_clinics_own_and_its_month_is_checked,

@@ -358,6 +358,7 @@ pub(super) async fn confirmation(
                     first_name: reminders::first_name(patient),
                     clinic_name: clinic.name.as_str().to_string(),
                     when: Some(spell_time(appointment.start, clinic.time_zone.zone(), language)),
+                    amount: None,
                 },
             },
             link: forms,

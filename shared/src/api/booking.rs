@@ -197,6 +197,7 @@ fn held_text(ctx: &Ctx, clinic: &Clinic, request: &BookingRequest, when: &str, l
                     first_name: request.requester.given_name.as_str().to_string(),
                     clinic_name: clinic.name.as_str().to_string(),
                     when: Some(when.to_string()),
+                    amount: None,
                 },
             },
             link: Some(link),

@@ -194,6 +194,7 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
                             first_name: invitation.patient_first_name.clone(),
                             clinic_name: invitation.clinic_name.clone(),
                             when: None,
+                            amount: None,
                         },
                     },
                     link: Some(link.clone()),

@@ -14,7 +14,8 @@ use crate::http::outcome::{Facts, Outcome, Reply};
 use crate::http::pipeline::Ctx;
 use crate::http::problem::ApiError;
 use crate::metering::meter::{closes_at, month_of, month_pk, usage_pk};
-use crate::metering::plan::Plan;
+use crate::metering::plan::{AtCap, Plan};
+use crate::metering::spend::SpendFlag;
 use crate::metering::{Unit, dollars};
 use crate::store::schema::SK;
 use crate::store::{Query, SkRange, Table, str_attr};
@@ -135,9 +136,13 @@ pub async fn read(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     if late > 0 {
         note.push_str(&format!("; {late} of these arrived after their own month had closed and are counted here"));
     }
+    let flag = SpendFlag::read(ctx.app.records.as_ref(), ctx.clinic()?, first).await?;
     let cap = plan.monthly_cap_usd.map(|cap| {
+        // The levels the meter raised under this cap (a notice went to the administrators at each).
+        let reached = flag.filter(|f| f.cap_usd == cap).map(|f| f.percent);
+        let stopped = plan.at_cap == AtCap::Hard && reached == Some(100) && first == month_of(ctx.now.date_naive());
         json!({"capUsd": cap, "percent": (total as f64 / (f64::from(cap) * 1e6) * 1000.0).round() / 10.0,
-               "atCap": plan.at_cap})
+               "atCap": plan.at_cap, "reachedPercent": reached, "changesStopped": stopped})
     });
     let body = json!({
         "month": ledger.month(), "closed": ledger.closed, "closesAt": crate::ids::sortable_time(closes_at(first)),

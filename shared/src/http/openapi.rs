@@ -403,6 +403,18 @@ pub fn document() -> Value {
         if route.method == "POST" {
             operation["responses"]["409"] = problem("The resource already exists");
         }
+        if let Some(unit) = crate::metering::route_unit(route) {
+            let price = unit.price();
+            operation["x-vellum-unit"] =
+                json!({"unit": unit, "weight": price.weight, "priceUsd": crate::metering::dollars(price.micro_usd)});
+        }
+        if crate::metering::counts_against_quota(route) {
+            operation["responses"]["429"] =
+                problem("The clinic used its plan's burst quota for this minute (RateLimit headers, Retry-After)");
+        }
+        if crate::metering::stops_at_hard_cap(route) {
+            operation["responses"]["402"] = problem("The clinic's hard plan reached this month's spend cap");
+        }
         let entry = paths.entry(route.path.to_string()).or_insert_with(|| json!({}));
         entry[route.method.to_ascii_lowercase()] = operation;
     }
@@ -439,5 +451,19 @@ mod tests {
                 assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
             }
         }
+    }
+
+    #[test]
+    fn an_operation_names_its_price_and_the_refusals_of_the_clinic_s_plan() {
+        let doc = document();
+        let create = &doc["paths"]["/v1/patients"]["post"];
+        assert_eq!(create["x-vellum-unit"]["unit"], "record-write");
+        assert!(create["responses"]["429"].is_object() && create["responses"]["402"].is_object());
+        let allergy = &doc["paths"]["/v1/patients/{patientId}/allergies"]["post"];
+        assert!(allergy["responses"]["429"].is_object() && allergy["responses"]["402"].is_null());
+        let chart = &doc["paths"]["/v1/patients/{patientId}/chart"]["get"];
+        assert_eq!(chart["x-vellum-unit"]["unit"], "record-read");
+        assert!(chart["responses"]["429"].is_null(), "a chart is never held back");
+        assert!(doc["paths"]["/v1/clinics"]["post"]["x-vellum-unit"].is_null(), "the operator's calls are free");
     }
 }

@@ -30,6 +30,8 @@ use crate::domain::keys;
 use crate::domain::staff::StaffMember;
 use crate::domain::values::{EntityId, UserId};
 use crate::ids::sortable_time;
+use crate::metering::plan::AtCap;
+use crate::metering::spend::SpendFlag;
 use crate::store::schema::TTL;
 use crate::store::{Cond, Item, Key, StoreError, Table, Write, entity_from, entity_item};
 
@@ -206,6 +208,7 @@ pub async fn count_per_minute(ctx: &Ctx, counter: &str, limit: i64) -> Result<()
 /// The clinic's burst quota: each metered call adds its unit's weight to the clinic's minute; past the
 /// plan's quota it is 429 with the quota's headers. A chart is never held back (its reads are exempt),
 /// nor are calls without a clinic (the operator's, the patients' links, which have limits of their own).
+/// A `hard` plan whose month reached its cap refuses the clinic's changes here, except to the chart.
 async fn quota(ctx: &Ctx) -> Result<(), ApiError> {
     let Some(clinic) = ctx.caller.clinic else { return Ok(()) };
     if !crate::metering::counts_against_quota(ctx.route) {
@@ -213,6 +216,16 @@ async fn quota(ctx: &Ctx) -> Result<(), ApiError> {
     }
     let Some(unit) = crate::metering::route_unit(ctx.route) else { return Ok(()) };
     let plan = ctx.app.plans.get(ctx.app.records.as_ref(), clinic).await?;
+    if let (AtCap::Hard, Some(cap_usd)) = (plan.at_cap, plan.monthly_cap_usd)
+        && crate::metering::stops_at_hard_cap(ctx.route)
+    {
+        let month = crate::metering::meter::month_of(ctx.now.date_naive());
+        let flag = SpendFlag::read(ctx.app.records.as_ref(), clinic, month).await?;
+        // A flag raised under a lower cap than today's is stale: the operator raised the cap since.
+        if flag.is_some_and(|f| f.percent >= 100 && f.cap_usd >= cap_usd) {
+            return Err(ApiError::AtSpendCap { cap_usd });
+        }
+    }
     let used = add_this_minute(ctx, &format!("QUOTA#{clinic}"), i64::from(unit.price().weight)).await?;
     if used > i64::from(plan.burst_units_per_minute) {
         let retry_after = 60 - (ctx.now.timestamp() % 60) as u32;

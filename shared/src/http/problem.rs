@@ -41,6 +41,11 @@ pub enum ApiError {
         limit: u32,
         retry_after: u32,
     },
+    /// The clinic's `hard` plan reached its monthly spend cap: changes other than to the chart wait for
+    /// the next month or a higher cap.
+    AtSpendCap {
+        cap_usd: u32,
+    },
     /// A dependency failed; the cause goes to the logs only.
     Unavailable(String),
     /// A bug; the cause goes to the logs only.
@@ -74,6 +79,7 @@ impl ApiError {
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Gone(_) => StatusCode::GONE,
             ApiError::TooManyRequests | ApiError::OverQuota { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::AtSpendCap { .. } => StatusCode::PAYMENT_REQUIRED,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -98,6 +104,7 @@ impl ApiError {
             ApiError::Gone(_) => "gone",
             ApiError::TooManyRequests => "too-many-requests",
             ApiError::OverQuota { .. } => "over-quota",
+            ApiError::AtSpendCap { .. } => "spend-cap-reached",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -112,6 +119,7 @@ impl ApiError {
                 | ApiError::NotFound
                 | ApiError::TooManyRequests
                 | ApiError::OverQuota { .. }
+                | ApiError::AtSpendCap { .. }
         )
     }
 
@@ -134,6 +142,9 @@ impl ApiError {
             ApiError::TooManyRequests => "too many requests from this address; wait a minute and try again".into(),
             ApiError::OverQuota { limit, retry_after } => format!(
                 "the clinic used its plan's {limit} units for this minute; retry in {retry_after} s (reading a chart is never held back)"
+            ),
+            ApiError::AtSpendCap { cap_usd } => format!(
+                "the clinic's plan stops changes once the month's spend reaches its cap of ${cap_usd}; the chart stays open to read and write, and the operator can raise the cap"
             ),
             ApiError::NotFound => "no such resource".into(),
             ApiError::Taken { .. } => "that time is taken; nextFree lists the next starts that are free".into(),

@@ -763,8 +763,8 @@ pub static TRIGGERS: &[Trigger] = &[
     },
     Trigger {
         function: "usage-meter",
-        summary: "The audit table's stream: each billable event added once to its clinic's daily usage counters",
-        access: &[(Records, Op::Put), (Records, Op::Update)],
+        summary: "The audit table's stream: each billable event added once to its clinic's daily usage counters; the spend cap's flag and notices",
+        access: &[(Records, Op::Get), (Records, Op::Put), (Records, Op::Update), (Records, Op::Query)],
         invocation: Invocation::AuditStream,
         grants: &[],
     },

@@ -116,7 +116,18 @@ impl QueuedMessage {
     /// A queued message from `draft`, its link sealed with `secrets`.
     pub fn queue(draft: Draft, secrets: &crate::crypto::SecretKey) -> Self {
         let key = Self::key_of(draft.envelope.clinic_id, &draft.queued_at, &draft.envelope.id);
-        let sealed_link = draft.link.map(|link| crate::crypto::seal_text(secrets, key.sk.as_bytes(), link.as_bytes()));
+        let sealed_link =
+            draft.link.as_ref().map(|link| crate::crypto::seal_text(secrets, key.sk.as_bytes(), link.as_bytes()));
+        Self::sealed(draft, sealed_link)
+    }
+
+    /// A queued notice to the clinic's staff: a message without a link, due at once.
+    pub fn notice(envelope: Envelope, now: DateTime<Utc>) -> Self {
+        let draft = Draft { envelope, link: None, queued_at: sortable_time(now), due: now, expires_at: None };
+        Self::sealed(draft, None)
+    }
+
+    fn sealed(draft: Draft, sealed_link: Option<String>) -> Self {
         let kept = (draft.due + Duration::days(KEPT_FOR_DAYS)).timestamp();
         Self {
             envelope: draft.envelope,

@@ -151,6 +151,7 @@ pub async fn queue_due(app: &App, key: &Key, now: DateTime<Utc>) -> Result<Optio
                     first_name: first_name(&patient),
                     clinic_name: profile.name.as_str().to_string(),
                     when: Some(spell_time(appointment.start, profile.time_zone.zone(), language)),
+                    amount: None,
                 },
             },
             link: None,

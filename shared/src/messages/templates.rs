@@ -30,6 +30,16 @@ crate::string_enum! {
         Reminder = "reminder",
         BookingHeld = "booking-held",
         BookingConfirmed = "booking-confirmed",
+        SpendNearCap = "spend-near-cap",
+        SpendAtCap = "spend-at-cap",
+        SpendAtHardCap = "spend-at-hard-cap",
+    }
+}
+
+impl Template {
+    /// Whether its message carries a link (a booking's confirmation may: its forms).
+    pub fn has_link(self) -> bool {
+        matches!(self, Template::Invitation | Template::BookingHeld | Template::BookingConfirmed)
     }
 }
 
@@ -42,6 +52,9 @@ pub struct Values {
     /// The appointment's local time, written out in the message's language.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub when: Option<String>,
+    /// A sum of money, written out (`$500`): a notice to a clinic's administrators about its spend cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<String>,
 }
 
 /// `time` on the clinic's wall clock, written out: "Tuesday 8 December at 14:30".
@@ -118,6 +131,7 @@ pub fn render(
     let (name, clinic) = (values.first_name.as_str(), values.clinic_name.as_str());
     let when = values.when.as_deref().unwrap_or_default();
     let link = link.unwrap_or_default();
+    let amount = values.amount.as_deref().unwrap_or_default();
     let (subject, line) = match (template, language) {
         (Template::Invitation, Language::En) => (
             format!("{clinic}: your forms before your visit"),
@@ -174,6 +188,60 @@ pub fn render(
             format!("Hola {name}: su cita en {clinic} el {when} está reservada.")
                 + &forms_line(link, "Complete estos formularios antes de su visita: "),
         ),
+        (Template::SpendNearCap, Language::En) => (
+            format!("{clinic}: 80% of this month's spending cap used"),
+            format!(
+                "Hello {name}, {clinic} has used 80% of this month's spending cap of {amount} in Vellum. Usage shows what it went on."
+            ),
+        ),
+        (Template::SpendNearCap, Language::Sv) => (
+            format!("{clinic}: 80 % av månadens kostnadstak använt"),
+            format!(
+                "Hej {name}! {clinic} har använt 80 % av månadens kostnadstak på {amount} i Vellum. Under Användning syns vad det gick till."
+            ),
+        ),
+        (Template::SpendNearCap, Language::Es) => (
+            format!("{clinic}: 80 % del límite de gasto del mes"),
+            format!(
+                "Hola {name}: {clinic} ha usado el 80 % del límite de gasto de este mes, {amount}, en Vellum. En Uso verá en qué se fue."
+            ),
+        ),
+        (Template::SpendAtCap, Language::En) => (
+            format!("{clinic}: this month's spending cap reached"),
+            format!(
+                "Hello {name}, {clinic} has reached this month's spending cap of {amount} in Vellum. Vellum goes on serving the clinic; use beyond the cap is billed as usual."
+            ),
+        ),
+        (Template::SpendAtCap, Language::Sv) => (
+            format!("{clinic}: månadens kostnadstak nått"),
+            format!(
+                "Hej {name}! {clinic} har nått månadens kostnadstak på {amount} i Vellum. Vellum fortsätter som vanligt; det som går över taket debiteras som vanligt."
+            ),
+        ),
+        (Template::SpendAtCap, Language::Es) => (
+            format!("{clinic}: alcanzado el límite de gasto del mes"),
+            format!(
+                "Hola {name}: {clinic} ha alcanzado el límite de gasto de este mes, {amount}, en Vellum. Vellum sigue funcionando; el uso por encima del límite se factura como siempre."
+            ),
+        ),
+        (Template::SpendAtHardCap, Language::En) => (
+            format!("{clinic}: this month's spending cap reached"),
+            format!(
+                "Hello {name}, {clinic} has reached this month's spending cap of {amount} in Vellum. Until the month ends or the cap is raised, Vellum refuses changes other than to the chart; charts stay open to read and write."
+            ),
+        ),
+        (Template::SpendAtHardCap, Language::Sv) => (
+            format!("{clinic}: månadens kostnadstak nått"),
+            format!(
+                "Hej {name}! {clinic} har nått månadens kostnadstak på {amount} i Vellum. Tills månaden är slut eller taket höjs tar Vellum inte emot andra ändringar än i journalen; journalerna går att läsa och skriva i."
+            ),
+        ),
+        (Template::SpendAtHardCap, Language::Es) => (
+            format!("{clinic}: alcanzado el límite de gasto del mes"),
+            format!(
+                "Hola {name}: {clinic} ha alcanzado el límite de gasto de este mes, {amount}, en Vellum. Hasta que termine el mes o se suba el límite, Vellum no acepta cambios salvo en la historia clínica, que sigue abierta para leer y escribir."
+            ),
+        ),
     };
     let text = match channel {
         Channel::Email => format!("{line}\n\n{clinic}\n"),
@@ -208,10 +276,15 @@ mod tests {
 
     #[test]
     fn every_template_names_the_clinic_and_carries_its_link() {
-        let values = Values { first_name: "Ada".into(), clinic_name: "Glow".into(), when: Some("Monday".into()) };
+        let values = Values {
+            first_name: "Ada".into(),
+            clinic_name: "Glow".into(),
+            when: Some("Monday".into()),
+            amount: Some("$500".into()),
+        };
         for &template in Template::ALL {
             for &language in Language::ALL {
-                let link = (template != Template::Reminder).then_some("https://x.test/l/abc");
+                let link = template.has_link().then_some("https://x.test/l/abc");
                 let (subject, text) = render(template, language, Channel::Sms, &values, link);
                 assert!(
                     subject.contains("Glow") && text.contains("Glow") && text.contains("Ada"),

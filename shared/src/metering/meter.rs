@@ -5,14 +5,16 @@
 //! the stream keeps a change) written in the same transaction as the counters it adds to, on the
 //! condition that the marker is new. A delivery that comes again finds its markers and adds nothing; one
 //! that stopped half-way committed whole transactions only, so a retry adds exactly what is missing. A
-//! transaction holds at most 30 events: their markers and one update per counter they touch, a day's and
-//! a month's (DynamoDB takes at most 100 writes, and never two of one item).
+//! transaction holds as many events as fit in 100 writes (DynamoDB's limit, never two of one item): their
+//! markers, the markers of patients counted active for the first time in their month
+//! (`USAGE#ACTIVE#<clinic>#<month>` / `<patientId>`, written only if new, like an event's), and one update
+//! per counter they touch, a day's and a month's.
 //!
 //! Closed months: a month closes a day after it ends (`GRACE`). An event of a closed month that arrives
 //! late (a stream delayed, a retry after an outage) is counted on the day it is metered, marked `late`,
 //! so a closed month never changes and the ledger says where the late events went.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde_json::json;
@@ -25,8 +27,8 @@ use crate::domain::values::EntityId;
 use crate::store::schema::{PK, TTL};
 use crate::store::{Cond, Item, Key, Records, StoreError, Table, Update, Write, str_attr};
 
-/// How many events one transaction counts.
-const EVENTS_PER_TRANSACTION: usize = 30;
+/// The most writes one transaction takes (DynamoDB's limit).
+const WRITES_PER_TRANSACTION: usize = 100;
 /// How long after its end a month still takes events.
 pub const GRACE: chrono::Duration = chrono::Duration::days(1);
 /// How long an event's marker is kept: longer than the stream keeps a change (24 hours).
@@ -62,6 +64,20 @@ fn seen_key(event: &AccessEvent) -> Key {
     Key::new(format!("USAGE#SEEN#{}", event.event_id), "SEEN")
 }
 
+/// A patient counted active in a clinic's month: the marker that they were (`USAGE#ACTIVE#…`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Active {
+    clinic: EntityId,
+    month: NaiveDate,
+    patient: EntityId,
+}
+
+impl Active {
+    fn key(&self) -> Key {
+        Key::new(format!("USAGE#ACTIVE#{}#{}", self.clinic, self.month.format("%Y-%m")), self.patient.to_string())
+    }
+}
+
 /// What one delivery did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MeterReport {
@@ -72,6 +88,8 @@ pub struct MeterReport {
     /// Events nobody is billed for (the platform's own, a patient's page load, an event's copy in a
     /// listed patient's log).
     pub unmetered: usize,
+    /// Patients counted active for the first time in their month.
+    pub active_patients: usize,
 }
 
 /// One event to count.
@@ -82,6 +100,15 @@ struct Metered {
     day: NaiveDate,
     late: bool,
     unit: Unit,
+}
+
+impl Metered {
+    /// The patient it makes active in its month, when it served one.
+    fn active(&self) -> Option<Active> {
+        let served = self.event.outcome == crate::domain::audit::Outcome::Success && self.unit != Unit::RefusedCall;
+        let patient = self.event.patient_id.filter(|_| served)?;
+        Some(Active { clinic: self.clinic, month: month_of(self.day), patient })
+    }
 }
 
 /// The events of a delivery that a clinic is billed for (inserts of an event in its clinic's trail).
@@ -108,46 +135,122 @@ fn metered(changes: &[StreamRecord], now: DateTime<Utc>, report: &mut MeterRepor
     out
 }
 
-/// The writes that count `events`: each one's marker, then one addition per counter.
-fn writes(events: &[&Metered], now: DateTime<Utc>) -> Vec<Write> {
-    let mut writes: Vec<Write> = events
-        .iter()
-        .map(|m| {
-            let key = seen_key(&m.event);
+/// One transaction's worth of events, and the patients among them already counted active this month.
+struct Batch<'a> {
+    events: Vec<&'a Metered>,
+    known_active: HashSet<Active>,
+}
+
+impl Batch<'_> {
+    /// The patients whose month's marker this batch writes (each once).
+    fn new_active(&self) -> Vec<(Active, NaiveDate)> {
+        let mut seen = HashSet::new();
+        self.events
+            .iter()
+            .filter_map(|m| Some((m.active()?, m.day)))
+            .filter(|(active, _)| !self.known_active.contains(active) && seen.insert(*active))
+            .collect()
+    }
+
+    /// The writes that count it: each event's marker, each newly active patient's marker, then one
+    /// addition per counter (a day's and a month's).
+    fn writes(&self, now: DateTime<Utc>) -> Vec<Write> {
+        let marker = |key: Key, expires: i64| {
             let mut item = Item::new();
             item.insert(PK.into(), json!(key.pk));
             item.insert(crate::store::schema::SK.into(), json!(key.sk));
-            item.insert(TTL.into(), json!(now.timestamp() + SEEN_FOR_SECONDS));
+            item.insert(TTL.into(), json!(expires));
             Write::put(Table::Records, item, Cond::NotExists)
-        })
-        .collect();
-    let mut days: HashMap<(EntityId, NaiveDate, Unit), (i64, i64)> = HashMap::new();
-    let mut months: HashMap<(EntityId, NaiveDate, Unit), i64> = HashMap::new();
-    for m in events {
-        let day = days.entry((m.clinic, m.day, m.unit)).or_default();
-        day.0 += 1;
-        day.1 += i64::from(m.late);
-        *months.entry((m.clinic, month_of(m.day), m.unit)).or_default() += 1;
+        };
+        let seen_until = now.timestamp() + SEEN_FOR_SECONDS;
+        let mut writes: Vec<Write> = self.events.iter().map(|m| marker(seen_key(&m.event), seen_until)).collect();
+        let mut days: HashMap<(EntityId, NaiveDate, Unit), (i64, i64)> = HashMap::new();
+        let mut months: HashMap<(EntityId, NaiveDate, Unit), i64> = HashMap::new();
+        let mut count = |clinic: EntityId, day: NaiveDate, unit: Unit, late: bool| {
+            let counter = days.entry((clinic, day, unit)).or_default();
+            counter.0 += 1;
+            counter.1 += i64::from(late);
+            *months.entry((clinic, month_of(day), unit)).or_default() += 1;
+        };
+        for m in &self.events {
+            count(m.clinic, m.day, m.unit, m.late);
+        }
+        for (active, day) in self.new_active() {
+            // Kept until its month has closed (a late event counts in the month it is metered in).
+            writes.push(marker(active.key(), closes_at(active.month).timestamp() + SEEN_FOR_SECONDS));
+            count(active.clinic, day, Unit::ActivePatient, false);
+        }
+        let add = |key: Key, add: Vec<(String, i64)>| Write::Update {
+            table: Table::Records,
+            key,
+            update: Update { set: Item::new(), add },
+            cond: Cond::Always,
+        };
+        for ((clinic, day, unit), (count, late)) in days {
+            let counts = match late {
+                0 => vec![("count".into(), count)],
+                _ => vec![("count".into(), count), ("late".into(), late)],
+            };
+            writes.push(add(Key::new(usage_pk(clinic), counter_sk(day, unit)), counts));
+        }
+        for ((clinic, month, unit), count) in months {
+            let key = Key::new(month_pk(&month.format("%Y-%m").to_string()), format!("{clinic}#{unit}"));
+            writes.push(add(key, vec![("count".into(), count)]));
+        }
+        writes
     }
-    let add = |key: Key, add: Vec<(String, i64)>| Write::Update {
-        table: Table::Records,
-        key,
-        update: Update { set: Item::new(), add },
-        cond: Cond::Always,
-    };
-    for ((clinic, day, unit), (count, late)) in days {
-        let counts =
-            if late > 0 { vec![("count".into(), count), ("late".into(), late)] } else { vec![("count".into(), count)] };
-        writes.push(add(Key::new(usage_pk(clinic), counter_sk(day, unit)), counts));
-    }
-    for ((clinic, month, unit), count) in months {
-        let key = Key::new(month_pk(&month.format("%Y-%m").to_string()), format!("{clinic}#{unit}"));
-        writes.push(add(key, vec![("count".into(), count)]));
-    }
-    writes
 }
 
-/// Counts a delivery of the audit stream, each event once.
+/// The events in batches of at most one transaction's writes each.
+fn batches(events: &[Metered]) -> Vec<Batch<'_>> {
+    /// What a batch writes so far: markers, and the counters it adds to.
+    #[derive(Default)]
+    struct Size {
+        writes: usize,
+        active: HashSet<Active>,
+        days: HashSet<(EntityId, NaiveDate, Unit)>,
+        months: HashSet<(EntityId, NaiveDate, Unit)>,
+    }
+    impl Size {
+        /// Adds `m`'s writes if they fit; false when they do not.
+        fn add(&mut self, m: &Metered) -> bool {
+            let active = m.active().filter(|a| !self.active.contains(a));
+            let mut counters = vec![(m.clinic, m.day, m.unit)];
+            counters.extend(active.map(|_| (m.clinic, m.day, Unit::ActivePatient)));
+            let new_days: Vec<_> = counters.iter().copied().filter(|c| !self.days.contains(c)).collect();
+            let new_months: Vec<_> = counters
+                .iter()
+                .map(|(clinic, day, unit)| (*clinic, month_of(*day), *unit))
+                .filter(|c| !self.months.contains(c))
+                .collect();
+            let writes = 1 + usize::from(active.is_some()) + new_days.len() + new_months.len();
+            if self.writes + writes > WRITES_PER_TRANSACTION {
+                return false;
+            }
+            self.writes += writes;
+            self.active.extend(active);
+            self.days.extend(new_days);
+            self.months.extend(new_months);
+            true
+        }
+    }
+    let mut batches: Vec<Batch<'_>> = Vec::new();
+    let mut size = Size::default();
+    for event in events {
+        if batches.is_empty() || !size.add(event) {
+            size = Size::default();
+            size.add(event);
+            batches.push(Batch { events: Vec::new(), known_active: HashSet::new() });
+        }
+        if let Some(batch) = batches.last_mut() {
+            batch.events.push(event);
+        }
+    }
+    batches
+}
+
+/// Counts a delivery of the audit stream, each event once, then checks the spend of each clinic month it
+/// added to against its plan's cap (see `spend`).
 pub async fn meter(
     records: &dyn Records,
     changes: &[StreamRecord],
@@ -155,22 +258,38 @@ pub async fn meter(
 ) -> Result<MeterReport, StoreError> {
     let mut report = MeterReport::default();
     let events = metered(changes, now, &mut report);
-    for chunk in events.chunks(EVENTS_PER_TRANSACTION) {
-        let mut pending: Vec<&Metered> = chunk.iter().collect();
-        while !pending.is_empty() {
-            match records.transact(writes(&pending, now)).await {
+    let mut touched: Vec<(EntityId, NaiveDate)> = Vec::new();
+    for mut batch in batches(&events) {
+        while !batch.events.is_empty() {
+            let events = batch.events.len();
+            let active = batch.new_active();
+            match records.transact(batch.writes(now)).await {
                 Ok(()) => {
-                    report.counted += pending.len();
+                    report.counted += events;
+                    report.active_patients += active.len();
+                    for m in &batch.events {
+                        let month = (m.clinic, month_of(m.day));
+                        if !touched.contains(&month) {
+                            touched.push(month);
+                        }
+                    }
                     break;
                 }
                 // That event's marker exists: it was counted by an earlier delivery.
-                Err(StoreError::ConditionFailed { index }) if index < pending.len() => {
-                    pending.remove(index);
+                Err(StoreError::ConditionFailed { index }) if index < events => {
+                    batch.events.remove(index);
                     report.duplicates += 1;
+                }
+                // That patient was counted active this month already.
+                Err(StoreError::ConditionFailed { index }) if index < events + active.len() => {
+                    batch.known_active.insert(active[index - events].0);
                 }
                 Err(e) => return Err(e),
             }
         }
+    }
+    for (clinic, month) in touched {
+        super::spend::check(records, clinic, month, now).await?;
     }
     Ok(report)
 }

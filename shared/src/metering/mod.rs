@@ -4,6 +4,7 @@
 
 pub mod meter;
 pub mod plan;
+pub mod spend;
 
 use crate::domain::audit::{AccessEvent, Outcome};
 use crate::domain::role::Role;
@@ -20,6 +21,7 @@ crate::string_enum! {
         PhotoProcessed = "photo-processed",
         EmailSent = "email-sent",
         TextSent = "text-sent",
+        ActivePatient = "active-patient",
         RefusedCall = "refused-call",
     }
 }
@@ -44,6 +46,8 @@ impl Unit {
             Unit::PhotoProcessed => (50, 10_000),
             Unit::EmailSent => (2, 300),
             Unit::TextSent => (5, 15_000),
+            // Counted by the meter, never by a call: its weight is for the table's sake.
+            Unit::ActivePatient => (1, 50_000),
             Unit::RefusedCall => (1, 0),
         };
         Price { weight, micro_usd }
@@ -66,11 +70,22 @@ pub fn route_unit(route: &Route) -> Option<Unit> {
     }
 }
 
+/// Whether a route serves a patient's chart: the summary, and each kind of entry (signing notes included).
+pub fn serves_the_chart(route: &Route) -> bool {
+    route.chart.is_some() || route.name == "chart.read"
+}
+
 /// Whether a call of `route` counts against its clinic's burst quota (one counter update a call): every
 /// metered staff route but a chart's reads, which are never held back.
 pub fn counts_against_quota(route: &Route) -> bool {
-    let chart_read = route.method == "GET" && (route.chart.is_some() || route.name == "chart.read");
+    let chart_read = route.method == "GET" && serves_the_chart(route);
     !route.is_public() && !chart_read && route_unit(route).is_some()
+}
+
+/// Whether a `hard` plan refuses `route` once the month's spend reached its cap: the clinic's staff's
+/// changes, except to the chart (what a clinician records of a patient is never held back for money).
+pub fn stops_at_hard_cap(route: &Route) -> bool {
+    counts_against_quota(route) && route.method != "GET" && !serves_the_chart(route)
 }
 
 /// The events Vellum's own functions record that a clinic is billed for, by event name.
@@ -87,8 +102,10 @@ pub const SYSTEM_EVENTS: &[(&str, Option<Unit>)] = &[
 pub fn event_unit(event: &AccessEvent) -> Option<Unit> {
     let name = event.event_name.as_str();
     if name == "messages.send" {
+        // A notice to the clinic's own staff (its spend cap) is on the platform.
         let text = event.resources.iter().any(|r| r.kind == "channel" && r.id == "sms");
-        return (event.outcome == Outcome::Success).then_some(if text { Unit::TextSent } else { Unit::EmailSent });
+        let billed = event.outcome == Outcome::Success && event.patient_id.is_some();
+        return billed.then_some(if text { Unit::TextSent } else { Unit::EmailSent });
     }
     let unit = match ROUTES.iter().find(|r| r.name == name) {
         Some(route) => route_unit(route),
@@ -115,6 +132,9 @@ fn meaning(unit: Unit) -> &'static str {
         Unit::PhotoProcessed => "an uploaded photo checked, cleaned, rendered and sealed",
         Unit::EmailSent => "an e-mail that left",
         Unit::TextSent => "a text message that left",
+        Unit::ActivePatient => {
+            "a patient the clinic served in the month (a call or message about them that succeeded), once a month"
+        }
         Unit::RefusedCall => "a call refused (4xx): counted, never billed",
     }
 }
@@ -132,6 +152,7 @@ pub fn price_table_markdown() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::values::EntityId;
 
     #[test]
     fn the_readme_shows_the_price_table_of_the_code() {
@@ -152,6 +173,38 @@ mod tests {
         assert_eq!(route_unit(ROUTES.iter().find(|r| r.name == "patients.list").unwrap()), Some(Unit::SearchPage));
         assert_eq!(route_unit(ROUTES.iter().find(|r| r.name == "patients.read").unwrap()), Some(Unit::RecordRead));
         assert_eq!(route_unit(ROUTES.iter().find(|r| r.name == "patients.create").unwrap()), Some(Unit::RecordWrite));
+    }
+
+    #[test]
+    fn a_message_is_billed_when_it_is_to_a_patient_and_left() {
+        let sent = |patient: Option<EntityId>, channel: &str, outcome: Outcome| {
+            let mut event = AccessEvent::by_system(
+                "messages-dispatch",
+                "messages.send",
+                Some(EntityId(ulid::Ulid::new())),
+                "2026-12-02T10:00:00.000000Z".into(),
+            );
+            event.patient_id = patient;
+            event.resources = vec![crate::domain::audit::Resource::new("channel", channel)];
+            event.outcome = outcome;
+            event_unit(&event)
+        };
+        let patient = Some(EntityId(ulid::Ulid::new()));
+        assert_eq!(sent(patient, "sms", Outcome::Success), Some(Unit::TextSent));
+        assert_eq!(sent(patient, "email", Outcome::Success), Some(Unit::EmailSent));
+        assert_eq!(sent(patient, "email", Outcome::Error), None);
+        // A notice to the clinic's administrators (its spend cap) is the platform's.
+        assert_eq!(sent(None, "email", Outcome::Success), None);
+    }
+
+    #[test]
+    fn a_hard_cap_stops_changes_but_never_the_chart_or_a_read() {
+        let route = |name: &str| ROUTES.iter().find(|r| r.name == name).unwrap();
+        assert!(stops_at_hard_cap(route("patients.create")));
+        assert!(!stops_at_hard_cap(route("allergies.create")));
+        assert!(!stops_at_hard_cap(route("notes.sign")));
+        assert!(!stops_at_hard_cap(route("patients.read")));
+        assert!(!stops_at_hard_cap(route("intake.submit")), "a patient's forms are never refused");
     }
 
     #[test]
