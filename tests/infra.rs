@@ -174,15 +174,16 @@ fn granted(template: &Value, role: &str) -> HashMap<String, BTreeSet<String>> {
                 if *action == "s3:ListBucket" {
                     let prefix = statement["Condition"]["StringLike"]["s3:prefix"].as_str();
                     assert!(
-                        matches!(prefix, Some("photos/*" | "audit/*")),
-                        "{role} lists only photos/ or the archive's audit/"
+                        matches!(prefix, Some("photos/*" | "audit/*" | "exports/usage/*")),
+                        "{role} lists only photos/, or the archive's audit/ or exports/usage/"
                     );
                 } else if service == "s3" {
                     for resource in statement["Resource"].as_array().unwrap() {
                         let arn = resource["Fn::Sub"].as_str().unwrap();
                         let photos = arn.ends_with("/quarantine/*") || arn.ends_with("/photos/*");
                         // The archive is only ever added to and read: Object Lock keeps every version.
-                        let archive = arn.ends_with("${AuditArchiveBucket}/audit/*")
+                        let archive = (arn.ends_with("${AuditArchiveBucket}/audit/*")
+                            || arn.ends_with("${AuditArchiveBucket}/exports/usage/*"))
                             && matches!(*action, "s3:PutObject" | "s3:GetObject");
                         assert!(photos || archive, "{role}: {action} {arn}");
                     }
@@ -289,6 +290,10 @@ fn photo_functions_reach_only_their_prefixes_and_keys_only_under_a_photo_context
                 Grant::ListPhotos => &[("s3:ListBucket", "photos")],
                 Grant::ArchiveAudit => &[("s3:PutObject", "audit")],
                 Grant::ReadAuditArchive => &[("s3:ListBucket", "audit"), ("s3:GetObject", "audit")],
+                // (An object grant shows its last folder: `exports/usage/*` as `usage`.)
+                Grant::ExportUsage => {
+                    &[("s3:ListBucket", "exports/usage"), ("s3:GetObject", "usage"), ("s3:PutObject", "usage")]
+                }
                 Grant::GenerateDataKey | Grant::DecryptDataKey | Grant::SendEmail | Grant::SendSms => &[],
             };
             out.extend(pairs.iter().map(|(a, p)| format!("{a} {p}")));

@@ -368,6 +368,21 @@ async fn every_sample_event_gives_its_expected_answer(backend: Backend) {
     let metered = vellum::metering::meter::meter(stores.records.as_ref(), &changes, app.clock.now()).await.unwrap();
     let again = vellum::metering::meter::meter(stores.records.as_ref(), &changes, app.clock.now()).await.unwrap();
     assert_eq!((metered.counted, again.counted, again.duplicates), (1, 0, 1), "{metered:?} {again:?}");
+    // The billing export's schedule exports the latest closed month; a month by hand, that month; a month
+    // that is not one, nothing.
+    let export = |case: &str| {
+        let event: Value = serde_json::from_str(&read("usage-export", case)).unwrap();
+        let (stores, app) = (&stores, &app);
+        async move {
+            let blobs = stores.photos.blobs.as_ref();
+            vellum::metering::export::handle(stores.records.as_ref(), blobs, &event, app.clock.now()).await
+        }
+    };
+    let scheduled = export("scheduled").await.expect("the latest closed month is exported");
+    let october = export("month").await.expect("a month asked for is exported");
+    assert_eq!(october.month, "2026-10");
+    assert_ne!(scheduled.month, october.month);
+    assert!(matches!(export("bad-month").await, Err(vellum::metering::export::ExportError::BadMonth(_))));
     assert_eq!((report.archived, report.tampered, report.batches), (1, 1, 2), "{report:?}");
     // An operator verifies the clinic's chain: the overwrite shows as a break.
     for (function, case, expected, next_id) in ARCHIVE_SCENARIO {
@@ -535,7 +550,8 @@ fn every_route_has_a_success_and_a_failure_event_and_every_event_is_run() {
                 || function == "audit-archive"
                 || function == "audit-retire"
                 || function == "messages-dispatch"
-                || function == "usage-meter";
+                || function == "usage-meter"
+                || function == "usage-export";
             assert!(used, "events/{function}/{name}.json is not run by any test");
         }
     }

@@ -120,6 +120,22 @@ fn grant_statements(grants: &[Grant]) -> Vec<Value> {
                     "Resource": [sub("arn:${AWS::Partition}:s3:::${AuditArchiveBucket}/audit/*")],
                 }))
             }
+            Grant::ExportUsage => {
+                // Listing lets a missing month's file read as missing (404), not as refused (403).
+                statements.push(json!({
+                    "Sid": "ListUsageExports",
+                    "Effect": "Allow",
+                    "Action": "s3:ListBucket",
+                    "Resource": sub("arn:${AWS::Partition}:s3:::${AuditArchiveBucket}"),
+                    "Condition": { "StringLike": { "s3:prefix": "exports/usage/*" } },
+                }));
+                Some(json!({
+                    "Sid": "WriteUsageExports",
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject", "s3:PutObject"],
+                    "Resource": [sub("arn:${AWS::Partition}:s3:::${AuditArchiveBucket}/exports/usage/*")],
+                }))
+            }
             Grant::SendEmail => Some(json!({
                 "Sid": "SendEmailFromTheSender",
                 "Effect": "Allow",

@@ -305,7 +305,73 @@ async fn a_soft_cap_flags_and_keeps_serving_and_a_patient_is_active_once_a_month
     assert_eq!(app.post("/v1/patients", &clinic.admin, patient_body("Still", "Served")).await.status, 201);
 }
 
+async fn a_closed_month_is_exported_once_as_the_payment_provider_s_meter_events(app: TestApp) {
+    use vellum::metering::export::{ExportError, export, keys};
+    let billed = app.open_clinic("Billed").await;
+    let unbilled = app.open_clinic("Unbilled").await;
+    let operator = app.operator();
+    let plan = |customer: Option<&str>| {
+        let mut plan = json!({"name": "Billed", "included": {"record-read": 2}});
+        if let Some(customer) = customer {
+            plan["stripeCustomerId"] = json!(customer);
+        }
+        plan
+    };
+    let set = |clinic: &Clinic, plan: Value| {
+        let path = format!("/v1/operator/clinics/{}/plan", clinic.id);
+        let (app, operator) = (&app, operator.clone());
+        async move { app.send("PUT", &path, Some(&operator), Some(plan), &[]).await }
+    };
+    let refused = set(&billed, plan(Some("not-a-customer"))).await;
+    assert_eq!((refused.status, refused.error_fields()), (422, vec!["stripeCustomerId".to_string()]), "{refused:?}");
+    assert_eq!(set(&billed, plan(Some("cus_NffrFeUfNV2Hib"))).await.status, 200);
+    assert_eq!(set(&unbilled, plan(None)).await.status, 200);
+    let patient = app.patient(&billed, patient_body("Ada", "Export")).await;
+    for _ in 0..3 {
+        assert_eq!(
+            app.get(&format!("/v1/patients/{}", patient["id"].as_str().unwrap()), &billed.admin).await.status,
+            200
+        );
+    }
+    app.patient(&unbilled, patient_body("Bo", "Export")).await;
+    // Their trails, as if they had happened in June 2025 and been metered then.
+    let june = "2025-06-01".parse().unwrap();
+    let in_june = "2025-06-20T12:00:00Z".parse().unwrap();
+    for clinic in [&billed, &unbilled] {
+        let stream = dated(&stream_of(&app, clinic).await, "2025-06-20T10:00:00.000000Z");
+        meter(app.records.as_ref(), &stream, in_june).await.expect("metered");
+    }
+    let blobs = app.app.archive.clone().expect("the archive's store");
+    let open = export(app.records.as_ref(), blobs.as_ref(), june, in_june).await;
+    assert!(matches!(open, Err(ExportError::Open(_))), "{open:?}");
+    let in_july = "2025-07-05T00:00:00Z".parse().unwrap();
+    let first = export(app.records.as_ref(), blobs.as_ref(), june, in_july).await.expect("exported");
+    assert!(first.written && first.without_customer.iter().any(|c| c.to_string() == unbilled.id), "{first:?}");
+    let (events_key, manifest_key) = keys("2025-06");
+    let file = String::from_utf8(blobs.get(&events_key).await.unwrap().expect("the file")).unwrap();
+    let mine: Vec<Value> = file
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["identifier"].as_str().unwrap().contains(&billed.id))
+        .collect();
+    let event = |name: &str| mine.iter().find(|e| e["event_name"] == name).cloned();
+    let reads = event("vellum_record_read").expect("the billable reads");
+    // Three reads and the ledger's, less the two included; stamped with June's last second.
+    assert_eq!(reads["payload"]["stripe_customer_id"], "cus_NffrFeUfNV2Hib");
+    assert_eq!(reads["identifier"], format!("vellum-2025-06-{}-record-read", billed.id).as_str());
+    assert_eq!(reads["timestamp"], 1751327999, "{reads}");
+    assert_eq!(event("vellum_active_patient").unwrap()["payload"]["value"], "1");
+    assert!(event("vellum_refused_call").is_none() && !file.contains(&unbilled.id), "{file}");
+    let manifest: Value = serde_json::from_slice(&blobs.get(&manifest_key).await.unwrap().unwrap()).unwrap();
+    assert_eq!(manifest["events"].as_u64(), Some(first.events as u64));
+    // Exporting again writes nothing and changes nothing.
+    let again = export(app.records.as_ref(), blobs.as_ref(), june, in_july).await.expect("exported");
+    assert_eq!((again.written, again.events), (false, first.events));
+    assert_eq!(String::from_utf8(blobs.get(&events_key).await.unwrap().unwrap()).unwrap(), file);
+}
+
 on_both_backends!(
+    a_closed_month_is_exported_once_as_the_payment_provider_s_meter_events,
     a_spend_cap_warns_the_admins_and_a_hard_one_stops_changes_but_never_the_chart,
     a_soft_cap_flags_and_keeps_serving_and_a_patient_is_active_once_a_month,
     the_operator_sets_a_plan_and_its_burst_quota_holds_back_all_but_the_chart,

@@ -13,19 +13,12 @@ use crate::http::input::Input;
 use crate::http::outcome::{Facts, Outcome, Reply};
 use crate::http::pipeline::Ctx;
 use crate::http::problem::ApiError;
-use crate::metering::meter::{closes_at, month_of, month_pk, usage_pk};
+use crate::metering::meter::{closes_at, month_of, month_pk, month_start, usage_pk};
 use crate::metering::plan::{AtCap, Plan};
 use crate::metering::spend::SpendFlag;
 use crate::metering::{Unit, dollars};
 use crate::store::schema::SK;
 use crate::store::{Query, SkRange, Table, str_attr};
-
-/// The first day of `YYYY-MM`.
-fn month_start(text: &str) -> Option<NaiveDate> {
-    let (year, month) = text.split_once('-')?;
-    let ok = year.len() == 4 && month.len() == 2 && year.chars().chain(month.chars()).all(|c| c.is_ascii_digit());
-    ok.then(|| NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, 1)).flatten()
-}
 
 /// The month a ledger route asks for (`?month=YYYY-MM`, this month by default): 400 malformed, 422 ahead.
 fn asked_month(ctx: &Ctx, input: &Input) -> Result<NaiveDate, ApiError> {
@@ -209,15 +202,4 @@ pub async fn every_clinic(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         .collect();
     let body = json!({"month": month, "closed": ctx.now >= closes_at(first), "items": items});
     Ok(Outcome::Read(Reply::ok(body), Facts::resource("usage", month)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_month_is_written_year_dash_month() {
-        assert_eq!(month_start("2026-12"), NaiveDate::from_ymd_opt(2026, 12, 1));
-        assert!(month_start("2026-13").is_none() && month_start("26-12").is_none() && month_start("2026-1").is_none());
-    }
 }

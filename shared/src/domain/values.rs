@@ -356,7 +356,7 @@ impl std::fmt::Display for UserId {
 }
 
 /// A ULID-based entity id, checked on the way in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct EntityId(pub ulid::Ulid);
 

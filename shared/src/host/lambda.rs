@@ -142,6 +142,28 @@ pub async fn serve_audit_retire() -> Result<(), Error> {
     .await
 }
 
+/// Serves the billing export (see `metering::export`): its schedule exports the latest closed month; an
+/// invocation with `{"month": "YYYY-MM"}` exports that month.
+pub async fn serve_usage_export() -> Result<(), Error> {
+    crate::telemetry::init();
+    let records: Arc<dyn crate::store::Records> = Arc::new(config::dynamo_from_env().await?);
+    let blobs = config::aws_archive_from_env().await?;
+    lambda_http::lambda_runtime::run(lambda_http::lambda_runtime::service_fn(
+        move |event: lambda_http::lambda_runtime::LambdaEvent<serde_json::Value>| {
+            let (records, blobs) = (records.clone(), blobs.clone());
+            async move {
+                let report =
+                    crate::metering::export::handle(records.as_ref(), blobs.as_ref(), &event.payload, chrono::Utc::now())
+                        .await
+                        .map_err(Error::from)?;
+                tracing::info!(month = %report.month, events = report.events, written = report.written, "usage exported");
+                Ok::<_, Error>(report.to_json())
+            }
+        },
+    ))
+    .await
+}
+
 /// Serves the dispatcher of reminders and messages (see `messages::dispatch`), run by a schedule.
 pub async fn serve_messages_dispatch() -> Result<(), Error> {
     crate::telemetry::init();

@@ -324,6 +324,7 @@ pub async fn app_from_env(
                 Arc::new(crate::archive::local_stream::ArchivingRecords::new(embedded, archive));
             let retiring = crate::archive::Archive { records: streamed.clone(), blobs: blobs.clone() };
             tokio::spawn(retire_old_events(retiring, config::retention_days()?));
+            tokio::spawn(export_closed_months(streamed.clone(), blobs.clone()));
             (streamed, Some(blobs))
         }
         Backend::Aws => {
@@ -377,6 +378,26 @@ async fn retire_old_events(archive: crate::archive::Archive, days: i64) {
         match crate::archive::retire::retire(&archive, chrono::Utc::now(), days).await {
             Ok(report) => tracing::info!(retired = report.retired, refused = report.refused.len(), "audit retired"),
             Err(e) => tracing::warn!(error = %e, "old audit events could not be retired; next try later"),
+        }
+    }
+}
+
+/// How often the local server exports the latest closed month's use (a daily schedule on AWS).
+const EXPORT_EVERY: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
+/// Exports the latest closed month's use now and every `EXPORT_EVERY`: into the data directory's archive
+/// folder, under `exports/usage/`.
+async fn export_closed_months(records: Arc<dyn crate::store::Records>, blobs: Arc<dyn crate::blobs::Blobs>) {
+    let mut every = tokio::time::interval(EXPORT_EVERY);
+    loop {
+        every.tick().await;
+        let month = crate::metering::export::last_closed_month(chrono::Utc::now());
+        match crate::metering::export::export(records.as_ref(), blobs.as_ref(), month, chrono::Utc::now()).await {
+            Ok(report) if report.written => {
+                tracing::info!(month = %report.month, events = report.events, "usage exported")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "usage could not be exported; next try later"),
         }
     }
 }

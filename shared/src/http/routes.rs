@@ -46,6 +46,8 @@ pub enum Grant {
     ArchiveAudit,
     /// List and read the audit archive's batches (`audit/`), to verify them.
     ReadAuditArchive,
+    /// Read and write the billing export (`exports/usage/` in the audit archive's bucket).
+    ExportUsage,
     /// New data keys under a photo's encryption context.
     GenerateDataKey,
     /// Unwrap data keys under a photo's encryption context.
@@ -59,7 +61,7 @@ pub enum Grant {
 impl Grant {
     /// Whether it concerns the audit archive.
     pub fn is_archive(self) -> bool {
-        matches!(self, Grant::ArchiveAudit | Grant::ReadAuditArchive)
+        matches!(self, Grant::ArchiveAudit | Grant::ReadAuditArchive | Grant::ExportUsage)
     }
 
     /// Whether it sends messages.
@@ -767,6 +769,13 @@ pub static TRIGGERS: &[Trigger] = &[
         access: &[(Records, Op::Get), (Records, Op::Put), (Records, Op::Update), (Records, Op::Query)],
         invocation: Invocation::AuditStream,
         grants: &[],
+    },
+    Trigger {
+        function: "usage-export",
+        summary: "Daily: the latest closed month's use as meter events for the payment provider, once written",
+        access: &[(Records, Op::Get), (Records, Op::Query)],
+        invocation: Invocation::Schedule("rate(1 day)"),
+        grants: &[Grant::ExportUsage],
     },
     Trigger {
         function: "messages-dispatch",

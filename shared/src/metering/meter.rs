@@ -49,6 +49,13 @@ pub fn month_pk(month: &str) -> String {
     format!("USAGE#MONTH#{month}")
 }
 
+/// The first day of the month written `YYYY-MM`.
+pub fn month_start(text: &str) -> Option<NaiveDate> {
+    let (year, month) = text.split_once('-')?;
+    let ok = year.len() == 4 && month.len() == 2 && year.chars().chain(month.chars()).all(|c| c.is_ascii_digit());
+    ok.then(|| NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, 1)).flatten()
+}
+
 /// The first day of the month `day` is in.
 pub fn month_of(day: NaiveDate) -> NaiveDate {
     day.with_day(1).unwrap_or(day)
@@ -303,6 +310,12 @@ mod tests {
         let november: NaiveDate = "2026-11-01".parse().unwrap();
         assert_eq!(closes_at(november), "2026-12-02T00:00:00Z".parse::<DateTime<Utc>>().unwrap());
         assert_eq!(month_of("2026-11-30".parse().unwrap()), november);
+    }
+
+    #[test]
+    fn a_month_is_written_year_dash_month() {
+        assert_eq!(month_start("2026-12"), NaiveDate::from_ymd_opt(2026, 12, 1));
+        assert!(month_start("2026-13").is_none() && month_start("26-12").is_none() && month_start("2026-1").is_none());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! audit event; the price table below says which unit each event is and what the unit weighs and costs,
 //! and the meter (fed by the audit table's stream) adds each event once to its clinic's daily counters.
 
+pub mod export;
 pub mod meter;
 pub mod plan;
 pub mod spend;

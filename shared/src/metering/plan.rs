@@ -36,6 +36,9 @@ pub struct Plan {
     pub monthly_cap_usd: Option<u32>,
     pub at_cap: AtCap,
     pub burst_units_per_minute: u32,
+    /// The clinic as the payment provider knows it (`cus_…`): the billing export names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stripe_customer_id: Option<String>,
     /// 0 for the default plan of a clinic that has none stored.
     pub version: u64,
 }
@@ -54,6 +57,7 @@ impl Plan {
             monthly_cap_usd: None,
             at_cap: AtCap::Soft,
             burst_units_per_minute: DEFAULT_BURST,
+            stripe_customer_id: None,
             version: 0,
         }
     }
@@ -95,7 +99,7 @@ fn read_per_unit(form: &Form<'_>, field: &str, max: f64) -> Option<BTreeMap<Unit
 
 /// What the operator sends.
 pub fn read(form: &Form<'_>) -> Option<Plan> {
-    form.only(&["name", "prices", "included", "monthlyCapUsd", "atCap", "burstUnitsPerMinute"]);
+    form.only(&["name", "prices", "included", "monthlyCapUsd", "atCap", "burstUnitsPerMinute", "stripeCustomerId"]);
     let name = form.req("name");
     let prices = read_per_unit(form, "prices", 1_000_000_000.0);
     let included = read_per_unit(form, "included", 1_000_000_000.0);
@@ -108,7 +112,16 @@ pub fn read(form: &Form<'_>) -> Option<Plan> {
             return None;
         }
     }
+    let customer: Option<ShortText> = form.opt("stripeCustomerId");
+    let customer = customer.map(|c| c.as_str().to_string());
+    if customer.as_deref().is_some_and(|c| {
+        !(c.starts_with("cus_") && c.len() > 4 && c.len() <= 64 && c[4..].chars().all(|ch| ch.is_ascii_alphanumeric()))
+    }) {
+        form.reject("stripeCustomerId", Issue::Rule("must be a customer id such as cus_NffrFeUfNV2Hib".into()));
+        return None;
+    }
     Some(Plan {
+        stripe_customer_id: customer,
         name: name?,
         prices: prices?,
         included: included?,
