@@ -543,7 +543,7 @@ fn table(which: Table) -> Value {
         gsis.push(json!({
             "IndexName": index.name(),
             "KeySchema": [{"AttributeName": pk, "KeyType": "HASH"}, {"AttributeName": sk, "KeyType": "RANGE"}],
-            "Projection": {"ProjectionType": "ALL"},
+            "Projection": {"ProjectionType": if which.keys_only_indexes() { "KEYS_ONLY" } else { "ALL" }},
         }));
     }
     let mut properties = json!({

@@ -3,6 +3,7 @@
 pub mod faults;
 pub mod images;
 pub mod messages;
+pub mod tally;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -275,23 +276,30 @@ impl TestApp {
 
     /// The local server with its state adjusted by `configure` (a fixed clock, a lower link limit).
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(App) -> App) -> (Self, Arc<StoreCounts>) {
-        Self::spawn_full(backend, configure, None).await
+        Self::spawn_full(backend, configure, None, None).await
     }
 
     /// The local server over records, blobs and keys that fail as `faults` decides.
     pub async fn spawn_faulty(backend: Backend, faults: Arc<Faults>) -> Self {
-        Self::spawn_full(backend, |app| app, Some(faults)).await.0
+        Self::spawn_full(backend, |app| app, Some(faults), None).await.0
+    }
+
+    /// The local server over records, blobs and keys that tally every request they receive.
+    pub async fn spawn_tallied(backend: Backend, tally: Arc<tally::Tally>) -> Self {
+        Self::spawn_full(backend, |app| app, None, Some(tally)).await.0
     }
 
     async fn spawn_full(
         backend: Backend,
         configure: impl FnOnce(App) -> App,
         faults: Option<Arc<Faults>>,
+        tally: Option<Arc<tally::Tally>>,
     ) -> (Self, Arc<StoreCounts>) {
         let (inner, dir) = records(backend).await;
-        let inner: Arc<dyn Records> = match &faults {
-            Some(faults) => Arc::new(FaultyRecords { inner, faults: faults.clone() }),
-            None => inner,
+        let inner: Arc<dyn Records> = match (&faults, &tally) {
+            (Some(faults), _) => Arc::new(FaultyRecords { inner, faults: faults.clone() }),
+            (None, Some(tally)) => Arc::new(tally::TallyingRecords { inner, tally: tally.clone() }),
+            (None, None) => inner,
         };
         let counts = Arc::new(StoreCounts::default());
         let records: Arc<dyn Records> = Arc::new(CountingRecords { inner, counts: counts.clone() });
@@ -305,6 +313,13 @@ impl TestApp {
             Some(faults) => PhotoPorts {
                 blobs: Arc::new(FaultyBlobs { inner: photos.blobs, faults: faults.clone() }),
                 keyring: Arc::new(FaultyKeyring { inner: photos.keyring, faults: faults.clone() }),
+            },
+            None => photos,
+        };
+        let photos = match &tally {
+            Some(tally) => PhotoPorts {
+                blobs: Arc::new(tally::TallyingBlobs { inner: photos.blobs, tally: tally.clone() }),
+                keyring: Arc::new(tally::TallyingKeyring { inner: photos.keyring, tally: tally.clone() }),
             },
             None => photos,
         };

@@ -142,26 +142,25 @@ fn metered(changes: &[StreamRecord], now: DateTime<Utc>, report: &mut MeterRepor
     out
 }
 
-/// One transaction's worth of events, and the patients among them already counted active this month.
+/// One transaction's worth of events.
 struct Batch<'a> {
     events: Vec<&'a Metered>,
-    known_active: HashSet<Active>,
 }
 
 impl Batch<'_> {
-    /// The patients whose month's marker this batch writes (each once).
-    fn new_active(&self) -> Vec<(Active, NaiveDate)> {
+    /// The patients whose month's marker this batch writes (each once): those not `known` to be counted.
+    fn new_active(&self, known: &HashSet<Active>) -> Vec<(Active, NaiveDate)> {
         let mut seen = HashSet::new();
         self.events
             .iter()
             .filter_map(|m| Some((m.active()?, m.day)))
-            .filter(|(active, _)| !self.known_active.contains(active) && seen.insert(*active))
+            .filter(|(active, _)| !known.contains(active) && seen.insert(*active))
             .collect()
     }
 
     /// The writes that count it: each event's marker, each newly active patient's marker, then one
     /// addition per counter (a day's and a month's).
-    fn writes(&self, now: DateTime<Utc>) -> Vec<Write> {
+    fn writes(&self, known: &HashSet<Active>, now: DateTime<Utc>) -> Vec<Write> {
         let marker = |key: Key, expires: i64| {
             let mut item = Item::new();
             item.insert(PK.into(), json!(key.pk));
@@ -182,7 +181,7 @@ impl Batch<'_> {
         for m in &self.events {
             count(m.clinic, m.day, m.unit, m.late);
         }
-        for (active, day) in self.new_active() {
+        for (active, day) in self.new_active(known) {
             // Kept until its month has closed (a late event counts in the month it is metered in).
             writes.push(marker(active.key(), closes_at(active.month).timestamp() + SEEN_FOR_SECONDS));
             count(active.clinic, day, Unit::ActivePatient, false);
@@ -247,7 +246,7 @@ fn batches(events: &[Metered]) -> Vec<Batch<'_>> {
         if batches.is_empty() || !size.add(event) {
             size = Size::default();
             size.add(event);
-            batches.push(Batch { events: Vec::new(), known_active: HashSet::new() });
+            batches.push(Batch { events: Vec::new() });
         }
         if let Some(batch) = batches.last_mut() {
             batch.events.push(event);
@@ -266,14 +265,23 @@ pub async fn meter(
     let mut report = MeterReport::default();
     let events = metered(changes, now, &mut report);
     let mut touched: Vec<(EntityId, NaiveDate)> = Vec::new();
+    // Patients known to be counted this month: each looked up once a delivery (a read), rather than found
+    // by a transaction that fails on its marker (a failed transaction costs its writes all the same).
+    let mut known: HashSet<Active> = HashSet::new();
     for mut batch in batches(&events) {
+        for (active, _) in batch.new_active(&known) {
+            if records.get(Table::Records, &active.key()).await?.is_some() {
+                known.insert(active);
+            }
+        }
         while !batch.events.is_empty() {
             let events = batch.events.len();
-            let active = batch.new_active();
-            match records.transact(batch.writes(now)).await {
+            let active = batch.new_active(&known);
+            match records.transact(batch.writes(&known, now)).await {
                 Ok(()) => {
                     report.counted += events;
                     report.active_patients += active.len();
+                    known.extend(active.iter().map(|(a, _)| *a));
                     for m in &batch.events {
                         let month = (m.clinic, month_of(m.day));
                         if !touched.contains(&month) {
@@ -287,9 +295,9 @@ pub async fn meter(
                     batch.events.remove(index);
                     report.duplicates += 1;
                 }
-                // That patient was counted active this month already.
+                // That patient was counted active this month meanwhile.
                 Err(StoreError::ConditionFailed { index }) if index < events + active.len() => {
-                    batch.known_active.insert(active[index - events].0);
+                    known.insert(active[index - events].0);
                 }
                 Err(e) => return Err(e),
             }
@@ -310,6 +318,30 @@ mod tests {
         let november: NaiveDate = "2026-11-01".parse().unwrap();
         assert_eq!(closes_at(november), "2026-12-02T00:00:00Z".parse::<DateTime<Utc>>().unwrap());
         assert_eq!(month_of("2026-11-30".parse().unwrap()), november);
+    }
+
+    #[test]
+    fn a_delivery_of_many_clinics_and_patients_fits_each_transaction_in_a_hundred_writes() {
+        let day: NaiveDate = "2026-12-02".parse().unwrap();
+        let events: Vec<Metered> = (0..99)
+            .map(|i| {
+                let clinic = EntityId(ulid::Ulid::from_parts(1, i % 40));
+                let mut event = AccessEvent::by_system("test", "patients.read", Some(clinic), day.to_string());
+                event.patient_id = Some(EntityId(ulid::Ulid::new()));
+                let unit = if i % 2 == 0 { Unit::RecordRead } else { Unit::RecordWrite };
+                Metered { event, clinic, day, late: false, unit }
+            })
+            .collect();
+        let now = Utc::now();
+        let batches = batches(&events);
+        assert!(batches.len() > 1);
+        assert_eq!(batches.iter().map(|b| b.events.len()).sum::<usize>(), 99);
+        let known = HashSet::new();
+        for batch in &batches {
+            let writes = batch.writes(&known, now).len();
+            assert!(writes <= WRITES_PER_TRANSACTION, "{writes}");
+            assert_eq!(batch.new_active(&known).len(), batch.events.len(), "each event's patient is new");
+        }
     }
 
     #[test]

@@ -171,7 +171,15 @@ impl DynamoRecords {
                         .key_schema(built(
                             KeySchemaElement::builder().attribute_name(sk).key_type(KeyType::Range).build(),
                         )?)
-                        .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                        .projection(
+                            Projection::builder()
+                                .projection_type(if table.keys_only_indexes() {
+                                    ProjectionType::KeysOnly
+                                } else {
+                                    ProjectionType::All
+                                })
+                                .build(),
+                        )
                         .build(),
                 )?);
             }

@@ -307,7 +307,11 @@ fn run_query(db: &Database, query: &Query) -> Result<Page, StoreError> {
                 }
                 let (_, _, pk, sk) = key.value();
                 if let Some(v) = main.get((pk, sk)).map_err(unavailable)? {
-                    items.push(decode(v.value())?);
+                    let mut item = decode(v.value())?;
+                    if query.table.keys_only_indexes() {
+                        item.retain(|name, _| [schema::PK, schema::SK, ipk, isk].contains(&name.as_str()));
+                    }
+                    items.push(item);
                 }
             }
         }

@@ -29,6 +29,14 @@ impl Table {
         }
     }
 
+    /// Whether an index of this table holds only the keys (its own and the table's) of each item: the
+    /// audit table's, whose events are read whole by key after the index finds them (the cost model's
+    /// figures: a copy of every event in each index costs storage and write units for reads that are
+    /// rare).
+    pub fn keys_only_indexes(self) -> bool {
+        self == Table::Audit
+    }
+
     pub fn has_index(self, index: Option<Index>) -> bool {
         index.is_none_or(|i| self.indexes().contains(&i))
     }
