@@ -71,8 +71,12 @@ async fn an_invitation_leaves_once_by_its_channel_with_its_link_and_nothing_clin
         assert!(!links.iter().any(|l| stored.contains(l.rsplit('/').next().unwrap())), "a working link is stored");
     }
     let events = app.audit(&clinic, &format!("&patientId={patient_id}")).await;
-    let sends = events.iter().filter(|e| e["eventName"] == "messages.send").count();
-    assert_eq!(sends, 2, "{events:?}");
+    let sends: Vec<&Value> = events.iter().filter(|e| e["eventName"] == "messages.send").collect();
+    assert_eq!(sends.len(), 2, "{events:?}");
+    // The text's event names where its number is, for its price, and never the number.
+    let text = sends.iter().find(|e| e.to_string().contains("\"sms\"")).expect("the text's event");
+    assert!(text.to_string().contains("north-america"), "{text}");
+    assert!(!text.to_string().contains("4155550123"), "{text}");
 }
 
 /// A clinic writing in Swedish with a practitioner working 09:00–17:00 every day and a 60-minute service

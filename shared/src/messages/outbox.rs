@@ -263,6 +263,10 @@ async fn finish(
     let mut event = AccessEvent::by_system(SENDER, "messages.send", Some(envelope.clinic_id), sortable_time(now));
     event.patient_id = envelope.patient_id;
     event.resources = vec![Resource::new("message", &envelope.id), Resource::new("channel", envelope.channel)];
+    if envelope.channel == super::Channel::Sms {
+        // Its price depends on where the number is (never the number itself).
+        event.resources.push(Resource::new("region", crate::metering::text_region(&envelope.to)));
+    }
     let (next, delivery) = match answer {
         Ok(accepted) => (
             QueuedMessage {

@@ -22,6 +22,7 @@ crate::string_enum! {
         PhotoProcessed = "photo-processed",
         EmailSent = "email-sent",
         TextSent = "text-sent",
+        TextSentInternational = "text-sent-international",
         ActivePatient = "active-patient",
         RefusedCall = "refused-call",
     }
@@ -47,6 +48,9 @@ impl Unit {
             Unit::PhotoProcessed => (50, 10_000),
             Unit::EmailSent => (2, 300),
             Unit::TextSent => (5, 15_000),
+            // What a text costs to send varies by country, and outside North America it is several times
+            // as much (Sweden, Spain, Germany: 0.07 to 0.11 dollars).
+            Unit::TextSentInternational => (5, 120_000),
             // Counted by the meter, never by a call: its weight is for the table's sake.
             Unit::ActivePatient => (1, 50_000),
             Unit::RefusedCall => (1, 0),
@@ -89,6 +93,14 @@ pub fn stops_at_hard_cap(route: &Route) -> bool {
     counts_against_quota(route) && route.method != "GET" && !serves_the_chart(route)
 }
 
+/// The region a text message to a number outside North America (+1) names in its audit event.
+pub const INTERNATIONAL: &str = "international";
+
+/// The region of a text message's number, for its price.
+pub fn text_region(phone: &str) -> &'static str {
+    if phone.starts_with("+1") { "north-america" } else { INTERNATIONAL }
+}
+
 /// The events Vellum's own functions record that a clinic is billed for, by event name.
 pub const SYSTEM_EVENTS: &[(&str, Option<Unit>)] = &[
     ("photos.process", Some(Unit::PhotoProcessed)),
@@ -104,9 +116,15 @@ pub fn event_unit(event: &AccessEvent) -> Option<Unit> {
     let name = event.event_name.as_str();
     if name == "messages.send" {
         // A notice to the clinic's own staff (its spend cap) is on the platform.
-        let text = event.resources.iter().any(|r| r.kind == "channel" && r.id == "sms");
+        let named = |kind: &str, id: &str| event.resources.iter().any(|r| r.kind == kind && r.id == id);
         let billed = event.outcome == Outcome::Success && event.patient_id.is_some();
-        return billed.then_some(if text { Unit::TextSent } else { Unit::EmailSent });
+        // (A text whose event names no region is billed at the lower price.)
+        let unit = match (named("channel", "sms"), named("region", INTERNATIONAL)) {
+            (false, _) => Unit::EmailSent,
+            (true, false) => Unit::TextSent,
+            (true, true) => Unit::TextSentInternational,
+        };
+        return billed.then_some(unit);
     }
     let unit = match ROUTES.iter().find(|r| r.name == name) {
         Some(route) => route_unit(route),
@@ -132,7 +150,8 @@ fn meaning(unit: Unit) -> &'static str {
         Unit::FormSubmitted => "a patient's forms sent from their link",
         Unit::PhotoProcessed => "an uploaded photo checked, cleaned, rendered and sealed",
         Unit::EmailSent => "an e-mail that left",
-        Unit::TextSent => "a text message that left",
+        Unit::TextSent => "a text message that left for a North American number (+1)",
+        Unit::TextSentInternational => "a text message that left for any other number",
         Unit::ActivePatient => {
             "a patient the clinic served in the month (a call or message about them that succeeded), once a month"
         }
@@ -186,12 +205,17 @@ mod tests {
                 "2026-12-02T10:00:00.000000Z".into(),
             );
             event.patient_id = patient;
+            let (channel, phone) = channel.split_once(' ').unwrap_or((channel, ""));
             event.resources = vec![crate::domain::audit::Resource::new("channel", channel)];
+            if !phone.is_empty() {
+                event.resources.push(crate::domain::audit::Resource::new("region", text_region(phone)));
+            }
             event.outcome = outcome;
             event_unit(&event)
         };
         let patient = Some(EntityId(ulid::Ulid::new()));
-        assert_eq!(sent(patient, "sms", Outcome::Success), Some(Unit::TextSent));
+        assert_eq!(sent(patient, "sms +14155550123", Outcome::Success), Some(Unit::TextSent));
+        assert_eq!(sent(patient, "sms +46701234567", Outcome::Success), Some(Unit::TextSentInternational));
         assert_eq!(sent(patient, "email", Outcome::Success), Some(Unit::EmailSent));
         assert_eq!(sent(patient, "email", Outcome::Error), None);
         // A notice to the clinic's administrators (its spend cap) is the platform's.
