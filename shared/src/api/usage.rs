@@ -132,8 +132,9 @@ pub async fn read(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let flag = SpendFlag::read(ctx.app.records.as_ref(), ctx.clinic()?, first).await?;
     let cap = plan.monthly_cap_usd.map(|cap| {
         // The levels the meter raised under this cap (a notice went to the administrators at each).
-        let reached = flag.filter(|f| f.cap_usd == cap).map(|f| f.percent);
-        let stopped = plan.at_cap == AtCap::Hard && reached == Some(100) && first == month_of(ctx.now.date_naive());
+        let reached = flag.as_ref().filter(|f| f.holds_under(cap)).map(|f| f.percent);
+        let this_month = first == month_of(ctx.now.date_naive());
+        let stopped = plan.at_cap == AtCap::Hard && this_month && flag.is_some_and(|f| f.stops_changes(cap));
         json!({"capUsd": cap, "percent": (total as f64 / (f64::from(cap) * 1e6) * 1000.0).round() / 10.0,
                "atCap": plan.at_cap, "reachedPercent": reached, "changesStopped": stopped})
     });

@@ -221,8 +221,7 @@ async fn quota(ctx: &Ctx) -> Result<(), ApiError> {
     {
         let month = crate::metering::meter::month_of(ctx.now.date_naive());
         let flag = SpendFlag::read(ctx.app.records.as_ref(), clinic, month).await?;
-        // A flag raised under a lower cap than today's is stale: the operator raised the cap since.
-        if flag.is_some_and(|f| f.percent >= 100 && f.cap_usd >= cap_usd) {
+        if flag.is_some_and(|f| f.stops_changes(cap_usd)) {
             return Err(ApiError::AtSpendCap { cap_usd });
         }
     }

@@ -45,6 +45,18 @@ impl SpendFlag {
         Key::new(keys::clinic_pk(clinic), format!("SPEND#{}", month.format("%Y-%m")))
     }
 
+    /// Whether it still holds under the plan's cap today: a flag raised under a cap at least as high does
+    /// (the spend that reached it reaches a lower one too); one raised under a lower cap is stale (the
+    /// operator raised the cap since).
+    pub fn holds_under(&self, cap_usd: u32) -> bool {
+        self.cap_usd >= cap_usd
+    }
+
+    /// Whether it stops a `hard` plan's changes under `cap_usd`.
+    pub fn stops_changes(&self, cap_usd: u32) -> bool {
+        self.holds_under(cap_usd) && self.percent >= 100
+    }
+
     /// The clinic month's flag, if raised.
     pub async fn read(records: &dyn Records, clinic: EntityId, month: NaiveDate) -> Result<Option<Self>, StoreError> {
         records.get(Table::Records, &Self::key(clinic, month)).await?.map(entity_from).transpose()
@@ -94,8 +106,7 @@ pub async fn check(
     let spend = month_spend(records, &plan, clinic, month).await?;
     let Some(percent) = level(spend, cap_usd) else { return Ok(None) };
     let flag = SpendFlag::read(records, clinic, month).await?;
-    // A flag raised under another cap says nothing of this one.
-    if flag.as_ref().is_some_and(|f| f.cap_usd == cap_usd && f.percent >= percent) {
+    if flag.as_ref().is_some_and(|f| f.holds_under(cap_usd) && f.percent >= percent) {
         return Ok(None);
     }
     let (cond, version) = match &flag {
