@@ -75,6 +75,22 @@ fn photo_objects(prefixes: &[&str]) -> Vec<Value> {
     prefixes.iter().map(|p| sub(&format!("arn:${{AWS::Partition}}:s3:::{}/{p}*", photo_bucket_name()))).collect()
 }
 
+/// The audit archive's bucket (which also holds the billing export).
+fn archive_bucket() -> Value {
+    sub("arn:${AWS::Partition}:s3:::${AuditArchiveBucket}")
+}
+
+/// Listing `bucket`, narrowed to the keys under `prefix` (a folder, ending in `/`).
+fn list_statement(sid: &str, bucket: Value, prefix: &str) -> Value {
+    json!({
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": "s3:ListBucket",
+        "Resource": bucket,
+        "Condition": { "StringLike": { "s3:prefix": format!("{prefix}*") } },
+    })
+}
+
 /// The encryption context every photo data key is bound to: all three, nothing else.
 pub const PHOTO_CONTEXT_KEYS: [&str; 3] = ["clinicId", "patientId", "photoId"];
 
@@ -92,13 +108,11 @@ fn grant_statements(grants: &[Grant]) -> Vec<Value> {
             Grant::WritePhotos => s3("WriteSealedPhotos", &["s3:PutObject"], &["photos/"]),
             Grant::ReadPhotos => s3("ReadSealedPhotos", &["s3:GetObject"], &["photos/"]),
             Grant::DeletePhotos => s3("DeletePhotos", &["s3:DeleteObject"], &["photos/", "quarantine/"]),
-            Grant::ListPhotos => Some(json!({
-                "Sid": "ListSealedPhotos",
-                "Effect": "Allow",
-                "Action": "s3:ListBucket",
-                "Resource": sub(&format!("arn:${{AWS::Partition}}:s3:::{}", photo_bucket_name())),
-                "Condition": { "StringLike": { "s3:prefix": "photos/*" } },
-            })),
+            Grant::ListPhotos => Some(list_statement(
+                "ListSealedPhotos",
+                sub(&format!("arn:${{AWS::Partition}}:s3:::{}", photo_bucket_name())),
+                "photos/",
+            )),
             Grant::ArchiveAudit => Some(json!({
                 "Sid": "WriteAuditArchive",
                 "Effect": "Allow",
@@ -106,13 +120,7 @@ fn grant_statements(grants: &[Grant]) -> Vec<Value> {
                 "Resource": [sub("arn:${AWS::Partition}:s3:::${AuditArchiveBucket}/audit/*")],
             })),
             Grant::ReadAuditArchive => {
-                statements.push(json!({
-                    "Sid": "ListAuditArchive",
-                    "Effect": "Allow",
-                    "Action": "s3:ListBucket",
-                    "Resource": sub("arn:${AWS::Partition}:s3:::${AuditArchiveBucket}"),
-                    "Condition": { "StringLike": { "s3:prefix": "audit/*" } },
-                }));
+                statements.push(list_statement("ListAuditArchive", archive_bucket(), "audit/"));
                 Some(json!({
                     "Sid": "ReadAuditArchive",
                     "Effect": "Allow",
@@ -122,13 +130,7 @@ fn grant_statements(grants: &[Grant]) -> Vec<Value> {
             }
             Grant::ExportUsage => {
                 // Listing lets a missing month's file read as missing (404), not as refused (403).
-                statements.push(json!({
-                    "Sid": "ListUsageExports",
-                    "Effect": "Allow",
-                    "Action": "s3:ListBucket",
-                    "Resource": sub("arn:${AWS::Partition}:s3:::${AuditArchiveBucket}"),
-                    "Condition": { "StringLike": { "s3:prefix": "exports/usage/*" } },
-                }));
+                statements.push(list_statement("ListUsageExports", archive_bucket(), "exports/usage/"));
                 Some(json!({
                     "Sid": "WriteUsageExports",
                     "Effect": "Allow",

@@ -15,7 +15,7 @@ use crate::store::{Table, Write};
 pub async fn read(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     input.params(ctx.route.query)?;
     let clinic = ctx.clinic()?;
-    let plan: Plan = load_item(&ctx, Plan::key(clinic)).await?.unwrap_or_else(Plan::list);
+    let plan = Plan::of(ctx.app.records.as_ref(), clinic).await?;
     let version = plan.version;
     Ok(Outcome::Read(Reply::ok(json!(plan)).versioned(version), Facts::resource("plan", clinic)))
 }

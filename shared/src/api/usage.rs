@@ -8,12 +8,11 @@ use chrono::{Datelike, NaiveDate};
 use serde_json::{Value, json};
 
 use super::chart::query_all;
-use crate::domain::values::EntityId;
 use crate::http::input::Input;
 use crate::http::outcome::{Facts, Outcome, Reply};
 use crate::http::pipeline::Ctx;
 use crate::http::problem::ApiError;
-use crate::metering::meter::{closes_at, month_of, month_pk, month_start, usage_pk};
+use crate::metering::meter::{closes_at, month_of, month_start, month_totals, usage_pk};
 use crate::metering::plan::{AtCap, Plan};
 use crate::metering::spend::SpendFlag;
 use crate::metering::{Unit, dollars};
@@ -32,10 +31,6 @@ fn asked_month(ctx: &Ctx, input: &Input) -> Result<NaiveDate, ApiError> {
         return Err(ApiError::field_rule("month", "must not be in the future"));
     }
     Ok(first)
-}
-
-fn unit_named(name: &str) -> Option<Unit> {
-    Unit::ALL.iter().copied().find(|u| u.as_str() == name)
 }
 
 /// One count of a day: how many, and how many of them arrived after their own month had closed.
@@ -62,7 +57,7 @@ impl Ledger {
         for item in query_all(ctx, query).await? {
             let parsed = str_attr(&item, SK).and_then(|sk| sk.strip_prefix("DAY#")).and_then(|rest| {
                 let (day, unit) = rest.split_once('#')?;
-                Some((day.to_string(), unit_named(unit)?))
+                Some((day.to_string(), Unit::named(unit)?))
             });
             let read = |name: &str| item.get(name).and_then(Value::as_u64).unwrap_or(0);
             if let Some((day, unit)) = parsed {
@@ -173,18 +168,8 @@ pub async fn csv(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
 pub async fn every_clinic(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let first = asked_month(&ctx, &input)?;
     let month = first.format("%Y-%m").to_string();
-    let query = Query::new(Table::Records, month_pk(&month)).sk(SkRange::All);
-    let mut clinics: BTreeMap<String, Vec<(Unit, u64)>> = BTreeMap::new();
-    for item in query_all(&ctx, query).await? {
-        let parsed = str_attr(&item, SK).and_then(|sk| {
-            let (clinic, unit) = sk.split_once('#')?;
-            Some((EntityId::parse(clinic)?.to_string(), unit_named(unit)?))
-        });
-        if let Some((clinic, unit)) = parsed {
-            clinics.entry(clinic).or_default().push((unit, item.get("count").and_then(Value::as_u64).unwrap_or(0)));
-        }
-    }
-    let items: Vec<Value> = clinics
+    let items: Vec<Value> = month_totals(ctx.app.records.as_ref(), first, None)
+        .await?
         .into_iter()
         .map(|(clinic, units)| {
             // At list prices: a plan's own prices and included units are in the clinic's ledger.

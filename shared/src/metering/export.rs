@@ -6,18 +6,15 @@
 //! the same however often it is made, so exporting twice is harmless (and the provider drops an
 //! identifier it has seen).
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
 
 use super::Unit;
-use super::meter::{closes_at, month_pk};
+use super::meter::{closes_at, month_totals};
 use super::plan::Plan;
 use crate::blobs::{BlobError, Blobs};
 use crate::domain::values::EntityId;
-use crate::store::schema::SK;
-use crate::store::{Query, Records, SkRange, StoreError, Table, entity_from, query_all, str_attr};
+use crate::store::{Records, StoreError};
 
 /// Where the exports are kept, a folder per month.
 pub const PREFIX: &str = "exports/usage/";
@@ -87,30 +84,18 @@ pub async fn export(
     if now < closes_at(first) {
         return Err(ExportError::Open(month));
     }
-    let mut clinics: BTreeMap<EntityId, Vec<(Unit, u64)>> = BTreeMap::new();
-    for item in query_all(records, Query::new(Table::Records, month_pk(&month)).sk(SkRange::All)).await? {
-        let parsed = str_attr(&item, SK).and_then(|sk| {
-            let (clinic, unit) = sk.split_once('#')?;
-            Some((EntityId::parse(clinic)?, Unit::ALL.iter().copied().find(|u| u.as_str() == unit)?))
-        });
-        if let Some((clinic, unit)) = parsed {
-            clinics.entry(clinic).or_default().push((unit, item.get("count").and_then(Value::as_u64).unwrap_or(0)));
-        }
-    }
+    let clinics = month_totals(records, first, None).await?;
     // The month's last second: the use happened within it.
     let timestamp = closes_at(first).timestamp() - super::meter::GRACE.num_seconds() - 1;
     let mut lines = String::new();
     let (mut events, mut billed, mut without_customer) = (0, 0, Vec::new());
     for (clinic, mut units) in clinics {
-        let plan = match records.get(Table::Records, &Plan::key(clinic)).await? {
-            Some(item) => entity_from(item)?,
-            None => Plan::list(),
-        };
+        let plan = Plan::of(records, clinic).await?;
         units.sort();
         let billable: Vec<(Unit, u64)> = units
             .into_iter()
             .filter(|(unit, _)| plan.price_of(*unit) > 0)
-            .map(|(unit, count)| (unit, count.saturating_sub(plan.included.get(&unit).copied().unwrap_or(0))))
+            .map(|(unit, count)| (unit, plan.billable(unit, count)))
             .filter(|(_, value)| *value > 0)
             .collect();
         if billable.is_empty() {

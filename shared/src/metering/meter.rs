@@ -14,7 +14,7 @@
 //! late (a stream delayed, a retry after an outage) is counted on the day it is metered, marked `late`,
 //! so a closed month never changes and the ledger says where the late events went.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde_json::json;
@@ -25,7 +25,7 @@ use crate::domain::audit::AccessEvent;
 use crate::domain::keys;
 use crate::domain::values::EntityId;
 use crate::store::schema::{PK, TTL};
-use crate::store::{Cond, Item, Key, Records, StoreError, Table, Update, Write, str_attr};
+use crate::store::{Cond, Item, Key, Query, Records, SkRange, StoreError, Table, Update, Write, query_all, str_attr};
 
 /// The most writes one transaction takes (DynamoDB's limit).
 const WRITES_PER_TRANSACTION: usize = 100;
@@ -47,6 +47,29 @@ pub fn counter_sk(day: NaiveDate, unit: Unit) -> String {
 /// The partition of every clinic's totals for a month (`YYYY-MM`), for the operator.
 pub fn month_pk(month: &str) -> String {
     format!("USAGE#MONTH#{month}")
+}
+
+/// A month's totals as the meter keeps them, by clinic, each clinic's units in the partition's order:
+/// every clinic's, or `only` one's.
+pub async fn month_totals(
+    records: &dyn Records,
+    month: NaiveDate,
+    only: Option<EntityId>,
+) -> Result<BTreeMap<EntityId, Vec<(Unit, u64)>>, StoreError> {
+    let range = only.map_or(SkRange::All, |clinic| SkRange::Prefix(format!("{clinic}#")));
+    let query = Query::new(Table::Records, month_pk(&month.format("%Y-%m").to_string())).sk(range);
+    let mut clinics: BTreeMap<EntityId, Vec<(Unit, u64)>> = BTreeMap::new();
+    for item in query_all(records, query).await? {
+        let parsed = str_attr(&item, crate::store::schema::SK).and_then(|sk| {
+            let (clinic, unit) = sk.split_once('#')?;
+            Some((EntityId::parse(clinic)?, Unit::named(unit)?))
+        });
+        if let Some((clinic, unit)) = parsed {
+            let count = item.get("count").and_then(serde_json::Value::as_u64).unwrap_or(0);
+            clinics.entry(clinic).or_default().push((unit, count));
+        }
+    }
+    Ok(clinics)
 }
 
 /// The first day of the month written `YYYY-MM`.

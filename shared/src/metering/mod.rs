@@ -38,6 +38,11 @@ pub struct Price {
 }
 
 impl Unit {
+    /// The unit of a name in the price table (`record-read`).
+    pub fn named(name: &str) -> Option<Self> {
+        Unit::ALL.iter().copied().find(|u| u.as_str() == name)
+    }
+
     /// The list price. A refused call is counted but never billed.
     pub fn price(self) -> Price {
         let (weight, micro_usd) = match self {

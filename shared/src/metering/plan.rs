@@ -71,9 +71,22 @@ impl Plan {
         self.prices.get(&unit).copied().unwrap_or(unit.price().micro_usd)
     }
 
+    /// How many of a month's `count` units are billed: those beyond the included ones.
+    pub fn billable(&self, unit: Unit, count: u64) -> u64 {
+        count.saturating_sub(self.included.get(&unit).copied().unwrap_or(0))
+    }
+
     /// What `count` units cost in a month on this plan, once the included ones are used.
     pub fn amount(&self, unit: Unit, count: u64) -> u64 {
-        count.saturating_sub(self.included.get(&unit).copied().unwrap_or(0)) * self.price_of(unit)
+        self.billable(unit, count) * self.price_of(unit)
+    }
+
+    /// The clinic's plan as stored, or the list plan when it has none.
+    pub async fn of(records: &dyn crate::store::Records, clinic: EntityId) -> Result<Self, crate::store::StoreError> {
+        match records.get(crate::store::Table::Records, &Self::key(clinic)).await? {
+            Some(item) => crate::store::entity_from(item),
+            None => Ok(Self::list()),
+        }
     }
 }
 
@@ -152,11 +165,7 @@ impl PlanCache {
         if let Some(plan) = fresh {
             return Ok(plan);
         }
-        let item = records.get(crate::store::Table::Records, &Plan::key(clinic)).await?;
-        let plan = match item {
-            Some(item) => crate::store::entity_from(item)?,
-            None => Plan::list(),
-        };
+        let plan = Plan::of(records, clinic).await?;
         if let Ok(mut cache) = self.0.lock() {
             cache.insert(clinic, (plan.clone(), std::time::Instant::now()));
         }

@@ -6,11 +6,10 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use super::meter::month_pk;
+use super::dollars;
+use super::meter::month_totals;
 use super::plan::{AtCap, Plan};
-use super::{Unit, dollars};
 use crate::domain::clinic::Clinic;
 use crate::domain::keys;
 use crate::domain::staff::StaffMember;
@@ -18,10 +17,7 @@ use crate::domain::values::EntityId;
 use crate::messages::Channel;
 use crate::messages::outbox::{Envelope, QueuedMessage};
 use crate::messages::templates::{Template, Values};
-use crate::store::schema::SK;
-use crate::store::{
-    Cond, Key, Query, Records, SkRange, StoreError, Table, Write, entity_from, entity_item, query_all, str_attr,
-};
+use crate::store::{Cond, Key, Query, Records, SkRange, StoreError, Table, Write, entity_from, entity_item, query_all};
 
 /// The levels of the cap that raise the flag, in percent.
 pub const LEVELS: [u32; 2] = [80, 100];
@@ -70,18 +66,8 @@ pub async fn month_spend(
     clinic: EntityId,
     month: NaiveDate,
 ) -> Result<u64, StoreError> {
-    let query = Query::new(Table::Records, month_pk(&month.format("%Y-%m").to_string()))
-        .sk(SkRange::Prefix(format!("{clinic}#")));
-    let mut spend = 0;
-    for item in query_all(records, query).await? {
-        let unit = str_attr(&item, SK)
-            .and_then(|sk| sk.split_once('#'))
-            .and_then(|(_, unit)| Unit::ALL.iter().copied().find(|u| u.as_str() == unit));
-        if let Some(unit) = unit {
-            spend += plan.amount(unit, item.get("count").and_then(Value::as_u64).unwrap_or(0));
-        }
-    }
-    Ok(spend)
+    let totals = month_totals(records, month, Some(clinic)).await?;
+    Ok(totals.values().flatten().map(|(unit, count)| plan.amount(*unit, *count)).sum())
 }
 
 /// The level of the cap `spend` reached, if any.
@@ -98,10 +84,7 @@ pub async fn check(
     month: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<Option<u32>, StoreError> {
-    let plan: Plan = match records.get(Table::Records, &Plan::key(clinic)).await? {
-        Some(item) => entity_from(item)?,
-        None => return Ok(None),
-    };
+    let plan = Plan::of(records, clinic).await?;
     let Some(cap_usd) = plan.monthly_cap_usd else { return Ok(None) };
     let spend = month_spend(records, &plan, clinic, month).await?;
     let Some(percent) = level(spend, cap_usd) else { return Ok(None) };
