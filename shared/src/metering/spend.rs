@@ -22,6 +22,12 @@ use crate::store::{Cond, Key, Query, Records, SkRange, StoreError, Table, Write,
 /// The levels of the cap that raise the flag, in percent.
 pub const LEVELS: [u32; 2] = [80, 100];
 
+/// The most administrators a level's notice goes to: the flag and its notices are one transaction, which
+/// takes at most 100 writes (a clinic with more administrators than this notifies the first, in staff
+/// order, rather than stall the meter on a transaction DynamoDB refuses).
+const MOST_NOTICES: usize = 50;
+const _: () = assert!(1 + MOST_NOTICES <= 100, "the flag and its notices fit in one transaction");
+
 /// A clinic month's flag: the highest level of its cap it reached.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -135,7 +141,7 @@ async fn notices(
     let mut to: Vec<(String, String)> = Vec::new();
     for item in query_all(records, staff).await? {
         let member: StaffMember = entity_from(item)?;
-        if let (true, Some(email)) = (member.is_active_admin(), &member.email) {
+        if let (true, Some(email), true) = (member.is_active_admin(), &member.email, to.len() < MOST_NOTICES) {
             to.push((member.display_name.as_str().to_string(), email.as_str().to_string()));
         }
     }
