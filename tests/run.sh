@@ -61,6 +61,10 @@ status=0
 cargo test --workspace --locked --no-fail-fast "$@" 2>&1 | tee "$results" || status=$?
 passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$results" | grep -Eo '[0-9]+ passed' | awk '{s += $1} END {print s + 0}')
 failed=$(grep -Eo '; [0-9]+ failed' "$results" | grep -Eo '[0-9]+' | awk '{s += $1} END {print s + 0}')
+if [ "$failed" != 0 ]; then
+  echo "==> moto's own errors during the run, if any (its whole log: target/test-tools/moto.log)"
+  grep -E -A12 'Traceback|" 5[0-9][0-9] ' "$log" | head -80 || true
+fi
 
 # The intake and booking pages in headless Chromium (Debian's package) driven by playwright-core, against the local
 # server. Installed here when missing; the browser test fails (never skips) if they cannot be.

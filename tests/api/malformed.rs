@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 use vellum::http::routes::ROUTES;
-use vellum_tests::{TestApp, patient_body};
+use vellum_tests::{Backend, TestApp, patient_body};
 
 async fn malformed_json_is_a_bad_request(app: TestApp) {
     let clinic = app.open_clinic("Syntax").await;
@@ -140,7 +140,13 @@ async fn no_input_produces_a_server_error(app: TestApp) {
         let token = if route.name == "clinics.create" { app.operator() } else { clinic.admin.clone() };
         // A read takes no body and no precondition: one garbage request says what thirty would.
         let bodies = if route.method == "GET" { garbage().into_iter().take(1).collect() } else { garbage() };
-        let etags: &[&str] = if route.method == "GET" { &["garbage"] } else { &["\"1\"", "garbage", "\"-1\""] };
+        // The unparsable preconditions are refused before any store is reached: moto, slow, is asked only the one
+        // that reaches it.
+        let etags: &[&str] = match (route.method, app.backend) {
+            ("GET", _) => &["garbage"],
+            (_, Backend::Aws) => &["\"1\""],
+            _ => &["\"1\"", "garbage", "\"-1\""],
+        };
         for body in bodies {
             for etag in etags {
                 let reply =

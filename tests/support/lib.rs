@@ -264,6 +264,15 @@ impl Records for CountingRecords {
     }
 }
 
+/// The server's warnings and errors (a failed request's cause, never PHI) go into the output of the test that
+/// caused them, so a failure says why it failed.
+fn log_failures_into_the_test_output() {
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_max_level(tracing_subscriber::filter::LevelFilter::WARN)
+        .try_init();
+}
+
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
         Self::spawn_counting(backend).await.0
@@ -295,6 +304,7 @@ impl TestApp {
         faults: Option<Arc<Faults>>,
         tally: Option<Arc<tally::Tally>>,
     ) -> (Self, Arc<StoreCounts>) {
+        log_failures_into_the_test_output();
         let (inner, dir) = records(backend).await;
         let inner: Arc<dyn Records> = match (&faults, &tally) {
             (Some(faults), _) => Arc::new(FaultyRecords { inner, faults: faults.clone() }),
