@@ -110,6 +110,11 @@ fn every_function_has_a_binary_and_every_binary_a_function() {
     let declared: BTreeSet<String> =
         routes::functions().into_iter().chain(TRIGGERS.iter().map(|t| t.function)).map(str::to_string).collect();
     assert_eq!(declared, binaries);
+    // A route's function takes its routes from the table by its own name, at compile time.
+    for function in routes::functions() {
+        let source = std::fs::read_to_string(root().join(format!("functions/src/bin/{function}.rs"))).unwrap();
+        assert!(source.contains(&format!("vellum::function_main!(\"{function}\");")), "{function}.rs");
+    }
 }
 
 /// The DynamoDB actions a role grants, per table resource.

@@ -1,20 +1,16 @@
 //! Runs every sample event in `events/` through the function that serves it, on the embedded store
 //! and on DynamoDB (moto): the same request a deployed function receives from API Gateway or Cognito.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use http::Request;
 use serde_json::Value;
-use tower::ServiceExt;
 use vellum::app::{App, PhotoPorts};
 use vellum::crypto::SecretKey;
-use vellum::http::{pipeline, routes};
-use vellum::ids::SequenceIds;
+use vellum::http::routes;
 use vellum::store::Records;
 use vellum_tests::Backend;
+use vellum_tests::samples::{self, CLINIC, deployment_key, events_dir, read};
 
-const CLINIC: &str = "01JD0000000000000000000001";
 const PATIENT: &str = "01JD0000000000000000000002";
 const TREATMENT: &str = "01JD0000000000000000000003";
 const NOTE: &str = "01JD0000000000000000000004";
@@ -28,49 +24,15 @@ const RESOURCE: &str = "01JD0000000000000000000011";
 const SERVICE: &str = "01JD0000000000000000000012";
 const APPOINTMENT: &str = "01JD0000000000000000000013";
 const SECOND_APPOINTMENT: &str = "01JD0000000000000000000014";
-/// The staff invitation code the sample join events use.
-const SAMPLE_STAFF_CODE: &str = "SampleStaffCode0000000000000000000000000000";
 /// The link token the sample events use.
 const SAMPLE_TOKEN: &str = "SampleLinkToken0000000000000000000000000000";
 const SAMPLE_FEED_TOKEN: &str = "SampleFeedToken0000000000000000000000000000";
 
-fn events_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
-}
-
-fn read(function: &str, case: &str) -> String {
-    let path = events_dir().join(function).join(format!("{case}.json"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// The cursor key every function of the sample deployment shares (the template's `CursorKey`).
-fn deployment_key() -> SecretKey {
-    SecretKey::from_slice(&[7; 32]).expect("32 bytes")
-}
-
 /// Sends one API Gateway event to its function's router; `next_id` is the id the call will create.
 async fn invoke(stores: &Stores, function: &str, case: &str, next_id: Option<&str>) -> (u16, Value) {
-    let served = routes::by_function(function);
-    assert!(!served.is_empty(), "no route for {function}");
-    let ids = next_id.map(|id| id.parse().expect("ulid")).into_iter();
-    let app = App::new(stores.records.clone(), deployment_key())
-        .with_ids(Arc::new(SequenceIds::new(ids)))
-        .with_archive(stores.photos.blobs.clone())
-        .with_photos(stores.photos.clone());
-    let request: Request<lambda_http::Body> =
-        lambda_http::request::from_str(&read(function, case)).expect("a valid API Gateway v2 event");
-    let response = pipeline::router(Arc::new(app), served).oneshot(request).await.expect("infallible");
-    let status = response.status().as_u16();
-    let media_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-    let bytes = axum_body_bytes(response).await;
-    if media_type == "image/jpeg" {
-        let image = image::load_from_memory(&bytes).expect("a JPEG");
-        return (status, serde_json::json!({"width": image.width(), "height": image.height()}));
-    }
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    samples::invoke(stores.records.clone(), stores.photos.clone(), function, case, next_id).await
 }
 
-/// The stores a function reaches: records, and the photo bucket and keys.
 struct Stores {
     records: Arc<dyn Records>,
     photos: PhotoPorts,
@@ -90,10 +52,6 @@ fn sample_upload(declared: usize) -> Vec<u8> {
     assert!(jpeg.len() <= declared, "the sample JPEG is {} bytes", jpeg.len());
     jpeg.resize(declared, 0);
     jpeg
-}
-
-async fn axum_body_bytes(response: http::Response<vellum_tests::AxumBody>) -> Vec<u8> {
-    vellum_tests::body_bytes(response).await
 }
 
 /// The cases, in an order that builds the data the later ones need, with the status each must give.
@@ -309,27 +267,12 @@ async fn adopt_sample_token(stores: &Stores) {
 
 /// A staff invitation's code is random; the join events use a fixed one, so the invitation an answer
 /// carries the code of is moved to that code's hash, as if it had been drawn.
-async fn adopt_sample_staff_code(stores: &Stores, answer: &Value) {
-    use vellum::domain::forms::invitation::token_hash;
-    use vellum::domain::keys::{STAFF_CODE, staff_code_pk};
-    use vellum::store::{Cond, Key, Table, Write};
-    let Some(code) = answer["adminInvitationCode"].as_str().or(answer["code"].as_str()) else { return };
-    let drawn = Key::new(staff_code_pk(&token_hash(code)), STAFF_CODE);
-    let mut item = stores.records.get(Table::Records, &drawn).await.unwrap().expect("the staff invitation");
-    item.insert("PK".into(), staff_code_pk(&token_hash(SAMPLE_STAFF_CODE)).into());
-    let moved = vec![
-        Write::put(Table::Records, item, Cond::NotExists),
-        Write::Delete { table: Table::Records, key: drawn, cond: Cond::Exists },
-    ];
-    stores.records.transact(moved).await.unwrap();
-}
-
 async fn every_sample_event_gives_its_expected_answer(backend: Backend) {
     let stores = stores(backend).await;
     for (function, case, expected, next_id) in SCENARIO {
         let (status, body) = invoke(&stores, function, case, *next_id).await;
         assert_eq!(status, *expected, "{function}/{case}: {body}");
-        adopt_sample_staff_code(&stores, &body).await;
+        samples::adopt_sample_staff_code(stores.records.as_ref(), &body).await;
     }
     for (function, case, expected, next_id) in FEED_SETUP {
         let (status, body) = invoke(&stores, function, case, *next_id).await;

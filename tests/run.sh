@@ -8,14 +8,6 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-venv="$root/target/test-tools/moto-venv"
-if [ ! -x "$venv/bin/moto_server" ]; then
-  echo "==> installing moto (server mode) into $venv"
-  mkdir -p "$(dirname "$venv")"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.1,<6'
-fi
-
 # Offline checks of the deployment template (cfn-lint with the SAM transform, and checkov), in a
 # virtualenv of their own: checkov beside moto would downgrade boto3.
 iac="$root/target/test-tools/iac-venv"
@@ -29,33 +21,9 @@ echo "==> cfn-lint infra/template.json"
 echo "==> checkov infra/template.json (skips and their reasons: infra/checkov.yaml)"
 "$iac/bin/checkov" -f infra/template.json --config-file infra/checkov.yaml
 
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
-log="$root/target/test-tools/moto.log"
-# tests/moto_server.py: moto's server with each DynamoDB operation atomic, as on AWS (see the file).
-"$venv/bin/python" tests/moto_server.py -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
-moto_pid=$!
-trap 'kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true' EXIT
+# moto (installed when missing) on a free loopback port; its log: target/test-tools/moto.log.
+source tests/moto.sh
 
-for _ in $(seq 1 100); do
-  if python3 -c "import urllib.request, sys; urllib.request.urlopen(sys.argv[1], timeout=1)" \
-      "http://127.0.0.1:$port/moto-api/" 2>/dev/null; then
-    ready=1
-    break
-  fi
-  if ! kill -0 "$moto_pid" 2>/dev/null; then
-    break
-  fi
-  sleep 0.2
-done
-if [ "${ready:-0}" != 1 ]; then
-  echo "error: moto did not start on 127.0.0.1:$port; its log follows" >&2
-  cat "$log" >&2
-  exit 1
-fi
-echo "==> moto is serving DynamoDB, S3 and KMS on 127.0.0.1:$port"
-
-export VELLUM_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
-export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 results="$root/target/test-tools/results.log"
 status=0
 cargo test --workspace --locked --no-fail-fast "$@" 2>&1 | tee "$results" || status=$?

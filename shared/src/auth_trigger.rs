@@ -67,7 +67,7 @@ pub async fn handle(records: &dyn Records, mut event: Value) -> Result<Value, Tr
 /// Runs the trigger on Lambda.
 pub async fn serve() -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
-    let records = crate::host::config::dynamo_from_env().await?;
+    let records = crate::host::config::dynamo(&crate::host::config::lambda_sdk_config()?)?;
     let records = &records;
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
         move |event: lambda_http::LambdaEvent<Value>| async move {

@@ -3,6 +3,7 @@
 pub mod faults;
 pub mod images;
 pub mod messages;
+pub mod samples;
 pub mod tally;
 
 use std::net::SocketAddr;

@@ -1,6 +1,3 @@
 //! Lambda function for `POST /v1/appointments/{appointmentId}/cancel`.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("appointments-cancel").await
-}
+vellum::function_main!("appointments-cancel");

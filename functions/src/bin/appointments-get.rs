@@ -1,6 +1,3 @@
 //! Lambda function for `GET /v1/appointments/{appointmentId}`.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("appointments-get").await
-}
+vellum::function_main!("appointments-get");

@@ -1,6 +1,3 @@
 //! Lambda function for `GET /v1/appointments`.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("appointments-list").await
-}
+vellum::function_main!("appointments-list");

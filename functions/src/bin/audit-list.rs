@@ -1,6 +1,3 @@
 //! Lambda function for `GET /v1/audit`.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("audit-list").await
-}
+vellum::function_main!("audit-list");

@@ -1,6 +1,3 @@
 //! Lambda function for `GET /v1/operator/audit-verification`.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("audit-verify").await
-}
+vellum::function_main!("audit-verify");

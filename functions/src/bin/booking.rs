@@ -1,6 +1,3 @@
 //! Lambda function for online booking: the page at `/book/{clinicSlug}` and its public routes.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("booking").await
-}
+vellum::function_main!("booking");

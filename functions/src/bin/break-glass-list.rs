@@ -1,6 +1,3 @@
 //! Lambda function for `GET /v1/break-glass`.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("break-glass-list").await
-}
+vellum::function_main!("break-glass-list");

@@ -1,6 +1,3 @@
 //! Lambda function for `POST /v1/patients/{patientId}/break-glass`.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("break-glass-open").await
-}
+vellum::function_main!("break-glass-open");

@@ -1,6 +1,3 @@
 //! Lambda function for `POST /v1/break-glass/{breakGlassId}/review`.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("break-glass-review").await
-}
+vellum::function_main!("break-glass-review");

@@ -1,6 +1,3 @@
 //! Lambda function for `GET /feeds/{token}`.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("calendar-feed-get").await
-}
+vellum::function_main!("calendar-feed-get");

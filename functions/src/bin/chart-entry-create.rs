@@ -1,6 +1,3 @@
 //! Lambda function for `POST /v1/patients/{patientId}/<kind>`, every chart kind.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("chart-entry-create").await
-}
+vellum::function_main!("chart-entry-create");

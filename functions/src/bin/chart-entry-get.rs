@@ -1,6 +1,3 @@
 //! Lambda function for `GET /v1/patients/{patientId}/<kind>/{entryId}`, every chart kind.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("chart-entry-get").await
-}
+vellum::function_main!("chart-entry-get");

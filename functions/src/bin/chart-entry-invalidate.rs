@@ -1,6 +1,3 @@
 //! Lambda function for `POST /v1/patients/{patientId}/<kind>/{entryId}/entered-in-error`, every chart kind.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("chart-entry-invalidate").await
-}
+vellum::function_main!("chart-entry-invalidate");

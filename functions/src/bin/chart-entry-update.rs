@@ -1,6 +1,3 @@
 //! Lambda function for `PATCH /v1/patients/{patientId}/<kind>/{entryId}`, every chart kind.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("chart-entry-update").await
-}
+vellum::function_main!("chart-entry-update");

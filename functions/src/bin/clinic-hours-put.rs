@@ -1,6 +1,3 @@
 //! Lambda function for `PUT /v1/clinic/working-hours`.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("clinic-hours-put").await
-}
+vellum::function_main!("clinic-hours-put");

@@ -1,6 +1,3 @@
 //! Lambda function for `POST /v1/clinics`.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("clinics-create").await
-}
+vellum::function_main!("clinics-create");

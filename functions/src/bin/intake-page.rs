@@ -1,6 +1,3 @@
 //! Lambda function for `GET /intake/{token}`.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("intake-page").await
-}
+vellum::function_main!("intake-page");

@@ -1,6 +1,3 @@
 //! Lambda function for `POST /v1/intake/{token}/photos`.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("intake-photo").await
-}
+vellum::function_main!("intake-photo");

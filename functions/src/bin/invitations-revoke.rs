@@ -1,6 +1,3 @@
 //! Lambda function for `POST /v1/patients/{patientId}/invitations/{invitationId}/revoke`.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("invitations-revoke").await
-}
+vellum::function_main!("invitations-revoke");

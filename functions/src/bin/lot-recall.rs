@@ -1,6 +1,3 @@
 //! Lambda function for `GET /v1/lot-recall`.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("lot-recall").await
-}
+vellum::function_main!("lot-recall");

@@ -1,6 +1,3 @@
 //! Lambda function for `GET /v1/patients/{patientId}/access-log`.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("patients-access-log").await
-}
+vellum::function_main!("patients-access-log");

@@ -1,6 +1,3 @@
 //! Lambda function for `POST /v1/patients`.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("patients-create").await
-}
+vellum::function_main!("patients-create");

@@ -1,6 +1,3 @@
 //! Lambda function for `GET /v1/patients/{patientId}`.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("patients-get").await
-}
+vellum::function_main!("patients-get");

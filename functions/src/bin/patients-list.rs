@@ -1,6 +1,3 @@
 //! Lambda function for `GET /v1/patients`.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("patients-list").await
-}
+vellum::function_main!("patients-list");

@@ -1,6 +1,3 @@
 //! Lambda function for `PATCH /v1/patients/{patientId}`.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("patients-update").await
-}
+vellum::function_main!("patients-update");

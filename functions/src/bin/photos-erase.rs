@@ -1,6 +1,3 @@
 //! Lambda function for `POST /v1/patients/{patientId}/photos/{photoId}/erase`.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("photos-erase").await
-}
+vellum::function_main!("photos-erase");

@@ -1,6 +1,3 @@
 //! Lambda function for `POST /v1/resources`.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("resources-create").await
-}
+vellum::function_main!("resources-create");

@@ -1,6 +1,3 @@
 //! Lambda function for `GET /v1/resources/{resourceId}/working-hours`.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("resources-hours-get").await
-}
+vellum::function_main!("resources-hours-get");

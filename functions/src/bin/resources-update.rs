@@ -1,6 +1,3 @@
 //! Lambda function for `PATCH /v1/resources/{resourceId}`.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("resources-update").await
-}
+vellum::function_main!("resources-update");

@@ -1,6 +1,3 @@
 //! Lambda function for `POST /v1/services`.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("services-create").await
-}
+vellum::function_main!("services-create");

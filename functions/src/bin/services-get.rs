@@ -1,6 +1,3 @@
 //! Lambda function for `GET /v1/services/{serviceId}`.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("services-get").await
-}
+vellum::function_main!("services-get");

@@ -1,6 +1,3 @@
 //! Lambda function for `POST /v1/staff`.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("staff-create").await
-}
+vellum::function_main!("staff-create");

@@ -1,6 +1,3 @@
 //! Lambda function for `PUT /v1/staff/{userId}/working-hours`.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("staff-hours-put").await
-}
+vellum::function_main!("staff-hours-put");

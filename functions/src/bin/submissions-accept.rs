@@ -1,6 +1,3 @@
 //! Lambda function for `POST /v1/patients/{patientId}/submissions/{submissionId}/accept`.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("submissions-accept").await
-}
+vellum::function_main!("submissions-accept");

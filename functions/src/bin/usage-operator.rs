@@ -1,6 +1,3 @@
 //! Lambda function for `GET /v1/operator/usage`.
 
-#[tokio::main]
-async fn main() -> Result<(), vellum::host::lambda::Error> {
-    vellum::host::lambda::serve("usage-operator").await
-}
+vellum::function_main!("usage-operator");

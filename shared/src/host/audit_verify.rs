@@ -86,7 +86,9 @@ pub async fn run(args: &[String]) -> Result<(String, bool), ConfigError> {
             let dir = config::data_dir();
             (Arc::new(config::embedded_in(&dir)?), config::local_archive_in(&dir)?)
         }
-        Backend::Aws => (config::aws_records_from_env().await?, config::aws_archive_from_env().await?),
+        Backend::Aws => {
+            (config::aws_records_from_env().await?, config::aws_archive_required(config::sdk_config().await)?)
+        }
     };
     let settled = settled_before(chrono::Utc::now());
     let window = Window { from: args.from.as_deref(), to: args.to.as_deref(), settled_before: Some(&settled) };

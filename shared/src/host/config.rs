@@ -81,25 +81,50 @@ pub fn data_dir() -> PathBuf {
     var("VELLUM_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".vellum"))
 }
 
-/// The DynamoDB records adapter, from `VELLUM_RECORDS_TABLE` and `VELLUM_AUDIT_TABLE` and the AWS environment.
-pub async fn dynamo_from_env() -> Result<DynamoRecords, ConfigError> {
+/// The AWS SDK's configuration (region, credentials, endpoint) by the SDK's default chains (environment,
+/// profile files, SSO, instance roles), loaded once per process: for the local server and the tools, which
+/// run wherever a developer or operator is signed in.
+pub async fn sdk_config() -> &'static aws_config::SdkConfig {
+    static CONFIG: tokio::sync::OnceCell<aws_config::SdkConfig> = tokio::sync::OnceCell::const_new();
+    CONFIG.get_or_init(|| aws_config::load_defaults(aws_config::BehaviorVersion::latest())).await
+}
+
+/// The AWS SDK's configuration of a deployed function, from Lambda's environment alone: Lambda always sets
+/// `AWS_REGION` and the execution role's credentials there, so the default chains (profile files, SSO, web
+/// identity, instance metadata) are neither consulted at a cold start nor linked into the function.
+/// `AWS_ENDPOINT_URL`, when set, points every client at a stand-in.
+pub fn lambda_sdk_config() -> Result<aws_config::SdkConfig, ConfigError> {
+    use aws_sdk_dynamodb::config::SharedCredentialsProvider;
+    let credentials = aws_config::environment::credentials::EnvironmentVariableCredentialsProvider::new();
+    let builder = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(required("AWS_REGION")?))
+        .credentials_provider(SharedCredentialsProvider::new(credentials));
+    Ok(match var("AWS_ENDPOINT_URL") {
+        Some(endpoint) => builder.endpoint_url(endpoint),
+        None => builder,
+    }
+    .build())
+}
+
+/// The DynamoDB records adapter on `config`, from `VELLUM_RECORDS_TABLE` and `VELLUM_AUDIT_TABLE`.
+pub fn dynamo(config: &aws_config::SdkConfig) -> Result<DynamoRecords, ConfigError> {
     let records = required("VELLUM_RECORDS_TABLE")?;
     let audit = required("VELLUM_AUDIT_TABLE")?;
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    Ok(DynamoRecords::new(aws_sdk_dynamodb::Client::new(&config), records, audit))
+    Ok(DynamoRecords::new(aws_sdk_dynamodb::Client::new(config), records, audit))
 }
 
 /// The S3 and KMS photo ports, when `VELLUM_PHOTO_BUCKET` is set (with `VELLUM_PHOTO_KEY_ID`, the KMS key).
-/// Functions that do not handle photos have neither variable and build no S3 or KMS client.
-pub async fn aws_photos_from_env() -> Result<Option<PhotoPorts>, ConfigError> {
+/// Functions that do not handle photos have neither variable and build no S3 or KMS client. Not `async`, so
+/// that a function that never calls it does not carry it (an `await` keeps its code in the caller's future).
+pub fn aws_photos(config: &aws_config::SdkConfig) -> Result<Option<PhotoPorts>, ConfigError> {
     let Some(bucket) = var("VELLUM_PHOTO_BUCKET") else {
         return Ok(None);
     };
     let key_id = required("VELLUM_PHOTO_KEY_ID")?;
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     Ok(Some(PhotoPorts {
-        blobs: Arc::new(S3Blobs::new(s3_client(&config), bucket)),
-        keyring: Arc::new(KmsKeyring::new(aws_sdk_kms::Client::new(&config), key_id)),
+        blobs: Arc::new(S3Blobs::new(s3_client(config), bucket)),
+        keyring: Arc::new(KmsKeyring::new(aws_sdk_kms::Client::new(config), key_id)),
     }))
 }
 
@@ -124,17 +149,16 @@ pub fn retention_days() -> Result<i64, ConfigError> {
 
 /// The delivery port on AWS: SES and SNS, sending from `VELLUM_MESSAGES_FROM` (an address of a verified
 /// SES identity).
-pub async fn aws_messenger_from_env() -> Result<crate::messages::aws::AwsMessenger, ConfigError> {
+pub fn aws_messenger(config: &aws_config::SdkConfig) -> Result<crate::messages::aws::AwsMessenger, ConfigError> {
     let from = required("VELLUM_MESSAGES_FROM")?;
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    Ok(crate::messages::aws::AwsMessenger::new(&config, from, var("VELLUM_SES_CONFIGURATION_SET")))
+    Ok(crate::messages::aws::AwsMessenger::new(config, from, var("VELLUM_SES_CONFIGURATION_SET")))
 }
 
 /// The local server's delivery port: SES and SNS on `aws` when `VELLUM_MESSAGES_FROM` names a sender, else
 /// the data directory's `outbox/` folder (messages are written there, not sent).
 pub async fn local_messenger(backend: Backend, dir: &Path) -> Result<Arc<dyn crate::messages::Messenger>, ConfigError> {
     if backend == Backend::Aws && var("VELLUM_MESSAGES_FROM").is_some() {
-        return Ok(Arc::new(aws_messenger_from_env().await?));
+        return Ok(Arc::new(aws_messenger(sdk_config().await)?));
     }
     let outbox = dir.join("outbox");
     let local = crate::messages::local::LocalOutbox::new(outbox.clone())
@@ -154,20 +178,14 @@ pub fn dispatch_every() -> Result<std::time::Duration, ConfigError> {
 }
 
 /// The audit archive's bucket (`VELLUM_AUDIT_ARCHIVE_BUCKET`), on S3.
-pub async fn aws_archive_from_env() -> Result<Arc<S3Blobs>, ConfigError> {
-    aws_archive_if_configured()
-        .await?
-        .ok_or_else(|| ConfigError("set the environment variable VELLUM_AUDIT_ARCHIVE_BUCKET".into()))
+pub fn aws_archive_required(config: &aws_config::SdkConfig) -> Result<Arc<S3Blobs>, ConfigError> {
+    aws_archive(config)?.ok_or_else(|| ConfigError("set the environment variable VELLUM_AUDIT_ARCHIVE_BUCKET".into()))
 }
 
 /// The audit archive's bucket when `VELLUM_AUDIT_ARCHIVE_BUCKET` names one (only the functions that
 /// write or verify the archive have it).
-pub async fn aws_archive_if_configured() -> Result<Option<Arc<S3Blobs>>, ConfigError> {
-    let Some(bucket) = var("VELLUM_AUDIT_ARCHIVE_BUCKET") else {
-        return Ok(None);
-    };
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    Ok(Some(Arc::new(S3Blobs::new(s3_client(&config), bucket))))
+pub fn aws_archive(config: &aws_config::SdkConfig) -> Result<Option<Arc<S3Blobs>>, ConfigError> {
+    Ok(var("VELLUM_AUDIT_ARCHIVE_BUCKET").map(|bucket| Arc::new(S3Blobs::new(s3_client(config), bucket))))
 }
 
 /// The audit archive of the embedded host: files under `dir/audit-archive` (nothing is uploaded there, so
@@ -197,7 +215,7 @@ pub fn embedded_in(dir: &Path) -> Result<EmbeddedRecords, ConfigError> {
 
 /// DynamoDB records for the local server on `aws`; `VELLUM_CREATE_TABLES=true` creates the tables first.
 pub async fn aws_records_from_env() -> Result<Arc<dyn Records>, ConfigError> {
-    let dynamo = dynamo_from_env().await?;
+    let dynamo = dynamo(sdk_config().await)?;
     if var("VELLUM_CREATE_TABLES").as_deref() == Some("true") {
         dynamo.create_tables().await.map_err(|e| ConfigError(format!("cannot create the tables: {e}")))?;
     }

@@ -4,40 +4,29 @@ use std::sync::Arc;
 
 use crate::app::App;
 use crate::host::config::{self, ConfigError};
-use crate::http::{pipeline, routes};
+use crate::http::pipeline;
+use crate::http::routes::Served;
 
 pub use lambda_http::Error;
 
-/// Builds the state for a deployed function: DynamoDB, the cursor key from `VELLUM_CURSOR_KEY`, S3 and
-/// KMS for the functions that handle photos, and the archive bucket for the one that verifies it.
-pub async fn app_from_env() -> Result<App, ConfigError> {
-    let records = config::dynamo_from_env().await?;
-    let cursor_key = config::key_from_env("VELLUM_CURSOR_KEY")?
-        .ok_or_else(|| ConfigError("set the environment variable VELLUM_CURSOR_KEY".into()))?;
-    let mut app = App::new(Arc::new(records), cursor_key).with_public_url(config::public_url());
-    if let Some(archive) = config::aws_archive_if_configured().await? {
-        app = app.with_archive(archive);
-    }
-    Ok(match config::aws_photos_from_env().await? {
-        Some(photos) => app.with_photos(photos),
-        None => app,
-    })
+/// The photo bucket and data keys a photo function cannot do without.
+fn required_photos(sdk: &aws_config::SdkConfig) -> Result<crate::app::PhotoPorts, ConfigError> {
+    config::aws_photos(sdk)?.ok_or_else(|| ConfigError("set the environment variable VELLUM_PHOTO_BUCKET".into()))
 }
 
 /// The state of a function that works on the photo bucket outside the API: DynamoDB, S3 and KMS (it seals
 /// no cursors; a random key satisfies the state's shape).
-async fn photo_worker_from_env() -> Result<Arc<App>, Error> {
-    let records = config::dynamo_from_env().await?;
-    let photos = config::aws_photos_from_env()
-        .await?
-        .ok_or_else(|| ConfigError("set the environment variable VELLUM_PHOTO_BUCKET".into()))?;
+fn photo_worker_from_env() -> Result<Arc<App>, Error> {
+    let sdk = config::lambda_sdk_config()?;
+    let records = config::dynamo(&sdk)?;
+    let photos = required_photos(&sdk)?;
     Ok(Arc::new(App::new(Arc::new(records), crate::crypto::SecretKey::generate()).with_photos(photos)))
 }
 
 /// Runs the photo processing on the S3 events of the quarantine prefix.
 pub async fn serve_photo_uploads() -> Result<(), Error> {
     crate::telemetry::init();
-    let app = photo_worker_from_env().await?;
+    let app = photo_worker_from_env()?;
     lambda_http::lambda_runtime::run(lambda_http::lambda_runtime::service_fn(
         move |event: lambda_http::lambda_runtime::LambdaEvent<aws_lambda_events::s3::S3Event>| {
             let app = app.clone();
@@ -53,7 +42,7 @@ pub async fn serve_photo_uploads() -> Result<(), Error> {
 /// Serves the scheduled sweep of photo objects no record names (see `photos::sweep`).
 pub async fn serve_photo_sweep() -> Result<(), Error> {
     crate::telemetry::init();
-    let app = photo_worker_from_env().await?;
+    let app = photo_worker_from_env()?;
     lambda_http::lambda_runtime::run(lambda_http::lambda_runtime::service_fn(
         move |_event: lambda_http::lambda_runtime::LambdaEvent<serde_json::Value>| {
             let app = app.clone();
@@ -70,8 +59,9 @@ pub async fn serve_photo_sweep() -> Result<(), Error> {
 /// Archives the audit table's stream (see `archive`).
 pub async fn serve_audit_archive() -> Result<(), Error> {
     crate::telemetry::init();
-    let records: Arc<dyn crate::store::Records> = Arc::new(config::dynamo_from_env().await?);
-    let archive = Arc::new(crate::archive::Archive { records, blobs: config::aws_archive_from_env().await? });
+    let sdk = config::lambda_sdk_config()?;
+    let records: Arc<dyn crate::store::Records> = Arc::new(config::dynamo(&sdk)?);
+    let archive = Arc::new(crate::archive::Archive { records, blobs: config::aws_archive_required(&sdk)? });
     lambda_http::lambda_runtime::run(lambda_http::lambda_runtime::service_fn(
         move |event: lambda_http::lambda_runtime::LambdaEvent<aws_lambda_events::dynamodb::Event>| {
             let archive = archive.clone();
@@ -95,7 +85,7 @@ pub async fn serve_audit_archive() -> Result<(), Error> {
 /// counts nothing twice.
 pub async fn serve_usage_meter() -> Result<(), Error> {
     crate::telemetry::init();
-    let records: Arc<dyn crate::store::Records> = Arc::new(config::dynamo_from_env().await?);
+    let records: Arc<dyn crate::store::Records> = Arc::new(config::dynamo(&config::lambda_sdk_config()?)?);
     lambda_http::lambda_runtime::run(lambda_http::lambda_runtime::service_fn(
         move |event: lambda_http::lambda_runtime::LambdaEvent<aws_lambda_events::dynamodb::Event>| {
             let records = records.clone();
@@ -121,8 +111,9 @@ pub async fn serve_usage_meter() -> Result<(), Error> {
 pub async fn serve_audit_retire() -> Result<(), Error> {
     crate::telemetry::init();
     let days = config::retention_days()?;
-    let records: Arc<dyn crate::store::Records> = Arc::new(config::dynamo_from_env().await?);
-    let archive = Arc::new(crate::archive::Archive { records, blobs: config::aws_archive_from_env().await? });
+    let sdk = config::lambda_sdk_config()?;
+    let records: Arc<dyn crate::store::Records> = Arc::new(config::dynamo(&sdk)?);
+    let archive = Arc::new(crate::archive::Archive { records, blobs: config::aws_archive_required(&sdk)? });
     lambda_http::lambda_runtime::run(lambda_http::lambda_runtime::service_fn(
         move |_event: lambda_http::lambda_runtime::LambdaEvent<serde_json::Value>| {
             let archive = archive.clone();
@@ -146,8 +137,9 @@ pub async fn serve_audit_retire() -> Result<(), Error> {
 /// invocation with `{"month": "YYYY-MM"}` exports that month.
 pub async fn serve_usage_export() -> Result<(), Error> {
     crate::telemetry::init();
-    let records: Arc<dyn crate::store::Records> = Arc::new(config::dynamo_from_env().await?);
-    let blobs = config::aws_archive_from_env().await?;
+    let sdk = config::lambda_sdk_config()?;
+    let records: Arc<dyn crate::store::Records> = Arc::new(config::dynamo(&sdk)?);
+    let blobs = config::aws_archive_required(&sdk)?;
     lambda_http::lambda_runtime::run(lambda_http::lambda_runtime::service_fn(
         move |event: lambda_http::lambda_runtime::LambdaEvent<serde_json::Value>| {
             let (records, blobs) = (records.clone(), blobs.clone());
@@ -167,11 +159,12 @@ pub async fn serve_usage_export() -> Result<(), Error> {
 /// Serves the dispatcher of reminders and messages (see `messages::dispatch`), run by a schedule.
 pub async fn serve_messages_dispatch() -> Result<(), Error> {
     crate::telemetry::init();
-    let records = config::dynamo_from_env().await?;
+    let sdk = config::lambda_sdk_config()?;
+    let records = config::dynamo(&sdk)?;
     let cursor_key = config::key_from_env("VELLUM_CURSOR_KEY")?
         .ok_or_else(|| ConfigError("set the environment variable VELLUM_CURSOR_KEY".into()))?;
     let app = Arc::new(App::new(Arc::new(records), cursor_key));
-    let messenger: Arc<dyn crate::messages::Messenger> = Arc::new(config::aws_messenger_from_env().await?);
+    let messenger: Arc<dyn crate::messages::Messenger> = Arc::new(config::aws_messenger(&sdk)?);
     lambda_http::lambda_runtime::run(lambda_http::lambda_runtime::service_fn(
         move |_event: lambda_http::lambda_runtime::LambdaEvent<serde_json::Value>| {
             let (app, messenger) = (app.clone(), messenger.clone());
@@ -193,13 +186,42 @@ pub async fn serve_messages_dispatch() -> Result<(), Error> {
     .await
 }
 
-/// Serves the routes of `function` on Lambda.
-pub async fn serve(function: &str) -> Result<(), Error> {
+/// Serves `served`, one function's routes, on Lambda: DynamoDB and the cursor key from `VELLUM_CURSOR_KEY`,
+/// the photo bucket and data keys only when `PHOTOS`, the audit archive's bucket only when `ARCHIVE`. The
+/// function's binary names its routes at compile time ([`crate::function_main!`]), so what it does not
+/// serve is not linked into it.
+pub async fn serve<const PHOTOS: bool, const ARCHIVE: bool>(served: &'static [Served]) -> Result<(), Error> {
     crate::telemetry::init();
-    let routes = routes::by_function(function);
-    if routes.is_empty() {
-        return Err(format!("no route is served by {function}").into());
+    let sdk = config::lambda_sdk_config()?;
+    let records = config::dynamo(&sdk)?;
+    let cursor_key = config::key_from_env("VELLUM_CURSOR_KEY")?
+        .ok_or_else(|| ConfigError("set the environment variable VELLUM_CURSOR_KEY".into()))?;
+    let mut app = App::new(Arc::new(records), cursor_key).with_public_url(config::public_url());
+    // Built without an `await`, so a function that needs neither carries neither.
+    if ARCHIVE {
+        app = app.with_archive(config::aws_archive_required(&sdk)?);
     }
-    let app = Arc::new(app_from_env().await?);
-    lambda_http::run(pipeline::router(app, routes)).await
+    if PHOTOS {
+        app = app.with_photos(required_photos(&sdk)?);
+    }
+    lambda_http::run(pipeline::router(Arc::new(app), served)).await
+}
+
+/// The `main` of the Lambda function that serves the routes the route table gives to `$function`:
+/// `vellum::function_main!("patients-get");`. The routes are picked from the table at compile time.
+#[macro_export]
+macro_rules! function_main {
+    ($function:literal) => {
+        const _: () =
+            assert!($crate::http::routes::count_served_by(Some($function)) > 0, "no route is served by this function");
+        static SERVED: [$crate::http::routes::Served; $crate::http::routes::count_served_by(Some($function))] =
+            $crate::http::routes::served_by(Some($function));
+
+        #[tokio::main]
+        async fn main() -> Result<(), $crate::host::lambda::Error> {
+            const PHOTOS: bool = $crate::http::routes::needs(&SERVED, $crate::http::routes::Capability::Photos);
+            const ARCHIVE: bool = $crate::http::routes::needs(&SERVED, $crate::http::routes::Capability::Archive);
+            $crate::host::lambda::serve::<PHOTOS, ARCHIVE>(&SERVED).await
+        }
+    };
 }

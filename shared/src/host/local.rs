@@ -27,7 +27,7 @@ use crate::host::token::TokenKeys;
 use crate::http::input::{Input, read_form};
 use crate::http::pipeline;
 use crate::http::problem::ApiError;
-use crate::http::routes::ROUTES;
+use crate::http::routes::{ROUTES, SERVED};
 
 /// How long a development token lives.
 const DEV_TOKEN_SECONDS: i64 = 8 * 3600;
@@ -89,8 +89,7 @@ struct Gateway {
 pub fn router(app: Arc<App>, tokens: TokenKeys, options: HostOptions) -> Router {
     let dev_tokens = options.dev_tokens;
     let gateway = Gateway { app: app.clone(), tokens, options };
-    let api =
-        pipeline::router(app, ROUTES.iter().copied()).layer(middleware::from_fn_with_state(gateway.clone(), authorize));
+    let api = pipeline::router(app, SERVED.iter()).layer(middleware::from_fn_with_state(gateway.clone(), authorize));
     let mut local = Router::new()
         .route(&format!("{UPLOAD_PATH}{{*key}}"), axum::routing::put(upload))
         .route("/v1/openapi.json", axum::routing::get(|| async { axum::Json(crate::http::openapi::document()) }));
@@ -328,7 +327,7 @@ pub async fn app_from_env(
             (streamed, Some(blobs))
         }
         Backend::Aws => {
-            let archive = config::aws_archive_if_configured().await?.map(|a| a as Arc<dyn crate::blobs::Blobs>);
+            let archive = config::aws_archive(config::sdk_config().await)?.map(|a| a as Arc<dyn crate::blobs::Blobs>);
             (config::aws_records_from_env().await?, archive)
         }
     };
@@ -345,7 +344,7 @@ pub async fn app_from_env(
             let (photos, uploads) = config::embedded_photos_in(dir, base_url)?;
             (app.with_photos(photos), Some(uploads))
         }
-        Backend::Aws => match config::aws_photos_from_env().await? {
+        Backend::Aws => match config::aws_photos(config::sdk_config().await)? {
             Some(photos) => (app.with_photos(photos), None),
             None => (app, None),
         },

@@ -20,7 +20,7 @@ use super::caller::{Caller, RequestMeta, caller, request_meta};
 use super::input::Input;
 use super::outcome::{Facts, Outcome, Reply};
 use super::problem::ApiError;
-use super::routes::Route;
+use super::routes::{Handler, Route, Served};
 use crate::app::App;
 use crate::crypto::sha256_hex;
 use crate::domain::audit::{AccessEvent, Outcome as EventOutcome, Resource, UserIdentity};
@@ -113,9 +113,9 @@ pub async fn read_body(body: Body) -> Vec<u8> {
 }
 
 /// Builds the router for `routes` over `app`: the same router serves Lambda and the local host.
-pub fn router(app: Arc<App>, routes: impl IntoIterator<Item = &'static Route>) -> Router {
+pub fn router(app: Arc<App>, served: impl IntoIterator<Item = &'static Served>) -> Router {
     let mut router = Router::new();
-    for route in routes {
+    for Served { route, handler } in served {
         let filter = match route.method {
             "GET" => MethodFilter::GET,
             "POST" => MethodFilter::POST,
@@ -124,7 +124,8 @@ pub fn router(app: Arc<App>, routes: impl IntoIterator<Item = &'static Route>) -
             _ => MethodFilter::DELETE,
         };
         let app = app.clone();
-        router = router.route(route.path, on(filter, move |req: Request<Body>| handle(app, route, req)));
+        let handler = *handler;
+        router = router.route(route.path, on(filter, move |req: Request<Body>| handle(app, route, handler, req)));
     }
     router
         .fallback(|req: Request<Body>| async move { bare_error(&req, ApiError::NotFound) })
@@ -142,7 +143,7 @@ fn bare_error(req: &Request<Body>, error: ApiError) -> Response {
     response
 }
 
-async fn handle(app: Arc<App>, route: &'static Route, req: Request<Body>) -> Response {
+async fn handle(app: Arc<App>, route: &'static Route, handler: Handler, req: Request<Body>) -> Response {
     let (mut parts, body) = req.into_parts();
     let context = parts.extensions.get::<RequestContext>();
     let meta = request_meta(context);
@@ -157,7 +158,7 @@ async fn handle(app: Arc<App>, route: &'static Route, req: Request<Body>) -> Res
         };
         let now = app.clock.now();
         let ctx = Ctx { app, caller, route, meta, now, break_glass: None };
-        let response = run(ctx.clone(), parts, body, params).await;
+        let response = run(ctx.clone(), handler, parts, body, params).await;
         tracing::info!(
             status = response.status().as_u16(),
             clinic_id = ctx.caller.clinic.map(|c| c.to_string()).unwrap_or_default(),
@@ -271,7 +272,7 @@ fn param_resources(params: &HashMap<String, String>) -> Facts {
     facts
 }
 
-async fn run(mut ctx: Ctx, parts: Parts, body: Body, params: HashMap<String, String>) -> Response {
+async fn run(mut ctx: Ctx, handler: Handler, parts: Parts, body: Body, params: HashMap<String, String>) -> Response {
     if let Err(e) = authorize(&mut ctx, &params).await {
         return fail(&ctx, e, &params).await;
     }
@@ -308,7 +309,7 @@ async fn run(mut ctx: Ctx, parts: Parts, body: Body, params: HashMap<String, Str
     }
     for decision in 1..=DECISIONS {
         let last = decision == DECISIONS;
-        let committed = match (ctx.route.handler)(ctx.clone(), input.clone()).await {
+        let committed = match handler(ctx.clone(), input.clone()).await {
             Err(e) => match twin_answer(&ctx, idempotency.as_ref(), &params, e.could_be_a_twins_doing()).await {
                 Some(answer) => answer,
                 None => fail(&ctx, e, &params).await,

@@ -2,7 +2,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::LazyLock;
 
 use super::input::Input;
 use super::outcome::Outcome;
@@ -60,22 +59,23 @@ pub enum Grant {
 
 impl Grant {
     /// Whether it concerns the audit archive.
-    pub fn is_archive(self) -> bool {
+    pub const fn is_archive(self) -> bool {
         matches!(self, Grant::ArchiveAudit | Grant::ReadAuditArchive | Grant::ExportUsage)
     }
 
     /// Whether it sends messages.
-    pub fn is_messages(self) -> bool {
+    pub const fn is_messages(self) -> bool {
         matches!(self, Grant::SendEmail | Grant::SendSms)
     }
 
     /// Whether it concerns the photo bucket and keys.
-    pub fn is_photos(self) -> bool {
+    pub const fn is_photos(self) -> bool {
         !self.is_archive() && !self.is_messages()
     }
 }
 
-/// One route of the API.
+/// One route of the API (what it is; the code that serves it is beside it in [`Served`]).
+#[derive(Clone, Copy)]
 pub struct Route {
     /// The audit event name, e.g. `patients.read`.
     pub name: &'static str,
@@ -96,6 +96,12 @@ pub struct Route {
     pub chart: Option<ChartKind>,
     /// What it does to the photo bucket and with the data key.
     pub grants: &'static [Grant],
+}
+
+/// A route and the code that serves it: an entry of the table.
+#[derive(Clone, Copy)]
+pub struct Served {
+    pub route: Route,
     pub handler: Handler,
 }
 
@@ -172,18 +178,20 @@ macro_rules! route {
     ($name:literal, $function:literal, $method:literal, $path:literal, $summary:literal,
      query: $query:expr, body: $body:expr, roles: $roles:expr, access: $access:expr, grants: $grants:expr,
      handler: $handler:path) => {
-        Route {
-            name: $name,
-            function: $function,
-            method: $method,
-            path: $path,
-            summary: $summary,
-            query: $query,
-            body: $body,
-            roles: $roles,
-            access: $access,
-            chart: None,
-            grants: $grants,
+        Served {
+            route: Route {
+                name: $name,
+                function: $function,
+                method: $method,
+                path: $path,
+                summary: $summary,
+                query: $query,
+                body: $body,
+                roles: $roles,
+                access: $access,
+                chart: None,
+                grants: $grants,
+            },
             handler: handler!($handler),
         }
     };
@@ -193,7 +201,7 @@ macro_rules! route {
 const AUDIT_READ: &[(Table, Op)] = &[(Audit, Op::Query), (Records, Op::Query)];
 
 /// The routes of clinics, staff, patients and the audit trail.
-static ADMINISTRATION: &[Route] = &[
+const ADMINISTRATION: &[Served] = &[
     route!("clinics.create", "clinics-create", "POST", "/v1/clinics",
         "Open a clinic with its first administrator",
         query: &[], body: Some("NewClinic"), roles: &[Operator], access: IDEMPOTENT_WRITE, grants: &[],
@@ -275,7 +283,7 @@ static ADMINISTRATION: &[Route] = &[
 
 /// Break-glass: a clinician opens, for a while and with a reason, what their role would not show;
 /// administrators review each one.
-static BREAK_GLASS: &[Route] = &[
+const BREAK_GLASS: &[Served] = &[
     route!("break-glass.open", "break-glass-open", "POST", "/v1/patients/{patientId}/break-glass",
         "Open one part of a patient's record that your role (or a photo's consent) would not show, with a reason, for up to 4 hours",
         query: &[], body: Some("BreakGlassRequest"), roles: BREAKERS, access: IDEMPOTENT_WRITE, grants: &[],
@@ -291,7 +299,7 @@ static BREAK_GLASS: &[Route] = &[
 ];
 
 /// The calendar's catalogue: rooms and devices, and services. Administrators write; all staff read.
-static CALENDAR: &[Route] = &[
+const CALENDAR: &[Served] = &[
     route!("resources.create", "resources-create", "POST", "/v1/resources",
         "Add a room or device that services need",
         query: &[], body: Some("ResourceDetails"), roles: &[Admin], access: IDEMPOTENT_WRITE, grants: &[],
@@ -427,88 +435,108 @@ const QUERY: &[(Table, Op)] = &[(Records, Op::Query)];
 macro_rules! chart_routes {
     ($kind:expr, $segment:literal, $noun:literal, $schema:literal, read: $read:expr, write: $write:expr) => {
         [
-            Route {
-                name: concat!($segment, ".create"),
-                function: "chart-entry-create",
-                method: "POST",
-                path: concat!("/v1/patients/{patientId}/", $segment),
-                summary: concat!("Record one ", $noun, " entry"),
-                query: &[],
-                body: Some($schema),
-                roles: $write,
-                access: ENTRY_CREATE,
-                chart: Some($kind),
-                grants: &[],
+            Served {
+                route: Route {
+                    name: concat!($segment, ".create"),
+                    function: "chart-entry-create",
+                    method: "POST",
+                    path: concat!("/v1/patients/{patientId}/", $segment),
+                    summary: concat!("Record one ", $noun, " entry"),
+                    query: &[],
+                    body: Some($schema),
+                    roles: $write,
+                    access: ENTRY_CREATE,
+                    chart: Some($kind),
+                    grants: &[],
+                },
                 handler: handler!(api::chart::create),
             },
-            Route {
-                name: concat!($segment, ".list"),
-                function: "chart-entry-list",
-                method: "GET",
-                path: concat!("/v1/patients/{patientId}/", $segment),
-                summary: concat!("The patient's ", $noun, " entries, newest first"),
-                query: &["includeEnteredInError", "limit", "cursor"],
-                body: None,
-                roles: $read,
-                access: QUERY,
-                chart: Some($kind),
-                grants: &[],
+            Served {
+                route: Route {
+                    name: concat!($segment, ".list"),
+                    function: "chart-entry-list",
+                    method: "GET",
+                    path: concat!("/v1/patients/{patientId}/", $segment),
+                    summary: concat!("The patient's ", $noun, " entries, newest first"),
+                    query: &["includeEnteredInError", "limit", "cursor"],
+                    body: None,
+                    roles: $read,
+                    access: QUERY,
+                    chart: Some($kind),
+                    grants: &[],
+                },
                 handler: handler!(api::chart::list),
             },
-            Route {
-                name: concat!($segment, ".read"),
-                function: "chart-entry-get",
-                method: "GET",
-                path: concat!("/v1/patients/{patientId}/", $segment, "/{entryId}"),
-                summary: concat!("The current version of one ", $noun, " entry"),
-                query: &[],
-                body: None,
-                roles: $read,
-                access: &[],
-                chart: Some($kind),
-                grants: &[],
+            Served {
+                route: Route {
+                    name: concat!($segment, ".read"),
+                    function: "chart-entry-get",
+                    method: "GET",
+                    path: concat!("/v1/patients/{patientId}/", $segment, "/{entryId}"),
+                    summary: concat!("The current version of one ", $noun, " entry"),
+                    query: &[],
+                    body: None,
+                    roles: $read,
+                    access: &[],
+                    chart: Some($kind),
+                    grants: &[],
+                },
                 handler: handler!(api::chart::read),
             },
-            Route {
-                name: concat!($segment, ".update"),
-                function: "chart-entry-update",
-                method: "PATCH",
-                path: concat!("/v1/patients/{patientId}/", $segment, "/{entryId}"),
-                summary: concat!("Change one ", $noun, " entry (JSON merge patch): a new version, the old one kept"),
-                query: &[],
-                body: Some("ChartEntryPatch"),
-                roles: $write,
-                access: ENTRY_UPDATE,
-                chart: Some($kind),
-                grants: &[],
+            Served {
+                route: Route {
+                    name: concat!($segment, ".update"),
+                    function: "chart-entry-update",
+                    method: "PATCH",
+                    path: concat!("/v1/patients/{patientId}/", $segment, "/{entryId}"),
+                    summary: concat!(
+                        "Change one ",
+                        $noun,
+                        " entry (JSON merge patch): a new version, the old one kept"
+                    ),
+                    query: &[],
+                    body: Some("ChartEntryPatch"),
+                    roles: $write,
+                    access: ENTRY_UPDATE,
+                    chart: Some($kind),
+                    grants: &[],
+                },
                 handler: handler!(api::chart::update),
             },
-            Route {
-                name: concat!($segment, ".entered-in-error"),
-                function: "chart-entry-invalidate",
-                method: "POST",
-                path: concat!("/v1/patients/{patientId}/", $segment, "/{entryId}/entered-in-error"),
-                summary: concat!("Mark one ", $noun, " entry entered-in-error, with a reason; it stays in the history"),
-                query: &[],
-                body: Some("EnteredInError"),
-                roles: $write,
-                access: ENTRY_INVALIDATE,
-                chart: Some($kind),
-                grants: &[],
+            Served {
+                route: Route {
+                    name: concat!($segment, ".entered-in-error"),
+                    function: "chart-entry-invalidate",
+                    method: "POST",
+                    path: concat!("/v1/patients/{patientId}/", $segment, "/{entryId}/entered-in-error"),
+                    summary: concat!(
+                        "Mark one ",
+                        $noun,
+                        " entry entered-in-error, with a reason; it stays in the history"
+                    ),
+                    query: &[],
+                    body: Some("EnteredInError"),
+                    roles: $write,
+                    access: ENTRY_INVALIDATE,
+                    chart: Some($kind),
+                    grants: &[],
+                },
                 handler: handler!(api::chart::invalidate),
             },
-            Route {
-                name: concat!($segment, ".history"),
-                function: "chart-entry-history",
-                method: "GET",
-                path: concat!("/v1/patients/{patientId}/", $segment, "/{entryId}/history"),
-                summary: concat!("Every version of one ", $noun, " entry, oldest first"),
-                query: PAGE,
-                body: None,
-                roles: $read,
-                access: QUERY,
-                chart: Some($kind),
-                grants: &[],
+            Served {
+                route: Route {
+                    name: concat!($segment, ".history"),
+                    function: "chart-entry-history",
+                    method: "GET",
+                    path: concat!("/v1/patients/{patientId}/", $segment, "/{entryId}/history"),
+                    summary: concat!("Every version of one ", $noun, " entry, oldest first"),
+                    query: PAGE,
+                    body: None,
+                    roles: $read,
+                    access: QUERY,
+                    chart: Some($kind),
+                    grants: &[],
+                },
                 handler: handler!(api::chart::history),
             },
         ]
@@ -516,7 +544,7 @@ macro_rules! chart_routes {
 }
 
 /// The chart's entry routes, kind by kind: the role table of the chart.
-static CHART_ENTRIES: [[Route; 6]; 7] = [
+const CHART_ENTRIES: [[Served; 6]; 7] = [
     chart_routes!(ChartKind::Allergy, "allergies", "allergy", "Allergy", read: ALLERGY_READERS, write: CLINICIANS),
     chart_routes!(ChartKind::Medication, "medications", "medication", "Medication", read: CLINICIANS, write: CLINICIANS),
     chart_routes!(ChartKind::Condition, "conditions", "condition", "Condition", read: CODE_READERS, write: CLINICIANS),
@@ -534,23 +562,25 @@ static CHART_ENTRIES: [[Route; 6]; 7] = [
 ];
 
 /// The chart's other routes: the summary, signing notes, and lot recall.
-static CHART_VIEWS: &[Route] = &[
+const CHART_VIEWS: &[Served] = &[
     route!("chart.read", "chart-summary", "GET", "/v1/patients/{patientId}/chart",
         "The chart summary: allergies, current medications, active conditions, latest vitals, recent notes and treatments, profile (the sections the caller's role may read)",
         query: &[], body: None, roles: ALL_STAFF, access: QUERY, grants: &[],
         handler: api::chart::summary),
-    Route {
-        name: "notes.sign",
-        function: "chart-note-sign",
-        method: "POST",
-        path: "/v1/patients/{patientId}/notes/{entryId}/sign",
-        summary: "Sign a draft note (its author only); a signed note never changes",
-        query: &[],
-        body: None,
-        roles: CLINICIANS,
-        access: &[(Records, Op::Put)],
-        chart: Some(ChartKind::Note),
-        grants: &[],
+    Served {
+        route: Route {
+            name: "notes.sign",
+            function: "chart-note-sign",
+            method: "POST",
+            path: "/v1/patients/{patientId}/notes/{entryId}/sign",
+            summary: "Sign a draft note (its author only); a signed note never changes",
+            query: &[],
+            body: None,
+            roles: CLINICIANS,
+            access: &[(Records, Op::Put)],
+            chart: Some(ChartKind::Note),
+            grants: &[],
+        },
         handler: handler!(api::chart::sign),
     },
     route!("lots.recall", "lot-recall", "GET", "/v1/lot-recall",
@@ -563,7 +593,7 @@ static CHART_VIEWS: &[Route] = &[
 const ERASERS: &[Role] = &[Admin, Practitioner];
 
 /// Before/after photos: upload, processing (a trigger, below), views, consent and erasure.
-static PHOTOS: &[Route] = &[
+const PHOTOS: &[Served] = &[
     route!("photos.create", "photos-create", "POST", "/v1/patients/{patientId}/photos",
         "Ask to upload a photo: a pending photo and a short-lived upload URL bound to its type and size",
         query: &[], body: Some("PhotoRequest"), roles: CLINICIANS, access: &[(Records, Op::Put)], grants: &[Grant::PresignQuarantine],
@@ -604,7 +634,7 @@ const FORM_AUTHORS: &[Role] = &[Admin, Practitioner];
 const REVIEWERS: &[Role] = &[Admin, Practitioner, Nurse];
 
 /// Pre-visit forms: templates, invitations, the patient's link, and the review.
-static FORMS: &[Route] = &[
+const FORMS: &[Served] = &[
     route!("forms.templates.list", "forms-templates-list", "GET", "/v1/form-templates",
         "The clinic's form templates (latest versions) and the built-in ones it can copy",
         query: &[], body: None, roles: REGISTRARS, access: QUERY, grants: &[], handler: api::forms::list),
@@ -662,17 +692,135 @@ static FORMS: &[Route] = &[
 ];
 
 /// Every route Vellum serves.
-pub static ROUTES: LazyLock<Vec<&'static Route>> = LazyLock::new(|| {
-    ADMINISTRATION
-        .iter()
-        .chain(CHART_ENTRIES.iter().flatten())
-        .chain(CHART_VIEWS.iter())
-        .chain(PHOTOS.iter())
-        .chain(FORMS.iter())
-        .chain(BREAK_GLASS.iter())
-        .chain(CALENDAR.iter())
-        .collect()
-});
+/// The table, group by group.
+const TABLE: &[&[Served]] = &[
+    ADMINISTRATION,
+    &CHART_ENTRIES[0],
+    &CHART_ENTRIES[1],
+    &CHART_ENTRIES[2],
+    &CHART_ENTRIES[3],
+    &CHART_ENTRIES[4],
+    &CHART_ENTRIES[5],
+    &CHART_ENTRIES[6],
+    CHART_VIEWS,
+    PHOTOS,
+    FORMS,
+    BREAK_GLASS,
+    CALENDAR,
+];
+
+/// How many routes the table holds.
+pub const ROUTE_COUNT: usize = count_served_by(None);
+
+/// Every route Vellum serves, with its code: the local server's. A function takes only its own
+/// ([`served_by`]), so that only its own handlers are linked into it.
+pub static SERVED: [Served; ROUTE_COUNT] = served_by(None);
+
+/// Every route Vellum serves (what it is, without its code): for the template, the OpenAPI document, the price
+/// table and the meter, which any function may read without carrying every handler.
+pub static ROUTES: [Route; ROUTE_COUNT] = {
+    let mut routes = [SERVED_FIRST.route; ROUTE_COUNT];
+    let served: [Served; ROUTE_COUNT] = served_by(None);
+    let mut i = 0;
+    while i < ROUTE_COUNT {
+        routes[i] = served[i].route;
+        i += 1;
+    }
+    routes
+};
+
+const SERVED_FIRST: Served = TABLE[0][0];
+
+/// Whether two names are the same, at compile time.
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Whether `served` belongs to `function` (every route when `None`).
+const fn belongs(served: &Served, function: Option<&str>) -> bool {
+    match function {
+        Some(function) => same(served.route.function, function),
+        None => true,
+    }
+}
+
+/// How many routes `function` serves (every route when `None`), at compile time.
+pub const fn count_served_by(function: Option<&str>) -> usize {
+    let mut count = 0;
+    let mut group = 0;
+    while group < TABLE.len() {
+        let mut i = 0;
+        while i < TABLE[group].len() {
+            if belongs(&TABLE[group][i], function) {
+                count += 1;
+            }
+            i += 1;
+        }
+        group += 1;
+    }
+    count
+}
+
+/// The routes `function` serves with their code (every route when `None`), in table order, at compile time:
+/// a function's binary names its own with this, and only their handlers are linked into it.
+pub const fn served_by<const N: usize>(function: Option<&str>) -> [Served; N] {
+    assert!(count_served_by(function) == N, "N must be the count of the function's routes");
+    let mut served = [SERVED_FIRST; N];
+    let (mut n, mut group) = (0, 0);
+    while group < TABLE.len() {
+        let mut i = 0;
+        while i < TABLE[group].len() {
+            if belongs(&TABLE[group][i], function) {
+                served[n] = TABLE[group][i];
+                n += 1;
+            }
+            i += 1;
+        }
+        group += 1;
+    }
+    served
+}
+
+/// What a function is given beside its tables, as its routes' grants ask.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Capability {
+    /// The photo bucket and the data keys.
+    Photos,
+    /// The audit archive's bucket.
+    Archive,
+}
+
+/// Whether any of `served` needs `capability`, at compile time.
+pub const fn needs(served: &[Served], capability: Capability) -> bool {
+    let mut i = 0;
+    while i < served.len() {
+        let grants = served[i].route.grants;
+        let mut g = 0;
+        while g < grants.len() {
+            let needed = match capability {
+                Capability::Photos => grants[g].is_photos(),
+                Capability::Archive => grants[g].is_archive(),
+            };
+            if needed {
+                return true;
+            }
+            g += 1;
+        }
+        i += 1;
+    }
+    false
+}
 
 /// What a function that serves several routes does, for its description.
 pub static FUNCTION_SUMMARIES: &[(&str, &str)] = &[
@@ -794,7 +942,12 @@ pub static TRIGGERS: &[Trigger] = &[
 
 /// The routes a function serves.
 pub fn by_function(function: &str) -> Vec<&'static Route> {
-    ROUTES.iter().copied().filter(|r| r.function == function).collect()
+    ROUTES.iter().filter(|r| r.function == function).collect()
+}
+
+/// The routes `function` serves, with their code (at run time, for hosts that hold every handler anyway).
+pub fn served_by_function(function: &str) -> Vec<&'static Served> {
+    SERVED.iter().filter(|s| s.route.function == function).collect()
 }
 
 /// Every function that serves routes, in route-table order, each once.
@@ -818,7 +971,7 @@ pub fn function_summary(function: &str) -> &'static str {
 
 /// The route of a chart kind's operation (`create`, `list`, ...), from the role table.
 pub fn chart_route(kind: ChartKind, operation: &str) -> Option<&'static Route> {
-    ROUTES.iter().copied().find(|r| r.chart == Some(kind) && r.name.rsplit('.').next() == Some(operation))
+    ROUTES.iter().find(|r| r.chart == Some(kind) && r.name.rsplit('.').next() == Some(operation))
 }
 
 #[cfg(test)]
