@@ -9,9 +9,8 @@ use vellum::crypto::SecretKey;
 use vellum::http::routes;
 use vellum::store::Records;
 use vellum_tests::Backend;
-use vellum_tests::samples::{self, CLINIC, deployment_key, events_dir, read};
+use vellum_tests::samples::{self, CLINIC, PATIENT, deployment_key, events_dir, read};
 
-const PATIENT: &str = "01JD0000000000000000000002";
 const TREATMENT: &str = "01JD0000000000000000000003";
 const NOTE: &str = "01JD0000000000000000000004";
 const PHOTO: &str = "01JD0000000000000000000005";

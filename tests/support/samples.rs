@@ -15,6 +15,8 @@ use vellum::store::Records;
 
 /// The sample clinic every staff event's caller belongs to.
 pub const CLINIC: &str = "01JD0000000000000000000001";
+/// The sample patient the patient and chart events name.
+pub const PATIENT: &str = "01JD0000000000000000000002";
 /// The staff invitation code the sample join events use.
 pub const SAMPLE_STAFF_CODE: &str = "SampleStaffCode0000000000000000000000000000";
 

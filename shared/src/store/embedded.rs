@@ -8,14 +8,12 @@ use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 use serde_json::Value;
 
+use super::rules::{TOP, apply_update, check_query, cond_holds, index_entries, key_of, sk_bounds, start_after_attr};
 use super::schema::{self, Index, Table};
-use super::{Cond, Item, Key, Page, Query, Records, SkRange, StoreError, Update, Write, str_attr};
+use super::{Cond, Item, Key, Page, Query, Records, StoreError, Update, Write, str_attr};
 
 type MainTable = TableDefinition<'static, (&'static str, &'static str), &'static [u8]>;
 type IndexTable = TableDefinition<'static, (&'static str, &'static str, &'static str, &'static str), ()>;
-
-/// A sort-key bound above every real key (keys are ASCII).
-const TOP: &str = "\u{10FFFF}";
 
 fn main_table(table: Table) -> MainTable {
     TableDefinition::new(table.name())
@@ -99,13 +97,6 @@ impl EmbeddedRecords {
     }
 }
 
-fn key_of(item: &Item) -> Result<Key, StoreError> {
-    match (str_attr(item, schema::PK), str_attr(item, schema::SK)) {
-        (Some(pk), Some(sk)) => Ok(Key::new(pk, sk)),
-        _ => Err(StoreError::Unavailable("item without string PK and SK".into())),
-    }
-}
-
 fn decode(bytes: &[u8]) -> Result<Item, StoreError> {
     serde_json::from_slice(bytes).map_err(unavailable)
 }
@@ -114,26 +105,6 @@ fn read_item(txn: &WriteTransaction, table: Table, key: &Key) -> Result<Option<I
     let t = txn.open_table(main_table(table)).map_err(unavailable)?;
     let found = t.get((key.pk.as_str(), key.sk.as_str())).map_err(unavailable)?;
     found.map(|v| decode(v.value())).transpose()
-}
-
-fn cond_holds(cond: &Cond, current: Option<&Item>) -> bool {
-    match cond {
-        Cond::Always => true,
-        Cond::NotExists => current.is_none(),
-        Cond::Exists => current.is_some(),
-        Cond::VersionIs(v) => current.and_then(|i| i.get(schema::VERSION)).and_then(Value::as_u64) == Some(*v),
-    }
-}
-
-fn index_entries(table: Table, item: &Item) -> Vec<(Index, String, String)> {
-    table
-        .indexes()
-        .iter()
-        .filter_map(|&index| {
-            let (pk, sk) = index.attrs();
-            Some((index, str_attr(item, pk)?.to_string(), str_attr(item, sk)?.to_string()))
-        })
-        .collect()
 }
 
 fn remove(txn: &WriteTransaction, table: Table, key: &Key, old: &Item) -> Result<(), StoreError> {
@@ -162,26 +133,6 @@ fn store(txn: &WriteTransaction, table: Table, item: &Item, old: Option<&Item>) 
         t.insert((gpk.as_str(), gsk.as_str(), key.pk.as_str(), key.sk.as_str()), ()).map_err(unavailable)?;
     }
     Ok(())
-}
-
-fn apply_update(key: &Key, current: Option<Item>, update: &Update) -> Result<Item, StoreError> {
-    let mut item = current.unwrap_or_else(|| {
-        let mut i = Item::new();
-        i.insert(schema::PK.into(), key.pk.clone().into());
-        i.insert(schema::SK.into(), key.sk.clone().into());
-        i
-    });
-    for (name, value) in &update.set {
-        item.insert(name.clone(), value.clone());
-    }
-    for (name, by) in &update.add {
-        let now = match item.get(name) {
-            None => 0,
-            Some(v) => v.as_i64().ok_or_else(|| StoreError::Unavailable(format!("{name} is not a number")))?,
-        };
-        item.insert(name.clone(), (now + by).into());
-    }
-    Ok(item)
 }
 
 /// Applies one write inside an open transaction; `Ok(false)` when its condition failed.
@@ -215,28 +166,8 @@ fn apply(txn: &WriteTransaction, write: &Write) -> Result<bool, StoreError> {
     Ok(true)
 }
 
-fn sk_bounds(range: &SkRange) -> (String, String) {
-    match range {
-        SkRange::All => (String::new(), TOP.to_string()),
-        SkRange::Prefix(p) => (p.clone(), format!("{p}{TOP}")),
-        SkRange::Between(lo, hi) => (lo.clone(), hi.clone()),
-    }
-}
-
-fn start_after_attr(query: &Query, name: &str) -> Result<String, StoreError> {
-    query.start_after.as_ref().and_then(|k| str_attr(k, name)).map(str::to_string).ok_or(StoreError::InvalidStartKey)
-}
-
 fn run_query(db: &Database, query: &Query) -> Result<Page, StoreError> {
-    if !query.table.has_index(query.index) {
-        return Err(StoreError::Unavailable("no such index".into()));
-    }
-    // (An empty prefix selects everything, as the DynamoDB adapter sends no sort-key condition for it.)
-    let empty_bound = matches!(&query.sk, SkRange::Between(lo, hi) if lo.is_empty() || hi.is_empty());
-    if query.pk.is_empty() || empty_bound {
-        // DynamoDB refuses an empty string in a key condition (ValidationException).
-        return Err(StoreError::Refused("a key condition's value cannot be empty".into()));
-    }
+    check_query(query)?;
     let txn = db.begin_read().map_err(unavailable)?;
     let main = txn.open_table(main_table(query.table)).map_err(unavailable)?;
     let (lo, hi) = sk_bounds(&query.sk);

@@ -5,6 +5,8 @@ pub mod contract;
 pub mod dynamo;
 pub mod embedded;
 pub mod limits;
+pub mod memory;
+pub mod rules;
 pub mod schema;
 
 use async_trait::async_trait;

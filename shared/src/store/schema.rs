@@ -10,7 +10,7 @@ pub const VERSION: &str = "version";
 pub const TTL: &str = "ttl";
 
 /// The two tables.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Table {
     /// Clinics, staff, patients and everything in a chart.
     Records,
@@ -51,7 +51,7 @@ impl Table {
 }
 
 /// Global secondary indexes; each table gives them its own meaning (see the key builders).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Index {
     Gsi1,
     Gsi2,
