@@ -729,6 +729,7 @@ pub static ROUTES: [Route; ROUTE_COUNT] = {
     routes
 };
 
+/// What the compile-time builders fill their arrays with before they set every slot.
 const SERVED_FIRST: Served = TABLE[0][0];
 
 /// Whether two names are the same, at compile time.
