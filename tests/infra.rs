@@ -117,6 +117,24 @@ fn every_function_has_a_binary_and_every_binary_a_function() {
     }
 }
 
+#[test]
+fn a_function_that_builds_photo_or_archive_clients_at_start_is_given_their_bucket() {
+    let template = committed();
+    for function in routes::functions() {
+        let served: Vec<routes::Served> = routes::served_by_function(function).into_iter().copied().collect();
+        let env = &functions(&template)[&logical_name(function)]["Properties"]["Environment"]["Variables"];
+        let given = |name: &str| env.get(name).is_some();
+        let photos = routes::needs(&served, routes::Capability::Photos);
+        assert_eq!(given("VELLUM_PHOTO_BUCKET") && given("VELLUM_PHOTO_KEY_ID"), photos, "{function}");
+        assert_eq!(
+            given("VELLUM_AUDIT_ARCHIVE_BUCKET"),
+            routes::needs(&served, routes::Capability::Archive),
+            "{function}"
+        );
+        assert!(given("VELLUM_CURSOR_KEY"), "{function}");
+    }
+}
+
 /// The DynamoDB actions a role grants, per table resource.
 fn granted(template: &Value, role: &str) -> HashMap<String, BTreeSet<String>> {
     let mut out: HashMap<String, BTreeSet<String>> = HashMap::new();

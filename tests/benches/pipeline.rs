@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BatchSize, BenchmarkGroup, Criterion, criterion_group, criterion_main};
 use http::Request;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -58,6 +59,30 @@ async fn clinic(entries: usize) -> (Router, tempfile::TempDir) {
     (router, dir)
 }
 
+/// Measures `router` answering the requests `next` makes (made outside the timing), each with `status`.
+fn measure(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    runtime: &tokio::runtime::Runtime,
+    name: &str,
+    router: &Router,
+    mut next: impl FnMut() -> Request<lambda_http::Body>,
+    status: u16,
+) {
+    group.bench_function(name, |b| {
+        b.to_async(runtime).iter_batched(
+            &mut next,
+            |req| {
+                let router = router.clone();
+                async move {
+                    let answer = router.oneshot(req).await.expect("infallible");
+                    assert_eq!(answer.status(), status);
+                }
+            },
+            BatchSize::SmallInput,
+        )
+    });
+}
+
 fn bench(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let (router, _dir) = runtime.block_on(clinic(100));
@@ -66,48 +91,15 @@ fn bench(c: &mut Criterion) {
     let summary = event("chart-summary", "success", None);
     let mut group = c.benchmark_group("pipeline");
     group.warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
-    group.bench_function("baseline: an empty handler behind the router", |b| {
-        b.to_async(&runtime).iter_batched(
-            || request(&read),
-            |req| {
-                let empty = empty.clone();
-                async move { empty.oneshot(req).await.expect("infallible") }
-            },
-            BatchSize::SmallInput,
-        )
-    });
-    for (name, sample) in [("audited patient read", &read), ("audited chart summary of 100 entries", &summary)] {
-        group.bench_function(name, |b| {
-            b.to_async(&runtime).iter_batched(
-                || request(sample),
-                |req| {
-                    let router = router.clone();
-                    async move {
-                        let answer = router.oneshot(req).await.expect("infallible");
-                        assert_eq!(answer.status(), 200);
-                    }
-                },
-                BatchSize::SmallInput,
-            )
-        });
-    }
+    measure(&mut group, &runtime, "baseline: an empty handler behind the router", &empty, || request(&read), 200);
+    measure(&mut group, &runtime, "audited patient read", &router, || request(&read), 200);
+    measure(&mut group, &runtime, "audited chart summary of 100 entries", &router, || request(&summary), 200);
     let mut created = 0u64;
-    group.bench_function("audited patient create", |b| {
-        b.to_async(&runtime).iter_batched(
-            || {
-                created += 1;
-                request(&event("patients-create", "success", Some(&format!("bench-{created}"))))
-            },
-            |req| {
-                let router = router.clone();
-                async move {
-                    let answer = router.oneshot(req).await.expect("infallible");
-                    assert_eq!(answer.status(), 201);
-                }
-            },
-            BatchSize::SmallInput,
-        )
-    });
+    let create = || {
+        created += 1;
+        request(&event("patients-create", "success", Some(&format!("bench-{created}"))))
+    };
+    measure(&mut group, &runtime, "audited patient create", &router, create, 201);
     group.finish();
 }
 

@@ -128,6 +128,11 @@ pub fn aws_photos(config: &aws_config::SdkConfig) -> Result<Option<PhotoPorts>, 
     }))
 }
 
+/// The photo bucket and data keys of a function that cannot do without them.
+pub fn aws_photos_required(config: &aws_config::SdkConfig) -> Result<PhotoPorts, ConfigError> {
+    aws_photos(config)?.ok_or_else(|| ConfigError("set the environment variable VELLUM_PHOTO_BUCKET".into()))
+}
+
 /// An S3 client, path-style when `VELLUM_S3_PATH_STYLE=true` (an S3 stand-in that serves no bucket hosts).
 fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     let path_style = var("VELLUM_S3_PATH_STYLE").as_deref() == Some("true");

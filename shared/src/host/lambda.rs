@@ -9,9 +9,10 @@ use crate::http::routes::Served;
 
 pub use lambda_http::Error;
 
-/// The photo bucket and data keys a photo function cannot do without.
-fn required_photos(sdk: &aws_config::SdkConfig) -> Result<crate::app::PhotoPorts, ConfigError> {
-    config::aws_photos(sdk)?.ok_or_else(|| ConfigError("set the environment variable VELLUM_PHOTO_BUCKET".into()))
+/// The cursor key every function of a stack shares (`VELLUM_CURSOR_KEY`), which a function cannot do without.
+fn required_cursor_key() -> Result<crate::crypto::SecretKey, ConfigError> {
+    config::key_from_env("VELLUM_CURSOR_KEY")?
+        .ok_or_else(|| ConfigError("set the environment variable VELLUM_CURSOR_KEY".into()))
 }
 
 /// The state of a function that works on the photo bucket outside the API: DynamoDB, S3 and KMS (it seals
@@ -19,7 +20,7 @@ fn required_photos(sdk: &aws_config::SdkConfig) -> Result<crate::app::PhotoPorts
 fn photo_worker_from_env() -> Result<Arc<App>, Error> {
     let sdk = config::lambda_sdk_config()?;
     let records = config::dynamo(&sdk)?;
-    let photos = required_photos(&sdk)?;
+    let photos = config::aws_photos_required(&sdk)?;
     Ok(Arc::new(App::new(Arc::new(records), crate::crypto::SecretKey::generate()).with_photos(photos)))
 }
 
@@ -161,8 +162,7 @@ pub async fn serve_messages_dispatch() -> Result<(), Error> {
     crate::telemetry::init();
     let sdk = config::lambda_sdk_config()?;
     let records = config::dynamo(&sdk)?;
-    let cursor_key = config::key_from_env("VELLUM_CURSOR_KEY")?
-        .ok_or_else(|| ConfigError("set the environment variable VELLUM_CURSOR_KEY".into()))?;
+    let cursor_key = required_cursor_key()?;
     let app = Arc::new(App::new(Arc::new(records), cursor_key));
     let messenger: Arc<dyn crate::messages::Messenger> = Arc::new(config::aws_messenger(&sdk)?);
     lambda_http::lambda_runtime::run(lambda_http::lambda_runtime::service_fn(
@@ -194,15 +194,14 @@ pub async fn serve<const PHOTOS: bool, const ARCHIVE: bool>(served: &'static [Se
     crate::telemetry::init();
     let sdk = config::lambda_sdk_config()?;
     let records = config::dynamo(&sdk)?;
-    let cursor_key = config::key_from_env("VELLUM_CURSOR_KEY")?
-        .ok_or_else(|| ConfigError("set the environment variable VELLUM_CURSOR_KEY".into()))?;
+    let cursor_key = required_cursor_key()?;
     let mut app = App::new(Arc::new(records), cursor_key).with_public_url(config::public_url());
     // Built without an `await`, so a function that needs neither carries neither.
     if ARCHIVE {
         app = app.with_archive(config::aws_archive_required(&sdk)?);
     }
     if PHOTOS {
-        app = app.with_photos(required_photos(&sdk)?);
+        app = app.with_photos(config::aws_photos_required(&sdk)?);
     }
     lambda_http::run(pipeline::router(Arc::new(app), served)).await
 }

@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 use serde_json::Value;
 
-use super::rules::{TOP, apply_update, check_query, cond_holds, index_entries, key_of, sk_bounds, start_after_attr};
+use super::rules::{
+    TOP, apply_update, as_projected, check_query, cond_holds, index_entries, key_of, sk_bounds, start_after_attr,
+};
 use super::schema::{self, Index, Table};
 use super::{Cond, Item, Key, Page, Query, Records, StoreError, Update, Write, str_attr};
 
@@ -238,11 +240,7 @@ fn run_query(db: &Database, query: &Query) -> Result<Page, StoreError> {
                 }
                 let (_, _, pk, sk) = key.value();
                 if let Some(v) = main.get((pk, sk)).map_err(unavailable)? {
-                    let mut item = decode(v.value())?;
-                    if query.table.keys_only_indexes() {
-                        item.retain(|name, _| [schema::PK, schema::SK, ipk, isk].contains(&name.as_str()));
-                    }
-                    items.push(item);
+                    items.push(as_projected(query.table, index, decode(v.value())?));
                 }
             }
         }

@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-use super::rules::{TOP, apply_update, check_query, cond_holds, index_entries, key_of, sk_bounds, start_after_attr};
+use super::rules::{
+    TOP, apply_update, as_projected, check_query, cond_holds, index_entries, key_of, sk_bounds, start_after_attr,
+};
 use super::schema::{self, Index, Table};
 use super::{Cond, Item, Key, Page, Query, Records, StoreError, Update, Write, str_attr};
 
@@ -51,27 +53,21 @@ impl State {
     }
 
     /// Puts `item` in place of what is at its key (or removes what is there, when `None`), with its index
-    /// entries; answers what was there.
-    fn replace(&mut self, table: Table, key: &Key, item: Option<Item>) -> Option<Item> {
-        let old = match item {
-            Some(item) => {
-                for (index, gpk, gsk) in index_entries(table, &item) {
-                    self.entries.insert((table, index, gpk, gsk, key.pk.clone(), key.sk.clone()));
-                }
-                self.items.insert(place(table, key), item)
-            }
-            None => self.items.remove(&place(table, key)),
-        };
-        if let Some(old) = &old {
-            let now = self.items.get(&place(table, key));
-            for (index, gpk, gsk) in index_entries(table, old) {
-                let kept = now.is_some_and(|n| index_entries(table, n).contains(&(index, gpk.clone(), gsk.clone())));
-                if !kept {
-                    self.entries.remove(&(table, index, gpk, gsk, key.pk.clone(), key.sk.clone()));
-                }
+    /// entries.
+    fn replace(&mut self, table: Table, key: &Key, item: Option<Item>) {
+        let entry =
+            |(index, gpk, gsk): (Index, String, String)| (table, index, gpk, gsk, key.pk.clone(), key.sk.clone());
+        if let Some(old) = self.items.remove(&place(table, key)) {
+            for found in index_entries(table, &old) {
+                self.entries.remove(&entry(found));
             }
         }
-        old
+        if let Some(item) = item {
+            for found in index_entries(table, &item) {
+                self.entries.insert(entry(found));
+            }
+            self.items.insert(place(table, key), item);
+        }
     }
 
     /// What `write` leaves at its key, or `None` when its condition fails.
@@ -161,11 +157,7 @@ impl State {
                     if query.forward { Box::new(range) } else { Box::new(range.rev()) };
                 for (_, _, _, _, pk, sk) in found {
                     let Some(item) = self.items.get(&(table, pk.clone(), sk.clone())) else { continue };
-                    let mut item = item.clone();
-                    if table.keys_only_indexes() {
-                        item.retain(|name, _| [schema::PK, schema::SK, ipk, isk].contains(&name.as_str()));
-                    }
-                    if !take(item, &mut items) {
+                    if !take(as_projected(table, index, item.clone()), &mut items) {
                         break;
                     }
                 }

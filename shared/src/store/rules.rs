@@ -87,3 +87,13 @@ pub fn check_query(query: &Query) -> Result<(), StoreError> {
     }
     Ok(())
 }
+
+/// An item as an index query answers it: whole, or only its keys and the index's on a table whose indexes
+/// hold keys only (the audit table's).
+pub fn as_projected(table: Table, index: Index, mut item: Item) -> Item {
+    if table.keys_only_indexes() {
+        let (ipk, isk) = index.attrs();
+        item.retain(|name, _| [schema::PK, schema::SK, ipk, isk].contains(&name.as_str()));
+    }
+    item
+}
