@@ -498,3 +498,35 @@ fn every_route_has_a_success_and_a_failure_event_and_every_event_is_run() {
         }
     }
 }
+
+/// A deployed function reads the stack's cursor key from Secrets Manager at its cold start: a generated
+/// secret is hashed into the key, a `CursorKey` the stack was given is the key itself, and a secret that
+/// is missing or too short stops the function with a reason.
+#[tokio::test]
+async fn a_function_reads_the_stacks_cursor_key_from_its_secret() {
+    use vellum::host::config::read_cursor_key;
+    let config = vellum_tests::moto_config().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let suffix = ulid::Ulid::new().to_string().to_lowercase();
+    let store = |name: String, text: String| {
+        let secrets = secrets.clone();
+        async move {
+            let made = secrets.create_secret().name(name).secret_string(text).send().await.expect("moto keeps it");
+            made.arn().expect("an ARN").to_string()
+        }
+    };
+    let generated = "Q7pX2kLm9RvT4sWz8NcY3bHd6FgJ1aEu5iOo0yUqZxCvBnMlKjHgFdSaPoIuYtRe".to_string();
+    let arn = store(format!("generated-{suffix}"), generated.clone()).await;
+    let expected: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(generated.as_bytes()).into();
+    assert_eq!(read_cursor_key(&config, &arn).await.expect("a generated key").as_bytes(), &expected);
+
+    let given = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, deployment_key().as_bytes());
+    let arn = store(format!("given-{suffix}"), given).await;
+    assert_eq!(read_cursor_key(&config, &arn).await.expect("a given key").as_bytes(), deployment_key().as_bytes());
+
+    let arn = store(format!("short-{suffix}"), "too-short".into()).await;
+    let refused = read_cursor_key(&config, &arn).await.expect_err("too short to be a key");
+    assert!(refused.to_string().contains("at least 43 characters"), "{refused}");
+    let missing = read_cursor_key(&config, &format!("missing-{suffix}")).await.expect_err("no such secret");
+    assert!(missing.to_string().contains("cannot read the cursor key's secret"), "{missing}");
+}

@@ -33,7 +33,7 @@ if [ "${ready:-0}" != 1 ]; then
   cat "$log" >&2
   exit 1
 fi
-echo "==> moto is serving DynamoDB, S3 and KMS on 127.0.0.1:$port"
+echo "==> moto is serving DynamoDB, S3, KMS and Secrets Manager on 127.0.0.1:$port"
 
 export VELLUM_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1

@@ -20,6 +20,8 @@ echo "==> cfn-lint infra/template.json"
 "$iac/bin/cfn-lint" infra/template.json
 echo "==> checkov infra/template.json (skips and their reasons: infra/checkov.yaml)"
 "$iac/bin/checkov" -f infra/template.json --config-file infra/checkov.yaml
+echo "==> infra/deploy.sh on fake binaries (tests/deploy-dry-run.sh)"
+bash tests/deploy-dry-run.sh
 
 # moto (installed when missing) on a free loopback port; its log: target/test-tools/moto.log.
 source tests/moto.sh

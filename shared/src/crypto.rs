@@ -26,6 +26,16 @@ impl SecretKey {
         bytes.try_into().ok().map(Self)
     }
 
+    /// The key a stored secret's text gives: 32 bytes in base64 are the key itself (the `CursorKey` a stack
+    /// was given), and any other text of at least 43 characters (a secret the stack generated, 64 letters and
+    /// digits) is hashed into one. `None` for a shorter text.
+    pub fn from_secret_text(text: &str) -> Option<Self> {
+        use base64::Engine;
+        let text = text.trim();
+        let given = base64::engine::general_purpose::STANDARD.decode(text).ok().and_then(|b| Self::from_slice(&b));
+        given.or_else(|| (text.len() >= 43).then(|| Self(Sha256::digest(text.as_bytes()).into())))
+    }
+
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }

@@ -3,9 +3,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-
 use crate::app::PhotoPorts;
 use crate::blobs::local::LocalBlobs;
 use crate::blobs::s3::S3Blobs;
@@ -105,6 +102,27 @@ pub fn lambda_sdk_config() -> Result<aws_config::SdkConfig, ConfigError> {
         None => builder,
     }
     .build())
+}
+
+/// The stack's cursor key, read once at a cold start from the Secrets Manager secret that
+/// `VELLUM_CURSOR_KEY_SECRET` names (the stack generates it, or keeps the `CursorKey` it was given).
+pub async fn cursor_key_from_secret(config: &aws_config::SdkConfig) -> Result<SecretKey, ConfigError> {
+    read_cursor_key(config, &required("VELLUM_CURSOR_KEY_SECRET")?).await
+}
+
+/// The cursor key that the Secrets Manager secret `secret` (a name or an ARN) holds.
+pub async fn read_cursor_key(config: &aws_config::SdkConfig, secret: &str) -> Result<SecretKey, ConfigError> {
+    let answer =
+        aws_sdk_secretsmanager::Client::new(config).get_secret_value().secret_id(secret).send().await.map_err(|e| {
+            ConfigError(format!(
+                "cannot read the cursor key's secret: {}",
+                aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+            ))
+        })?;
+    answer
+        .secret_string()
+        .and_then(SecretKey::from_secret_text)
+        .ok_or_else(|| ConfigError("the cursor key's secret must be text of at least 43 characters".into()))
 }
 
 /// The DynamoDB records adapter on `config`, from `VELLUM_RECORDS_TABLE` and `VELLUM_AUDIT_TABLE`.
@@ -227,15 +245,16 @@ pub async fn aws_records_from_env() -> Result<Arc<dyn Records>, ConfigError> {
     Ok(Arc::new(dynamo))
 }
 
-/// A 32-byte key given base64-encoded in the variable `name`.
+/// A key given in the variable `name`: 32 bytes base64-encoded, or the text of a stack's cursor key secret
+/// (see [`SecretKey::from_secret_text`]).
 pub fn key_from_env(name: &str) -> Result<Option<SecretKey>, ConfigError> {
     var(name)
         .map(|raw| {
-            STANDARD
-                .decode(raw.trim())
-                .ok()
-                .and_then(|bytes| SecretKey::from_slice(&bytes))
-                .ok_or_else(|| ConfigError(format!("{name} must be 32 bytes, base64-encoded")))
+            SecretKey::from_secret_text(&raw).ok_or_else(|| {
+                ConfigError(format!(
+                    "{name} must be 32 bytes base64-encoded, or the text of the stack's cursor key secret"
+                ))
+            })
         })
         .transpose()
 }

@@ -3,17 +3,11 @@
 use std::sync::Arc;
 
 use crate::app::App;
-use crate::host::config::{self, ConfigError};
+use crate::host::config;
 use crate::http::pipeline;
 use crate::http::routes::Served;
 
 pub use lambda_http::Error;
-
-/// The cursor key every function of a stack shares (`VELLUM_CURSOR_KEY`), which a function cannot do without.
-fn required_cursor_key() -> Result<crate::crypto::SecretKey, ConfigError> {
-    config::key_from_env("VELLUM_CURSOR_KEY")?
-        .ok_or_else(|| ConfigError("set the environment variable VELLUM_CURSOR_KEY".into()))
-}
 
 /// The state of a function that works on the photo bucket outside the API: DynamoDB, S3 and KMS (it seals
 /// no cursors; a random key satisfies the state's shape).
@@ -162,7 +156,7 @@ pub async fn serve_messages_dispatch() -> Result<(), Error> {
     crate::telemetry::init();
     let sdk = config::lambda_sdk_config()?;
     let records = config::dynamo(&sdk)?;
-    let cursor_key = required_cursor_key()?;
+    let cursor_key = config::cursor_key_from_secret(&sdk).await?;
     let app = Arc::new(App::new(Arc::new(records), cursor_key));
     let messenger: Arc<dyn crate::messages::Messenger> = Arc::new(config::aws_messenger(&sdk)?);
     lambda_http::lambda_runtime::run(lambda_http::lambda_runtime::service_fn(
@@ -186,7 +180,7 @@ pub async fn serve_messages_dispatch() -> Result<(), Error> {
     .await
 }
 
-/// Serves `served`, one function's routes, on Lambda: DynamoDB and the cursor key from `VELLUM_CURSOR_KEY`,
+/// Serves `served`, one function's routes, on Lambda: DynamoDB and the cursor key from its secret,
 /// the photo bucket and data keys only when `PHOTOS`, the audit archive's bucket only when `ARCHIVE`. The
 /// function's binary names its routes at compile time ([`crate::function_main!`]), so what it does not
 /// serve is not linked into it.
@@ -194,7 +188,7 @@ pub async fn serve<const PHOTOS: bool, const ARCHIVE: bool>(served: &'static [Se
     crate::telemetry::init();
     let sdk = config::lambda_sdk_config()?;
     let records = config::dynamo(&sdk)?;
-    let cursor_key = required_cursor_key()?;
+    let cursor_key = config::cursor_key_from_secret(&sdk).await?;
     let mut app = App::new(Arc::new(records), cursor_key).with_public_url(config::public_url());
     // Built without an `await`, so a function that needs neither carries neither.
     if ARCHIVE {
