@@ -159,24 +159,22 @@ fn cargo_target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"))
 }
 
-/// Builds the baselines and `functions` in release; the wall time it took.
-fn build_release(functions: &[String]) -> Duration {
+/// Builds the baselines and `functions`, in release (or, for a smoke run, in the dev profile); the wall time
+/// it took.
+fn build(functions: &[String], release: bool) -> Duration {
     let started = Instant::now();
     let mut cargo = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cargo.current_dir(root()).args([
-        "build",
-        "--release",
-        "--locked",
-        "-p",
-        "baseline-hello",
-        "-p",
-        "baseline-sdk-floor",
-    ]);
-    cargo.args(["-p", "vellum-functions"]);
+    cargo.current_dir(root()).arg("build");
+    if release {
+        cargo.arg("--release");
+    }
+    cargo.args(["--locked", "-p", "baseline-hello", "-p", "baseline-sdk-floor"]);
+    // With `--bin`, cargo builds only the binaries named, the baselines' too.
+    cargo.args(["--bin", HELLO, "--bin", FLOOR, "-p", "vellum-functions"]);
     for function in functions {
         cargo.args(["--bin", function]);
     }
-    assert!(cargo.status().expect("cargo runs").success(), "the release build failed");
+    assert!(cargo.status().expect("cargo runs").success(), "the build failed");
     started.elapsed()
 }
 
@@ -195,8 +193,17 @@ async fn environment() -> Vec<(String, String)> {
     let key_id = key.key_metadata().map(|m| m.key_id().to_string()).expect("a key id");
     let photos = PhotoPorts { blobs: Arc::new(blobs), keyring: Arc::new(KmsKeyring::new(kms, key_id.clone())) };
     samples::open_sample_clinic(Arc::new(store), photos).await;
+    // The cursor key as the stack keeps it: a secret each function reads at its cold start.
     let cursor_key =
         base64::Engine::encode(&base64::engine::general_purpose::STANDARD, samples::deployment_key().as_bytes());
+    let secret = aws_sdk_secretsmanager::Client::new(&config)
+        .create_secret()
+        .name(format!("cursor-key-{suffix}"))
+        .secret_string(cursor_key)
+        .send()
+        .await
+        .expect("moto keeps the cursor key");
+    let cursor_key_secret = secret.arn().expect("an ARN").to_string();
     [
         ("AWS_ENDPOINT_URL", endpoint.as_str()),
         ("AWS_ACCESS_KEY_ID", "test"),
@@ -209,7 +216,7 @@ async fn environment() -> Vec<(String, String)> {
         ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/cold-start"),
         ("VELLUM_RECORDS_TABLE", records.as_str()),
         ("VELLUM_AUDIT_TABLE", audit.as_str()),
-        ("VELLUM_CURSOR_KEY", cursor_key.as_str()),
+        ("VELLUM_CURSOR_KEY_SECRET", cursor_key_secret.as_str()),
         ("VELLUM_PHOTO_BUCKET", bucket.as_str()),
         ("VELLUM_PHOTO_KEY_ID", key_id.as_str()),
         ("VELLUM_AUDIT_ARCHIVE_BUCKET", bucket.as_str()),
@@ -239,10 +246,12 @@ struct Args {
     runs: usize,
     only: Option<Vec<String>>,
     build: bool,
+    /// Release binaries; a smoke run (one round, to see that the harness still works) builds faster ones.
+    release: bool,
 }
 
 fn args() -> Args {
-    let mut args = Args { runs: 10, only: None, build: true };
+    let mut args = Args { runs: 10, only: None, build: true, release: true };
     let mut given = std::env::args().skip(1);
     while let Some(arg) = given.next() {
         match arg.as_str() {
@@ -251,7 +260,7 @@ fn args() -> Args {
             "--no-build" => args.build = false,
             // `cargo bench` passes `--bench`; a smoke run asks for one round.
             "--bench" => {}
-            "--smoke" => args.runs = 1,
+            "--smoke" => (args.runs, args.release) = (1, false),
             other => panic!("unknown argument {other}"),
         }
     }
@@ -263,8 +272,8 @@ async fn main() {
     let args = args();
     let functions: Vec<String> =
         function_binaries().into_iter().filter(|f| args.only.as_ref().is_none_or(|only| only.contains(f))).collect();
-    let build = args.build.then(|| build_release(&functions));
-    let release = cargo_target_dir().join("release");
+    let build_time = args.build.then(|| build(&functions, args.release));
+    let release = cargo_target_dir().join(if args.release { "release" } else { "debug" });
     let mut binaries = vec![HELLO.to_string(), FLOOR.to_string()];
     binaries.extend(functions);
     let env = environment().await;
@@ -289,7 +298,7 @@ async fn main() {
     let floor_size = size(FLOOR) as f64;
     let floor_init = median(runs[FLOOR].iter().map(|r| r.init).collect()).as_secs_f64();
     println!("Cold starts on {} ({} runs each, interleaved)", machine(), args.runs);
-    if let Some(build) = build {
+    if let Some(build) = build_time {
         println!("Release build of the baselines and {} functions: {:.0} s", binaries.len() - 2, build.as_secs_f64());
     }
     println!();
@@ -338,6 +347,12 @@ async fn main() {
         worst_init.1,
         verdict(worst_init.1, INIT_TARGET)
     );
+    let floor_ms = floor_init * 1000.0;
+    let hello_ms = median(runs[HELLO].iter().map(|r| r.init).collect()).as_secs_f64() * 1000.0;
+    println!("report: cold start init, hello-world\t{hello_ms:.1}\tms");
+    println!("report: cold start init, SDK floor\t{floor_ms:.1}\tms");
+    println!("report: cold start largest function ({}), size\t{:.2}\t× SDK floor", worst_size.0, worst_size.1);
+    println!("report: cold start slowest function ({}), init\t{:.2}\t× SDK floor", worst_init.0, worst_init.1);
 }
 
 /// The machine the figures were measured on: its CPU model and count.

@@ -1,28 +1,41 @@
 //! The embedded store's stand-in for the audit table's stream: each committed transaction's new and
 //! removed audit events are handed, in order, to one task that meters and archives them (in the data
-//! directory), as DynamoDB's stream hands them to the `usage-meter` and `audit-archive` functions. A run that fails is logged; its events stay in the
-//! table, and the verifier names them.
+//! directory) in batches of up to [`BATCH_LINES`] events, as DynamoDB's stream hands them to the
+//! `usage-meter` and `audit-archive` functions. A run that fails is logged; its events stay in the table,
+//! and the verifier names them. The stream holds at most [`PENDING`] transactions: past that, a commit
+//! waits for the archive to catch up, so a server under more load than it can archive slows down rather
+//! than holding ever more events in memory.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 
-use super::{Archive, Change, StreamRecord};
+use super::{Archive, BATCH_LINES, Change, StreamRecord};
 use crate::store::{Cond, Item, Key, Page, Query, Records, StoreError, Table, Update, Write};
+
+/// How many committed transactions' events may wait for the archive.
+pub const PENDING: usize = 1024;
 
 /// Records that stream their committed audit inserts into an archive.
 pub struct ArchivingRecords {
     inner: Arc<dyn Records>,
-    stream: mpsc::UnboundedSender<Vec<StreamRecord>>,
+    stream: mpsc::Sender<Vec<StreamRecord>>,
 }
 
 impl ArchivingRecords {
     /// Wraps `inner`; the archive runs on a task of its own for as long as the records live.
     pub fn new(inner: Arc<dyn Records>, archive: Archive) -> Self {
-        let (stream, mut deliveries) = mpsc::unbounded_channel::<Vec<StreamRecord>>();
+        let (stream, mut deliveries) = mpsc::channel::<Vec<StreamRecord>>(PENDING);
         tokio::spawn(async move {
-            while let Some(records) = deliveries.recv().await {
+            while let Some(mut records) = deliveries.recv().await {
+                // What else has been committed meanwhile goes in the same batch, in order.
+                while records.len() < BATCH_LINES {
+                    match deliveries.try_recv() {
+                        Ok(more) => records.extend(more),
+                        Err(_) => break,
+                    }
+                }
                 // The same stream feeds the meter (a second consumer on AWS: `usage-meter`).
                 let now = chrono::Utc::now();
                 if let Err(e) = crate::metering::meter::meter(archive.records.as_ref(), &records, now).await {
@@ -60,7 +73,7 @@ impl Records for ArchivingRecords {
         self.inner.transact(writes).await?;
         if !changes.is_empty() {
             // Only a stopped archive task closes the stream, and then the server is stopping.
-            let _ = self.stream.send(changes);
+            let _ = self.stream.send(changes).await;
         }
         Ok(())
     }

@@ -1,4 +1,5 @@
-//! The embedded records adapter: one `redb` file, ACID transactions, indexes kept in the same commit.
+//! The embedded records adapter: one `redb` file, ACID transactions, indexes kept in the same commit, and
+//! the transactions of concurrent callers committed together (one durable commit for a group).
 
 use std::ops::Bound;
 use std::path::Path;
@@ -36,6 +37,31 @@ fn index_table(table: Table, index: Index) -> IndexTable {
 #[derive(Clone)]
 pub struct EmbeddedRecords {
     db: Arc<Database>,
+    writer: std::sync::mpsc::Sender<Job>,
+}
+
+/// The most the page cache holds: reads of a large file stay fast, and the server's memory stays flat
+/// however large the file grows.
+const CACHE_BYTES: usize = 64 * 1024 * 1024;
+
+/// The most transactions one commit takes: a group commits together, each checked on its own.
+const MAX_GROUP: usize = 64;
+
+/// What one transaction left: each write's item (`None` for a delete), in order.
+type Left = Vec<Option<Item>>;
+
+/// One caller's transaction, and where its answer goes.
+struct Job {
+    writes: Vec<Write>,
+    answer: tokio::sync::oneshot::Sender<Result<Left, StoreError>>,
+}
+
+/// A write worked out in full before anything of its transaction is written.
+struct Change {
+    table: Table,
+    key: Key,
+    old: Option<Item>,
+    new: Option<Item>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -45,7 +71,7 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
 impl EmbeddedRecords {
     /// Opens (or creates) the database file and its tables.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = Database::create(path).map_err(unavailable)?;
+        let db = redb::Builder::new().set_cache_size(CACHE_BYTES).create(path).map_err(unavailable)?;
         let txn = db.begin_write().map_err(unavailable)?;
         for table in Table::ALL {
             txn.open_table(main_table(table)).map_err(unavailable)?;
@@ -54,7 +80,22 @@ impl EmbeddedRecords {
             }
         }
         txn.commit().map_err(unavailable)?;
-        Ok(Self { db: Arc::new(db) })
+        let db = Arc::new(db);
+        let (writer, jobs) = std::sync::mpsc::channel();
+        // The writer holds the file only while it commits, so it closes with the last handle.
+        let committing = Arc::downgrade(&db);
+        std::thread::Builder::new()
+            .name("records-writer".into())
+            .spawn(move || commit_groups(&committing, &jobs))
+            .map_err(unavailable)?;
+        Ok(Self { db, writer })
+    }
+
+    /// Hands `writes` to the writer and waits for the commit that holds them.
+    async fn commit(&self, writes: Vec<Write>) -> Result<Left, StoreError> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.writer.send(Job { writes, answer }).map_err(|_| unavailable("the records writer has stopped"))?;
+        answered.await.map_err(|_| unavailable("the records writer has stopped"))?
     }
 
     /// Deletes the records whose `ttl` (epoch seconds) is before `now`, as DynamoDB's TTL does on AWS;
@@ -120,7 +161,6 @@ fn remove(txn: &WriteTransaction, table: Table, key: &Key, old: &Item) -> Result
 }
 
 fn store(txn: &WriteTransaction, table: Table, item: &Item, old: Option<&Item>) -> Result<(), StoreError> {
-    super::limits::check_item(item)?;
     let key = key_of(item)?;
     if let Some(old) = old {
         remove(txn, table, &key, old)?;
@@ -137,35 +177,99 @@ fn store(txn: &WriteTransaction, table: Table, item: &Item, old: Option<&Item>) 
     Ok(())
 }
 
-/// Applies one write inside an open transaction; `Ok(false)` when its condition failed.
-fn apply(txn: &WriteTransaction, write: &Write) -> Result<bool, StoreError> {
-    match write {
-        Write::Put { table, item, cond } => {
-            let current = read_item(txn, *table, &key_of(item)?)?;
-            if !cond_holds(cond, current.as_ref()) {
-                return Ok(false);
+/// The writer: waits for a transaction, takes every other one already waiting (up to [`MAX_GROUP`]),
+/// and commits them together, so concurrent callers share one durable commit. Each transaction is still
+/// checked and applied on its own, in arrival order, and answered only once the commit is on disk. Ends
+/// when every handle of the store has gone.
+fn commit_groups(db: &std::sync::Weak<Database>, jobs: &std::sync::mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
             }
-            store(txn, *table, item, current.as_ref())?;
         }
-        Write::Update { table, key, update, cond } => {
-            let current = read_item(txn, *table, key)?;
-            if !cond_holds(cond, current.as_ref()) {
-                return Ok(false);
+        let (writes, answers): (Vec<Vec<Write>>, Vec<_>) = group.into_iter().map(|j| (j.writes, j.answer)).unzip();
+        let committed = match db.upgrade() {
+            Some(db) => commit_group(&db, &writes),
+            None => Err(unavailable("the records file is closed")),
+        };
+        match committed {
+            Ok(results) => {
+                for (answer, result) in answers.into_iter().zip(results) {
+                    let _ = answer.send(result);
+                }
             }
-            let new = apply_update(key, current.clone(), update)?;
-            store(txn, *table, &new, current.as_ref())?;
-        }
-        Write::Delete { table, key, cond } => {
-            let current = read_item(txn, *table, key)?;
-            if !cond_holds(cond, current.as_ref()) {
-                return Ok(false);
-            }
-            if let Some(old) = current {
-                remove(txn, *table, key, &old)?;
+            // Nothing of the group was committed: every caller hears why.
+            Err(e) => {
+                for answer in answers {
+                    let _ = answer.send(Err(unavailable(&e)));
+                }
             }
         }
     }
-    Ok(true)
+}
+
+/// One write transaction for a group: each caller's transaction planned (refused alone when a condition
+/// fails or a limit is broken), then applied. `Err` when the file cannot be read or written: then nothing
+/// of the group is committed.
+fn commit_group(db: &Database, group: &[Vec<Write>]) -> Result<Vec<Result<Left, StoreError>>, StoreError> {
+    let txn = db.begin_write().map_err(unavailable)?;
+    let mut results = Vec::with_capacity(group.len());
+    for writes in group {
+        let changes = match plan(&txn, writes)? {
+            Ok(changes) => changes,
+            Err(refused) => {
+                results.push(Err(refused));
+                continue;
+            }
+        };
+        for change in &changes {
+            match (&change.new, &change.old) {
+                (Some(new), old) => store(&txn, change.table, new, old.as_ref())?,
+                (None, Some(old)) => remove(&txn, change.table, &change.key, old)?,
+                (None, None) => {}
+            }
+        }
+        results.push(Ok(changes.into_iter().map(|c| c.new).collect()));
+    }
+    txn.commit().map_err(unavailable)?;
+    Ok(results)
+}
+
+/// Works out what a transaction's writes leave, reading but writing nothing, so that a refused
+/// transaction leaves no trace in its group's commit: `Ok(Err(..))` when a condition fails, an update
+/// cannot apply or an item breaks a limit; `Err` when the file cannot be read. (A transaction names each
+/// item once, so no write sees another's effect.)
+fn plan(txn: &WriteTransaction, writes: &[Write]) -> Result<Result<Vec<Change>, StoreError>, StoreError> {
+    let mut changes = Vec::with_capacity(writes.len());
+    for (index, write) in writes.iter().enumerate() {
+        let (table, key, cond) = match write {
+            Write::Put { table, item, cond } => match key_of(item) {
+                Ok(key) => (*table, key, cond),
+                Err(refused) => return Ok(Err(refused)),
+            },
+            Write::Update { table, key, cond, .. } | Write::Delete { table, key, cond } => (*table, key.clone(), cond),
+        };
+        let old = read_item(txn, table, &key)?;
+        if !cond_holds(cond, old.as_ref()) {
+            return Ok(Err(StoreError::ConditionFailed { index }));
+        }
+        let new = match write {
+            Write::Put { item, .. } => Some(item.clone()),
+            Write::Update { update, .. } => match apply_update(&key, old.clone(), update) {
+                Ok(item) => Some(item),
+                Err(refused) => return Ok(Err(refused)),
+            },
+            Write::Delete { .. } => None,
+        };
+        if let Some(Err(refused)) = new.as_ref().map(super::limits::check_item) {
+            return Ok(Err(refused));
+        }
+        changes.push(Change { table, key, old, new });
+    }
+    Ok(Ok(changes))
 }
 
 fn run_query(db: &Database, query: &Query) -> Result<Page, StoreError> {
@@ -264,34 +368,12 @@ impl Records for EmbeddedRecords {
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         super::limits::check_transaction(&writes)?;
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
-            for (index, write) in writes.iter().enumerate() {
-                if !apply(&txn, write)? {
-                    txn.abort().map_err(unavailable)?;
-                    return Err(StoreError::ConditionFailed { index });
-                }
-            }
-            txn.commit().map_err(unavailable)
-        })
-        .await
+        self.commit(writes).await.map(|_| ())
     }
 
     async fn update(&self, table: Table, key: &Key, update: Update, cond: Cond) -> Result<Item, StoreError> {
-        let key = key.clone();
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
-            let current = read_item(&txn, table, &key)?;
-            if !cond_holds(&cond, current.as_ref()) {
-                txn.abort().map_err(unavailable)?;
-                return Err(StoreError::ConditionFailed { index: 0 });
-            }
-            let new = apply_update(&key, current.clone(), &update)?;
-            store(&txn, table, &new, current.as_ref())?;
-            txn.commit().map_err(unavailable)?;
-            Ok(new)
-        })
-        .await
+        let left = self.commit(vec![Write::Update { table, key: key.clone(), update, cond }]).await?;
+        left.into_iter().next().flatten().ok_or_else(|| unavailable("an update left no item"))
     }
 
     async fn query(&self, query: Query) -> Result<Page, StoreError> {
