@@ -12,6 +12,7 @@
 #   cold starts       tests/bench-cold-start.sh (every function beside hello-world and the SDK floor)
 #   per request       cargo bench -p vellum-tests --bench pipeline (criterion, beside an empty handler)
 #   photos            cargo bench -p vellum --bench photos (beside vipsthumbnail)
+#   disk per call     cargo bench -p vellum --bench records_disk (beside the access event's own JSON)
 #   under load        tests/bench-load.sh (wrk against the local server, beside an unrouted path)
 set -euo pipefail
 
@@ -36,12 +37,14 @@ if [ "$smoke" = 1 ]; then
   step bash tests/bench-cold-start.sh --smoke --only patients-get,chart-summary
   step cargo bench --locked --profile dev -p vellum-tests --bench pipeline -- --test
   step cargo bench --locked --profile dev -p vellum --bench photos -- --smoke
+  step cargo bench --locked --profile dev -p vellum --bench records_disk -- --smoke
   cargo build --locked -p vellum-functions --bin vellum-local
   step bash tests/bench-load.sh --no-build --profile dev --seconds 2 --soak 5
 else
   step bash tests/bench-cold-start.sh ${functions[@]+"${functions[@]}"}
   step cargo bench --locked -p vellum-tests --bench pipeline
   step cargo bench --locked -p vellum --bench photos
+  step cargo bench --locked -p vellum --bench records_disk
   step bash tests/bench-load.sh
 fi
 
@@ -68,7 +71,7 @@ print("| figure | value | unit |")
 print("| --- | ---: | --- |")
 for figure, value, unit in rows:
     print(f"| {figure} | {value} | {unit} |")
-expected = ["cold start", "photos", "load"] + ([] if smoke else ["per request"])
+expected = ["cold start", "photos", "disk per audited call", "load"] + ([] if smoke else ["per request"])
 missing = [kind for kind in expected if not any(figure.startswith(kind) for figure, _, _ in rows)]
 if missing:
     sys.exit(f"no figures from: {', '.join(missing)}")

@@ -140,8 +140,38 @@ impl EmbeddedRecords {
     }
 }
 
+/// The tag of an item stored compressed: then its JSON's length (4 bytes, little-endian) and the JSON as
+/// an LZ4 block. An item stored as plain JSON starts with `{`, as every item did before compression.
+const LZ4_JSON: u8 = 1;
+
+/// The most JSON an item can take (escapes make it longer than the item's DynamoDB size): a stored length
+/// past it is a damaged file, not an allocation to make.
+const MAX_ITEM_JSON: usize = 8 * super::limits::MAX_ITEM_BYTES;
+
+/// An item as stored: its JSON, compressed when that saves space (a record's keys repeat its ids and
+/// times: an access event takes about 0.6 of its JSON), so the file grows less per call.
+fn encode(item: &Item) -> Result<Vec<u8>, StoreError> {
+    let json = serde_json::to_vec(item).map_err(unavailable)?;
+    let mut packed = vec![LZ4_JSON];
+    packed.extend(lz4_flex::block::compress_prepend_size(&json));
+    Ok(if packed.len() < json.len() { packed } else { json })
+}
+
 fn decode(bytes: &[u8]) -> Result<Item, StoreError> {
-    serde_json::from_slice(bytes).map_err(unavailable)
+    match bytes.split_first() {
+        Some((&LZ4_JSON, packed)) => {
+            let length = packed.get(..4).map(|l| u32::from_le_bytes([l[0], l[1], l[2], l[3]]) as usize);
+            let length =
+                length.filter(|l| *l <= MAX_ITEM_JSON).ok_or_else(|| unavailable("a stored item is damaged"))?;
+            let mut json = vec![0; length];
+            let unpacked = lz4_flex::block::decompress_into(&packed[4..], &mut json).map_err(unavailable)?;
+            if unpacked != length {
+                return Err(unavailable("a stored item is damaged"));
+            }
+            serde_json::from_slice(&json).map_err(unavailable)
+        }
+        _ => serde_json::from_slice(bytes).map_err(unavailable),
+    }
 }
 
 fn read_item(txn: &WriteTransaction, table: Table, key: &Key) -> Result<Option<Item>, StoreError> {
@@ -165,7 +195,7 @@ fn store(txn: &WriteTransaction, table: Table, item: &Item, old: Option<&Item>) 
     if let Some(old) = old {
         remove(txn, table, &key, old)?;
     }
-    let bytes = serde_json::to_vec(item).map_err(unavailable)?;
+    let bytes = encode(item)?;
     txn.open_table(main_table(table))
         .map_err(unavailable)?
         .insert((key.pk.as_str(), key.sk.as_str()), bytes.as_slice())
@@ -411,6 +441,51 @@ mod sweep_tests {
         assert_eq!(sks, ["kept", "live"]);
         let indexed = store.query(Query::new(Table::Records, "G").index(Index::Gsi1)).await.unwrap().items;
         assert_eq!(indexed.len(), 2, "the index forgets the swept item too");
+    }
+}
+
+#[cfg(test)]
+mod encoding_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn access_event() -> Item {
+        let sk = "2026-12-03T03:41:49.590262Z#01M8WZWZMP2R2ZSAH7J45HMA25";
+        let item = json!({"PK": "CLINIC#01M8WZWZMP58H1JWCA2H37GXR7", "SK": sk, "GSI2SK": sk, "GSI1SK": sk,
+            "clinicId": "01M8WZWZMP58H1JWCA2H37GXR7", "eventName": "patients.read", "outcome": "success"});
+        item.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn an_item_whose_json_repeats_itself_is_stored_compressed_and_reads_back_whole() {
+        let item = access_event();
+        let stored = encode(&item).unwrap();
+        assert_eq!(stored[0], LZ4_JSON);
+        assert!(stored.len() < serde_json::to_vec(&item).unwrap().len() * 3 / 4, "{} bytes", stored.len());
+        assert_eq!(decode(&stored).unwrap(), item);
+    }
+
+    #[test]
+    fn a_small_item_stays_plain_json_and_items_stored_before_compression_still_read() {
+        let small = json!({"PK": "A", "SK": "B"}).as_object().cloned().unwrap();
+        assert_eq!(encode(&small).unwrap(), serde_json::to_vec(&small).unwrap());
+        let earlier = serde_json::to_vec(&access_event()).unwrap();
+        assert_eq!(decode(&earlier).unwrap(), access_event());
+    }
+
+    #[test]
+    fn a_damaged_stored_item_is_an_error_not_a_panic_or_a_huge_allocation() {
+        let stored = encode(&access_event()).unwrap();
+        let mut huge = stored.clone();
+        huge[1..5].copy_from_slice(&u32::MAX.to_le_bytes());
+        let mut short = stored.clone();
+        short[1..5].copy_from_slice(&1000u32.to_le_bytes());
+        let mut torn = stored.clone();
+        torn.truncate(stored.len() / 2);
+        for damaged in [huge, short, torn, vec![LZ4_JSON, 1, 0]] {
+            assert!(matches!(decode(&damaged), Err(StoreError::Unavailable(_))), "{damaged:?}");
+        }
     }
 }
 
