@@ -1,6 +1,6 @@
 //! The deployment template held against the code: generated from the route table, one API route per route
 //! on the function that serves it, a binary per function, and IAM actions equal to what each function
-//! declares it needs.
+//! declares it needs. The OpenAPI document is committed beside it, held to the code the same way.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -30,18 +30,30 @@ fn functions(template: &Value) -> HashMap<String, &Value> {
         .collect()
 }
 
-#[test]
-fn the_committed_template_is_the_one_the_code_generates() {
-    let path = root().join("infra/template.json");
-    let generated = deploy::template_text();
-    if std::env::var("VELLUM_WRITE_TEMPLATE").as_deref() == Ok("1") {
-        std::fs::write(&path, &generated).expect("write the template");
+/// Holds a file generated from the code to what the code generates now; writes it instead when
+/// `VELLUM_WRITE_GENERATED=1`.
+fn assert_generated(relative: &str, generated: &str) {
+    let path = root().join(relative);
+    if std::env::var("VELLUM_WRITE_GENERATED").as_deref() == Ok("1") {
+        std::fs::write(&path, generated).unwrap_or_else(|e| panic!("write {relative}: {e}"));
     }
     let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         on_disk == generated,
-        "infra/template.json is out of date: run `VELLUM_WRITE_TEMPLATE=1 cargo test -p vellum-tests --test infra`"
+        "{relative} is out of date: run `VELLUM_WRITE_GENERATED=1 cargo test -p vellum-tests --test infra`"
     );
+}
+
+#[test]
+fn the_committed_template_is_the_one_the_code_generates() {
+    assert_generated("infra/template.json", &deploy::template_text());
+}
+
+/// Client teams generate their clients from this file without running a server.
+#[test]
+fn the_committed_openapi_document_is_the_one_the_server_serves() {
+    let document = serde_json::to_string_pretty(&vellum::http::openapi::document()).expect("JSON") + "\n";
+    assert_generated("openapi.json", &document);
 }
 
 #[test]

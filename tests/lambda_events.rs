@@ -530,3 +530,38 @@ async fn a_function_reads_the_stacks_cursor_key_from_its_secret() {
     let missing = read_cursor_key(&config, &format!("missing-{suffix}")).await.expect_err("no such secret");
     assert!(missing.to_string().contains("cannot read the cursor key's secret"), "{missing}");
 }
+
+/// A deployed function reads its cursor key's secret only when a call needs it (a page, a change), once,
+/// and a failed read is 503 for that call and tried again by the next: a read of one record never waits for
+/// it, and nothing is sealed without it.
+#[tokio::test]
+async fn a_function_reads_its_keys_when_a_call_first_needs_them_and_once() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tower::ServiceExt;
+    let records: Arc<dyn Records> = Arc::new(vellum::store::memory::MemoryRecords::new());
+    let dir = tempfile::tempdir().unwrap();
+    let (photos, _) = vellum::host::config::embedded_photos_in(dir.path(), "http://127.0.0.1:9").unwrap();
+    samples::open_sample_clinic(records.clone(), photos.clone()).await;
+    let (status, _) = samples::invoke(records.clone(), photos, "patients-create", "success", Some(PATIENT)).await;
+    assert_eq!(status, 201);
+
+    let reads = Arc::new(AtomicUsize::new(0));
+    let counted = reads.clone();
+    let read: vellum::app::ReadCursorKey = Arc::new(move || {
+        let first = counted.fetch_add(1, Ordering::SeqCst) == 0;
+        Box::pin(async move { if first { Err("the secret is out of reach".into()) } else { Ok(deployment_key()) } })
+    });
+    let app = Arc::new(App::reading_keys(records, read));
+    let router = vellum::http::pipeline::router(app, routes::SERVED.iter());
+    let call = |function: &str| {
+        let request = lambda_http::request::from_str(&samples::read(function, "success")).expect("an event");
+        let router = router.clone();
+        async move { router.oneshot(request).await.expect("infallible").status().as_u16() }
+    };
+    assert_eq!(call("patients-get").await, 200);
+    assert_eq!(reads.load(Ordering::SeqCst), 0, "a read of one record needs no key");
+    assert_eq!(call("patients-list").await, 503, "no page is sealed without the key");
+    assert_eq!(call("patients-list").await, 200);
+    assert_eq!(call("patients-list").await, 200);
+    assert_eq!(reads.load(Ordering::SeqCst), 2, "read again after the failure, then kept");
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs Vellum's whole test suite: unit and contract tests, the black-box HTTP tests and the Lambda
 # event tests, on the embedded stores and on DynamoDB, S3 and KMS served by moto (installed and started
-# here), then the intake and booking pages in headless Chromium.
+# here), the OpenAPI document and the TypeScript client generated from it, then the intake and booking
+# pages in headless Chromium.
 # Fails loudly if moto cannot be installed or started: the AWS side is never skipped.
 set -euo pipefail
 
@@ -20,6 +21,18 @@ echo "==> cfn-lint infra/template.json"
 "$iac/bin/cfn-lint" infra/template.json
 echo "==> checkov infra/template.json (skips and their reasons: infra/checkov.yaml)"
 "$iac/bin/checkov" -f infra/template.json --config-file infra/checkov.yaml
+# The committed OpenAPI document (held to the code by the infra test) validated as OpenAPI 3.1, and the
+# TypeScript client generated from it compiled with strict checks.
+api="$root/target/test-tools/openapi-venv"
+if [ ! -x "$api/bin/openapi-spec-validator" ]; then
+  echo "==> installing openapi-spec-validator into $api"
+  python3 -m venv "$api"
+  "$api/bin/pip" install --quiet --disable-pip-version-check 'openapi-spec-validator==0.9.0'
+fi
+echo "==> openapi-spec-validator openapi.json"
+"$api/bin/openapi-spec-validator" openapi.json
+echo "==> the TypeScript client (clients/typescript): generated from openapi.json and compiled"
+(cd clients/typescript && npm ci --no-audit --no-fund --silent && npm run --silent build)
 echo "==> infra/deploy.sh on fake binaries (tests/deploy-dry-run.sh)"
 bash tests/deploy-dry-run.sh
 

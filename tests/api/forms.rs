@@ -322,7 +322,8 @@ async fn a_link_is_kept_nowhere_in_clear_and_a_retry_gets_it_back(app: TestApp) 
     }
     let sealed = outbox[0]["sealedLink"].as_str().unwrap();
     let message_key = outbox[0]["SK"].as_str().unwrap().as_bytes();
-    let opened = vellum::crypto::open_text(&app.app.stored_secrets, message_key, sealed).expect("the sender opens it");
+    let opened = vellum::crypto::open_text(&app.app.keys().unwrap().stored_secrets, message_key, sealed)
+        .expect("the sender opens it");
     assert_eq!(opened, link.as_bytes());
 }
 

@@ -1,6 +1,7 @@
 //! Bad input gets a clear problem+json answer, never a 5xx, and changes nothing.
 
 use serde_json::{Value, json};
+use vellum::domain::role::Role;
 use vellum::http::routes::ROUTES;
 use vellum_tests::{Backend, TestApp, patient_body};
 
@@ -165,7 +166,40 @@ async fn no_input_produces_a_server_error(app: TestApp) {
     assert_eq!(still.body["givenName"], "G", "garbage changed nothing");
 }
 
+/// A request that could never succeed is told so first: a missing body is 415 and a body that is not a
+/// JSON object 400, whatever its precondition or idempotency key (which would otherwise answer 412 or 428).
+async fn a_malformed_body_is_refused_before_any_precondition(app: TestApp) {
+    let clinic = app.open_clinic("Order").await;
+    let patient = app.patient(&clinic, patient_body("Ana", "Order")).await;
+    let id = patient["id"].as_str().unwrap();
+    let (practitioner, _) = app.member(&clinic, Role::Practitioner).await;
+    let mut checked = 0;
+    for route in ROUTES.iter().filter(|r| r.body.is_some()) {
+        let token = match () {
+            _ if route.allows(Role::Admin) => clinic.admin.clone(),
+            _ if route.allows(Role::Practitioner) => practitioner.clone(),
+            _ if route.allows(Role::Operator) => app.operator(),
+            _ if route.allows(Role::Joiner) => app.token("joiner-order", None, Role::Joiner),
+            _ => continue,
+        };
+        let mut path = route.path.replace("{patientId}", id).replace("{userId}", &clinic.admin_user);
+        // Any other id names nothing: it is never looked up.
+        while let (Some(open), Some(close)) = (path.find('{'), path.find('}')) {
+            path.replace_range(open..=close, "01ARZ3NDEKTSV4RRFFQ69G5FAV");
+        }
+        let stale = [("if-match", "\"999\""), ("idempotency-key", "order-1")];
+        let missing = app.send(route.method, &path, Some(&token), None, &stale).await;
+        assert_eq!(missing.status, 415, "{route:?}: {missing:?}");
+        let not_object = app.send(route.method, &path, Some(&token), Some(json!([1])), &stale).await;
+        assert_eq!(not_object.status, 400, "{route:?}: {not_object:?}");
+        checked += 1;
+    }
+    let staff_routes = ROUTES.iter().filter(|r| r.body.is_some() && !r.is_public()).count();
+    assert_eq!(checked, staff_routes, "every staff route with a body is checked");
+}
+
 on_both_backends!(
+    a_malformed_body_is_refused_before_any_precondition,
     malformed_json_is_a_bad_request,
     wrong_types_and_missing_fields_are_named,
     nonsense_values_are_refused_field_by_field,

@@ -367,7 +367,7 @@ pub(super) async fn confirmation(
             due: ctx.now,
             expires_at: None,
         },
-        &ctx.app.stored_secrets,
+        &ctx.app.keys()?.stored_secrets,
     );
     writes.push(Guarded::new(message.queue_write(), ApiError::Conflict("an id collided; retry".into())));
     Ok(writes)

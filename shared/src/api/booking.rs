@@ -170,7 +170,7 @@ pub async fn hold(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     }
     let when = spell_time(held.slot.start, zone, clinic.language);
     let link = format!("{}/book/confirm/{token}", super::invitations::origin(&ctx)?);
-    let message = held_text(&ctx, &clinic, &held, &when, link);
+    let message = held_text(&ctx, &clinic, &held, &when, link)?;
     writes.push(Guarded::new(message.queue_write(), collision()));
     let mut reply = Reply::ok(json!({
         "status": "held", "start": plan.local_text(held.slot.start), "when": when,
@@ -182,8 +182,14 @@ pub async fn hold(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
 }
 
 /// The text that carries a hold's confirmation link to the phone the request gives.
-fn held_text(ctx: &Ctx, clinic: &Clinic, request: &BookingRequest, when: &str, link: String) -> QueuedMessage {
-    QueuedMessage::queue(
+fn held_text(
+    ctx: &Ctx,
+    clinic: &Clinic,
+    request: &BookingRequest,
+    when: &str,
+    link: String,
+) -> Result<QueuedMessage, ApiError> {
+    Ok(QueuedMessage::queue(
         Draft {
             envelope: Envelope {
                 id: format!("{}-held", request.id),
@@ -205,8 +211,8 @@ fn held_text(ctx: &Ctx, clinic: &Clinic, request: &BookingRequest, when: &str, l
             due: ctx.now,
             expires_at: None,
         },
-        &ctx.app.stored_secrets,
-    )
+        &ctx.app.keys()?.stored_secrets,
+    ))
 }
 
 /// The one patient of the clinic the requester is, by name, birth date and phone; none when nobody or

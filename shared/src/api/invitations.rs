@@ -204,7 +204,7 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
                     // The message holds the link: it goes when the link can no longer be used.
                     expires_at: Some(invitation.expires_at),
                 },
-                &ctx.app.stored_secrets,
+                &ctx.app.keys()?.stored_secrets,
             );
             writes.push(Guarded::new(message.queue_write(), collision()));
             message.staff_view()

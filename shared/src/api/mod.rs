@@ -40,13 +40,14 @@ pub fn scope(ctx: &Ctx, filters: &[Option<&str>]) -> String {
 /// The position a `cursor` parameter continues from.
 pub fn start_after(ctx: &Ctx, params: &Params, scope: &str) -> Result<Option<Item>, ApiError> {
     let clinic = ctx.clinic()?.to_string();
-    params.get("cursor").map(|c| cursor::open(&ctx.app.cursor_key, &clinic, scope, c)).transpose()
+    params.get("cursor").map(|c| cursor::open(&ctx.app.keys()?.cursor, &clinic, scope, c)).transpose()
 }
 
 /// A page of results with the cursor for the next one.
 pub fn page_body(ctx: &Ctx, scope: &str, items: Vec<Value>, page_next: Option<Item>) -> Result<Value, ApiError> {
     let clinic = ctx.clinic()?.to_string();
-    let next = page_next.map(|k| cursor::seal(&ctx.app.cursor_key, &clinic, scope, k));
+    let next =
+        page_next.map(|k| ctx.app.keys().map(|keys| cursor::seal(&keys.cursor, &clinic, scope, k))).transpose()?;
     Ok(json!({ "items": items, "nextCursor": next }))
 }
 

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::app::PhotoPorts;
+use crate::app::{PhotoPorts, ReadCursorKey};
 use crate::blobs::local::LocalBlobs;
 use crate::blobs::s3::S3Blobs;
 use crate::crypto::SecretKey;
@@ -104,10 +104,20 @@ pub fn lambda_sdk_config() -> Result<aws_config::SdkConfig, ConfigError> {
     .build())
 }
 
-/// The stack's cursor key, read once at a cold start from the Secrets Manager secret that
+/// How a deployed function reads the stack's cursor key: from the Secrets Manager secret that
 /// `VELLUM_CURSOR_KEY_SECRET` names (the stack generates it, or keeps the `CursorKey` it was given).
+pub fn cursor_key_reader(config: &aws_config::SdkConfig) -> Result<ReadCursorKey, ConfigError> {
+    let secret = required("VELLUM_CURSOR_KEY_SECRET")?;
+    let config = config.clone();
+    Ok(Arc::new(move || {
+        let (config, secret) = (config.clone(), secret.clone());
+        Box::pin(async move { read_cursor_key(&config, &secret).await.map_err(|e| e.0) })
+    }))
+}
+
+/// The stack's cursor key, read now (by the scheduled jobs, which need it on every run).
 pub async fn cursor_key_from_secret(config: &aws_config::SdkConfig) -> Result<SecretKey, ConfigError> {
-    read_cursor_key(config, &required("VELLUM_CURSOR_KEY_SECRET")?).await
+    cursor_key_reader(config)?().await.map_err(ConfigError)
 }
 
 /// The cursor key that the Secrets Manager secret `secret` (a name or an ARN) holds.

@@ -188,8 +188,10 @@ pub async fn serve<const PHOTOS: bool, const ARCHIVE: bool>(served: &'static [Se
     crate::telemetry::init();
     let sdk = config::lambda_sdk_config()?;
     let records = config::dynamo(&sdk)?;
-    let cursor_key = config::cursor_key_from_secret(&sdk).await?;
-    let mut app = App::new(Arc::new(records), cursor_key).with_public_url(config::public_url());
+    // The cursor key's secret is read when a call first needs it, in the background from now if a route
+    // here ever will: a cold start does not wait for it.
+    let read = config::cursor_key_reader(&sdk)?;
+    let mut app = App::reading_keys(Arc::new(records), read).with_public_url(config::public_url());
     // Built without an `await`, so a function that needs neither carries neither.
     if ARCHIVE {
         app = app.with_archive(config::aws_archive_required(&sdk)?);
@@ -197,7 +199,16 @@ pub async fn serve<const PHOTOS: bool, const ARCHIVE: bool>(served: &'static [Se
     if PHOTOS {
         app = app.with_photos(config::aws_photos_required(&sdk)?);
     }
-    lambda_http::run(pipeline::router(Arc::new(app), served)).await
+    let app = Arc::new(app);
+    if served.iter().any(|s| s.route.uses_keys()) {
+        let early = app.clone();
+        tokio::spawn(async move {
+            if let Err(e) = early.load_keys().await {
+                tracing::warn!(error = ?e, "the cursor key's secret could not be read yet");
+            }
+        });
+    }
+    lambda_http::run(pipeline::router(app, served)).await
 }
 
 /// The `main` of the Lambda function that serves the routes the route table gives to `$function`:

@@ -380,20 +380,12 @@ pub fn document() -> Value {
             );
         }
         if let Some(schema) = route.body {
-            let media = if route.method == "PATCH" && schema.ends_with("Patch") {
-                let reference = json!({"schema": {"$ref": format!("#/components/schemas/{schema}")}});
-                json!({"application/merge-patch+json": reference, "application/json": reference})
-            } else {
-                json!({"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}})
-            };
+            let reference = json!({"schema": {"$ref": format!("#/components/schemas/{schema}")}});
+            let media: Map<String, Value> =
+                route.body_media().iter().map(|m| (m.to_string(), reference.clone())).collect();
             operation["requestBody"] = json!({"required": true, "content": media});
             operation["responses"]["413"] = problem("The body is larger than 64 KiB");
             operation["responses"]["415"] = problem("The body is not JSON");
-        }
-        if route.method == "PUT" {
-            parameters
-                .push(json!({"name": "If-Match", "in": "header", "required": false, "schema": {"type": "string"},
-                "description": "The ETag of the version replaced; required once there is one"}));
         }
         if needs_if_match(route) {
             operation["responses"]["412"] = problem("The resource changed since it was read");

@@ -284,6 +284,11 @@ async fn run(mut ctx: Ctx, handler: Handler, parts: Parts, body: Body, params: H
     if let Err(e) = quota(&ctx).await {
         return fail(&ctx, e, &params).await;
     }
+    if ctx.route.uses_keys()
+        && let Err(e) = ctx.app.load_keys().await
+    {
+        return fail(&ctx, e, &params).await;
+    }
     let limit = ctx.route.body_limit();
     let body = match axum::body::to_bytes(body, limit).await {
         Ok(bytes) => bytes,
@@ -291,6 +296,16 @@ async fn run(mut ctx: Ctx, handler: Handler, parts: Parts, body: Body, params: H
     };
     let input =
         Input { path: params.clone(), query: parts.uri.query().map(str::to_string), headers: parts.headers, body };
+    // A body that is not a JSON object of an accepted type is refused before anything else is looked at:
+    // no precondition, idempotency key or stored item answers a request that could never succeed.
+    if ctx.route.body.is_some()
+        && let Err(e) = input.json(ctx.route.body_media()).and_then(|body| match body {
+            Value::Object(_) => Ok(()),
+            _ => Err(ApiError::BadRequest("the body must be a JSON object".into())),
+        })
+    {
+        return fail(&ctx, e, &params).await;
+    }
     let idempotency = if ctx.route.method == "POST" {
         match Idempotency::from_input(&ctx, &input) {
             Ok(i) => i,
@@ -491,7 +506,10 @@ async fn commit(
     let mut writes: Vec<Write> = guarded.iter().map(|g| g.write.clone()).collect();
     writes.push(event.to_write());
     if let Some(idem) = idempotency {
-        writes.push(idem.record(ctx, &reply, &facts));
+        match idem.record(ctx, &reply, &facts) {
+            Ok(write) => writes.push(write),
+            Err(e) => return Some(fail(ctx, e, params).await),
+        }
     }
     let error = match ctx.app.records.transact(writes).await {
         Ok(()) => return Some(respond(ctx, &reply, false)),
@@ -558,12 +576,16 @@ struct StoredResponse {
 }
 
 impl StoredResponse {
-    fn seal_secrets(app: &App, key: &Key, secrets: &serde_json::Map<String, Value>) -> Option<String> {
+    fn seal_secrets(
+        app: &App,
+        key: &Key,
+        secrets: &serde_json::Map<String, Value>,
+    ) -> Result<Option<String>, ApiError> {
         if secrets.is_empty() {
-            return None;
+            return Ok(None);
         }
         let plain = Value::Object(secrets.clone()).to_string();
-        Some(crate::crypto::seal_text(&app.stored_secrets, key.sk.as_bytes(), plain.as_bytes()))
+        Ok(Some(crate::crypto::seal_text(&app.keys()?.stored_secrets, key.sk.as_bytes(), plain.as_bytes())))
     }
 
     /// The first reply with its secrets opened again.
@@ -571,8 +593,8 @@ impl StoredResponse {
         let mut reply = self.reply;
         if let Some(sealed) = self.sealed_secrets {
             let unreadable = || ApiError::Internal("a stored reply's secrets do not open".into());
-            let plain =
-                crate::crypto::open_text(&app.stored_secrets, key.sk.as_bytes(), &sealed).ok_or_else(unreadable)?;
+            let plain = crate::crypto::open_text(&app.keys()?.stored_secrets, key.sk.as_bytes(), &sealed)
+                .ok_or_else(unreadable)?;
             match serde_json::from_slice(&plain) {
                 Ok(Value::Object(secrets)) => reply.secrets = secrets,
                 _ => return Err(unreadable()),
@@ -633,11 +655,11 @@ impl Idempotency {
         Ok(Some(stored))
     }
 
-    fn record(&self, ctx: &Ctx, reply: &Reply, facts: &Facts) -> Write {
+    fn record(&self, ctx: &Ctx, reply: &Reply, facts: &Facts) -> Result<Write, ApiError> {
         let stored = StoredResponse {
             fingerprint: self.fingerprint.clone(),
             reply: reply.clone(),
-            sealed_secrets: StoredResponse::seal_secrets(&ctx.app, &self.key, &reply.secrets),
+            sealed_secrets: StoredResponse::seal_secrets(&ctx.app, &self.key, &reply.secrets)?,
             facts: facts.clone(),
             version: self.replaces.map_or(1, |v| v + 1),
         };
@@ -645,7 +667,7 @@ impl Idempotency {
         item.insert(TTL.into(), json!(ctx.now.timestamp() + IDEMPOTENCY_WINDOW_HOURS * 3600));
         // A live record is never replaced; an expired one only if nobody replaced it meanwhile.
         let cond = self.replaces.map_or(Cond::NotExists, Cond::VersionIs);
-        Write::put(Table::Records, item, cond)
+        Ok(Write::put(Table::Records, item, cond))
     }
 }
 

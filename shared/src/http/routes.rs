@@ -121,6 +121,23 @@ impl Route {
         if self.is_public() { 256 * 1024 } else { super::input::MAX_BODY_BYTES }
     }
 
+    /// Whether it may seal or open something with the deployment's keys: a page's cursor, or (any change)
+    /// a stored reply's or a queued message's credentials. Its calls wait for the keys to be read.
+    pub fn uses_keys(&self) -> bool {
+        self.method != "GET" || self.query.contains(&"cursor")
+    }
+
+    /// The media types its body may be sent as: a merge patch (or plain JSON) for a partial change, JSON
+    /// otherwise.
+    pub fn body_media(&self) -> &'static [&'static str] {
+        match self.body {
+            Some(schema) if self.method == "PATCH" && schema.ends_with("Patch") => {
+                &["application/merge-patch+json", "application/json"]
+            }
+            _ => &["application/json"],
+        }
+    }
+
     /// The break-glass scope that opens this route to a role it does not name: the reads of a chart kind
     /// and of photos.
     pub fn break_glass_scope(&self) -> Option<Scope> {

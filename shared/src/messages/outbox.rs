@@ -209,6 +209,7 @@ pub async fn deliver(
     key: &Key,
     now: DateTime<Utc>,
 ) -> Result<Delivery, StoreError> {
+    let keys = app.job_keys()?;
     let Some(item) = app.records.get(Table::Records, key).await? else { return Ok(Delivery::Skipped) };
     let queued: QueuedMessage = entity_from(item)?;
     if queued.status != MessageStatus::Queued || queued.due > now {
@@ -230,7 +231,7 @@ pub async fn deliver(
         Err(e) => return Err(e),
     }
     let link = match &claimed.sealed_link {
-        Some(sealed) => match crate::crypto::open_text(&app.stored_secrets, key.sk.as_bytes(), sealed) {
+        Some(sealed) => match crate::crypto::open_text(&keys.stored_secrets, key.sk.as_bytes(), sealed) {
             Some(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
             None => {
                 return finish(app, claimed, Err(SendError::Refused("its link cannot be unsealed".into())), now).await;

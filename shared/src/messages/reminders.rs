@@ -102,6 +102,7 @@ async fn load<T: serde::de::DeserializeOwned>(app: &App, key: Key) -> Result<Opt
 
 /// Queues the message of the reminder at `key` if one is due at `now`; answers the queued message's key.
 pub async fn queue_due(app: &App, key: &Key, now: DateTime<Utc>) -> Result<Option<Key>, StoreError> {
+    let keys = app.job_keys()?;
     let Some(clinic) = key.pk.strip_prefix("CLINIC#").and_then(EntityId::parse) else { return Ok(None) };
     let Some(reminder) = load::<Reminder>(app, key.clone()).await? else { return Ok(None) };
     let Some(due) = reminder.next_due().filter(|due| *due <= now) else { return Ok(None) };
@@ -159,7 +160,7 @@ pub async fn queue_due(app: &App, key: &Key, now: DateTime<Utc>) -> Result<Optio
             due: now,
             expires_at: None,
         },
-        &app.stored_secrets,
+        &keys.stored_secrets,
     );
     let message_key = message.key();
     Ok(settle(app, vec![rest, message.queue_write()]).await?.then_some(message_key))
