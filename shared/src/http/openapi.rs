@@ -321,6 +321,18 @@ fn administration_schemas() -> Value {
     })
 }
 
+/// The media type of a route's successful answer: JSON, but for the files and pages a few routes serve.
+pub fn success_media(route: &Route) -> &'static str {
+    match route.name {
+        "usage.csv" => "text/csv",
+        "photos.view" => "image/jpeg",
+        "submissions.consent" => "application/pdf",
+        "calendar-feed.read" => "text/calendar",
+        "booking.page" | "booking.confirm-page" | "intake.page" => "text/html",
+        _ => "application/json",
+    }
+}
+
 /// Changes guarded by the version the caller read: updates, entered-in-error and signing.
 fn needs_if_match(route: &Route) -> bool {
     route.method == "PATCH"
@@ -356,6 +368,10 @@ pub fn document() -> Value {
                 "description": "The ETag of the version the change is based on"}));
         }
         let success = if route.method == "POST" { "201" } else { "200" };
+        let success_body = match success_media(route) {
+            "application/json" => json!({"application/json": {"schema": {"type": "object"}}}),
+            media => json!({media: {"schema": {"type": "string"}}}),
+        };
         let roles: Vec<&str> = route.roles.iter().map(|r| r.as_str()).collect();
         let mut operation = json!({
             "operationId": route.name,
@@ -364,7 +380,7 @@ pub fn document() -> Value {
             "x-vellum-roles": roles,
             "parameters": parameters,
             "responses": {
-                success: {"description": "Success", "content": {"application/json": {"schema": {"type": "object"}}}},
+                success: {"description": "Success", "content": success_body},
                 "400": problem("Malformed request: a field is missing, unknown or of the wrong type"),
                 "401": problem("No valid bearer token"),
                 "403": problem("The role may not call this route, or the membership is inactive"),
@@ -457,5 +473,14 @@ mod tests {
         assert_eq!(chart["x-vellum-unit"]["unit"], "record-read");
         assert!(chart["responses"]["429"].is_null(), "a chart is never held back");
         assert!(doc["paths"]["/v1/clinics"]["post"]["x-vellum-unit"].is_null(), "the operator's calls are free");
+        let csv = &doc["paths"]["/v1/usage.csv"]["get"]["responses"]["200"]["content"];
+        assert!(csv["text/csv"].is_object() && csv["application/json"].is_null(), "the ledger's CSV says it is CSV");
+        // The names the media match knows are routes (a renamed route would silently become JSON).
+        let files =
+            ["usage.csv", "photos.view", "submissions.consent", "calendar-feed.read", "booking.page", "intake.page"];
+        for named in files {
+            let route = ROUTES.iter().find(|r| r.name == named).unwrap_or_else(|| panic!("no route {named}"));
+            assert_ne!(success_media(route), "application/json", "{named}");
+        }
     }
 }
