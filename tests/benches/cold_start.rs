@@ -168,7 +168,7 @@ fn build(functions: &[String], release: bool) -> Duration {
     if release {
         cargo.arg("--release");
     }
-    cargo.args(["--locked", "-p", "baseline-hello", "-p", "baseline-sdk-floor"]);
+    cargo.args(["--locked", "-p", HELLO, "-p", FLOOR]);
     // With `--bin`, cargo builds only the binaries named, the baselines' too.
     cargo.args(["--bin", HELLO, "--bin", FLOOR, "-p", "vellum-functions"]);
     for function in functions {
@@ -193,7 +193,7 @@ async fn environment() -> Vec<(String, String)> {
     let key_id = key.key_metadata().map(|m| m.key_id().to_string()).expect("a key id");
     let photos = PhotoPorts { blobs: Arc::new(blobs), keyring: Arc::new(KmsKeyring::new(kms, key_id.clone())) };
     samples::open_sample_clinic(Arc::new(store), photos).await;
-    // The cursor key as the stack keeps it: a secret each function reads at its cold start.
+    // The cursor key as the stack keeps it: a secret a function reads when a call first needs it.
     let cursor_key =
         base64::Engine::encode(&base64::engine::general_purpose::STANDARD, samples::deployment_key().as_bytes());
     let secret = aws_sdk_secretsmanager::Client::new(&config)

@@ -321,16 +321,20 @@ fn administration_schemas() -> Value {
     })
 }
 
+/// The routes whose successful answer is a file or a page, by name, with its media type.
+const FILE_ANSWERS: &[(&str, &str)] = &[
+    ("usage.csv", "text/csv"),
+    ("photos.view", "image/jpeg"),
+    ("submissions.consent", "application/pdf"),
+    ("calendar-feed.read", "text/calendar"),
+    ("booking.page", "text/html"),
+    ("booking.confirm-page", "text/html"),
+    ("intake.page", "text/html"),
+];
+
 /// The media type of a route's successful answer: JSON, but for the files and pages a few routes serve.
 pub fn success_media(route: &Route) -> &'static str {
-    match route.name {
-        "usage.csv" => "text/csv",
-        "photos.view" => "image/jpeg",
-        "submissions.consent" => "application/pdf",
-        "calendar-feed.read" => "text/calendar",
-        "booking.page" | "booking.confirm-page" | "intake.page" => "text/html",
-        _ => "application/json",
-    }
+    FILE_ANSWERS.iter().find(|(name, _)| *name == route.name).map_or("application/json", |(_, media)| media)
 }
 
 /// Changes guarded by the version the caller read: updates, entered-in-error and signing.
@@ -475,12 +479,10 @@ mod tests {
         assert!(doc["paths"]["/v1/clinics"]["post"]["x-vellum-unit"].is_null(), "the operator's calls are free");
         let csv = &doc["paths"]["/v1/usage.csv"]["get"]["responses"]["200"]["content"];
         assert!(csv["text/csv"].is_object() && csv["application/json"].is_null(), "the ledger's CSV says it is CSV");
-        // The names the media match knows are routes (a renamed route would silently become JSON).
-        let files =
-            ["usage.csv", "photos.view", "submissions.consent", "calendar-feed.read", "booking.page", "intake.page"];
-        for named in files {
-            let route = ROUTES.iter().find(|r| r.name == named).unwrap_or_else(|| panic!("no route {named}"));
-            assert_ne!(success_media(route), "application/json", "{named}");
+        // Every name the table knows is a route's (a renamed route would silently become JSON).
+        for (named, media) in FILE_ANSWERS {
+            let route = ROUTES.iter().find(|r| r.name == *named).unwrap_or_else(|| panic!("no route {named}"));
+            assert_eq!(success_media(route), *media, "{named}");
         }
     }
 }
