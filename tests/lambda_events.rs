@@ -108,7 +108,7 @@ const SCENARIO: &[(&str, &str, u16, Option<&str>)] = &[
     ("resources-update", "success", 200, None),
     ("resources-update", "stale-etag", 412, None),
     ("services-create", "success", 201, Some(SERVICE)),
-    ("services-create", "unknown-resource", 422, None),
+    ("services-create", "unknown-resource", 404, None),
     ("services-list", "success", 200, None),
     ("services-list", "forbidden-role", 403, None),
     ("services-get", "success", 200, None),
@@ -141,7 +141,7 @@ const SCENARIO: &[(&str, &str, u16, Option<&str>)] = &[
     ("appointments-cancel", "already-cancelled", 409, None),
     ("appointments-create", "second", 201, Some(SECOND_APPOINTMENT)),
     ("appointments-reschedule", "success", 200, None),
-    ("appointments-reschedule", "off-interval", 422, None),
+    ("appointments-reschedule", "off-interval", 409, None),
     ("appointments-status", "success", 200, None),
     ("appointments-status", "skipping-ahead", 409, None),
     ("chart-entry-create", "success", 201, Some(TREATMENT)),
@@ -230,7 +230,7 @@ const FORMS_SCENARIO: &[(&str, &str, u16, Option<&str>)] = &[
     ("intake-get", "success", 200, None),
     ("intake-get", "unknown-link", 404, None),
     ("intake-draft", "success", 200, None),
-    ("intake-draft", "unknown-form", 400, None),
+    ("intake-draft", "unknown-form", 404, None),
     ("intake-photo", "success", 201, Some(LINK_PHOTO)),
     ("intake-photo", "unsupported-type", 422, None),
     ("intake-submit", "incomplete", 422, None),
@@ -355,7 +355,7 @@ async fn every_sample_event_gives_its_expected_answer(backend: Backend) {
         ("forms-templates-put", "success", 201),
         ("forms-templates-put", "consent-copy", 201),
         ("forms-templates-put", "missing-if-match", 428),
-        ("invitations-create", "unknown-template", 422),
+        ("invitations-create", "unknown-template", 404),
     ] {
         let (status, body) = invoke(&stores, function, case, None).await;
         assert_eq!(status, expected, "{function}/{case}: {body}");
@@ -460,7 +460,7 @@ fn every_route_has_a_success_and_a_failure_event_and_every_event_is_run() {
         ("forms-templates-put", "missing-if-match", 428, None),
         ("invitations-create", "success", 201, None),
         ("invitations-create", "forged-host", 201, None),
-        ("invitations-create", "unknown-template", 422, None),
+        ("invitations-create", "unknown-template", 404, None),
     ];
     let all = || {
         SCENARIO

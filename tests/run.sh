@@ -2,7 +2,7 @@
 # Runs Vellum's whole test suite: unit and contract tests, the black-box HTTP tests and the Lambda
 # event tests, on the embedded stores and on DynamoDB, S3 and KMS served by moto (installed and started
 # here), the OpenAPI document and the TypeScript client generated from it, then the intake and booking
-# pages in headless Chromium.
+# pages in headless Chromium, and the whole API fuzzed against its OpenAPI document (tests/fuzz-api.sh).
 # Fails loudly if moto cannot be installed or started: the AWS side is never skipped.
 set -euo pipefail
 
@@ -67,6 +67,13 @@ browser_failed=$(grep -Eo '^# fail [0-9]+' "$browser_log" | grep -Eo '[0-9]+' ||
 passed=$((passed + browser_passed))
 failed=$((failed + browser_failed))
 echo "==> screenshots of the pages: target/browser/"
+# The whole API against its OpenAPI document, as each role: schemathesis (pinned, in a virtualenv of its own).
+if bash tests/fuzz-api.sh; then
+  passed=$((passed + 1))
+else
+  status=1
+  failed=$((failed + 1))
+fi
 echo
 echo "$passed passed, $failed failed"
 exit "$status"

@@ -152,24 +152,24 @@ async fn a_booking_that_breaks_a_rule_is_refused(app: TestApp) {
     let (front_desk, _) = app.member(&s.clinic, Role::FrontDesk).await;
     assert_eq!(app.post("/v1/appointments", &billing, booking(&s, &at("10:00"))).await.status, 403);
     for (body, status, field) in [
-        (booking(&s, &at("10:15")), 422, "start"),
-        (booking(&s, &at("20:00")), 422, "start"),
-        (booking(&s, "2020-01-06T10:00:00-08:00"), 422, "start"),
-        (booking(&s, "2030-01-07T10:00:00-08:00"), 422, "start"),
+        (booking(&s, &at("10:15")), 409, "start"),
+        (booking(&s, &at("20:00")), 409, "start"),
+        (booking(&s, "2020-01-06T10:00:00-08:00"), 409, "start"),
+        (booking(&s, "2030-01-07T10:00:00-08:00"), 409, "start"),
         (booking(&s, "next monday"), 400, "start"),
         (
             json!({"patientId": "01JD0000000000000000000000", "serviceId": s.service, "start": at("10:00")}),
-            422,
+            404,
             "patientId",
         ),
         (
             json!({"patientId": s.patient, "serviceId": "01JD0000000000000000000000", "start": at("10:00")}),
-            422,
+            404,
             "serviceId",
         ),
         (
             json!({"patientId": s.patient, "serviceId": s.service, "start": at("10:00"), "staffId": "nobody"}),
-            422,
+            409,
             "staffId",
         ),
     ] {
@@ -183,7 +183,7 @@ async fn a_booking_that_breaks_a_rule_is_refused(app: TestApp) {
     let path = booked.header("location").unwrap();
     assert_eq!(app.get(path, &other.admin).await.status, 404);
     let foreign = app.post("/v1/appointments", &other.admin, booking(&s, &at("11:30"))).await;
-    assert_eq!(foreign.status, 422, "another clinic's patient and service: {foreign:?}");
+    assert_eq!(foreign.status, 404, "another clinic's patient and service: {foreign:?}");
 }
 
 async fn fifty_racing_bookings_of_one_time_leave_exactly_one(app: TestApp) {
@@ -273,7 +273,7 @@ async fn a_move_claims_the_new_time_releases_the_old_and_the_status_walks_on(app
     assert_eq!(step("status", json!({"status": "in-treatment"}), "\"5\"").await.status, 200);
     let unknown =
         step("status", json!({"status": "completed", "treatmentIds": ["01JD0000000000000000000000"]}), "\"6\"").await;
-    assert_eq!(unknown.status, 422, "{unknown:?}");
+    assert_eq!(unknown.status, 404, "{unknown:?}");
     let done = step("status", json!({"status": "completed", "treatmentIds": [treatment]}), "\"6\"").await;
     assert_eq!(done.status, 200, "{done:?}");
     assert_eq!(done.body["treatmentIds"], json!([treatment]));

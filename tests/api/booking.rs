@@ -185,8 +185,8 @@ async fn public_booking_refuses_bad_input_and_unknown_addresses_alike(app: TestA
     // A staff-only service is not offered and cannot be held.
     assert_eq!(free_starts(&app, &o, &o.staff_only, 3).await.status, 404);
     let refused = public(&app, "POST", &holds, Some(requester("A", "B", &ten_am(3), &o.staff_only))).await;
-    assert_eq!((refused.status, refused.error_fields()), (422, vec!["serviceId".to_string()]), "{refused:?}");
-    // Missing details or a bad phone: 400; a start off the hour, in the past, or beyond the horizon: 422.
+    assert_eq!((refused.status, refused.error_fields()), (404, vec!["serviceId".to_string()]), "{refused:?}");
+    // Missing details or a bad phone: 400; a start off the hour, in the past, or beyond the horizon: 409.
     let mut body = requester("A", "B", &ten_am(3), &o.online);
     body.as_object_mut().unwrap().remove("birthDate");
     body["phone"] = json!("555-0100");
@@ -197,7 +197,7 @@ async fn public_booking_refuses_bad_input_and_unknown_addresses_alike(app: TestA
     assert_eq!(fields, ["birthDate", "phone"]);
     for start in [ten_am(3).replace("10:00:00", "10:30:00"), ten_am(-1), ten_am(200)] {
         let refused = public(&app, "POST", &holds, Some(requester("A", "B", &start, &o.online))).await;
-        assert_eq!((refused.status, refused.error_fields()), (422, vec!["start".to_string()]), "{start}: {refused:?}");
+        assert_eq!((refused.status, refused.error_fields()), (409, vec!["start".to_string()]), "{start}: {refused:?}");
     }
     let day = (Utc::now() + Duration::days(3)).format("%Y-%m-%d").to_string();
     let too_long = format!("/v1/booking/{}/availability?serviceId={}&from={day}&to=2099-01-01", o.slug, o.online);

@@ -120,7 +120,7 @@ async fn a_signed_note_cannot_be_edited_and_is_corrected_by_an_addendum(app: Tes
     let listed = app.get(&notes, &author).await;
     assert_eq!(listed.body["items"].as_array().unwrap().len(), 2);
     let unknown = app.post(&notes, &author, json!({"addendumTo": ulid::Ulid::new().to_string(), "plan": "x"})).await;
-    assert_eq!(unknown.status, 422);
+    assert_eq!(unknown.status, 404);
 }
 
 async fn an_expired_lot_is_refused_and_nothing_is_written(app: TestApp) {
@@ -571,7 +571,7 @@ async fn a_treatment_whose_practitioner_has_left_can_still_be_corrected(app: Tes
     let handed = app.patch(&path, &practitioner, "\"2\"", json!({"practitionerId": newcomer})).await;
     assert_eq!(handed.status, 200, "{handed:?}");
     let back = app.patch(&path, &practitioner, "\"3\"", json!({"practitionerId": leaver})).await;
-    assert_eq!(back.status, 422, "naming someone who has left is refused: {back:?}");
+    assert_eq!(back.status, 409, "naming someone who has left is refused: {back:?}");
     assert_eq!(back.error_fields(), ["practitionerId"]);
 }
 

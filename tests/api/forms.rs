@@ -44,7 +44,7 @@ async fn a_link_shows_only_what_the_forms_need_keeps_drafts_and_is_used_up_by_it
     assert_eq!(intake(&app, "PUT", &token, "/draft", Some(draft)).await.status, 200);
     assert_eq!(intake(&app, "GET", &token, "", None).await.body["draft"]["medical-history"]["conditions"], "Asthma");
     let stranger = json!({"answers": {"someone-elses-form": {}}});
-    assert_eq!(intake(&app, "PUT", &token, "/draft", Some(stranger)).await.status, 400);
+    assert_eq!(intake(&app, "PUT", &token, "/draft", Some(stranger)).await.status, 404, "a form not of the link");
 
     let mut incomplete = complete_answers();
     incomplete["answers"]["medical-history"].as_object_mut().unwrap().remove("pregnant");

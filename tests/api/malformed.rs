@@ -101,6 +101,7 @@ async fn tampered_and_foreign_cursors_are_refused(app: TestApp) {
 
 async fn bad_query_parameters_are_named(app: TestApp) {
     let clinic = app.open_clinic("Params").await;
+    let long_name = format!("familyName={}", "x".repeat(201));
     for (query, field) in [
         ("limit=0", "limit"),
         ("limit=abc", "limit"),
@@ -108,12 +109,15 @@ async fn bad_query_parameters_are_named(app: TestApp) {
         ("phone=12", "phone"),
         ("mrn=abc", "mrn"),
         ("sort=name", "sort"),
-        ("familyName=%20%27", "familyName"),
+        (long_name.as_str(), "familyName"),
     ] {
         let reply = app.get(&format!("/v1/patients?{query}"), &clinic.admin).await;
         assert!(matches!(reply.status, 400 | 422), "{query}: {reply:?}");
         assert_eq!(reply.error_fields(), [field], "{query}");
     }
+    // A family name without a letter or digit names no one.
+    let nameless = app.get("/v1/patients?familyName=%20%27", &clinic.admin).await;
+    assert_eq!((nameless.status, &nameless.body["items"]), (200, &json!([])), "{nameless:?}");
     let audit = app.get("/v1/audit?from=last-week", &clinic.admin).await;
     assert_eq!(audit.error_fields(), ["from"]);
 }
@@ -198,7 +202,44 @@ async fn a_malformed_body_is_refused_before_any_precondition(app: TestApp) {
     assert_eq!(checked, staff_routes, "every staff route with a body is checked");
 }
 
+/// A change reads its body before its version: what is wrong with the request is said before what
+/// changed since; an `If-Match` that is not one of Vellum's ETags is named, an empty one is missing.
+async fn a_change_reads_its_body_then_its_version(app: TestApp) {
+    let clinic = app.open_clinic("Versions").await;
+    let patient = app.patient(&clinic, patient_body("Ana", "Versions")).await;
+    let path = format!("/v1/patients/{}", patient["id"].as_str().unwrap());
+    let change = |body: Value, if_match: &'static str| {
+        let (app, path, token) = (&app, path.clone(), clinic.admin.clone());
+        async move { app.send("PATCH", &path, Some(&token), Some(body), &[("if-match", if_match)]).await }
+    };
+    let stale_and_malformed = change(json!({"birthDate": "yesterday"}), "\"999\"").await;
+    assert_eq!((stale_and_malformed.status, stale_and_malformed.error_fields()), (422, vec!["birthDate".into()]));
+    for not_an_etag in ["*", "\"abc\"", "3", "\"+3\""] {
+        let refused = change(json!({"pronouns": "she/her"}), not_an_etag).await;
+        assert_eq!((refused.status, refused.error_fields()), (400, vec!["If-Match".into()]), "{not_an_etag}");
+    }
+    assert_eq!(change(json!({"pronouns": "she/her"}), "").await.status, 428, "an empty If-Match names nothing");
+    assert_eq!(change(json!({"pronouns": "she/her"}), "\"999\"").await.status, 412);
+    assert_eq!(change(json!({"pronouns": "she/her"}), "W/\"1\"").await.status, 200);
+}
+
+/// A method a path does not serve is 405, and `Allow` names the ones it does.
+async fn a_method_not_served_names_those_that_are(app: TestApp) {
+    let clinic = app.open_clinic("Methods").await;
+    for (method, path, allowed) in [
+        ("DELETE", "/v1/patients", "GET, POST"),
+        ("PUT", "/v1/staff/join", "POST"),
+        ("POST", "/v1/patients/01ARZ3NDEKTSV4RRFFQ69G5FAV", "GET, PATCH"),
+    ] {
+        let reply = app.send(method, path, Some(&clinic.admin), None, &[]).await;
+        assert_eq!((reply.status, reply.header("allow")), (405, Some(allowed)), "{method} {path}: {reply:?}");
+        assert_eq!(reply.body["type"], "urn:vellum:problem:method-not-allowed");
+    }
+}
+
 on_both_backends!(
+    a_change_reads_its_body_then_its_version,
+    a_method_not_served_names_those_that_are,
     a_malformed_body_is_refused_before_any_precondition,
     malformed_json_is_a_bad_request,
     wrong_types_and_missing_fields_are_named,

@@ -346,7 +346,7 @@ async fn before_and_after_photos_pair_up_by_treatment_and_view(app: TestApp) {
                    "capturedAt": "2026-11-20T15:00:00Z", "treatmentId": ulid::Ulid::new().to_string(), "phase": "after"}),
         )
         .await;
-    assert_eq!(unknown_treatment.status, 422);
+    assert_eq!(unknown_treatment.status, 404);
     assert_eq!(unknown_treatment.error_fields(), ["treatmentId"]);
 }
 

@@ -407,8 +407,13 @@ impl TestApp {
     }
 
     async fn read(&self, req: reqwest::RequestBuilder) -> Reply {
-        let response = req.send().await.expect("the server answers");
+        let request = req.build().expect("a request");
+        let (method, url) = (request.method().as_str().to_string(), request.url().clone());
+        let response = self.client.execute(request).await.expect("the server answers");
         let status = response.status().as_u16();
+        if url.as_str().starts_with(&self.base) {
+            assert_documented(&method, url.path(), status);
+        }
         let headers = response.headers().clone();
         let bytes = response.bytes().await.expect("body");
         let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
@@ -593,6 +598,25 @@ pub fn clinic_body(name: &str) -> Value {
         "contact": {"email": "front@clinic.example", "phone": "+14155550100"},
         "admin": {"displayName": "Dr. Admin"},
     })
+}
+
+/// Every answer a route gives is one the OpenAPI document lists for it (an unserved path or method, and
+/// the local server's refusal of a foreign Host, are no route's).
+fn assert_documented(method: &str, path: &str, status: u16) {
+    static DOCUMENT: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    if status == 421 {
+        return;
+    }
+    let Some(template) = vellum::http::routes::routed_path(path) else { return };
+    let document = DOCUMENT.get_or_init(vellum::http::openapi::document);
+    let responses = &document["paths"][template][method.to_ascii_lowercase()]["responses"];
+    if responses.is_null() {
+        return;
+    }
+    assert!(
+        responses.get(status.to_string()).is_some(),
+        "{method} {path} answered {status}, which the OpenAPI document does not list for {template}"
+    );
 }
 
 /// A valid patient body.

@@ -18,7 +18,7 @@ use crate::domain::scheduling::appointment::{
 use crate::domain::scheduling::claims::{Block, Claimant, Day, day_sk, days_of};
 use crate::domain::scheduling::service::Service;
 use crate::domain::values::{Date, EntityId, ShortText, UserId};
-use crate::http::input::Input;
+use crate::http::input::{Input, at_version};
 use crate::http::outcome::{Facts, Guarded, Outcome, Reply};
 use crate::http::pipeline::Ctx;
 use crate::http::problem::ApiError;
@@ -97,8 +97,9 @@ impl Placement {
 }
 
 /// The first of `candidates` who, with every room and device the service needs, is free to hold it from
-/// `start` (the claims of `moving`, an appointment being moved, aside); 422 for a start the service or
-/// the hours do not allow, 409 with the next free starts for a taken one.
+/// `start` (the claims of `moving`, an appointment being moved, aside); 409 for a start the calendar does
+/// not offer: passed, too far ahead, off the service's steps or outside the hours, or (with the next free
+/// starts) taken.
 pub(super) async fn place(
     ctx: &Ctx,
     plan: &Plan,
@@ -107,18 +108,23 @@ pub(super) async fn place(
     moving: Option<EntityId>,
 ) -> Result<Placement, ApiError> {
     if start <= ctx.now {
-        return Err(ApiError::field_rule("start", "must be in the future"));
+        return Err(ApiError::unsuitable("start", "has passed: choose a free start (GET availability)"));
     }
     if start > ctx.now + Duration::days(HORIZON_DAYS) {
-        return Err(ApiError::field_rule("start", format!("must be within {HORIZON_DAYS} days")));
+        return Err(ApiError::unsuitable(
+            "start",
+            format!("is more than {HORIZON_DAYS} days ahead: bookings open later"),
+        ));
     }
     let details = &plan.service.details;
     let local = start.with_timezone(&plan.zone);
     let minutes = local.hour() * 60 + local.minute();
     if local.second() != 0 || local.nanosecond() != 0 || !minutes.is_multiple_of(details.interval_minutes) {
-        let message =
-            format!("must fall on the service's {}-minute steps from midnight, local time", details.interval_minutes);
-        return Err(ApiError::field_rule("start", message));
+        let message = format!(
+            "is not on the service's {}-minute steps from midnight, local time: choose a free start (GET availability)",
+            details.interval_minutes
+        );
+        return Err(ApiError::unsuitable("start", message));
     }
     let date = local.date_naive();
     let held_from = start - Duration::minutes(i64::from(details.buffer_before_minutes));
@@ -158,7 +164,10 @@ pub(super) async fn place(
         return Ok(Placement { staff_id: user.clone(), end, held_from, held_until, claims });
     }
     if !working {
-        return Err(ApiError::field_rule("start", "is outside the working hours of everyone who performs the service"));
+        return Err(ApiError::unsuitable(
+            "start",
+            "is outside the working hours of everyone who performs the service: choose a free start (GET availability)",
+        ));
     }
     Err(taken(ctx, plan, candidates, start).await?)
 }
@@ -168,7 +177,7 @@ pub(super) async fn place(
 pub(super) fn candidates(plan: &Plan, named: Option<&UserId>, first: Option<&UserId>) -> Result<Vec<UserId>, ApiError> {
     match named {
         Some(user) if plan.performers.contains(user) => Ok(vec![user.clone()]),
-        Some(_) => Err(ApiError::field_rule("staffId", "does not perform this service")),
+        Some(_) => Err(ApiError::unsuitable("staffId", "does not perform this service")),
         None => {
             let mut all = plan.performers.clone();
             if let Some(index) = first.and_then(|f| all.iter().position(|u| u == f)) {
@@ -185,12 +194,12 @@ pub async fn book(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let booking = input.form(ctx.rules(), Booking::read)?;
     let clinic = ctx.clinic()?;
     let patient = patients::load(&ctx, booking.patient_id).await.map_err(|e| match e {
-        ApiError::NotFound => ApiError::field_rule("patientId", "is not a patient of the clinic"),
+        ApiError::NotFound => ApiError::unknown("patientId", "is not a patient of the clinic"),
         other => other,
     })?;
     let service: Service = load_item(&ctx, Service::key(clinic, booking.service_id))
         .await?
-        .ok_or_else(|| ApiError::field_rule("serviceId", "is not a service of the clinic"))?;
+        .ok_or_else(|| ApiError::unknown("serviceId", "is not a service of the clinic"))?;
     let profile = super::clinics::load(&ctx, clinic).await?;
     let zone = profile.time_zone.zone();
     let date = booking.start.with_timezone(&zone).date_naive();
@@ -234,9 +243,7 @@ pub async fn reschedule(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     })?;
     let expected = input.if_match()?;
     let current = load(&ctx, &input).await?;
-    if current.version != expected {
-        return Err(ApiError::PreconditionFailed);
-    }
+    at_version(expected, current.version)?;
     if !current.status.movable() {
         return Err(ApiError::Conflict(format!("the appointment is {}", current.status)));
     }
@@ -398,9 +405,7 @@ pub async fn status(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     }
     let expected = input.if_match()?;
     let current = load(&ctx, &input).await?;
-    if current.version != expected {
-        return Err(ApiError::PreconditionFailed);
-    }
+    at_version(expected, current.version)?;
     if !current.status.may_become(status) {
         return Err(ApiError::Conflict(format!("an appointment that is {} cannot become {status}", current.status)));
     }
@@ -411,7 +416,7 @@ pub async fn status(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
             crate::domain::keys::chart_entry_sk(crate::domain::chart::ChartKind::Treatment.key_prefix(), *id),
         );
         if ctx.app.records.get(Table::Records, &key).await?.is_none() {
-            return Err(ApiError::field_rule("treatmentIds", format!("{id} is not a treatment of the patient")));
+            return Err(ApiError::unknown("treatmentIds", format!("{id} is not a treatment of the patient")));
         }
     }
     let mut changes = current.status_changes.clone();
@@ -462,9 +467,7 @@ pub async fn cancel(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     })?;
     let expected = input.if_match()?;
     let current = load(&ctx, &input).await?;
-    if current.version != expected {
-        return Err(ApiError::PreconditionFailed);
-    }
+    at_version(expected, current.version)?;
     if !current.status.holds_time() || current.status == AppointmentStatus::Completed {
         return Err(ApiError::Conflict(format!("the appointment is {}", current.status)));
     }

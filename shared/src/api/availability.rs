@@ -168,7 +168,7 @@ pub async fn availability(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let who: Vec<UserId> = match only {
         None => plan.performers.clone(),
         Some(user) if plan.performers.contains(&user) => vec![user],
-        Some(_) => return Err(ApiError::field_rule("staffId", "does not perform this service")),
+        Some(_) => return Err(ApiError::unsuitable("staffId", "does not perform this service")),
     };
     let items: Vec<Value> = plan
         .slots(&ctx, &who, from, to)

@@ -133,13 +133,16 @@ pub async fn availability(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
 pub async fn hold(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let request = input.form(ctx.rules(), HoldRequest::read)?;
     if request.start > ctx.now + Duration::days(HORIZON_DAYS) {
-        return Err(ApiError::field_rule("start", format!("must be within {HORIZON_DAYS} days to book online")));
+        return Err(ApiError::unsuitable(
+            "start",
+            format!("is more than {HORIZON_DAYS} days ahead: online booking opens later"),
+        ));
     }
     let (ctx, clinic) = clinic_of(ctx, &input).await?;
     count_per_minute(&ctx, &format!("HOLDS#{}", clinic.id), HOLDS_PER_CLINIC_MINUTE).await?;
     let service = bookable(&ctx, clinic.id, request.service_id)
         .await
-        .map_err(|_| ApiError::field_rule("serviceId", "is not a service of this clinic that can be booked online"))?;
+        .map_err(|_| ApiError::unknown("serviceId", "is not a service of this clinic that can be booked online"))?;
     let zone = clinic.time_zone.zone();
     let date = request.start.with_timezone(&zone).date_naive();
     let plan = Plan::load(&ctx, zone, service, date, date).await?;

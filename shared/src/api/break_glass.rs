@@ -56,7 +56,7 @@ pub async fn open(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let patient = input.entity("patientId")?;
     let request = input.form(ctx.rules(), Request::read)?;
     if role_reads(&ctx, request.scope) {
-        return Err(ApiError::field_rule(
+        return Err(ApiError::unsuitable(
             "scope",
             format!("your role already reads {}: no break-glass is needed", request.scope),
         ));

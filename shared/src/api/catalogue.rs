@@ -14,7 +14,7 @@ use crate::domain::scheduling::resource::{Resource, ResourceDetails};
 use crate::domain::scheduling::service::ServiceDetails;
 use crate::domain::scheduling::{CatalogueStatus, Catalogued, Kind};
 use crate::domain::staff::{StaffMember, StaffStatus};
-use crate::http::input::{Input, read_form};
+use crate::http::input::{Input, at_version, read_form};
 use crate::http::outcome::{Facts, Guarded, Outcome, Reply};
 use crate::http::pipeline::Ctx;
 use crate::http::problem::ApiError;
@@ -65,7 +65,7 @@ impl Details for ServiceDetails {
             let resource: Option<Resource> = load_item(ctx, Resource::key(clinic, *id)).await?;
             match resource {
                 None => {
-                    return Err(ApiError::field_rule("resourceIds", format!("{id} is not a resource of the clinic")));
+                    return Err(ApiError::unknown("resourceIds", format!("{id} is not a resource of the clinic")));
                 }
                 Some(r) if r.details.status == CatalogueStatus::Retired => {
                     return Err(ApiError::field_rule("resourceIds", format!("{id} is retired")));
@@ -80,13 +80,13 @@ impl Details for ServiceDetails {
                 .is_some_and(|m| m.status == StaffStatus::Active && matches!(m.role, Role::Practitioner | Role::Nurse));
             if !performs {
                 let message = format!("{user} is not an active practitioner or nurse of the clinic");
-                return Err(ApiError::field_rule("performedBy.staff", message));
+                return Err(ApiError::unsuitable("performedBy.staff", message));
             }
         }
         for template in &self.form_template_ids {
             if super::forms::latest(ctx, template).await?.is_none() {
                 let message = format!("{template} is not one of the clinic's form templates");
-                return Err(ApiError::field_rule("formTemplateIds", message));
+                return Err(ApiError::unknown("formTemplateIds", message));
             }
         }
         Ok(())
@@ -144,12 +144,10 @@ async fn update<D: Details>(ctx: Ctx, input: Input) -> Result<Outcome, ApiError>
     }
     let expected = input.if_match()?;
     let current = load::<D>(&ctx, &input).await?;
-    if current.version != expected {
-        return Err(ApiError::PreconditionFailed);
-    }
     let mut doc = serde_json::to_value(&current.details).map_err(|e| ApiError::Internal(e.to_string()))?;
     merge_patch(&mut doc, &patch);
     let details = read_form(&doc, ctx.rules(), D::read)?;
+    at_version(expected, current.version)?;
     details.check(&ctx).await?;
     let entry = Catalogued { details, updated_at: ctx.now_text(), version: expected + 1, ..current };
     let write = Write::put(Table::Records, entry.to_item(ctx.clinic()?), Cond::VersionIs(expected));

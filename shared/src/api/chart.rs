@@ -16,7 +16,7 @@ use crate::domain::keys;
 use crate::domain::role::Role;
 use crate::domain::staff::{StaffMember, StaffStatus};
 use crate::domain::values::{EntityId, ShortText, UserId};
-use crate::http::input::{Input, read_form};
+use crate::http::input::{Input, at_version, read_form};
 use crate::http::outcome::{Facts, Guarded, Outcome, Reply};
 use crate::http::pipeline::Ctx;
 use crate::http::problem::ApiError;
@@ -117,7 +117,7 @@ async fn check_against_chart(
                     let signed = match load(ctx, ChartKind::Note, patient, target).await {
                         Ok(note) => note.is_valid() && note.signed.is_some(),
                         Err(ApiError::NotFound) => {
-                            return Err(ApiError::field_rule("addendumTo", "names no note of this patient"));
+                            return Err(ApiError::unknown("addendumTo", "names no note of this patient"));
                         }
                         Err(e) => return Err(e),
                     };
@@ -162,7 +162,7 @@ async fn check_practitioner(ctx: &Ctx, user: &str) -> Result<(), ApiError> {
     if treats {
         Ok(())
     } else {
-        Err(ApiError::field_rule("practitionerId", "must be an active practitioner or nurse of this clinic"))
+        Err(ApiError::unsuitable("practitionerId", "must be an active practitioner or nurse of this clinic"))
     }
 }
 
@@ -349,15 +349,12 @@ pub async fn history(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     Ok(Outcome::Read(Reply::ok(body), entry_facts(patient, kind, id)))
 }
 
-/// Loads the entry a change names, checking the `If-Match` version and that it may still change.
+/// Loads the entry a change names, checking that it may still change (the caller checks `If-Match`
+/// once it has read the body).
 async fn changeable(ctx: &Ctx, input: &Input) -> Result<(ChartKind, EntityId, Entry), ApiError> {
     let kind = kind_of(ctx)?;
     let (patient, id) = (input.entity("patientId")?, input.entity("entryId")?);
-    let expected = input.if_match()?;
     let current = load(ctx, kind, patient, id).await?;
-    if current.version != expected {
-        return Err(ApiError::PreconditionFailed);
-    }
     if !current.is_valid() {
         return Err(ApiError::Conflict("this entry is marked entered-in-error: record a new entry instead".into()));
     }
@@ -392,6 +389,7 @@ pub async fn update(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     if !patch.is_object() {
         return Err(ApiError::field("", "the body must be a JSON object (a merge patch)"));
     }
+    let expected = input.if_match()?;
     let (kind, patient, current) = changeable(&ctx, &input).await?;
     if current.signed.is_some() {
         return Err(ApiError::Conflict(
@@ -401,6 +399,7 @@ pub async fn update(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let mut doc = Value::Object(current.data.clone());
     merge_patch(&mut doc, &patch);
     let mut data = read_form(&doc, ctx.rules(), |form| kind.read(form))?;
+    at_version(expected, current.version)?;
     let mut change = ChartChange::new(ctx.clinic()?, patient);
     check_against_chart(&ctx, kind, &mut change, &mut data, Some(&current)).await?;
     let next = Entry { data, source: Source::StaffEntered, ..next_version(&ctx, &current) };
@@ -413,7 +412,9 @@ pub async fn invalidate(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         form.only(&["reason"]);
         form.req("reason")
     })?;
+    let expected = input.if_match()?;
     let (_, patient, current) = changeable(&ctx, &input).await?;
+    at_version(expected, current.version)?;
     let stamp = EnteredInError { reason, by: ctx.actor(), at: ctx.now_text() };
     let next = Entry { entered_in_error: Some(stamp), ..next_version(&ctx, &current) };
     write_version(&ctx, patient, &current, next, Vec::new())
@@ -427,7 +428,9 @@ pub async fn sign(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
             Some(())
         })?;
     }
+    let expected = input.if_match()?;
     let (_, patient, current) = changeable(&ctx, &input).await?;
+    at_version(expected, current.version)?;
     if current.signed.is_some() {
         return Err(ApiError::Conflict("this note is already signed".into()));
     }

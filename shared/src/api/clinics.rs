@@ -5,7 +5,7 @@ use serde_json::json;
 use crate::domain::clinic::{Clinic, ClinicSettings, NewClinic};
 use crate::domain::keys;
 use crate::domain::values::EntityId;
-use crate::http::input::Input;
+use crate::http::input::{Input, at_version};
 use crate::http::outcome::{Facts, Guarded, Outcome, Reply};
 use crate::http::pipeline::Ctx;
 use crate::http::problem::ApiError;
@@ -81,12 +81,10 @@ pub async fn update(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let expected = input.if_match()?;
     let clinic_id = ctx.clinic()?;
     let current = load(&ctx, clinic_id).await?;
-    if current.version != expected {
-        return Err(ApiError::PreconditionFailed);
-    }
     let mut doc = serde_json::to_value(ClinicSettings::of(&current)).map_err(|e| ApiError::Internal(e.to_string()))?;
     crate::domain::fields::merge_patch(&mut doc, &patch);
     let settings = crate::http::input::read_form(&doc, ctx.rules(), ClinicSettings::read)?;
+    at_version(expected, current.version)?;
     let clinic = Clinic {
         name: settings.name,
         contact: settings.contact,

@@ -94,14 +94,19 @@ pub async fn read(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
 /// one takes no `If-Match`; a new version of an existing one needs the current version's.
 pub async fn save(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let id = template_id(&input)?;
-    let body = input.json(&["application/json"])?;
+    let mut body = input.json(&["application/json"])?;
+    if let Some(fields) = body.as_object_mut()
+        && fields.get("copyOf").is_some_and(Value::is_null)
+    {
+        fields.remove("copyOf");
+    }
     let copied_from = body.get("copyOf").and_then(Value::as_str).map(str::to_string);
     let content = match &copied_from {
         Some(source) => {
             if body.as_object().is_some_and(|o| o.len() > 1) {
                 return Err(ApiError::field("copyOf", "comes alone: a copy takes nothing else"));
             }
-            builtin::find(source).ok_or_else(|| ApiError::field_rule("copyOf", "names no built-in template"))?.content()
+            builtin::find(source).ok_or_else(|| ApiError::unknown("copyOf", "names no built-in template"))?.content()
         }
         None => serde_json::from_value::<TemplateContent>(body)
             .map_err(|e| ApiError::BadRequest(format!("the template is not well formed: {e}")))?,
@@ -111,13 +116,9 @@ pub async fn save(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         return Err(ApiError::Invalid { errors });
     }
     let current = latest(&ctx, &id).await?;
-    let version = match (&current, input.headers.get(http::header::IF_MATCH)) {
-        (None, None) => 1,
-        (None, Some(_)) => return Err(ApiError::PreconditionFailed),
-        (Some(_), None) => return Err(ApiError::PreconditionRequired),
-        (Some(current), Some(_)) if input.if_match()? != current.version => return Err(ApiError::PreconditionFailed),
-        (Some(current), Some(_)) => current.version + 1,
-    };
+    // Each version is an item of its own, written only if new: the condition is checked, not written.
+    input.replace_cond(current.as_ref().map(|c| c.version))?;
+    let version = current.as_ref().map_or(1, |c| c.version + 1);
     let stored = StoredTemplate {
         id: id.clone(),
         version,

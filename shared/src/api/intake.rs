@@ -94,7 +94,7 @@ fn answers_of(invitation: &Invitation, body: &Value) -> Result<Map<String, Value
     }
     for (template, value) in answers {
         if !invitation.forms.iter().any(|f| &f.template_id == template) {
-            return Err(ApiError::field(&format!("answers.{template}"), "is not one of this link's forms"));
+            return Err(ApiError::unknown(&format!("answers.{template}"), "is not one of this link's forms"));
         }
         if !value.is_object() {
             return Err(ApiError::field(&format!("answers.{template}"), "must be an object of answers by question id"));

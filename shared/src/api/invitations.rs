@@ -53,7 +53,7 @@ fn read_request(form: &Form<'_>) -> Option<Request> {
         Some(h) => h as i64,
         None => DEFAULT_HOURS,
     };
-    let invitee = match (patient, new_patient, form.has("patientId"), form.has("newPatient")) {
+    let invitee = match (patient, new_patient, form.given("patientId"), form.given("newPatient")) {
         (Some(id), None, _, false) => Invitee::Existing(id),
         (None, Some(details), false, _) => Invitee::New(Box::new(details)),
         (_, _, true, true) => {
@@ -93,7 +93,7 @@ pub(super) async fn invite(
     let mut forms_invited = Vec::new();
     for (i, id) in templates.iter().enumerate() {
         let stored = forms::latest(ctx, id).await?.ok_or_else(|| {
-            ApiError::field_rule(
+            ApiError::unknown(
                 &format!("templateIds[{i}]"),
                 "names no template of this clinic (copy a built-in one first)",
             )
@@ -139,7 +139,7 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let mut writes: Vec<Guarded> = Vec::new();
     let patient: Patient = match request.invitee {
         Invitee::Existing(id) => patients::load(&ctx, id).await.map_err(|e| match e {
-            ApiError::NotFound => ApiError::field_rule("patientId", "names no patient of this clinic"),
+            ApiError::NotFound => ApiError::unknown("patientId", "names no patient of this clinic"),
             other => other,
         })?,
         Invitee::New(details) => {
@@ -156,7 +156,7 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
                 .email
                 .as_ref()
                 .map(|e| e.as_str().to_string())
-                .ok_or_else(|| ApiError::field_rule("channel", "the patient has no e-mail address on record"))?,
+                .ok_or_else(|| ApiError::unsuitable("channel", "the patient has no e-mail address on record"))?,
         )),
         Channel::Sms => Some((
             MessageChannel::Sms,
@@ -165,7 +165,7 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
                 .phone
                 .as_ref()
                 .map(|p| p.as_str().to_string())
-                .ok_or_else(|| ApiError::field_rule("channel", "the patient has no phone number on record"))?,
+                .ok_or_else(|| ApiError::unsuitable("channel", "the patient has no phone number on record"))?,
         )),
         Channel::Link => None,
     };

@@ -7,7 +7,7 @@ use crate::domain::fields::merge_patch;
 use crate::domain::keys;
 use crate::domain::patient::{Patient, PatientDetails, format_mrn, mrn_item};
 use crate::domain::values::{BirthDate, EntityId, Phone, search_fold};
-use crate::http::input::{Input, read_form};
+use crate::http::input::{Input, at_version, read_form};
 use crate::http::outcome::{Facts, Guarded, Outcome, Reply};
 use crate::http::pipeline::Ctx;
 use crate::http::problem::ApiError;
@@ -78,18 +78,16 @@ pub async fn read(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
 /// `PATCH /v1/patients/{patientId}` with a JSON merge patch.
 pub async fn update(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let id = input.entity("patientId")?;
-    let expected = input.if_match()?;
     let patch = input.json(&["application/merge-patch+json", "application/json"])?;
     if !patch.is_object() {
         return Err(ApiError::field("", "the body must be a JSON object (a merge patch)"));
     }
+    let expected = input.if_match()?;
     let current = load(&ctx, id).await?;
-    if current.version != expected {
-        return Err(ApiError::PreconditionFailed);
-    }
     let mut doc = serde_json::to_value(&current.details).map_err(|e| ApiError::Internal(e.to_string()))?;
     merge_patch(&mut doc, &patch);
     let details = read_form(&doc, ctx.rules(), PatientDetails::read)?;
+    at_version(expected, current.version)?;
     let patient = Patient { details, updated_at: ctx.now_text(), version: current.version + 1, ..current };
     let writes = vec![patient_write(ctx.clinic()?, &patient, Cond::VersionIs(expected), ApiError::PreconditionFailed)];
     let reply = Reply::ok(json!(patient)).versioned(patient.version);
@@ -120,13 +118,10 @@ pub async fn list(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let rules = ctx.rules();
     let family = match params.get("familyName") {
         None => None,
-        Some(raw) => {
-            let folded = search_fold(raw);
-            if folded.is_empty() || raw.chars().count() > 200 {
-                return Err(ApiError::field("familyName", "must hold at least one letter or digit"));
-            }
-            Some(folded)
+        Some(raw) if raw.chars().count() > 200 => {
+            return Err(ApiError::field("familyName", "must be at most 200 characters"));
         }
+        Some(raw) => Some(search_fold(raw)),
     };
     let search = Search {
         family,
@@ -145,6 +140,10 @@ pub async fn list(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         &[search.family.as_deref(), search.birth_date.as_deref(), search.phone.as_deref(), search.mrn.as_deref()],
     );
     let after = start_after(&ctx, &params, &scope)?;
+    if search.family.as_deref() == Some("") {
+        // A name without a letter or digit names no one.
+        return Ok(Outcome::Read(Reply::ok(page_body(&ctx, &scope, Vec::new(), None)?), Facts::listing(Vec::new())));
+    }
 
     let (patients, next) = if let Some(mrn) = &search.mrn {
         // A record number names at most one patient: look it up directly.

@@ -21,7 +21,7 @@ use crate::domain::photo::{
     ConsentChange, ConsentScope, Erasure, PHOTO_PREFIX, Photo, PhotoRequest, PhotoState, Rendition, StandardView,
 };
 use crate::domain::values::{Date, EntityId, ShortText, search_fold};
-use crate::http::input::Input;
+use crate::http::input::{Input, at_version};
 use crate::http::outcome::{Facts, Guarded, Outcome, Reply};
 use crate::http::pipeline::Ctx;
 use crate::http::problem::ApiError;
@@ -72,7 +72,7 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
             keys::chart_entry_sk(ChartKind::Treatment.key_prefix(), treatment),
         );
         if ctx.app.records.get(Table::Records, &key).await?.is_none() {
-            return Err(ApiError::field_rule("treatmentId", "names no treatment of this patient"));
+            return Err(ApiError::unknown("treatmentId", "names no treatment of this patient"));
         }
     }
     let (photo, upload, write) = pending_photo(&ctx, clinic, patient, request, ctx.actor(), UPLOAD_WINDOW).await?;
@@ -295,9 +295,7 @@ async fn changeable(ctx: &Ctx, input: &Input) -> Result<(EntityId, Photo), ApiEr
     let (patient, id) = (input.entity("patientId")?, input.entity("photoId")?);
     let expected = input.if_match()?;
     let photo = load(ctx, patient, id).await?;
-    if photo.version != expected {
-        return Err(ApiError::PreconditionFailed);
-    }
+    at_version(expected, photo.version)?;
     if photo.state == PhotoState::Erased {
         return Err(ApiError::Conflict("the photo was erased".into()));
     }

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::{page_body, scope, start_after};
-use crate::domain::chart::treatment::fold_lot;
+use crate::domain::chart::treatment::LotNumber;
 use crate::domain::keys;
 use crate::domain::values::{EntityId, search_fold};
 use crate::http::input::Input;
@@ -17,9 +17,8 @@ use crate::store::{Query, Table, str_attr};
 /// `GET /v1/lot-recall?lotNumber=&product=&manufacturer=&limit=&cursor=`, newest treatment first.
 pub async fn recall(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let params = input.params(ctx.route.query)?;
-    let lot = match params.get("lotNumber").map(fold_lot) {
-        Some(lot) if !lot.is_empty() && lot.len() <= 40 => lot,
-        Some(_) => return Err(ApiError::field("lotNumber", "must hold 1 to 40 letters or digits")),
+    let lot = match params.parsed::<LotNumber>("lotNumber", &ctx.rules())? {
+        Some(lot) => lot.folded(),
         None => return Err(ApiError::field("lotNumber", "is required")),
     };
     let filter = |name: &str| params.get(name).map(search_fold).filter(|f| !f.is_empty());

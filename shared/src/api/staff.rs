@@ -153,8 +153,8 @@ pub async fn list(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
 /// into their next token; the last active administrator stays one.
 pub async fn update(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let user: UserId = input.path_value("userId", &ctx.rules())?;
-    let expected = input.if_match()?;
     let change = input.form(ctx.rules(), StaffChange::read)?;
+    let expected = input.if_match()?;
     if user == ctx.caller.user && change.demotes_self() {
         return Err(ApiError::Conflict(
             "you cannot remove your own administrator rights; ask another administrator".into(),

@@ -84,10 +84,13 @@ struct Pick {
     index: Option<usize>,
 }
 
+/// The most answers one acceptance takes: each is two writes (the entry and its history copy) of one
+/// transaction.
+pub const MAX_PICKS: usize = 45;
+
 fn read_picks(form: &crate::domain::fields::Form<'_>) -> Option<Vec<Pick>> {
     form.only(&["items"]);
-    // Each accepted answer is two writes (the entry and its history copy) of one transaction.
-    form.objects("items", 1, 45, |item| {
+    form.objects("items", 1, MAX_PICKS, |item| {
         item.only(&["templateId", "questionId", "index"]);
         let template: Option<crate::domain::values::ShortText> = item.req("templateId");
         let question: Option<crate::domain::values::ShortText> = item.req("questionId");
@@ -117,10 +120,7 @@ pub async fn accept(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     for (i, pick) in picks.iter().enumerate() {
         let field = |name: &str| format!("items[{i}].{name}");
         let not_a_list = || {
-            ApiError::field_rule(
-                &field("questionId"),
-                "names no answered allergy or medication list of this submission",
-            )
+            ApiError::unknown(&field("questionId"), "names no answered allergy or medication list of this submission")
         };
         let form = submission.forms.iter().find(|f| f.template_id == pick.template_id).ok_or_else(not_a_list)?;
         // The question's kind comes from the exact template version the patient answered.

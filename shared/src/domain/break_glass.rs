@@ -61,6 +61,10 @@ impl ParseStr for Scope {
             format!("must be one of: {}", names.join(", "))
         })
     }
+
+    fn schema() -> serde_json::Value {
+        super::schema::one_of(Scope::all())
+    }
 }
 
 impl Serialize for Scope {
@@ -88,12 +92,12 @@ impl Request {
     /// Reads `{"reason", "scope", "minutes"?}`: a missing reason is a broken rule (422), like an empty one.
     pub fn read(form: &Form<'_>) -> Option<Self> {
         form.only(&["reason", "scope", "minutes"]);
-        if !form.has("reason") {
+        if !form.given("reason") {
             form.reject("reason", Issue::Rule("is required: say why you need to see this".into()));
         }
         let reason = form.opt("reason");
         let scope = form.req("scope");
-        let minutes = if form.has("minutes") {
+        let minutes = if form.given("minutes") {
             form.number("minutes", true, 1.0, f64::from(MAX_MINUTES), "minutes").and_then(|m| {
                 if m.fract() != 0.0 {
                     form.reject("minutes", Issue::Rule("must be a whole number of minutes".into()));

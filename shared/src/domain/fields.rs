@@ -6,12 +6,17 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-/// Whether a field is malformed (wrong JSON shape) or well-formed but breaks a rule.
+/// Whether a field is malformed (wrong JSON shape), well-formed but breaks a rule, or names something
+/// that is not there or cannot serve (which the request alone could not tell).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum IssueKind {
     Shape,
     Rule,
+    /// Names what the clinic does not have.
+    Unknown,
+    /// Names what the clinic has, in a state that cannot serve.
+    Unsuitable,
 }
 
 /// What is wrong with one field.
@@ -29,6 +34,12 @@ impl FieldError {
     }
     pub fn rule(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self { field: field.into(), message: message.into(), kind: IssueKind::Rule }
+    }
+    pub fn unknown(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into(), kind: IssueKind::Unknown }
+    }
+    pub fn unsuitable(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into(), kind: IssueKind::Unsuitable }
     }
 }
 
@@ -68,9 +79,11 @@ impl Context {
     }
 }
 
-/// A type parsed from a JSON string.
+/// A type parsed from a JSON string, which states what it accepts as a JSON Schema (for the OpenAPI
+/// document; a test holds the two together).
 pub trait ParseStr: Sized {
     fn parse_str(s: &str, ctx: &Context) -> Result<Self, String>;
+    fn schema() -> Value;
 }
 
 impl<T: ParseStr> FromJson for T {
@@ -159,6 +172,11 @@ impl<'a> Form<'a> {
     /// Whether the field is present (even as `null`).
     pub fn has(&self, field: &str) -> bool {
         self.map.contains_key(field)
+    }
+
+    /// Whether the field is given: present and not `null` (which, in a body, means absent).
+    pub fn given(&self, field: &str) -> bool {
+        self.map.get(field).is_some_and(|v| !v.is_null())
     }
 
     /// A field that must be present and valid.

@@ -11,5 +11,6 @@ pub mod patient;
 pub mod photo;
 pub mod role;
 pub mod scheduling;
+pub mod schema;
 pub mod staff;
 pub mod values;

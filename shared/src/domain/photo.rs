@@ -109,7 +109,7 @@ impl PhotoRequest {
         let treatment_id = form.opt("treatmentId");
         let phase: Option<Phase> = form.opt("phase");
         let consent = form.opt("consent").unwrap_or(ConsentScope::ClinicalRecord);
-        if phase.is_some() && !form.has("treatmentId") {
+        if phase.is_some() && !form.given("treatmentId") {
             form.reject("phase", Issue::Rule("needs the treatmentId it is before or after".into()));
         }
         let byte_size = byte_size?;

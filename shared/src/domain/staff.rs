@@ -162,7 +162,7 @@ pub struct StaffChange {
 impl StaffChange {
     pub fn read(form: &Form<'_>) -> Option<Self> {
         form.only(&["role", "status", "displayName"]);
-        let role = if form.has("role") { Some(staff_role(form)?) } else { None };
+        let role = if form.given("role") { Some(staff_role(form)?) } else { None };
         let status = form.opt("status");
         let display_name = form.opt("displayName");
         if role.is_none() && status.is_none() && display_name.is_none() {

@@ -4,7 +4,10 @@ use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
+use serde_json::{Value, json};
+
 use super::fields::{Context, ParseStr};
+use super::schema;
 
 /// Declares an enum carried in JSON as one of a fixed set of strings.
 #[macro_export]
@@ -39,6 +42,10 @@ macro_rules! string_enum {
                     format!("must be one of: {}", names.join(", "))
                 })
             }
+
+            fn schema() -> serde_json::Value {
+                $crate::domain::schema::one_of($name::ALL.iter().map(|v| v.as_str()))
+            }
         }
     };
 }
@@ -60,13 +67,14 @@ impl ShortText {
     }
 }
 
-/// Trims text and checks it is 1 to `max` characters, with line breaks and tabs only where `multiline`.
+/// Checks text is at most `max` characters as sent and not blank, with line breaks and tabs only where
+/// `multiline`; keeps it trimmed.
 fn bounded_text(s: &str, max: usize, multiline: bool) -> Result<String, String> {
     let t = s.trim();
     if t.is_empty() {
         return Err("must not be empty".into());
     }
-    if t.chars().count() > max {
+    if s.chars().count() > max {
         return Err(format!("must be at most {max} characters"));
     }
     if multiline && t.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
@@ -81,6 +89,10 @@ fn bounded_text(s: &str, max: usize, multiline: bool) -> Result<String, String> 
 impl ParseStr for ShortText {
     fn parse_str(s: &str, _: &Context) -> Result<Self, String> {
         bounded_text(s, Self::MAX, false).map(Self)
+    }
+
+    fn schema() -> Value {
+        schema::trimmed_text(Self::MAX, false)
     }
 }
 
@@ -99,11 +111,15 @@ impl ParseStr for Email {
     fn parse_str(s: &str, _: &Context) -> Result<Self, String> {
         let bad = || "must be an e-mail address such as name@example.org".to_string();
         let s = s.trim();
-        if s.len() > 254 || has_control(s) || s.contains(char::is_whitespace) {
+        if s.chars().count() > 254 || has_control(s) || s.contains(char::is_whitespace) {
             return Err(bad());
         }
         let (local, domain) = s.rsplit_once('@').ok_or_else(bad)?;
-        if local.is_empty() || local.len() > 64 || local.contains('@') || local.starts_with('.') || local.ends_with('.')
+        if local.is_empty()
+            || local.chars().count() > 64
+            || local.contains('@')
+            || local.starts_with('.')
+            || local.ends_with('.')
         {
             return Err(bad());
         }
@@ -113,12 +129,24 @@ impl ParseStr for Email {
                 && l.len() <= 63
                 && !l.starts_with('-')
                 && !l.ends_with('-')
-                && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         };
         if labels.len() < 2 || !labels.iter().all(label_ok) || labels.last().is_some_and(|tld| tld.len() < 2) {
             return Err(bad());
         }
         Ok(Self(format!("{local}@{}", domain.to_lowercase())))
+    }
+
+    /// Internationalised domains are written in their ASCII (punycode) form.
+    fn schema() -> Value {
+        let (space, control) = (schema::SPACE, schema::CONTROL);
+        let local_edge = format!("[^@.{space}{control}]");
+        let local = format!("{local_edge}([^@{space}{control}]{{0,62}}{local_edge})?");
+        let label = "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+        let last = "[A-Za-z0-9][A-Za-z0-9-]{0,61}[A-Za-z0-9]";
+        let mut email = schema::trimmed(&format!("{local}@({label}\\.)+{last}"));
+        email["maxLength"] = json!(254);
+        email
     }
 }
 
@@ -140,6 +168,10 @@ impl ParseStr for Phone {
             (7..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) && !digits.starts_with('0');
         if ok { Ok(Self(s.to_string())) } else { Err("must be an E.164 phone number such as +14155550123".into()) }
     }
+
+    fn schema() -> Value {
+        schema::pattern("^\\+[1-9][0-9]{6,14}$")
+    }
 }
 
 /// A calendar date written `YYYY-MM-DD`.
@@ -153,6 +185,10 @@ impl ParseStr for Date {
             return Err("must be a date written YYYY-MM-DD".into());
         }
         NaiveDate::parse_from_str(s, "%Y-%m-%d").map(Date).map_err(|_| "must be a real date written YYYY-MM-DD".into())
+    }
+
+    fn schema() -> Value {
+        json!({"type": "string", "format": "date"})
     }
 }
 
@@ -180,6 +216,11 @@ impl ParseStr for PastDate {
         }
         Ok(Self(date))
     }
+
+    /// `past-date`: a `date` that has come (in some time zone), from 1880 on.
+    fn schema() -> Value {
+        json!({"type": "string", "format": "past-date", "description": "A date written YYYY-MM-DD, not in the future and not before 1880"})
+    }
 }
 
 /// A date of birth: a real date, not in the future and not before 1880.
@@ -190,6 +231,10 @@ pub struct BirthDate(pub Date);
 impl ParseStr for BirthDate {
     fn parse_str(s: &str, ctx: &Context) -> Result<Self, String> {
         PastDate::parse_str(s, ctx).map(|d| Self(d.0))
+    }
+
+    fn schema() -> Value {
+        PastDate::schema()
     }
 }
 
@@ -227,6 +272,11 @@ impl ParseStr for PastInstant {
         }
         Ok(Self::at(t))
     }
+
+    /// `past-date-time`: an RFC 3339 `date-time` that has come (five minutes of skew allowed), from 1880 on.
+    fn schema() -> Value {
+        json!({"type": "string", "format": "past-date-time", "description": "An RFC 3339 date and time, not in the future (five minutes of clock skew allowed) and not before 1880"})
+    }
 }
 
 /// Free text of 1 to 20,000 characters; line breaks and tabs allowed, other control characters not.
@@ -245,6 +295,10 @@ impl LongText {
 impl ParseStr for LongText {
     fn parse_str(s: &str, _: &Context) -> Result<Self, String> {
         bounded_text(s, Self::MAX, true).map(Self)
+    }
+
+    fn schema() -> Value {
+        schema::trimmed_text(Self::MAX, true)
     }
 }
 
@@ -270,6 +324,10 @@ impl ParseStr for CountryCode {
             Err("must be an ISO 3166-1 alpha-2 country code such as US or FR".into())
         }
     }
+
+    fn schema() -> Value {
+        schema::one_of(COUNTRIES.split_ascii_whitespace())
+    }
 }
 
 /// An IANA time zone name such as `America/New_York`.
@@ -289,6 +347,10 @@ impl ParseStr for TimeZoneName {
         s.parse::<chrono_tz::Tz>()
             .map(|tz| Self(tz.name().to_string()))
             .map_err(|_| "must be an IANA time zone such as Europe/Paris".into())
+    }
+
+    fn schema() -> Value {
+        schema::one_of(chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()))
     }
 }
 
@@ -315,6 +377,12 @@ impl ParseStr for LanguageTag {
             Err("must be a BCP 47 language tag such as en or es-MX".into())
         }
     }
+
+    fn schema() -> Value {
+        let mut tag = schema::pattern("^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$");
+        tag["maxLength"] = json!(35);
+        tag
+    }
 }
 
 /// A postal code: 1 to 16 letters, digits, spaces or hyphens.
@@ -327,6 +395,10 @@ impl ParseStr for PostalCode {
         let t = s.trim();
         let ok = (1..=16).contains(&t.len()) && t.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-');
         if ok { Ok(Self(t.to_string())) } else { Err("must be 1 to 16 letters, digits, spaces or hyphens".into()) }
+    }
+
+    fn schema() -> Value {
+        schema::trimmed("[A-Za-z0-9-]([A-Za-z0-9 -]{0,14}[A-Za-z0-9-])?")
     }
 }
 
@@ -347,6 +419,10 @@ impl ParseStr for UserId {
             && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@' | '+'));
         if ok { Ok(Self(s.to_string())) } else { Err("must be 1 to 128 letters, digits or - _ . @ +".into()) }
     }
+
+    fn schema() -> Value {
+        schema::pattern("^[A-Za-z0-9._@+-]{1,128}$")
+    }
 }
 
 impl std::fmt::Display for UserId {
@@ -361,14 +437,21 @@ impl std::fmt::Display for UserId {
 pub struct EntityId(pub ulid::Ulid);
 
 impl EntityId {
+    /// A ULID in its canonical form: 26 characters of Crockford's base 32, upper case, at most
+    /// `7ZZZZZZZZZZZZZZZZZZZZZZZZZ`.
     pub fn parse(s: &str) -> Option<Self> {
-        (s.len() == 26).then(|| s.parse().ok().map(EntityId)).flatten()
+        let id: ulid::Ulid = (s.len() == 26).then(|| s.parse().ok()).flatten()?;
+        (id.to_string() == s).then_some(EntityId(id))
     }
 }
 
 impl ParseStr for EntityId {
     fn parse_str(s: &str, _: &Context) -> Result<Self, String> {
         EntityId::parse(s).ok_or_else(|| "must be a 26-character id".into())
+    }
+
+    fn schema() -> Value {
+        schema::pattern("^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
     }
 }
 

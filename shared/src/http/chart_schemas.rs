@@ -3,44 +3,53 @@
 
 use serde_json::{Map, Value, json};
 
-use super::openapi::{one_of, text};
-use crate::domain::chart::allergy::{AllergyCategory, AllergyStatus, Severity, SubstanceCodeSystem};
+use super::openapi::{of, template_id, text};
+use crate::api::submissions::MAX_PICKS;
+use crate::domain::chart::allergy::{ABOUT_A_SUBSTANCE, AllergyCategory, AllergyStatus, Severity, SubstanceCodeSystem};
 use crate::domain::chart::condition::ConditionStatus;
+use crate::domain::chart::icd10::Icd10Code;
 use crate::domain::chart::medication::{MedicationRoute, MedicationStatus};
-use crate::domain::chart::note::NoteType;
-use crate::domain::chart::profile::{Fitzpatrick, PregnancyStatus};
+use crate::domain::chart::note::{NoteType, SOAP};
+use crate::domain::chart::profile::{Fitzpatrick, PROFILE_FIELDS, PregnancyStatus};
+use crate::domain::chart::treatment::LotNumber;
 use crate::domain::chart::treatment::{Diagram, QuantityUnit, TreatmentType};
-use crate::domain::chart::vitals::{HeightUnit, TemperatureUnit, WeightUnit};
+use crate::domain::chart::vitals::{MEASURES, measurement_schemas};
 use crate::domain::forms::invitation::Channel;
-use crate::domain::forms::template::QuestionKind;
+use crate::domain::forms::template::{MAX_QUESTIONS, MAX_TEXT, QuestionKind};
 use crate::domain::photo::{ConsentScope, MAX_UPLOAD_BYTES, Phase, PhotoType, StandardView};
+use crate::domain::schema::{absent, any_given, given, one_of};
+use crate::domain::values::{Date, EntityId, LongText, PastDate, PastInstant, UserId};
 
 fn object(required: &[&str], properties: Value) -> Value {
     json!({"type": "object", "additionalProperties": false, "required": required, "properties": properties})
 }
 
+/// `schema` with a description of its own.
+fn described(mut schema: Value, description: &str) -> Value {
+    schema["description"] = description.into();
+    schema
+}
+
 fn date(description: &str) -> Value {
-    json!({"type": "string", "format": "date", "description": description})
+    described(of::<Date>(), description)
+}
+
+fn past_date(description: &str) -> Value {
+    described(of::<PastDate>(), description)
 }
 
 fn instant(description: &str) -> Value {
-    json!({"type": "string", "format": "date-time", "description": description})
+    described(of::<PastInstant>(), description)
 }
 
 fn long_text() -> Value {
-    json!({"type": "string", "minLength": 1, "maxLength": 20000})
-}
-
-fn measured<T: Copy + std::fmt::Display>(units: &[T], description: &str) -> Value {
-    let mut schema = object(&["value", "unit"], json!({"value": {"type": "number"}, "unit": one_of(units)}));
-    schema["description"] = description.into();
-    schema
+    of::<LongText>()
 }
 
 fn quantity() -> Value {
     object(
         &["value", "unit"],
-        json!({"value": {"type": "number", "exclusiveMinimum": 0, "maximum": 10000}, "unit": one_of(QuantityUnit::ALL)}),
+        json!({"value": {"type": "number", "minimum": 0.001, "maximum": 10000}, "unit": one_of(QuantityUnit::ALL)}),
     )
 }
 
@@ -50,6 +59,10 @@ pub fn schemas() -> Map<String, Value> {
         "type": "object", "additionalProperties": false, "required": ["type"],
         "description": "Where the information came from: staff-entered (the default) or imported from a named system",
         "properties": {"type": {"enum": ["staff-entered", "imported"]}, "system": text(200)},
+        "anyOf": [
+            {"allOf": [{"properties": {"type": {"const": "staff-entered"}}}, absent("system")]},
+            {"allOf": [{"properties": {"type": {"const": "imported"}}}, given("system")]},
+        ],
     });
     let schemas = json!({
         "Allergy": {
@@ -63,10 +76,14 @@ pub fn schemas() -> Map<String, Value> {
                 "reaction": text(200),
                 "severity": one_of(Severity::ALL),
                 "status": one_of(AllergyStatus::ALL),
-                "onset": date("Not in the future"),
+                "onset": past_date("Not in the future"),
                 "note": long_text(),
                 "source": source,
             },
+            "anyOf": [
+                {"allOf": [{"required": ["noKnownAllergies"], "properties": {"noKnownAllergies": {"const": true}}}, {"not": any_given(ABOUT_A_SUBSTANCE)}]},
+                {"allOf": [given("substance"), {"properties": {"noKnownAllergies": {"enum": [false, null]}}}]},
+            ],
         },
         "Medication": object(&["name"], json!({
             "name": text(200), "strength": text(200), "dose": text(200), "route": one_of(MedicationRoute::ALL),
@@ -74,8 +91,8 @@ pub fn schemas() -> Map<String, Value> {
             "status": one_of(MedicationStatus::ALL), "reason": text(200), "note": long_text(), "source": source,
         })),
         "Condition": object(&[], json!({
-            "code": {"type": "string", "pattern": "^[A-Za-z][0-9][0-9A-Za-z](\\.[0-9A-Za-z]{1,4})?$", "description": "ICD-10-CM; code or text is required"},
-            "text": text(200), "status": one_of(ConditionStatus::ALL), "onset": date("Not in the future"),
+            "code": described(of::<Icd10Code>(), "ICD-10-CM; code or text is required"),
+            "text": text(200), "status": one_of(ConditionStatus::ALL), "onset": past_date("Not in the future"),
             "note": long_text(), "source": source,
         })),
         "Vitals": object(&[], json!({
@@ -85,16 +102,13 @@ pub fn schemas() -> Map<String, Value> {
                 "diastolic": {"type": "number", "minimum": 20, "maximum": 200, "description": "mmHg, lower than systolic"},
             })),
             "heartRate": {"type": "number", "minimum": 20, "maximum": 300, "description": "Beats per minute"},
-            "temperature": measured(TemperatureUnit::ALL, "25-45 C or 77-113 F"),
-            "weight": measured(WeightUnit::ALL, "0.3-650 kg or 0.66-1433 lb"),
-            "height": measured(HeightUnit::ALL, "20-275 cm or 7.9-108.3 in"),
             "note": text(200), "source": source,
         })),
         "Note": object(&[], json!({
             "type": one_of(NoteType::ALL),
-            "encounterDate": date("Today by default"),
+            "encounterDate": past_date("Today by default"),
             "subjective": long_text(), "objective": long_text(), "assessment": long_text(), "plan": long_text(),
-            "addendumTo": {"type": "string", "description": "The signed note this addendum corrects (type addendum)"},
+            "addendumTo": described(of::<EntityId>(), "The signed note this addendum corrects (type addendum)"),
             "source": source,
         })),
         "Treatment": object(&["type", "treatedAreas"], json!({
@@ -104,18 +118,19 @@ pub fn schemas() -> Map<String, Value> {
             "products": {"type": "array", "maxItems": 20, "description": "Required for neurotoxin, dermal-filler, biostimulator and thread-lift; an expired product is refused",
                 "items": object(&["product", "manufacturer", "lotNumber", "expiryDate", "quantity"], json!({
                     "product": text(200), "manufacturer": text(200),
-                    "lotNumber": {"type": "string", "pattern": "^[A-Za-z0-9 ./-]{1,40}$"},
+                    "lotNumber": of::<LotNumber>(),
                     "expiryDate": date("Not before the treatment day"), "quantity": quantity(),
                 }))},
             "injectionPoints": {"type": "array", "maxItems": 300, "items": object(&["diagram", "x", "y", "amount"], json!({
                 "diagram": one_of(Diagram::ALL),
-                "x": {"type": "number", "minimum": 0, "maximum": 1}, "y": {"type": "number", "minimum": 0, "maximum": 1},
+                "x": {"type": "number", "minimum": 0, "maximum": 1, "description": "Across the diagram, kept to 6 decimal places"},
+                "y": {"type": "number", "minimum": 0, "maximum": 1, "description": "Down the diagram, kept to 6 decimal places"},
                 "amount": quantity(), "productIndex": {"type": "integer", "minimum": 0, "maximum": 19},
                 "area": text(200), "depth": text(200),
             }))},
             "technique": long_text(),
-            "practitionerId": {"type": "string", "description": "An active practitioner or nurse of the clinic; the caller by default"},
-            "consentId": {"type": "string"},
+            "practitionerId": described(of::<UserId>(), "An active practitioner or nurse of the clinic; the caller by default"),
+            "consentId": of::<EntityId>(),
             "aftercare": object(&["given"], json!({"given": {"type": "boolean"}, "instructions": long_text()})),
             "followUpDate": date("Not before the treatment day"),
             "outcome": long_text(),
@@ -125,17 +140,13 @@ pub fn schemas() -> Map<String, Value> {
             "concerns": {"type": "array", "maxItems": 20, "items": text(200)},
             "goals": {"type": "array", "maxItems": 20, "items": text(200)},
             "fitzpatrick": one_of(Fitzpatrick::ALL),
-            "pregnancy": object(&["status", "recordedOn"], json!({"status": one_of(PregnancyStatus::ALL), "recordedOn": date("When it was asked")})),
+            "pregnancy": object(&["status", "recordedOn"], json!({"status": one_of(PregnancyStatus::ALL), "recordedOn": past_date("When it was asked")})),
             "history": object(&[], json!({
                 "keloids": {"type": "boolean"}, "coldSores": {"type": "boolean"}, "autoimmuneCondition": {"type": "boolean"},
                 "previousFillerReaction": {"type": "boolean"}, "previousToxinReaction": {"type": "boolean"}, "details": long_text(),
             })),
             "source": source,
         })),
-        "ChartEntryPatch": {
-            "description": "A JSON merge patch (RFC 7396) of the entry's content (the fields its kind's create body takes, without source); the result is checked as a whole",
-            "type": "object",
-        },
         "EnteredInError": object(&["reason"], json!({"reason": text(200)})),
         "PhotoRequest": object(&["contentType", "byteSize", "bodyArea", "view", "capturedAt"], json!({
             "contentType": one_of(PhotoType::ALL),
@@ -143,7 +154,7 @@ pub fn schemas() -> Map<String, Value> {
             "bodyArea": text(200),
             "view": one_of(StandardView::ALL),
             "capturedAt": instant("When the photo was taken"),
-            "treatmentId": {"type": "string", "description": "A treatment of this patient"},
+            "treatmentId": described(of::<EntityId>(), "A treatment of this patient"),
             "phase": one_of(Phase::ALL),
             "consent": one_of(ConsentScope::ALL),
         })),
@@ -154,46 +165,120 @@ pub fn schemas() -> Map<String, Value> {
         Value::Object(map) => map,
         _ => Map::new(),
     };
+    if let Some(properties) = all.get_mut("Vitals").and_then(|v| v["properties"].as_object_mut()) {
+        properties.extend(measurement_schemas().map(|(name, schema)| (name.to_string(), schema)));
+    }
+    let kinds_but_addendum: Vec<Value> =
+        NoteType::ALL.iter().filter(|t| **t != NoteType::Addendum).map(|t| json!(t.as_str())).collect();
+    let product_types: Vec<TreatmentType> = TreatmentType::ALL.iter().copied().filter(|t| t.uses_products()).collect();
+    let rules = [
+        ("Vitals", any_given(&MEASURES)),
+        ("Condition", any_given(&["code", "text"])),
+        ("AestheticProfile", any_given(&PROFILE_FIELDS)),
+        ("PhotoRequest", json!({"anyOf": [absent("phase"), given("treatmentId")]})),
+        (
+            "Treatment",
+            json!({"anyOf": [
+                {"properties": {"type": {"not": one_of(&product_types)}}},
+                {"allOf": [given("products"), {"properties": {"products": {"minItems": 1}}}]},
+            ]}),
+        ),
+        (
+            "Note",
+            json!({"allOf": [any_given(&SOAP), {"anyOf": [
+                {"allOf": [given("addendumTo"), {"properties": {"type": {"enum": ["addendum", null]}}}]},
+                {"allOf": [absent("addendumTo"), {"properties": {"type": {"enum": kinds_but_addendum}}}]},
+            ]}]}),
+        ),
+    ];
+    for (name, rule) in rules {
+        if let (Some(Value::Object(schema)), Value::Object(rule)) = (all.get_mut(name), rule) {
+            schema.extend(rule);
+        }
+    }
     if let Value::Object(forms) = form_schemas() {
         all.extend(forms);
     }
     all
 }
 
+/// Text a template holds: 1 to `max` characters, line breaks allowed.
+fn template_text(max: usize) -> Value {
+    crate::domain::schema::trimmed_text(max, true)
+}
+
+/// A template's content: every rule `TemplateContent::check` keeps but two that tie questions together
+/// (ids distinct across the template, choice values distinct within a question).
+fn template_content() -> Value {
+    object(
+        &["title", "sections"],
+        json!({
+            "title": template_text(200),
+            "description": template_text(5000),
+            "sections": {"type": "array", "minItems": 1, "maxItems": 30, "items": object(&["title", "questions"], json!({
+                "title": template_text(200),
+                "questions": {"type": "array", "minItems": 1, "maxItems": MAX_QUESTIONS, "items": question(true)},
+            }))},
+        }),
+    )
+}
+
+/// A question: what each kind takes; a yes/no question's follow-up has none of its own.
+fn question(may_follow_up: bool) -> Value {
+    let kind_is = |kinds: &[QuestionKind]| json!({"properties": {"kind": one_of(kinds)}});
+    let kind_is_not = |kinds: &[QuestionKind]| json!({"properties": {"kind": {"not": one_of(kinds)}}});
+    let choices = [QuestionKind::SingleChoice, QuestionKind::MultipleChoice];
+    let texts = [QuestionKind::ShortText, QuestionKind::LongText];
+    let mut properties = json!({
+        "id": template_id(),
+        "kind": one_of(QuestionKind::ALL),
+        "label": template_text(500),
+        "help": template_text(2000),
+        "required": {"type": "boolean"},
+        "options": {"type": "array", "maxItems": 50, "items": object(&["value", "label"], json!({"value": template_text(100), "label": template_text(200)}))},
+        "min": {"type": "number"},
+        "max": {"type": "number", "description": "Not below min"},
+        "maxLength": {"type": "integer", "minimum": 1, "maximum": MAX_TEXT},
+        "consentText": template_text(20000),
+    });
+    let mut rules = vec![
+        json!({"anyOf": [{"allOf": [kind_is(&choices), given("options"), {"properties": {"options": {"minItems": 2}}}]},
+                         {"allOf": [kind_is_not(&choices), {"properties": {"options": {"maxItems": 0}}}]}]}),
+        json!({"anyOf": [kind_is(&[QuestionKind::Number]), {"allOf": [absent("min"), absent("max")]}]}),
+        json!({"anyOf": [kind_is(&texts), absent("maxLength")]}),
+        json!({"anyOf": [{"allOf": [kind_is(&[QuestionKind::Signature]), given("consentText")]},
+                         {"allOf": [kind_is_not(&[QuestionKind::Signature]), absent("consentText")]}]}),
+    ];
+    if may_follow_up {
+        properties["followUp"] = question(false);
+        rules.push(json!({"anyOf": [kind_is(&[QuestionKind::YesNo]), absent("followUp")]}));
+    }
+    let mut schema = object(&["id", "kind", "label"], properties);
+    schema["allOf"] = json!(rules);
+    schema
+}
+
 /// The request bodies of templates, invitations, the patient's link and the review.
 fn form_schemas() -> Value {
     json!({
         "FormTemplate": {
-            "description": "Either {\"copyOf\": \"<built-in template id>\"} or a template: title, description, and sections of questions (id, kind, label, help, required, options, min, max, maxLength, followUp for yes-no, consentText for signatures)",
-            "type": "object",
-            "properties": {
-                "copyOf": {"type": "string"},
-                "title": text(200),
-                "description": text(5000),
-                "sections": {"type": "array", "minItems": 1, "maxItems": 30, "items": {"type": "object", "required": ["title", "questions"], "properties": {
-                    "title": text(200),
-                    "questions": {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["id", "kind", "label"], "properties": {
-                        "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$"},
-                        "kind": one_of(QuestionKind::ALL),
-                        "label": text(500), "help": text(2000), "required": {"type": "boolean"},
-                        "options": {"type": "array", "items": {"type": "object", "required": ["value", "label"], "properties": {"value": text(100), "label": text(200)}}},
-                        "min": {"type": "number"}, "max": {"type": "number"}, "maxLength": {"type": "integer", "minimum": 1, "maximum": 10000},
-                        "followUp": {"type": "object", "description": "A question shown when the answer is yes"},
-                        "consentText": text(20000),
-                    }}},
-                }}},
-            },
+            "description": "Either {\"copyOf\": \"<built-in template id>\"} or a template: title, description, and sections of questions",
+            "oneOf": [
+                {"type": "object", "additionalProperties": false, "required": ["copyOf"], "properties": {"copyOf": template_id()}},
+                template_content(),
+            ],
         },
         "NewInvitation": {
             "type": "object", "additionalProperties": false, "required": ["templateIds"],
             "description": "patientId, or newPatient (the fields of PatientDetails)",
             "properties": {
-                "patientId": {"type": "string"},
+                "patientId": of::<EntityId>(),
                 "newPatient": {"$ref": "#/components/schemas/PatientDetails"},
-                "templateIds": {"type": "array", "minItems": 1, "maxItems": 10, "items": {"type": "string"}},
+                "templateIds": {"type": "array", "minItems": 1, "maxItems": 10, "items": template_id()},
                 "channel": one_of(Channel::ALL),
                 "expiresInHours": {"type": "integer", "minimum": 1, "maximum": 336, "description": "72 by default"},
             },
+            "oneOf": [given("patientId"), given("newPatient")],
         },
         "IntakeAnswers": object(&["answers"], json!({
             "answers": {"type": "object", "description": "By template id, then question id. A signature is {typedName, drawing: a PNG data URL}; a photo, the photoId the photo upload gave; an allergy list, [{substance, reaction, severity}]; a medication list, [{name, dose, frequency}]"},
@@ -203,9 +288,9 @@ fn form_schemas() -> Value {
             "byteSize": {"type": "integer", "minimum": 1, "maximum": MAX_UPLOAD_BYTES},
         })),
         "Acceptance": object(&["items"], json!({
-            "items": {"type": "array", "minItems": 1, "maxItems": 50, "items": object(&["templateId", "questionId"], json!({
-                "templateId": {"type": "string"}, "questionId": {"type": "string"},
-                "index": {"type": "integer", "minimum": 0, "description": "The list entry; absent for an allergy list answered empty (no known allergies)"},
+            "items": {"type": "array", "minItems": 1, "maxItems": MAX_PICKS, "items": object(&["templateId", "questionId"], json!({
+                "templateId": template_id(), "questionId": template_id(),
+                "index": {"type": "integer", "minimum": 0, "maximum": 49, "description": "The list entry; absent for an allergy list answered empty (no known allergies)"},
             }))},
         })),
     })

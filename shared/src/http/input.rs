@@ -56,22 +56,26 @@ impl Input {
         read_form(&body, ctx, read)
     }
 
-    /// The version named by `If-Match`: 428 when absent, 412 when it cannot match any version.
+    /// The version named by `If-Match`: 428 when absent, 400 when it is not an ETag Vellum sends (a
+    /// version number in quotes, weak or strong).
     pub fn if_match(&self) -> Result<u64, ApiError> {
-        let raw = self.headers.get(IF_MATCH).ok_or(ApiError::PreconditionRequired)?;
-        let raw = raw.to_str().map_err(|_| ApiError::PreconditionFailed)?.trim();
-        let raw = raw.strip_prefix("W/").unwrap_or(raw);
-        raw.strip_prefix('"')
-            .and_then(|r| r.strip_suffix('"'))
-            .and_then(|v| v.parse().ok())
-            .ok_or(ApiError::PreconditionFailed)
+        if !self.sends_if_match() {
+            return Err(ApiError::PreconditionRequired);
+        }
+        let raw = self.headers.get(IF_MATCH).and_then(|v| v.to_str().ok()).unwrap_or("");
+        etag_version(raw).ok_or_else(|| ApiError::field("If-Match", "must be the ETag you read, such as \"3\""))
+    }
+
+    /// Whether the request names a version: an `If-Match` that is not empty.
+    pub fn sends_if_match(&self) -> bool {
+        self.headers.get(IF_MATCH).is_some_and(|v| !v.is_empty())
     }
 
     /// The condition of a whole replacement of something that may not exist yet (`current` is its
     /// version): the first time without `If-Match`, afterwards on the version read (428 without it, 412
     /// for another one).
     pub fn replace_cond(&self, current: Option<u64>) -> Result<crate::store::Cond, ApiError> {
-        let named = self.headers.contains_key(IF_MATCH).then(|| self.if_match()).transpose()?;
+        let named = self.sends_if_match().then(|| self.if_match()).transpose()?;
         match (current, named) {
             (None, None) => Ok(crate::store::Cond::NotExists),
             (None, Some(_)) => Err(ApiError::PreconditionFailed),
@@ -94,6 +98,23 @@ impl Input {
         }
         if errors.is_empty() { Ok(Params(map)) } else { Err(ApiError::Invalid { errors }) }
     }
+}
+
+/// That the version `If-Match` named (`expected`) is the one stored (`current`), else 412. A change reads
+/// `If-Match` once its body is read, and compares it once the body is checked against what is stored, so
+/// what is wrong with a request is said before what changed since.
+pub fn at_version(expected: u64, current: u64) -> Result<(), ApiError> {
+    if expected == current { Ok(()) } else { Err(ApiError::PreconditionFailed) }
+}
+
+/// The version an ETag Vellum sent names: a number of 1 to 19 digits in quotes, weak or strong (the
+/// OpenAPI document's `ETAG_PATTERN`).
+pub fn etag_version(raw: &str) -> Option<u64> {
+    let raw = raw.strip_prefix("W/").unwrap_or(raw);
+    raw.strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .filter(|v| (1..=19).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|v| v.parse().ok())
 }
 
 /// Reads a JSON value with `read`, turning collected field errors into one error.

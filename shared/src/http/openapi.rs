@@ -4,64 +4,130 @@ use serde_json::{Map, Value, json};
 
 use super::routes::{ROUTES, Route};
 use crate::domain::break_glass::{DEFAULT_MINUTES, MAX_MINUTES, Scope};
+use crate::domain::chart::treatment::LotNumber;
+use crate::domain::clinic::{MAX_CANCELLATION_WINDOW_HOURS, MAX_REMINDER_HOURS, MAX_REMINDERS};
+use crate::domain::fields::ParseStr;
 use crate::domain::patient::{GenderIdentity, SexAtBirth};
+use crate::domain::photo::{Rendition, StandardView};
 use crate::domain::role::Role;
 use crate::domain::scheduling::CatalogueStatus;
+use crate::domain::scheduling::booking::BookingSlug;
+use crate::domain::scheduling::hours::LocalTime;
 use crate::domain::scheduling::hours::{DAYS, MAX_OVERRIDES, MAX_SPANS};
 use crate::domain::scheduling::resource::ResourceKind;
 use crate::domain::scheduling::service::{MAX_DURATION_MINUTES, MAX_FORMS, MAX_NAMED_STAFF, MAX_RESOURCES};
+use crate::domain::schema::{given, one_of};
 use crate::domain::staff::StaffStatus;
+use crate::domain::values::{
+    BirthDate, CountryCode, Date, Email, EntityId, LanguageTag, Phone, PostalCode, TimeZoneName, UserId,
+};
 use crate::messages::templates::Language;
+use crate::metering::Unit;
+use crate::metering::plan::AtCap;
 
-/// The E.164 pattern the `Phone` type enforces.
-const PHONE_PATTERN: &str = "^\\+[1-9][0-9]{6,14}$";
-
-/// A string enum's schema, from the enum's own list of values.
-pub(super) fn one_of<T: Copy + std::fmt::Display>(values: &[T]) -> Value {
-    json!({"enum": values.iter().map(|v| v.to_string()).collect::<Vec<_>>()})
+/// The schema of what `T` parses.
+pub(super) fn of<T: ParseStr>() -> Value {
+    T::schema()
 }
 
-fn query_parameter(name: &str) -> Value {
-    let (description, schema) = match name {
-        "limit" => ("Page size, 1 to 100 (25 by default)", json!({"type": "integer", "minimum": 1, "maximum": 100})),
-        "cursor" => ("The nextCursor of the previous page", json!({"type": "string"})),
-        "familyName" => ("Family-name prefix (accents, case and punctuation ignored)", json!({"type": "string"})),
-        "birthDate" => ("Date of birth", json!({"type": "string", "format": "date"})),
-        "phone" => ("Phone number, E.164", json!({"type": "string", "pattern": PHONE_PATTERN})),
-        "mrn" => ("Medical record number", json!({"type": "string", "pattern": "^[0-9]{8}$"})),
-        "patientId" => ("Events about this patient", json!({"type": "string"})),
-        "actor" => ("Events by this user", json!({"type": "string"})),
-        "from" => ("Earliest event time", json!({"type": "string", "format": "date-time"})),
-        "to" => ("Latest event time", json!({"type": "string", "format": "date-time"})),
-        "includeEnteredInError" => ("Also list entries marked entered-in-error", json!({"type": "boolean"})),
-        "lotNumber" => ("The lot number (spaces, dashes and case ignored)", json!({"type": "string"})),
-        "product" => ("Product-name prefix", json!({"type": "string"})),
-        "manufacturer" => ("Manufacturer-name prefix", json!({"type": "string"})),
-        "bodyArea" => ("Body area (accents and case ignored)", json!({"type": "string"})),
-        "view" => ("Standard view", one_of(crate::domain::photo::StandardView::ALL)),
-        "treatmentId" => ("Photos of this treatment", json!({"type": "string"})),
-        "version" => ("A version of the template (the latest by default)", json!({"type": "integer", "minimum": 1})),
-        "capturedFrom" => ("Taken on or after this day", json!({"type": "string", "format": "date"})),
-        "capturedTo" => ("Taken on or before this day", json!({"type": "string", "format": "date"})),
-        "rendition" => (
-            "display (long edge 2048 px, the default) or thumbnail (320 px)",
-            one_of(crate::domain::photo::Rendition::ALL),
+/// A time range's end in the audit trail's reads: an RFC 3339 time.
+fn audit_time(description: &str) -> (String, Value) {
+    (description.to_string(), json!({"type": "string", "format": "date-time"}))
+}
+
+/// A query parameter of `route`: what it means and what it accepts, from the type the handler parses.
+fn query_parameter(route: &Route, name: &str) -> Value {
+    let audit = matches!(route.name, "audit.list" | "audit.verify" | "patients.access-log");
+    let window = matches!(route.name, "availability.read" | "booking.availability");
+    let (description, schema): (String, Value) = match name {
+        "limit" => {
+            ("Page size, 1 to 100 (25 by default)".into(), json!({"type": "integer", "minimum": 1, "maximum": 100}))
+        }
+        "cursor" => (
+            "The nextCursor of the previous page of the same query (sealed: only the server makes one)".into(),
+            json!({"type": "string"}),
         ),
+        "familyName" => (
+            "Family-name prefix (accents, case and punctuation ignored; one without a letter or digit names no one)"
+                .into(),
+            json!({"type": "string", "maxLength": 200}),
+        ),
+        "birthDate" => ("Date of birth".into(), of::<BirthDate>()),
+        "phone" => ("Phone number, E.164".into(), of::<Phone>()),
+        "mrn" => ("Medical record number".into(), json!({"type": "string", "pattern": "^[0-9]{8}$"})),
+        "patientId" => ("Events about this patient".into(), of::<EntityId>()),
+        "actor" => ("Events by this user".into(), of::<UserId>()),
+        "staffId" => ("Only this performer".into(), of::<UserId>()),
+        "serviceId" => ("The service to book".into(), of::<EntityId>()),
+        "from" if audit => audit_time("Earliest event time (not after to)"),
+        "to" if audit => audit_time("Latest event time"),
+        "from" if window => {
+            ("First local day (to at most 31 days after it, 14 on the booking page)".into(), of::<Date>())
+        }
+        "to" if window => ("Last local day, not before from".into(), of::<Date>()),
+        "from" => ("First local day".into(), of::<Date>()),
+        "to" => ("Last local day".into(), of::<Date>()),
+        "includeEnteredInError" => ("Also list entries marked entered-in-error".into(), json!({"type": "boolean"})),
+        "lotNumber" => ("The lot number (spaces, dashes and case ignored)".into(), of::<LotNumber>()),
+        "product" => ("Product-name prefix (accents, case and punctuation ignored)".into(), json!({"type": "string"})),
+        "manufacturer" => {
+            ("Manufacturer-name prefix (accents, case and punctuation ignored)".into(), json!({"type": "string"}))
+        }
+        "bodyArea" => ("Body area (accents and case ignored)".into(), json!({"type": "string"})),
+        "view" => ("Standard view".into(), of::<StandardView>()),
+        "treatmentId" => ("Photos of this treatment".into(), of::<EntityId>()),
+        "version" => (
+            "A version of the template (the latest by default)".into(),
+            json!({"type": "integer", "minimum": 1, "maximum": u32::MAX}),
+        ),
+        "capturedFrom" => ("Taken on or after this day".into(), of::<Date>()),
+        "capturedTo" => ("Taken on or before this day".into(), of::<Date>()),
+        "rendition" => ("display (long edge 2048 px, the default) or thumbnail (320 px)".into(), of::<Rendition>()),
         "purpose" => (
-            "What the image is shown for; its consent must cover it",
+            "What the image is shown for; its consent must cover it".into(),
             json!({"enum": ["clinical", "education", "marketing"]}),
         ),
-        "status" => ("unreviewed (the default) or reviewed", json!({"enum": ["unreviewed", "reviewed"]})),
-        "clinicId" => ("A clinic's id, or platform for events of no clinic", json!({"type": "string"})),
-        _ => ("", json!({"type": "string"})),
+        "status" if route.name == "break-glass.list" => {
+            ("unreviewed (the default) or reviewed".into(), json!({"enum": ["unreviewed", "reviewed"]}))
+        }
+        "status" => ("Only entries of this status".into(), of::<CatalogueStatus>()),
+        "clinicId" => (
+            "A clinic's id, or platform for events of no clinic".into(),
+            json!({"anyOf": [of::<EntityId>(), {"const": "platform"}]}),
+        ),
+        "month" => (
+            "A month, YYYY-MM (this month by default)".into(),
+            json!({"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"}),
+        ),
+        other => unreachable!("the query parameter {other} has no description"),
     };
-    json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema})
+    let required = route_requires(route, name);
+    json!({"name": name, "in": "query", "required": required, "description": description, "schema": schema})
+}
+
+/// The query parameters a route cannot do without.
+fn route_requires(route: &Route, name: &str) -> bool {
+    match route.name {
+        "availability.read" | "booking.availability" => matches!(name, "serviceId" | "from" | "to"),
+        "audit.verify" => name == "clinicId",
+        "lots.recall" => name == "lotNumber",
+        _ => false,
+    }
 }
 
 fn path_parameters(path: &str) -> Vec<Value> {
     path.split('/')
         .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+        .map(|name| {
+            let schema = match name {
+                "userId" => of::<UserId>(),
+                "token" => json!({"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$"}),
+                "clinicSlug" => of::<BookingSlug>(),
+                "templateId" => template_id(),
+                _ => of::<EntityId>(),
+            };
+            json!({"name": name, "in": "path", "required": true, "schema": schema})
+        })
         .collect()
 }
 
@@ -69,9 +135,26 @@ fn problem(description: &str) -> Value {
     json!({"description": description, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
 }
 
+/// A whole number for some of the billed units, by unit.
+fn per_unit() -> Value {
+    let count = json!({"type": "integer", "minimum": 0, "maximum": 1_000_000_000});
+    let units: Map<String, Value> = Unit::ALL.iter().map(|u| (u.as_str().to_string(), count.clone())).collect();
+    json!({"type": "object", "additionalProperties": false, "properties": units})
+}
+
+/// A built-in or clinic template's id.
+pub(super) fn template_id() -> Value {
+    json!({"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$"})
+}
+
+/// An appointment's start: a time in the future that the calendar holds free (else 409).
+fn start() -> Value {
+    json!({"type": "string", "format": "date-time", "description": "A free start (GET availability): on the service's interval from local midnight, in the future, within 365 days, in working hours; any other is 409 (a taken one with the next free starts)"})
+}
+
 /// A day's working spans, `HH:MM` on a 5-minute step, in order.
 fn spans() -> Value {
-    let time = json!({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][05]$|^24:00$"});
+    let time = of::<LocalTime>();
     json!({"type": "array", "maxItems": MAX_SPANS, "items": {"type": "object", "additionalProperties": false,
         "required": ["start", "end"], "properties": {"start": time, "end": time}}})
 }
@@ -81,22 +164,115 @@ fn minutes(min: u32, max: u32) -> Value {
     json!({"type": "integer", "minimum": min, "maximum": max, "multipleOf": 5})
 }
 
-pub(super) fn text(max: u32) -> Value {
-    json!({"type": "string", "minLength": 1, "maxLength": max})
+/// Single-line text of 1 to `max` characters (kept trimmed).
+pub(super) fn text(max: usize) -> Value {
+    crate::domain::schema::trimmed_text(max, false)
 }
 
+/// The request bodies' schemas, and the problem's.
 fn schemas() -> Value {
-    let mut all = administration_schemas();
-    if let Value::Object(map) = &mut all {
-        map.extend(super::chart_schemas::schemas());
+    let mut map = match administration_schemas() {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    map.extend(super::chart_schemas::schemas());
+    let mut patches = Map::new();
+    for (whole, patch) in PATCHES {
+        let mut schema = map.get(*whole).cloned().unwrap_or_default();
+        if let Some(properties) = schema["properties"].as_object_mut() {
+            properties.remove("source");
+        }
+        let mut patch_schema = patch_of(&schema);
+        patch_schema["description"] = json!(format!(
+            "A JSON merge patch (RFC 7396) of {whole}: null removes a field the whole may lack, a nested object is itself a patch, a list is replaced whole; the result is checked as a whole{}",
+            if *whole == "ClinicSettings" { "" } else { " (without source)" }
+        ));
+        patches.insert(patch.to_string(), patch_schema);
     }
-    all
+    map.remove("ClinicSettings");
+    for (name, schema) in map.iter_mut() {
+        if name != "Problem" {
+            null_means_absent(schema);
+        }
+    }
+    map.extend(patches);
+    Value::Object(map)
+}
+
+/// The changes made with a JSON merge patch: the schema of the whole, and its patch's.
+const PATCHES: &[(&str, &str)] = &[
+    ("ClinicSettings", "ClinicPatch"),
+    ("PatientDetails", "PatientPatch"),
+    ("ResourceDetails", "ResourcePatch"),
+    ("ServiceDetails", "ServicePatch"),
+    ("Allergy", "AllergyPatch"),
+    ("Medication", "MedicationPatch"),
+    ("Condition", "ConditionPatch"),
+    ("Vitals", "VitalsPatch"),
+    ("Note", "NotePatch"),
+    ("Treatment", "TreatmentPatch"),
+    ("AestheticProfile", "AestheticProfilePatch"),
+];
+
+/// A JSON merge patch (RFC 7396) of what `schema` describes: any of its fields, none required; `null`
+/// for one the whole may lack; a nested object is itself a patch, anything else is replaced whole. The
+/// rules that tie fields together hold for the result, which the server checks after the merge.
+fn patch_of(schema: &Value) -> Value {
+    let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+        let mut whole = schema.clone();
+        null_means_absent(&mut whole);
+        return whole;
+    };
+    let required: Vec<&str> =
+        schema["required"].as_array().map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let patched: Map<String, Value> = properties
+        .iter()
+        .map(|(name, property)| {
+            let patch = patch_of(property);
+            let patch =
+                if required.contains(&name.as_str()) { patch } else { json!({"anyOf": [patch, {"type": "null"}]}) };
+            (name.clone(), patch)
+        })
+        .collect();
+    json!({"type": "object", "additionalProperties": false, "properties": patched})
+}
+
+/// In a request body an optional field may be `null`, which means absent: every object's optional
+/// properties also accept `null`.
+fn null_means_absent(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            let required: Vec<String> = map
+                .get("required")
+                .and_then(Value::as_array)
+                .map(|r| r.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .unwrap_or_default();
+            let is_object = map.get("type") == Some(&json!("object"));
+            for (key, value) in map.iter_mut() {
+                null_means_absent(value);
+                if key == "properties"
+                    && is_object
+                    && let Value::Object(properties) = value
+                {
+                    for (name, property) in properties.iter_mut() {
+                        if !required.contains(name) {
+                            *property = json!({"anyOf": [property.take(), {"type": "null"}]});
+                        }
+                    }
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(null_means_absent),
+        _ => {}
+    }
 }
 
 fn administration_schemas() -> Value {
-    let phone = json!({"type": "string", "pattern": PHONE_PATTERN});
+    let phone = of::<Phone>();
     let staff_role = one_of(Role::STAFF);
-    let email = json!({"type": "string", "format": "email"});
+    let email = of::<Email>();
+    let country = of::<CountryCode>();
+    let (id, user) = (of::<EntityId>(), of::<UserId>());
     json!({
         "Problem": {
             "type": "object",
@@ -113,8 +289,8 @@ fn administration_schemas() -> Value {
             "required": ["name", "timeZone", "country", "contact", "admin"],
             "properties": {
                 "name": text(200),
-                "timeZone": {"type": "string", "description": "IANA time zone"},
-                "country": {"type": "string", "pattern": "^[A-Za-z]{2}$"},
+                "timeZone": of::<TimeZoneName>(),
+                "country": country,
                 "contact": {"type": "object", "additionalProperties": false, "required": ["email"], "properties": {"email": email, "phone": phone}},
                 "language": {"enum": Language::ALL.iter().map(|l| l.as_str()).collect::<Vec<_>>(), "description": "messages to patients who give no language of these (en by default)"},
                 "admin": {"type": "object", "additionalProperties": false, "required": ["displayName"],
@@ -142,12 +318,12 @@ fn administration_schemas() -> Value {
         "StaffChange": {
             "type": "object",
             "additionalProperties": false,
-            "minProperties": 1,
             "properties": {
                 "role": staff_role,
                 "status": one_of(StaffStatus::ALL),
                 "displayName": text(200),
             },
+            "anyOf": [given("role"), given("status"), given("displayName")],
         },
         "PatientDetails": {
             "type": "object",
@@ -155,20 +331,20 @@ fn administration_schemas() -> Value {
             "required": ["givenName", "familyName", "birthDate", "sexAtBirth"],
             "properties": {
                 "givenName": text(200), "familyName": text(200), "preferredName": text(200),
-                "birthDate": {"type": "string", "format": "date", "description": "Not in the future, not before 1880"},
+                "birthDate": of::<BirthDate>(),
                 "sexAtBirth": one_of(SexAtBirth::ALL),
                 "genderIdentity": one_of(GenderIdentity::ALL),
                 "pronouns": text(200), "phone": phone, "email": email,
                 "address": {"type": "object", "additionalProperties": false, "required": ["lines", "city", "country"], "properties": {
                     "lines": {"type": "array", "minItems": 1, "maxItems": 3, "items": text(200)},
-                    "city": text(200), "region": text(200), "postalCode": {"type": "string", "maxLength": 16},
-                    "country": {"type": "string", "pattern": "^[A-Za-z]{2}$"},
+                    "city": text(200), "region": text(200), "postalCode": of::<PostalCode>(),
+                    "country": country,
                 }},
                 "emergencyContact": {"type": "object", "additionalProperties": false, "required": ["name", "phone"],
                     "properties": {"name": text(200), "relationship": text(200), "phone": phone}},
                 "insurance": {"type": "object", "additionalProperties": false, "required": ["payer", "memberId"],
                     "properties": {"payer": text(200), "memberId": text(200), "group": text(200)}},
-                "preferredLanguage": {"type": "string", "description": "BCP 47 tag"},
+                "preferredLanguage": of::<LanguageTag>(),
             },
         },
         "BreakGlassRequest": {
@@ -177,7 +353,7 @@ fn administration_schemas() -> Value {
             "required": ["reason", "scope"],
             "properties": {
                 "reason": text(200),
-                "scope": one_of(&Scope::all()),
+                "scope": one_of(Scope::all()),
                 "minutes": {"type": "integer", "minimum": 1, "maximum": MAX_MINUTES, "default": DEFAULT_MINUTES},
             },
         },
@@ -197,10 +373,6 @@ fn administration_schemas() -> Value {
                 "status": one_of(CatalogueStatus::ALL),
             },
         },
-        "ResourcePatch": {
-            "description": "A JSON merge patch (RFC 7396) of ResourceDetails",
-            "type": "object",
-        },
         "ServiceDetails": {
             "type": "object",
             "additionalProperties": false,
@@ -214,13 +386,14 @@ fn administration_schemas() -> Value {
                 "performedBy": {
                     "type": "object", "additionalProperties": false,
                     "description": "Either a role (anyone of it performs the service) or the staff named",
+                    "oneOf": [given("role"), given("staff")],
                     "properties": {
                         "role": {"enum": ["practitioner", "nurse"]},
-                        "staff": {"type": "array", "minItems": 1, "maxItems": MAX_NAMED_STAFF, "items": {"type": "string"}},
+                        "staff": {"type": "array", "minItems": 1, "maxItems": MAX_NAMED_STAFF, "items": user},
                     },
                 },
-                "resourceIds": {"type": "array", "maxItems": MAX_RESOURCES, "uniqueItems": true, "items": {"type": "string"}},
-                "formTemplateIds": {"type": "array", "maxItems": MAX_FORMS, "items": {"type": "string"}},
+                "resourceIds": {"type": "array", "maxItems": MAX_RESOURCES, "uniqueItems": true, "items": id},
+                "formTemplateIds": {"type": "array", "maxItems": MAX_FORMS, "items": template_id()},
                 "bookableOnline": {"type": "boolean", "default": false},
                 "price": {"type": "object", "additionalProperties": false, "required": ["amount", "currency"], "properties": {
                     "amount": {"type": "string", "pattern": "^[0-9]{1,7}(\\.[0-9]{1,2})?$"},
@@ -239,7 +412,7 @@ fn administration_schemas() -> Value {
                     "properties": DAYS.iter().map(|d| (d.to_string(), spans())).collect::<Map<String, Value>>()},
                 "overrides": {"type": "array", "maxItems": MAX_OVERRIDES, "items": {
                     "type": "object", "additionalProperties": false, "required": ["date", "hours"],
-                    "properties": {"date": {"type": "string", "format": "date"}, "hours": spans(), "note": text(200)},
+                    "properties": {"date": of::<Date>(), "hours": spans(), "note": text(200)},
                 }},
             },
         },
@@ -248,10 +421,10 @@ fn administration_schemas() -> Value {
             "additionalProperties": false,
             "required": ["patientId", "serviceId", "start"],
             "properties": {
-                "patientId": {"type": "string"},
-                "serviceId": {"type": "string"},
-                "start": {"type": "string", "format": "date-time", "description": "On the service's interval from local midnight, in the future, within 365 days"},
-                "staffId": {"type": "string", "description": "Who performs it (by default the first of its performers who is free)"},
+                "patientId": id,
+                "serviceId": id,
+                "start": start(),
+                "staffId": {"description": "Who performs it (by default the first of its performers who is free)", "allOf": [user]},
                 "note": text(200),
             },
         },
@@ -259,7 +432,7 @@ fn administration_schemas() -> Value {
             "type": "object",
             "additionalProperties": false,
             "required": ["start"],
-            "properties": {"start": {"type": "string", "format": "date-time"}, "staffId": {"type": "string"}},
+            "properties": {"start": start(), "staffId": user},
         },
         "StatusStep": {
             "type": "object",
@@ -267,8 +440,9 @@ fn administration_schemas() -> Value {
             "required": ["status"],
             "properties": {
                 "status": {"enum": ["confirmed", "arrived", "in-treatment", "completed", "no-show"]},
-                "treatmentIds": {"type": "array", "maxItems": 20, "items": {"type": "string"}},
+                "treatmentIds": {"type": "array", "maxItems": 20, "items": id, "description": "Only when completed"},
             },
+            "anyOf": [{"properties": {"status": {"const": "completed"}}}, {"properties": {"treatmentIds": {"maxItems": 0}}}],
         },
         "Plan": {
             "type": "object",
@@ -277,11 +451,12 @@ fn administration_schemas() -> Value {
             "description": "A clinic's plan: prices per unit that differ from the list (millionths of a dollar), units included each month, a monthly cap in dollars, what happens at the cap, and the burst quota in weighted units a minute",
             "properties": {
                 "name": text(200),
-                "prices": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
-                "included": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
-                "monthlyCapUsd": {"type": "integer", "minimum": 1},
-                "atCap": {"enum": ["soft", "hard"]},
-                "burstUnitsPerMinute": {"type": "integer", "minimum": 10},
+                "prices": per_unit(),
+                "included": per_unit(),
+                "monthlyCapUsd": {"type": "integer", "minimum": 1, "maximum": 10_000_000},
+                "atCap": one_of(AtCap::ALL),
+                "burstUnitsPerMinute": {"type": "integer", "minimum": 10, "maximum": 1_000_000},
+                "stripeCustomerId": crate::domain::schema::trimmed("cus_[A-Za-z0-9]{1,60}"),
             },
         },
         "BookingHold": {
@@ -290,11 +465,11 @@ fn administration_schemas() -> Value {
             "required": ["serviceId", "start", "givenName", "familyName", "birthDate", "sexAtBirth", "phone"],
             "description": "A patient's request for a free start of an online service: held 15 minutes until the link texted to the phone confirms it",
             "properties": {
-                "serviceId": {"type": "string"},
-                "start": {"type": "string", "format": "date-time"},
+                "serviceId": id,
+                "start": start(),
                 "givenName": text(200),
                 "familyName": text(200),
-                "birthDate": {"type": "string", "format": "date"},
+                "birthDate": of::<BirthDate>(),
                 "sexAtBirth": {"enum": SexAtBirth::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()},
                 "phone": phone.clone(),
                 "email": email.clone(),
@@ -306,20 +481,29 @@ fn administration_schemas() -> Value {
             "required": ["reason"],
             "properties": {"reason": text(200)},
         },
-        "ServicePatch": {
-            "description": "A JSON merge patch (RFC 7396) of ServiceDetails",
+        "ClinicSettings": {
             "type": "object",
-        },
-        "ClinicPatch": {
-            "description": "A JSON merge patch of {name, contact: {email, phone}, cancellationWindowHours (0 to 168, 24 at first), language (en, sv or es), reminderHours (up to 3 distinct whole hours of 1 to 168 before an appointment; [24, 2] at first), bookingSlug (the address of the clinic's booking page, /book/<slug>: 3 to 40 lower-case letters, digits or hyphens; null stops online booking)}",
-            "type": "object",
-        },
-        "PatientPatch": {
-            "description": "A JSON merge patch (RFC 7396) of PatientDetails: null removes an optional field",
-            "type": "object",
+            "additionalProperties": false,
+            "required": ["name", "contact", "cancellationWindowHours", "language", "reminderHours"],
+            "description": "What an administrator may change of their clinic",
+            "properties": {
+                "name": text(200),
+                "contact": {"type": "object", "additionalProperties": false, "required": ["email"], "properties": {"email": email, "phone": phone}},
+                "cancellationWindowHours": {"type": "integer", "minimum": 0, "maximum": MAX_CANCELLATION_WINDOW_HOURS, "description": "24 at first"},
+                "language": one_of(Language::ALL),
+                "reminderHours": {"type": "array", "maxItems": MAX_REMINDERS, "uniqueItems": true, "description": "Hours before an appointment; [24, 2] at first",
+                    "items": {"type": "integer", "minimum": 1, "maximum": MAX_REMINDER_HOURS}},
+                "bookingSlug": {"description": "The address of the clinic's booking page, /book/<slug>; none stops online booking", "allOf": [of::<BookingSlug>()]},
+            },
         },
     })
 }
+
+/// What an `Idempotency-Key` may be: 1 to 255 visible ASCII characters.
+pub const IDEMPOTENCY_KEY_PATTERN: &str = "^[!-~]{1,255}$";
+
+/// What an `If-Match` may be: one of the ETags Vellum sends, a version number in quotes (weak or strong).
+pub const ETAG_PATTERN: &str = "^(W/)?\"[0-9]{1,19}\"$";
 
 /// The routes whose successful answer is a file or a page, by name, with its media type.
 const FILE_ANSWERS: &[(&str, &str)] = &[
@@ -330,6 +514,13 @@ const FILE_ANSWERS: &[(&str, &str)] = &[
     ("booking.page", "text/html"),
     ("booking.confirm-page", "text/html"),
     ("intake.page", "text/html"),
+];
+
+/// Answers a route gives about the state of what it names, beyond those its kind of route gives.
+const STATE_ANSWERS: &[(&str, u16, &str)] = &[
+    ("availability.read", 409, "The staffId named does not perform the service"),
+    ("photos.view", 409, "The photo is not processed yet, or its upload was rejected"),
+    ("photos.view", 410, "The photo was erased"),
 ];
 
 /// The media type of a route's successful answer: JSON, but for the files and pages a few routes serve.
@@ -357,25 +548,33 @@ pub fn document() -> Value {
     let mut paths = Map::new();
     for route in ROUTES.iter() {
         let mut parameters = path_parameters(route.path);
-        parameters.extend(route.query.iter().map(|q| query_parameter(q)));
+        parameters.extend(route.query.iter().map(|q| query_parameter(route, q)));
         if route.method == "POST" {
-            parameters.push(json!({"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "maxLength": 255},
-                "description": "A retry with the same key returns the first response and writes nothing"}));
+            parameters.push(json!({"name": "Idempotency-Key", "in": "header", "required": false,
+                "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
+                "description": "1 to 255 visible ASCII characters: a retry with the same key (by the same caller, to the same route) returns the first response and writes nothing; the same key with another request is 422"}));
         }
-        if route.method == "PUT" {
-            parameters
-                .push(json!({"name": "If-Match", "in": "header", "required": false, "schema": {"type": "string"},
+        if route.replaces_versions() {
+            parameters.push(json!({"name": "If-Match", "in": "header", "required": false, "schema": {"type": "string", "pattern": ETAG_PATTERN},
                 "description": "The ETag of the version replaced; required once there is one"}));
         }
         if needs_if_match(route) {
-            parameters.push(json!({"name": "If-Match", "in": "header", "required": true, "schema": {"type": "string"},
+            parameters.push(json!({"name": "If-Match", "in": "header", "required": true, "schema": {"type": "string", "pattern": ETAG_PATTERN},
                 "description": "The ETag of the version the change is based on"}));
         }
-        let success = if route.method == "POST" { "201" } else { "200" };
         let success_body = match success_media(route) {
             "application/json" => json!({"application/json": {"schema": {"type": "object"}}}),
             media => json!({media: {"schema": {"type": "string"}}}),
         };
+        let mut responses = Map::new();
+        for status in route.success_statuses() {
+            let mut success = json!({"description": "Success", "content": success_body});
+            if *status == 201 {
+                success["headers"] =
+                    json!({"Location": {"description": "Where what was made is read", "schema": {"type": "string"}}});
+            }
+            responses.insert(status.to_string(), success);
+        }
         let roles: Vec<&str> = route.roles.iter().map(|r| r.as_str()).collect();
         let mut operation = json!({
             "operationId": route.name,
@@ -384,7 +583,6 @@ pub fn document() -> Value {
             "x-vellum-roles": roles,
             "parameters": parameters,
             "responses": {
-                success: {"description": "Success", "content": success_body},
                 "400": problem("Malformed request: a field is missing, unknown or of the wrong type"),
                 "401": problem("No valid bearer token"),
                 "403": problem("The role may not call this route, or the membership is inactive"),
@@ -393,8 +591,13 @@ pub fn document() -> Value {
                 "503": problem("A dependency failed; nothing was changed"),
             },
         });
+        if let Value::Object(declared) = &mut operation["responses"] {
+            declared.extend(responses);
+        }
         if route.is_public() {
             operation["security"] = json!([]);
+            operation["responses"]["410"] = problem("The link was used");
+            operation["responses"]["429"] = problem("Too many requests from this address this minute (Retry-After)");
             operation["description"] = json!(
                 "No staff login: the link's token in the path is the credential. Rate limited per address (429). A wrong, expired or revoked link is 404; a used one 410."
             );
@@ -412,8 +615,13 @@ pub fn document() -> Value {
             operation["responses"]["428"] = problem("If-Match is missing");
             operation["responses"]["409"] = problem("The change conflicts with the resource's state");
         }
+        if route.replaces_versions() {
+            operation["responses"]["412"] =
+                problem("The resource changed since it was read, or If-Match named a version where there is none");
+            operation["responses"]["428"] = problem("If-Match is missing and there is a version to replace");
+        }
         if route.method == "POST" {
-            operation["responses"]["409"] = problem("The resource already exists");
+            operation["responses"]["409"] = problem("The request conflicts with the state of what it names");
         }
         if let Some(unit) = crate::metering::route_unit(route) {
             let price = unit.price();
@@ -423,6 +631,9 @@ pub fn document() -> Value {
         if crate::metering::counts_against_quota(route) {
             operation["responses"]["429"] =
                 problem("The clinic used its plan's burst quota for this minute (RateLimit headers, Retry-After)");
+        }
+        for (_, status, description) in STATE_ANSWERS.iter().filter(|(name, ..)| *name == route.name) {
+            operation["responses"][status.to_string()] = problem(description);
         }
         if crate::metering::stops_at_hard_cap(route) {
             operation["responses"]["402"] = problem("The clinic's hard plan reached this month's spend cap");
@@ -462,6 +673,20 @@ mod tests {
             if let Some(schema) = route.body {
                 assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
             }
+        }
+    }
+
+    #[test]
+    fn the_headers_patterns_accept_what_the_server_accepts() {
+        let (etag, key) =
+            (regex::Regex::new(ETAG_PATTERN).unwrap(), regex::Regex::new(IDEMPOTENCY_KEY_PATTERN).unwrap());
+        for probe in ["\"3\"", "W/\"3\"", "*", "3", "\"+3\"", "\"\"", "\"12345678901234567890\"", " \"3\"", "W/\"03\""]
+        {
+            assert_eq!(etag.is_match(probe), super::super::input::etag_version(probe).is_some(), "{probe}");
+        }
+        let long = "k".repeat(256);
+        for probe in ["a", "retry-1", "", "has space", "tab\t", "é", &long[..255], &long] {
+            assert_eq!(key.is_match(probe), super::super::pipeline::is_idempotency_key(probe), "{probe:?}");
         }
     }
 

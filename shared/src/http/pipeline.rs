@@ -130,17 +130,18 @@ pub fn router(app: Arc<App>, served: impl IntoIterator<Item = &'static Served>) 
     router
         .fallback(|req: Request<Body>| async move { bare_error(&req, ApiError::NotFound) })
         .method_not_allowed_fallback(|req: Request<Body>| async move {
-            bare_error(&req, ApiError::BadRequest("this method is not served on this path".into()))
+            let mut response = bare_error(&req, ApiError::MethodNotAllowed);
+            let allowed = super::routes::methods_of(req.uri().path()).join(", ");
+            if let Ok(value) = http::HeaderValue::from_str(&allowed) {
+                response.headers_mut().insert(http::header::ALLOW, value);
+            }
+            response
         })
 }
 
 fn bare_error(req: &Request<Body>, error: ApiError) -> Response {
     let meta = request_meta(req.extensions().get::<RequestContext>());
-    let mut response = error.to_response(&meta.request_id);
-    if matches!(error, ApiError::BadRequest(_)) {
-        *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-    }
-    response
+    error.to_response(&meta.request_id)
 }
 
 async fn handle(app: Arc<App>, route: &'static Route, handler: Handler, req: Request<Body>) -> Response {
@@ -613,6 +614,12 @@ struct Idempotency {
     replaces: Option<u64>,
 }
 
+/// An `Idempotency-Key`: 1 to 255 visible ASCII characters (the OpenAPI document's
+/// `IDEMPOTENCY_KEY_PATTERN`).
+pub fn is_idempotency_key(key: &str) -> bool {
+    (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
+}
+
 impl Idempotency {
     fn from_input(ctx: &Ctx, input: &Input) -> Result<Option<Self>, ApiError> {
         let Some(raw) = input.headers.get("idempotency-key") else {
@@ -621,7 +628,7 @@ impl Idempotency {
         let raw = raw
             .to_str()
             .ok()
-            .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+            .filter(|k| is_idempotency_key(k))
             .ok_or_else(|| ApiError::field("Idempotency-Key", "must be 1 to 255 visible ASCII characters"))?;
         let sk = keys::idempotency_sk(ctx.route.name, &ctx.caller.user, &sha256_hex(raw.as_bytes()));
         let mut path: Vec<_> = input.path.iter().collect();

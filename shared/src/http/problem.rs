@@ -9,7 +9,8 @@ use crate::domain::fields::{FieldError, IssueKind};
 /// Every way a call can fail. Expected failures say what is wrong; the unexpected say nothing but the request id.
 #[derive(Clone, Debug)]
 pub enum ApiError {
-    /// Field-level problems: 400 when any is malformed, 422 when all are well-formed but break a rule.
+    /// Field-level problems: 400 when any is malformed, else 422 when any breaks a rule, else 404 when
+    /// any names what the clinic does not have, else 409 (what they name cannot serve).
     Invalid {
         errors: Vec<FieldError>,
     },
@@ -27,6 +28,8 @@ pub enum ApiError {
     },
     PreconditionFailed,
     PreconditionRequired,
+    /// The path is served, but not with this method.
+    MethodNotAllowed,
     PayloadTooLarge {
         limit: usize,
     },
@@ -62,18 +65,40 @@ impl ApiError {
         ApiError::Invalid { errors: vec![FieldError::rule(field, message)] }
     }
 
+    /// A field that names what the clinic does not have (404, with the field).
+    pub fn unknown(field: &str, message: impl Into<String>) -> Self {
+        ApiError::Invalid { errors: vec![FieldError::unknown(field, message)] }
+    }
+
+    /// A field that names what cannot serve as asked (409, with the field).
+    pub fn unsuitable(field: &str, message: impl Into<String>) -> Self {
+        ApiError::Invalid { errors: vec![FieldError::unsuitable(field, message)] }
+    }
+
+    /// The most telling kind of a list of field errors: shape, then rule, then unknown, then unsuitable.
+    fn worst(errors: &[FieldError]) -> IssueKind {
+        [IssueKind::Shape, IssueKind::Rule, IssueKind::Unknown]
+            .into_iter()
+            .find(|kind| errors.iter().any(|e| e.kind == *kind))
+            .unwrap_or(IssueKind::Unsuitable)
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::Invalid { errors } if errors.iter().all(|e| e.kind == IssueKind::Rule) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
-            ApiError::Invalid { .. } | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Invalid { errors } => match Self::worst(errors) {
+                IssueKind::Shape => StatusCode::BAD_REQUEST,
+                IssueKind::Rule => StatusCode::UNPROCESSABLE_ENTITY,
+                IssueKind::Unknown => StatusCode::NOT_FOUND,
+                IssueKind::Unsuitable => StatusCode::CONFLICT,
+            },
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) | ApiError::Taken { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -88,8 +113,12 @@ impl ApiError {
     /// A short stable code for the audit trail and the problem `type`.
     pub fn code(&self) -> &'static str {
         match self {
-            ApiError::Invalid { .. } if self.status() == StatusCode::UNPROCESSABLE_ENTITY => "validation-failed",
-            ApiError::Invalid { .. } => "invalid-request",
+            ApiError::Invalid { errors } => match Self::worst(errors) {
+                IssueKind::Shape => "invalid-request",
+                IssueKind::Rule => "validation-failed",
+                IssueKind::Unknown => "unknown-reference",
+                IssueKind::Unsuitable => "unsuitable-reference",
+            },
             ApiError::BadRequest(_) => "bad-request",
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
@@ -98,6 +127,7 @@ impl ApiError {
             ApiError::Taken { .. } => "time-taken",
             ApiError::PreconditionFailed => "precondition-failed",
             ApiError::PreconditionRequired => "precondition-required",
+            ApiError::MethodNotAllowed => "method-not-allowed",
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::Unprocessable(_) => "unprocessable",
@@ -152,6 +182,7 @@ impl ApiError {
                 "the resource changed since you read it; read it again and reapply your change".into()
             }
             ApiError::PreconditionRequired => "send If-Match with the ETag of the version you read".into(),
+            ApiError::MethodNotAllowed => "this method is not served on this path (Allow lists those that are)".into(),
             ApiError::PayloadTooLarge { limit } => format!("the body must be at most {limit} bytes"),
             ApiError::Unavailable(_) => {
                 format!("a service Vellum depends on failed; nothing was changed; retry later (request {request_id})")

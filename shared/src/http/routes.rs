@@ -115,6 +115,39 @@ impl Route {
         self.roles == [Role::Patient]
     }
 
+    /// What it answers when it succeeds: a POST that makes something 201 (a booking request held for
+    /// its confirmation 202), one that acts on what exists 200; a PUT 200, and 201 where it may create.
+    pub fn success_statuses(&self) -> &'static [u16] {
+        const ACTIONS: &[&str] = &[
+            "staff.join",
+            "break-glass.review",
+            "appointments.cancel",
+            "appointments.reschedule",
+            "appointments.status",
+            "calendar-feed.revoke",
+            "booking.confirm",
+            "photos.consent",
+            "photos.erase",
+            "photos.erase-all",
+            "invitations.revoke",
+            "submissions.accept",
+            "notes.sign",
+        ];
+        match (self.method, self.name) {
+            ("POST", "booking.hold") => &[202],
+            ("POST", name) if ACTIONS.contains(&name) || name.ends_with(".entered-in-error") => &[200],
+            ("POST", _) => &[201],
+            ("PUT", "forms.templates.save") => &[200, 201],
+            _ => &[200],
+        }
+    }
+
+    /// Whether it replaces a whole versioned thing (a PUT but a patient's draft): the first time without
+    /// `If-Match`, afterwards on the version read.
+    pub fn replaces_versions(&self) -> bool {
+        self.method == "PUT" && self.name != "intake.draft"
+    }
+
     /// The largest body the route takes: patients' forms carry drawn signatures (bounded so that a link's
     /// item and a submission stay within a DynamoDB item's 400 KB).
     pub fn body_limit(&self) -> usize {
@@ -167,6 +200,27 @@ impl Route {
         }
         ops
     }
+}
+
+/// The route path a concrete path is routed to: of those it matches, the one with the fewest parameters.
+pub fn routed_path(path: &str) -> Option<&'static str> {
+    let segments: Vec<&str> = path.split('/').collect();
+    let matches = |template: &str| {
+        let parts: Vec<&str> = template.split('/').collect();
+        parts.len() == segments.len()
+            && parts.iter().zip(&segments).all(|(part, segment)| part.starts_with('{') || part == segment)
+    };
+    let parameters = |template: &str| template.matches('{').count();
+    ROUTES.iter().filter(|r| matches(r.path)).map(|r| r.path).min_by_key(|p| parameters(p))
+}
+
+/// The methods served on a concrete path (for a 405's `Allow`).
+pub fn methods_of(path: &str) -> Vec<&'static str> {
+    let Some(routed) = routed_path(path) else { return Vec::new() };
+    let mut methods: Vec<&'static str> = ROUTES.iter().filter(|r| r.path == routed).map(|r| r.method).collect();
+    methods.sort_unstable();
+    methods.dedup();
+    methods
 }
 
 impl std::fmt::Debug for Route {
@@ -512,7 +566,7 @@ macro_rules! chart_routes {
                         " entry (JSON merge patch): a new version, the old one kept"
                     ),
                     query: &[],
-                    body: Some("ChartEntryPatch"),
+                    body: Some(concat!($schema, "Patch")),
                     roles: $write,
                     access: ENTRY_UPDATE,
                     chart: Some($kind),

@@ -107,7 +107,7 @@ fn read_per_unit(form: &Form<'_>, field: &str, max: f64) -> Option<BTreeMap<Unit
         }
         Some(out)
     })
-    .or_else(|| (!form.has(field)).then(BTreeMap::new))
+    .or_else(|| (!form.given(field)).then(BTreeMap::new))
 }
 
 /// What the operator sends.

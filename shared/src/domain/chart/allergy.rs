@@ -78,7 +78,7 @@ pub struct Allergy {
     pub note: Option<LongText>,
 }
 
-const ABOUT_A_SUBSTANCE: &[&str] = &["substance", "code", "category", "reaction", "severity", "onset"];
+pub const ABOUT_A_SUBSTANCE: &[&str] = &["substance", "code", "category", "reaction", "severity", "onset"];
 
 impl Allergy {
     pub fn read(form: &Form<'_>) -> Option<Self> {
@@ -89,7 +89,7 @@ impl Allergy {
         let status = form.opt("status").unwrap_or(AllergyStatus::Active);
         let note = form.opt("note");
         if none_known {
-            for field in ABOUT_A_SUBSTANCE.iter().filter(|f| form.has(f)) {
+            for field in ABOUT_A_SUBSTANCE.iter().filter(|f| form.given(f)) {
                 form.reject(field, Issue::Rule("must be absent when noKnownAllergies is true".into()));
             }
             return Some(Self {

@@ -48,7 +48,7 @@ impl Condition {
         let status = form.opt("status").unwrap_or(ConditionStatus::Active);
         let onset = form.opt("onset");
         let note = form.opt("note");
-        if !form.has("code") && !form.has("text") {
+        if !form.given("code") && !form.given("text") {
             form.reject("code", Issue::Shape("is required unless text describes the condition".into()));
             return None;
         }

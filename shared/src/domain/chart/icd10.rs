@@ -42,6 +42,10 @@ impl ParseStr for Icd10Code {
             Err("must be an ICD-10-CM code: a letter, two characters, then optionally a dot and 1 to 4 more, such as L70.0".into())
         }
     }
+
+    fn schema() -> serde_json::Value {
+        crate::domain::schema::trimmed("[A-Za-z][0-9][0-9A-Za-z](\\.[0-9A-Za-z]{1,4})?")
+    }
 }
 
 /// Common codes in dermatology and aesthetic practice, with their ICD-10-CM names.

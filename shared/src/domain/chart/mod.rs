@@ -187,7 +187,7 @@ impl Source {
         form.only(&["type", "system"]);
         match form.req::<ShortText>("type")?.as_str() {
             "staff-entered" => {
-                if form.has("system") {
+                if form.given("system") {
                     form.reject("system", Issue::Rule("is only for imported entries".into()));
                 }
                 Some(Source::StaffEntered)

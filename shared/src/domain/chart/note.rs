@@ -38,7 +38,7 @@ pub struct Note {
     pub addendum_to: Option<EntityId>,
 }
 
-const SOAP: [&str; 4] = ["subjective", "objective", "assessment", "plan"];
+pub const SOAP: [&str; 4] = ["subjective", "objective", "assessment", "plan"];
 
 impl Note {
     pub fn read(form: &Form<'_>) -> Option<Self> {
@@ -47,24 +47,24 @@ impl Note {
         allow(form, &fields);
         let addendum_to: Option<EntityId> = form.opt("addendumTo");
         let note_type =
-            form.opt("type").unwrap_or(if form.has("addendumTo") { NoteType::Addendum } else { NoteType::Progress });
+            form.opt("type").unwrap_or(if form.given("addendumTo") { NoteType::Addendum } else { NoteType::Progress });
         let encounter_date = form.opt("encounterDate").unwrap_or(PastDate(crate::domain::values::Date(form.ctx.today)));
         let subjective = form.opt("subjective");
         let objective = form.opt("objective");
         let assessment = form.opt("assessment");
         let plan = form.opt("plan");
-        if !SOAP.iter().any(|f| form.has(f)) {
+        if !SOAP.iter().any(|f| form.given(f)) {
             form.reject(
                 "",
                 Issue::Shape("at least one of subjective, objective, assessment and plan is required".into()),
             );
             return None;
         }
-        if note_type == NoteType::Addendum && !form.has("addendumTo") {
+        if note_type == NoteType::Addendum && !form.given("addendumTo") {
             form.reject("addendumTo", Issue::Shape("is required for an addendum".into()));
             return None;
         }
-        if note_type != NoteType::Addendum && form.has("addendumTo") {
+        if note_type != NoteType::Addendum && form.given("addendumTo") {
             form.reject("type", Issue::Rule("must be addendum when addendumTo is set".into()));
             return None;
         }

@@ -78,9 +78,12 @@ pub struct AestheticProfile {
     pub history: Option<RelevantHistory>,
 }
 
+/// A profile's fields, at least one of which a profile gives.
+pub const PROFILE_FIELDS: [&str; 5] = ["concerns", "goals", "fitzpatrick", "pregnancy", "history"];
+
 impl AestheticProfile {
     pub fn read(form: &Form<'_>) -> Option<Self> {
-        let fields = ["concerns", "goals", "fitzpatrick", "pregnancy", "history"];
+        let fields = PROFILE_FIELDS;
         allow(form, &fields);
         let concerns = form.list("concerns", 0, 20);
         let goals = form.list("goals", 0, 20);
@@ -92,7 +95,7 @@ impl AestheticProfile {
             Some(Pregnancy { status: status?, recorded_on: recorded_on? })
         });
         let history = form.object("history", false, RelevantHistory::read);
-        if !fields.iter().any(|f| form.has(f)) {
+        if !fields.iter().any(|f| form.given(f)) {
             form.reject("", Issue::Shape(format!("at least one of {} is required", fields.join(", "))));
             return None;
         }

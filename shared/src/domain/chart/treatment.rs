@@ -74,6 +74,12 @@ impl ParseStr for LotNumber {
             && t.chars().any(|c| c.is_ascii_alphanumeric());
         if ok { Ok(Self(t.to_string())) } else { Err("must be 1 to 40 letters, digits, spaces, - / or .".into()) }
     }
+
+    /// Its shape, and at least one letter or digit.
+    fn schema() -> serde_json::Value {
+        let shape = crate::domain::schema::trimmed("[A-Za-z0-9./-]([A-Za-z0-9 ./-]{0,38}[A-Za-z0-9./-])?");
+        serde_json::json!({"type": "string", "allOf": [shape, {"pattern": "[A-Za-z0-9]"}]})
+    }
 }
 
 /// An amount of product.
@@ -142,8 +148,10 @@ impl InjectionPoint {
     fn read(form: &Form<'_>) -> Option<Self> {
         form.only(&["diagram", "x", "y", "amount", "productIndex", "area", "depth"]);
         let diagram = form.req("diagram");
-        let x = form.number("x", true, 0.0, 1.0, "");
-        let y = form.number("y", true, 0.0, 1.0, "");
+        // A point on a diagram is kept to a millionth of its width (which also keeps every coordinate
+        // within the range of numbers the store can hold).
+        let position = |field: &str| form.number(field, true, 0.0, 1.0, "").map(|v| (v * 1e6).round() / 1e6);
+        let (x, y) = (position("x"), position("y"));
         let amount = form.object("amount", true, Quantity::read);
         let product_index = match form.number("productIndex", false, 0.0, 19.0, "") {
             Some(i) if i.fract() == 0.0 => Some(i as usize),

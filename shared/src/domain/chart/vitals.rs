@@ -79,6 +79,32 @@ fn possible_height(unit: HeightUnit) -> (f64, f64) {
     }
 }
 
+/// The schema of `{value, unit}`: one branch per unit, with the range that the unit gives.
+pub fn measured_schema<U: Copy + std::fmt::Display>(
+    units: &[U],
+    bounds: impl Fn(U) -> (f64, f64),
+) -> serde_json::Value {
+    let branches: Vec<serde_json::Value> = units
+        .iter()
+        .map(|unit| {
+            let (lo, hi) = bounds(*unit);
+            serde_json::json!({"type": "object", "additionalProperties": false, "required": ["value", "unit"], "properties": {
+                "value": {"type": "number", "minimum": lo, "maximum": hi}, "unit": {"const": unit.to_string()},
+            }})
+        })
+        .collect();
+    serde_json::json!({"oneOf": branches})
+}
+
+/// The schemas of the three measurements, by field.
+pub fn measurement_schemas() -> [(&'static str, serde_json::Value); 3] {
+    [
+        ("temperature", measured_schema(TemperatureUnit::ALL, possible_temperature)),
+        ("weight", measured_schema(WeightUnit::ALL, possible_weight)),
+        ("height", measured_schema(HeightUnit::ALL, possible_height)),
+    ]
+}
+
 /// Reads `{value, unit}` with the possible range that the unit gives.
 fn measured<U: crate::domain::fields::FromJson + Copy + std::fmt::Display>(
     form: &Form<'_>,
@@ -94,9 +120,12 @@ fn measured<U: crate::domain::fields::FromJson + Copy + std::fmt::Display>(
     })
 }
 
+/// The measurements, at least one of which a reading gives.
+pub const MEASURES: [&str; 5] = ["bloodPressure", "heartRate", "temperature", "weight", "height"];
+
 impl Vitals {
     pub fn read(form: &Form<'_>) -> Option<Self> {
-        let measures = ["bloodPressure", "heartRate", "temperature", "weight", "height"];
+        let measures = MEASURES;
         let mut fields = vec!["measuredAt", "note"];
         fields.extend_from_slice(&measures);
         allow(form, &fields);
@@ -117,7 +146,7 @@ impl Vitals {
         let weight = measured(form, "weight", possible_weight);
         let height = measured(form, "height", possible_height);
         let note = form.opt("note");
-        if !measures.iter().any(|m| form.has(m)) {
+        if !measures.iter().any(|m| form.given(m)) {
             form.reject("", Issue::Shape(format!("at least one measurement is required: {}", measures.join(", "))));
             return None;
         }

@@ -40,9 +40,9 @@ pub struct Question {
     pub label: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub required: bool,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<Choice>,
     /// Numbers: the smallest and largest accepted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -50,7 +50,7 @@ pub struct Question {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<f64>,
     /// Text: the longest accepted answer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "whole_number", skip_serializing_if = "Option::is_none")]
     pub max_length: Option<usize>,
     /// Yes/no: a question shown (and, if required, asked) only when the answer is yes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -94,9 +94,26 @@ pub fn valid_template_id(id: &str) -> bool {
     is_slug(id)
 }
 
+/// Text of 1 to `max` characters as sent, not blank, without control characters but line breaks and
+/// tabs (the OpenAPI document's `trimmed_text(max, true)`).
 fn text_ok(s: &str, max: usize) -> bool {
     let t = s.trim();
-    !t.is_empty() && t.chars().count() <= max && !t.chars().any(|c| c.is_control() && c != '\n')
+    !t.is_empty() && s.chars().count() <= max && !t.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+}
+
+/// A whole number, however JSON writes it (`431` or `431.0`); a fraction, a negative or one too large
+/// is refused.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    match Option::<f64>::deserialize(d)? {
+        None => Ok(None),
+        Some(n) if n.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&n) => Ok(Some(n as usize)),
+        Some(n) => Err(serde::de::Error::custom(format!("{n} is not a whole number of characters"))),
+    }
+}
+
+/// A `null` where a list or a flag may be left out means the same as leaving it out.
+fn null_as_default<'de, D: serde::Deserializer<'de>, T: Default + Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 impl Question {

@@ -185,6 +185,12 @@ impl ParseStr for BookingSlug {
             Err("must be 3 to 40 lower-case letters, digits or hyphens, not starting or ending with a hyphen (and not confirm or confirmations)".into())
         }
     }
+
+    fn schema() -> serde_json::Value {
+        let mut slug = crate::domain::schema::pattern("^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$");
+        slug["not"] = crate::domain::schema::one_of(RESERVED);
+        slug
+    }
 }
 
 #[cfg(test)]

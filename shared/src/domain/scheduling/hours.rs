@@ -41,6 +41,10 @@ impl ParseStr for LocalTime {
         }
         Ok(Self(minutes))
     }
+
+    fn schema() -> serde_json::Value {
+        crate::domain::schema::pattern("^(([01][0-9]|2[0-3]):[0-5][05]|24:00)$")
+    }
 }
 
 impl std::fmt::Display for LocalTime {

@@ -95,7 +95,7 @@ pub struct ServiceDetails {
 
 /// A number of minutes that may be left out for its default.
 fn minutes_or(form: &Form<'_>, field: &str, min: u32, max: u32, default: u32) -> Option<u32> {
-    if form.has(field) { minutes(form, field, true, min, max) } else { Some(default) }
+    if form.given(field) { minutes(form, field, true, min, max) } else { Some(default) }
 }
 
 impl ServiceDetails {
@@ -138,7 +138,7 @@ impl ServiceDetails {
             }
         });
         let bookable_online = form.opt("bookableOnline").unwrap_or(false);
-        let price = if form.has("price") { form.object("price", true, Price::read).map(Some) } else { Some(None) };
+        let price = if form.given("price") { form.object("price", true, Price::read).map(Some) } else { Some(None) };
         let status = form.opt("status").unwrap_or(CatalogueStatus::Active);
         let (duration, before, after) = (duration?, before?, after?);
         if before + duration + after > MAX_DURATION_MINUTES {
