@@ -10,7 +10,7 @@ use crate::domain::keys;
 use crate::domain::role::Role;
 use crate::domain::staff::{Membership, NewStaff, StaffChange, StaffInvitation, StaffMember, StaffStatus};
 use crate::domain::values::{EntityId, ShortText, UserId};
-use crate::http::input::Input;
+use crate::http::input::{Input, at_version};
 use crate::http::outcome::{Facts, Guarded, Outcome, Reply};
 use crate::http::pipeline::Ctx;
 use crate::http::problem::ApiError;
@@ -163,9 +163,7 @@ pub async fn update(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let clinic = ctx.clinic()?;
     let current: StaffMember =
         entity_from(ctx.app.records.get(Table::Records, &staff_key(clinic, &user)).await?.ok_or(ApiError::NotFound)?)?;
-    if current.version != expected {
-        return Err(ApiError::PreconditionFailed);
-    }
+    at_version(expected, current.version)?;
     if change.reactivates(&current) {
         return Err(ApiError::Conflict(
             "a deactivated member comes back by accepting a new invitation (POST /v1/staff)".into(),

@@ -80,8 +80,10 @@ impl Input {
             (None, None) => Ok(crate::store::Cond::NotExists),
             (None, Some(_)) => Err(ApiError::PreconditionFailed),
             (Some(_), None) => Err(ApiError::PreconditionRequired),
-            (Some(stored), Some(version)) if stored != version => Err(ApiError::PreconditionFailed),
-            (Some(_), Some(version)) => Ok(crate::store::Cond::VersionIs(version)),
+            (Some(stored), Some(version)) => {
+                at_version(version, stored)?;
+                Ok(crate::store::Cond::VersionIs(version))
+            }
         }
     }
 
