@@ -101,6 +101,7 @@ async fn a_service_that_breaks_a_rule_is_refused_field_by_field(app: TestApp) {
         (with("resourceIds", json!(["01JD0000000000000000000000"])), "resourceIds", 404),
         (with("formTemplateIds", json!(["no-such-form"])), "formTemplateIds", 404),
         (with("price", json!({"amount": "1.234", "currency": "USD"})), "price.amount", 422),
+        (with("price", json!({"amount": "150.", "currency": "USD"})), "price.amount", 422),
         (with("price", json!({"amount": "12", "currency": "usd"})), "price.currency", 422),
     ] {
         let reply = app.post("/v1/services", &clinic.admin, body.clone()).await;

@@ -411,13 +411,14 @@ impl TestApp {
         let (method, url) = (request.method().as_str().to_string(), request.url().clone());
         let response = self.client.execute(request).await.expect("the server answers");
         let status = response.status().as_u16();
-        if url.as_str().starts_with(&self.base) {
-            assert_documented(&method, url.path(), status);
-        }
         let headers = response.headers().clone();
         let bytes = response.bytes().await.expect("body");
         let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
-        Reply { status, headers, body }
+        let reply = Reply { status, headers, body };
+        if url.as_str().starts_with(&self.base) {
+            assert_documented(&method, url.path(), &reply);
+        }
+        reply
     }
 
     /// Uploads `bytes` as a photo-request answer's `upload` says, then (on AWS) runs the processing the
@@ -600,11 +601,12 @@ pub fn clinic_body(name: &str) -> Value {
     })
 }
 
-/// Every answer a route gives is one the OpenAPI document lists for it (an unserved path or method, and
-/// the local server's refusal of a foreign Host, are no route's).
-fn assert_documented(method: &str, path: &str, status: u16) {
+/// Every answer a route gives is one the OpenAPI document lists for it: its status, and for a success its
+/// body's schema and exactly the `ETag` and `Location` declared (an unserved path or method, and the local
+/// server's refusal of a foreign Host, are no route's).
+fn assert_documented(method: &str, path: &str, reply: &Reply) {
     static DOCUMENT: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
-    if status == 421 {
+    if reply.status == 421 {
         return;
     }
     let Some(template) = vellum::http::routes::routed_path(path) else { return };
@@ -613,10 +615,52 @@ fn assert_documented(method: &str, path: &str, status: u16) {
     if responses.is_null() {
         return;
     }
+    let status = reply.status;
+    let declared = responses.get(status.to_string()).unwrap_or_else(|| {
+        panic!("{method} {path} answered {status}, which the OpenAPI document does not list for {template}")
+    });
+    if !(200..300).contains(&status) {
+        return;
+    }
+    for name in ["ETag", "Location"] {
+        let sent = reply.headers.get(name).map(|v| v.to_str().expect("an ASCII header"));
+        let declared = declared["headers"][name]["required"] == true;
+        assert_eq!(
+            sent.is_some(),
+            declared,
+            "{method} {path} answered {status} with {name} {sent:?}: the document says it does{}",
+            if declared { "" } else { " not" }
+        );
+        if let Some(location) = sent.filter(|_| name == "Location") {
+            assert!(
+                vellum::http::routes::routed_path(location).is_some(),
+                "{method} {path}: Location {location} is no route's"
+            );
+        }
+    }
+    let Some(schema) = declared["content"]["application/json"].get("schema") else { return };
+    let validator = answer_validator(document, schema);
+    let errors: Vec<String> =
+        validator.iter_errors(&reply.body).map(|e| format!("{} at {}", e, e.instance_path())).collect();
     assert!(
-        responses.get(status.to_string()).is_some(),
-        "{method} {path} answered {status}, which the OpenAPI document does not list for {template}"
+        errors.is_empty(),
+        "{method} {path} answered {status} with a body the document does not describe: {errors:#?}\n{:#}",
+        reply.body
     );
+}
+
+/// A validator of the schema a route's success answer has in `document` (its `$ref`s resolved there).
+fn answer_validator(document: &Value, schema: &Value) -> Arc<jsonschema::Validator> {
+    static VALIDATORS: std::sync::Mutex<Vec<(Value, Arc<jsonschema::Validator>)>> = std::sync::Mutex::new(Vec::new());
+    let mut built = VALIDATORS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, validator)) = built.iter().find(|(s, _)| s == schema) {
+        return validator.clone();
+    }
+    let root = json!({"$schema": "https://json-schema.org/draft/2020-12/schema", "allOf": [schema],
+                      "components": document["components"]});
+    let validator = Arc::new(jsonschema::validator_for(&root).expect("the answer's schema compiles"));
+    built.push((schema.clone(), validator.clone()));
+    validator
 }
 
 /// A valid patient body.
@@ -722,4 +766,33 @@ pub type AxumBody = vellum::http::pipeline::Body;
 /// Reads a router response body whole.
 pub async fn body_bytes(response: http::Response<AxumBody>) -> Vec<u8> {
     vellum::http::pipeline::read_body(response.into_body()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_the_document_does_not_describe_is_caught() {
+        let document = vellum::http::openapi::document();
+        let schema = &document["paths"]["/v1/staff/{userId}"]["patch"]["responses"]["200"]["content"]["application/json"]
+            ["schema"];
+        let validator = answer_validator(&document, schema);
+        let member = json!({"userId": "user-1", "role": "nurse", "displayName": "Nina", "status": "active",
+                            "createdAt": "2026-12-01T09:00:00Z", "updatedAt": "2026-12-01T09:00:00Z", "version": 2});
+        assert!(
+            validator.is_valid(&member),
+            "{:?}",
+            validator.iter_errors(&member).map(|e| e.to_string()).collect::<Vec<_>>()
+        );
+        let mut unknown_field = member.clone();
+        unknown_field["ssn"] = json!("123-45-6789");
+        let mut missing = member.clone();
+        missing.as_object_mut().unwrap().remove("version");
+        let mut wrong_role = member;
+        wrong_role["role"] = json!("superuser");
+        for wrong in [unknown_field, missing, wrong_role] {
+            assert!(!validator.is_valid(&wrong), "{wrong}");
+        }
+    }
 }

@@ -82,7 +82,7 @@ pub async fn open(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         ),
         Guarded::new(Write::put(Table::Records, grant.queue_item(clinic), Cond::NotExists), conflict()),
     ];
-    let reply = Reply { status: 201, ..Reply::ok(json!(grant)) };
+    let reply = Reply::made(json!(grant));
     let facts = Facts::patient(patient).with("break-glass", grant.id).under(vec![grant.mark()]);
     Ok(Outcome::Write(writes, reply, facts))
 }

@@ -52,7 +52,7 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     ));
     facts.clinic = Some(id);
     let body = json!({ "id": id, "clinic": clinic, "adminInvitation": admin_invitation });
-    let reply = Reply::created(body, "/v1/clinic".into()).versioned(1).with_secret("adminInvitationCode", json!(code));
+    let reply = Reply::made(body).versioned(1).with_secret("adminInvitationCode", json!(code));
     Ok(Outcome::Write(writes, reply, facts))
 }
 

@@ -98,7 +98,7 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     }
     let url = format!("{}/feeds/{token}", super::invitations::origin(&ctx)?);
     let body = json!({"userId": user, "createdAt": feed.created_at, "replaced": previous.is_some()});
-    let reply = Reply::created(body, format!("/v1/staff/{user}/calendar-feed")).with_secret("url", json!(url));
+    let reply = Reply::made(body).with_secret("url", json!(url));
     Ok(Outcome::Write(writes, reply, Facts::resource("calendar-feed", &user)))
 }
 

@@ -153,7 +153,7 @@ pub async fn request_photo(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> 
     let mut facts = link_facts(&invitation);
     facts.resources.push(Resource::new("photo", photo.id));
     let body = json!({"photoId": photo.id, "upload": upload});
-    Ok(Outcome::Write(writes, Reply::created(body, format!("/v1/intake/photos/{}", photo.id)), facts))
+    Ok(Outcome::Write(writes, Reply::made(body), facts))
 }
 
 /// `POST /v1/intake/{token}/submit` with `{"answers": {...}}`: every form checked against the version it
@@ -247,5 +247,5 @@ pub async fn submit(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let mut facts = link_facts(&invitation);
     facts.resources.push(Resource::new("submission", submission.id));
     let body = json!({"submissionId": submission.id, "submittedAt": submission.submitted_at});
-    Ok(Outcome::Write(writes, Reply::created(body, format!("/v1/intake/submissions/{}", submission.id)), facts))
+    Ok(Outcome::Write(writes, Reply::made(body), facts))
 }

@@ -211,9 +211,8 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         }
         None => json!({"channel": "link", "status": "not-sent", "detail": "give the patient the link"}),
     };
-    let location = format!("/v1/patients/{}/invitations/{}", patient.id, invitation.id);
     let facts = Facts::patient(patient.id).with("invitation", invitation.id);
-    Ok(Outcome::Write(writes, Reply::created(body, location).with_secret("link", json!(link)), facts))
+    Ok(Outcome::Write(writes, Reply::made(body).with_secret("link", json!(link)), facts))
 }
 
 /// `GET /v1/patients/{patientId}/invitations`

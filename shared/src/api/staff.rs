@@ -58,7 +58,7 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let clinic = ctx.clinic()?;
     let (write, body, code) = invite(&ctx, clinic, new);
     let id = body["id"].as_str().unwrap_or_default().to_string();
-    let reply = Reply { status: 201, ..Reply::ok(body) }.with_secret("code", json!(code));
+    let reply = Reply::made(body).with_secret("code", json!(code));
     Ok(Outcome::Write(vec![write], reply, Facts::resource("staff-invitation", id)))
 }
 

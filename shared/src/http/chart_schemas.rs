@@ -25,7 +25,7 @@ fn object(required: &[&str], properties: Value) -> Value {
 }
 
 /// `schema` with a description of its own.
-fn described(mut schema: Value, description: &str) -> Value {
+pub(super) fn described(mut schema: Value, description: &str) -> Value {
     schema["description"] = description.into();
     schema
 }

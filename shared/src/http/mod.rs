@@ -1,5 +1,6 @@
 //! HTTP glue shared by both hosts: the route table, the request pipeline, errors, cursors.
 
+pub mod answers;
 pub mod caller;
 pub mod chart_schemas;
 pub mod cursor;

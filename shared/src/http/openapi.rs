@@ -147,6 +147,14 @@ pub(super) fn template_id() -> Value {
     json!({"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$"})
 }
 
+/// A price to show: an amount of at most 7 digits and 2 decimals, in an ISO 4217 currency.
+pub(super) fn price() -> Value {
+    let amount = crate::domain::schema::trimmed("[0-9]{1,7}(\\.[0-9]{1,2})?");
+    let currency = crate::domain::schema::trimmed("[A-Z]{3}");
+    json!({"type": "object", "additionalProperties": false, "required": ["amount", "currency"],
+           "properties": {"amount": amount, "currency": currency}})
+}
+
 /// An appointment's start: a time in the future that the calendar holds free (else 409).
 fn start() -> Value {
     json!({"type": "string", "format": "date-time", "description": "A free start (GET availability): on the service's interval from local midnight, in the future, within 365 days, in working hours; any other is 409 (a taken one with the next free starts)"})
@@ -196,6 +204,9 @@ fn schemas() -> Value {
         }
     }
     map.extend(patches);
+    for (name, schema) in super::answers::schemas() {
+        assert!(map.insert(name.clone(), schema).is_none(), "an answer's schema and a request's are both named {name}");
+    }
     Value::Object(map)
 }
 
@@ -265,6 +276,16 @@ fn null_means_absent(schema: &mut Value) {
         Value::Array(items) => items.iter_mut().for_each(null_means_absent),
         _ => {}
     }
+}
+
+/// A request body's schema as the route table names it, before `null` is let stand for an absent field.
+pub(super) fn request_schema(name: &str) -> Value {
+    let mut all = match administration_schemas() {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    all.extend(super::chart_schemas::schemas());
+    all.remove(name).unwrap_or_else(|| panic!("no request body is named {name}"))
 }
 
 fn administration_schemas() -> Value {
@@ -395,10 +416,7 @@ fn administration_schemas() -> Value {
                 "resourceIds": {"type": "array", "maxItems": MAX_RESOURCES, "uniqueItems": true, "items": id},
                 "formTemplateIds": {"type": "array", "maxItems": MAX_FORMS, "items": template_id()},
                 "bookableOnline": {"type": "boolean", "default": false},
-                "price": {"type": "object", "additionalProperties": false, "required": ["amount", "currency"], "properties": {
-                    "amount": {"type": "string", "pattern": "^[0-9]{1,7}(\\.[0-9]{1,2})?$"},
-                    "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
-                }},
+                "price": price(),
                 "status": one_of(CatalogueStatus::ALL),
             },
         },
@@ -516,6 +534,9 @@ const FILE_ANSWERS: &[(&str, &str)] = &[
     ("intake.page", "text/html"),
 ];
 
+/// The routes answering a file that carries the `ETag` of the version it shows (a photo's consent).
+const VERSIONED_FILES: &[&str] = &["photos.view"];
+
 /// Answers a route gives about the state of what it names, beyond those its kind of route gives.
 const STATE_ANSWERS: &[(&str, u16, &str)] = &[
     ("availability.read", 409, "The staffId named does not perform the service"),
@@ -526,6 +547,19 @@ const STATE_ANSWERS: &[(&str, u16, &str)] = &[
 /// The media type of a route's successful answer: JSON, but for the files and pages a few routes serve.
 pub fn success_media(route: &Route) -> &'static str {
     FILE_ANSWERS.iter().find(|(name, _)| *name == route.name).map_or("application/json", |(_, media)| media)
+}
+
+/// Whether what a route makes has an address of its own, a route under the collection's path that names
+/// it (`POST /v1/patients` makes `/v1/patients/{patientId}`): its 201 says where in `Location`. A staff
+/// invitation has none: the member's address comes with the user id they sign in with.
+pub fn has_own_address(route: &Route) -> bool {
+    let prefix = format!("{}/{{", route.path);
+    route.success_statuses().contains(&201)
+        && route.method == "POST"
+        && route.name != "staff.create"
+        && ROUTES
+            .iter()
+            .any(|r| r.path.strip_prefix(&prefix).is_some_and(|rest| rest.ends_with('}') && !rest.contains('/')))
 }
 
 /// Changes guarded by the version the caller read: updates, entered-in-error and signing.
@@ -546,6 +580,7 @@ fn needs_if_match(route: &Route) -> bool {
 /// The whole document.
 pub fn document() -> Value {
     let mut paths = Map::new();
+    let answers = super::answers::answers();
     for route in ROUTES.iter() {
         let mut parameters = path_parameters(route.path);
         parameters.extend(route.query.iter().map(|q| query_parameter(route, q)));
@@ -562,16 +597,21 @@ pub fn document() -> Value {
             parameters.push(json!({"name": "If-Match", "in": "header", "required": true, "schema": {"type": "string", "pattern": ETAG_PATTERN},
                 "description": "The ETag of the version the change is based on"}));
         }
-        let success_body = match success_media(route) {
-            "application/json" => json!({"application/json": {"schema": {"type": "object"}}}),
-            media => json!({media: {"schema": {"type": "string"}}}),
+        let answer = answers.iter().find(|a| a.route == route.name);
+        let success_body = match (success_media(route), answer) {
+            ("application/json", Some(answer)) => json!({"application/json": {"schema": answer.body}}),
+            ("application/json", None) => unreachable!("the route {} has no answer's schema", route.name),
+            (media, _) => json!({media: {"schema": {"type": "string"}}}),
         };
         let mut responses = Map::new();
         for status in route.success_statuses() {
             let mut success = json!({"description": "Success", "content": success_body});
-            if *status == 201 {
-                success["headers"] =
-                    json!({"Location": {"description": "Where what was made is read", "schema": {"type": "string"}}});
+            if *status == 201 && has_own_address(route) {
+                success["headers"]["Location"] = json!({"description": "Where what was made is read", "required": true, "schema": {"type": "string"}});
+            }
+            if answer.is_some_and(|a| a.etag) || VERSIONED_FILES.contains(&route.name) {
+                success["headers"]["ETag"] = json!({"description": "The version shown: send it as If-Match to change it",
+                    "required": true, "schema": {"type": "string", "pattern": ETAG_PATTERN}});
             }
             responses.insert(status.to_string(), success);
         }
@@ -677,6 +717,51 @@ mod tests {
     }
 
     #[test]
+    fn every_json_answer_has_one_schema_and_every_schema_a_json_route() {
+        let answers = super::super::answers::answers();
+        for route in ROUTES.iter() {
+            let count = answers.iter().filter(|a| a.route == route.name).count();
+            let json = success_media(route) == "application/json";
+            assert_eq!(count, usize::from(json), "{}: {count} answers' schemas", route.name);
+        }
+        for answer in &answers {
+            assert!(ROUTES.iter().any(|r| r.name == answer.route), "no route {}", answer.route);
+        }
+        let doc = document();
+        let text = doc.to_string();
+        for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+            let name = &reference[..reference.find('"').unwrap()];
+            assert!(doc["components"]["schemas"][name].is_object(), "{name} is referred to but not declared");
+        }
+    }
+
+    #[test]
+    fn a_201_says_where_what_it_made_is_only_when_that_has_an_address() {
+        let named = |name: &str| ROUTES.iter().find(|r| r.name == name).unwrap_or_else(|| panic!("no route {name}"));
+        for made in [
+            "patients.create",
+            "appointments.book",
+            "services.create",
+            "resources.create",
+            "allergies.create",
+            "photos.create",
+        ] {
+            assert!(has_own_address(named(made)), "{made}");
+        }
+        for unaddressed in [
+            "staff.create",
+            "break-glass.open",
+            "clinics.create",
+            "invitations.create",
+            "intake.submit",
+            "forms.templates.save",
+            "allergies.entered-in-error",
+        ] {
+            assert!(!has_own_address(named(unaddressed)), "{unaddressed}");
+        }
+    }
+
+    #[test]
     fn the_headers_patterns_accept_what_the_server_accepts() {
         let (etag, key) =
             (regex::Regex::new(ETAG_PATTERN).unwrap(), regex::Regex::new(IDEMPOTENCY_KEY_PATTERN).unwrap());
@@ -708,6 +793,14 @@ mod tests {
         for (named, media) in FILE_ANSWERS {
             let route = ROUTES.iter().find(|r| r.name == *named).unwrap_or_else(|| panic!("no route {named}"));
             assert_eq!(success_media(route), *media, "{named}");
+        }
+        for named in VERSIONED_FILES {
+            let route = ROUTES.iter().find(|r| r.name == *named).unwrap_or_else(|| panic!("no route {named}"));
+            assert_ne!(
+                success_media(route),
+                "application/json",
+                "{named} is a JSON answer: its Answer says it is versioned"
+            );
         }
     }
 }

@@ -48,6 +48,12 @@ impl Reply {
         Self { binary: Some((media_type.to_string(), bytes)), ..Self::ok(serde_json::Value::Null) }
     }
 
+    /// 201 for something made without an address of its own (its answer is all there is to read of it).
+    pub fn made(body: Value) -> Self {
+        Self { status: StatusCode::CREATED.as_u16(), ..Self::ok(body) }
+    }
+
+    /// 201 for something made at `location`, its own address in the API.
     pub fn created(body: Value, location: String) -> Self {
         Self { status: StatusCode::CREATED.as_u16(), location: Some(location), ..Self::ok(body) }
     }

@@ -61,7 +61,9 @@ impl Price {
         let (amount, currency) = (amount?, currency?);
         let (whole, cents) = amount.as_str().split_once('.').unwrap_or((amount.as_str(), ""));
         let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        if whole.is_empty() || whole.len() > 7 || !digits(whole) || cents.len() > 2 || !digits(cents) {
+        let dangling_point = amount.as_str().ends_with('.');
+        if whole.is_empty() || whole.len() > 7 || !digits(whole) || cents.len() > 2 || !digits(cents) || dangling_point
+        {
             form.reject("amount", Issue::Rule("must be a decimal amount such as 150 or 150.00".into()));
             return None;
         }
