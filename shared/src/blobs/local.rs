@@ -51,7 +51,13 @@ fn walk(root: &Path, dir: &Path, found: &mut Vec<StoredObject>) -> std::io::Resu
     };
     for entry in entries {
         let entry = entry?;
-        let meta = entry.metadata()?;
+        // An object renamed into place or deleted since the directory was read is not an error: a
+        // listing taken while others write sees it or not, as S3's would.
+        let meta = match entry.metadata() {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
         let path = entry.path();
         if meta.is_dir() {
             walk(root, &path, found)?;
