@@ -579,3 +579,19 @@ fn the_readme_gives_every_parameter_with_its_default() {
         }
     }
 }
+
+#[test]
+fn the_readme_lists_every_safety_rule_with_its_sources() {
+    use vellum::domain::safety::rules::RULES;
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    for rule in &RULES.rules {
+        let row = readme
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{}` |", rule.id)))
+            .unwrap_or_else(|| panic!("the README's rule table has no row for {}", rule.id));
+        assert!(row.contains(&format!("| {} |", rule.severity)), "{row}");
+        for url in rule.sources.iter().filter_map(|c| RULES.sources[&c.source].url.as_deref()) {
+            assert!(row.contains(url), "the README's row for {} lacks its source {url}", rule.id);
+        }
+    }
+}

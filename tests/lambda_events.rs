@@ -163,6 +163,8 @@ const SCENARIO: &[(&str, &str, u16, Option<&str>)] = &[
     ("chart-summary", "unknown-patient", 404, None),
     ("lot-recall", "success", 200, None),
     ("lot-recall", "missing-lot-number", 400, None),
+    ("safety-check", "success", 200, None),
+    ("safety-check", "unknown-product", 422, None),
     ("photos-create", "success", 201, Some(PHOTO)),
     ("photos-create", "oversize", 422, None),
 ];

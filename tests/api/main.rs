@@ -41,5 +41,6 @@ mod messages;
 mod patients;
 mod photos;
 mod roles;
+mod safety;
 mod staff;
 mod usage;

@@ -55,6 +55,10 @@ fn request_for(route: &str, patient: &str, user: &str) -> (String, Option<Value>
         "invitations.list" => (format!("/v1/patients/{patient}/invitations"), None),
         "submissions.list" => (format!("/v1/patients/{patient}/submissions"), None),
         "lots.recall" => ("/v1/lot-recall?lotNumber=AB1234".into(), None),
+        "safety.check" => (
+            format!("/v1/patients/{patient}/safety-checks"),
+            Some(json!({"treatment": {"type": "dermal-filler", "products": ["restylane-l"]}})),
+        ),
         other => panic!("no request written for {other}: add one"),
     }
 }

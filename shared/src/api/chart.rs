@@ -438,20 +438,26 @@ pub async fn sign(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     write_version(&ctx, patient, &current, next, Vec::new())
 }
 
-/// `GET /v1/patients/{patientId}/chart`: one query of the current entries in the patient's chart partition.
-pub async fn summary(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
-    let patient_id = input.entity("patientId")?;
-    let patient = patients::load(&ctx, patient_id).await?;
+/// The current version of every entry of a patient's chart: one query of the chart partition.
+pub async fn current_entries(ctx: &Ctx, patient_id: EntityId) -> Result<Vec<Entry>, ApiError> {
     let query = Query::new(Table::Records, keys::chart_pk(ctx.clinic()?, patient_id))
         .sk(SkRange::Prefix(keys::CHART_ENTRY_PREFIX.into()))
         .limit(1000);
     let mut entries = Vec::new();
-    for item in query_all(&ctx, query).await? {
+    for item in query_all(ctx, query).await? {
         let is_entry = item.get(SK).and_then(Value::as_str).and_then(ChartKind::of_sort_key).is_some();
         if is_entry {
             entries.push(entity_from::<Entry>(item)?);
         }
     }
+    Ok(entries)
+}
+
+/// `GET /v1/patients/{patientId}/chart`: the summary of the current entries.
+pub async fn summary(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
+    let patient_id = input.entity("patientId")?;
+    let patient = patients::load(&ctx, patient_id).await?;
+    let entries = current_entries(&ctx, patient_id).await?;
     let role = ctx.caller.role;
     let role_reads = |kind: ChartKind| routes::chart_route(kind, "read").is_some_and(|r| r.allows(role));
     // Sections the role does not read show under the caller's open break-glass for them.

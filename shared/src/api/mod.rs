@@ -18,6 +18,7 @@ pub mod patients;
 pub mod photos;
 pub mod plans;
 pub mod recall;
+pub mod safety;
 pub mod staff;
 pub mod submissions;
 pub mod usage;

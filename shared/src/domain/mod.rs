@@ -10,6 +10,7 @@ pub mod keys;
 pub mod patient;
 pub mod photo;
 pub mod role;
+pub mod safety;
 pub mod scheduling;
 pub mod schema;
 pub mod staff;

@@ -63,6 +63,7 @@ mod tests {
     use crate::domain::chart::treatment::LotNumber;
     use crate::domain::fields::{Context, ParseStr};
     use crate::domain::patient::SexAtBirth;
+    use crate::domain::safety::{ProcedureId, ProductId, RxNormCode};
     use crate::domain::scheduling::booking::BookingSlug;
     use crate::domain::scheduling::hours::LocalTime;
     use crate::domain::values::*;
@@ -183,5 +184,8 @@ mod tests {
         agree::<LotNumber>(&["C7788A1", " c77-88/a.1 ", "--", " ", "A B", &"A".repeat(40), &"A".repeat(41)]);
         agree::<Scope>(&["photos", "note", "allergy", "x"]);
         agree::<SexAtBirth>(&["female", "Female", ""]);
+        agree::<ProductId>(&["restylane-l", "Restylane-L", " restylane-l", "miracle-gel", ""]);
+        agree::<ProcedureId>(&["deep-peel", "deep peel", "Deep-Peel", ""]);
+        agree::<RxNormCode>(&["6064", "R6064", " 6064", "12345678901", "1234567890", ""]);
     }
 }

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use super::openapi::{of, template_id, text};
+use crate::api::safety::MAX_PRODUCTS;
 use crate::api::submissions::MAX_PICKS;
 use crate::domain::chart::allergy::{ABOUT_A_SUBSTANCE, AllergyCategory, AllergyStatus, Severity, SubstanceCodeSystem};
 use crate::domain::chart::condition::ConditionStatus;
@@ -17,8 +18,10 @@ use crate::domain::chart::vitals::{MEASURES, measurement_schemas};
 use crate::domain::forms::invitation::Channel;
 use crate::domain::forms::template::{MAX_QUESTIONS, MAX_TEXT, QuestionKind};
 use crate::domain::photo::{ConsentScope, MAX_UPLOAD_BYTES, Phase, PhotoType, StandardView};
+use crate::domain::safety::rules::RULES;
+use crate::domain::safety::{ProcedureId, ProductId, RxNormCode};
 use crate::domain::schema::{absent, any_given, given, one_of};
-use crate::domain::values::{Date, EntityId, LongText, PastDate, PastInstant, UserId};
+use crate::domain::values::{Date, EntityId, LongText, PastDate, PastInstant, ShortText, UserId};
 
 fn object(required: &[&str], properties: Value) -> Value {
     json!({"type": "object", "additionalProperties": false, "required": required, "properties": properties})
@@ -199,7 +202,53 @@ pub fn schemas() -> Map<String, Value> {
     if let Value::Object(forms) = form_schemas() {
         all.extend(forms);
     }
+    all.insert("SafetyCheck".into(), safety_check());
     all
+}
+
+/// A proposed action to check: a treatment (its type, the catalogue's products and procedure of that
+/// type, by id) or a medication (its name, an RxNorm code).
+fn safety_check() -> Value {
+    let rules = &*RULES;
+    let per_type: Vec<Value> = TreatmentType::ALL
+        .iter()
+        .map(|kind| {
+            let products: Vec<&str> =
+                rules.products.iter().filter(|p| p.treatment_type == *kind).map(|p| p.id.as_str()).collect();
+            let procedures: Vec<&str> =
+                rules.procedures.iter().filter(|p| p.treatment_type == *kind).map(|p| p.id.as_str()).collect();
+            // None of another type's; `null` is an absent procedure.
+            let product_ids = if products.is_empty() { json!({"not": {}}) } else { json!({"enum": products}) };
+            let mut procedure_ids: Vec<Value> = procedures.into_iter().map(Value::from).collect();
+            procedure_ids.push(Value::Null);
+            json!({"properties": {
+                "type": {"const": kind.as_str()},
+                "products": {"items": product_ids},
+                "procedure": {"enum": procedure_ids},
+            }})
+        })
+        .collect();
+    let treatment = object(
+        &["type"],
+        json!({
+            "type": one_of(TreatmentType::ALL),
+            "products": {"type": "array", "maxItems": MAX_PRODUCTS, "items": of::<ProductId>(),
+                         "description": "Products of the catalogue, by id, of the treatment's type"},
+            "procedure": described(of::<ProcedureId>(), "A procedure of the catalogue, by id, of the treatment's type"),
+        }),
+    );
+    let mut treatment = treatment;
+    treatment["oneOf"] = json!(per_type);
+    let medication = object(
+        &["name"],
+        json!({"name": of::<ShortText>(), "rxnormCode": described(of::<RxNormCode>(), "The RxNorm concept id, where known")}),
+    );
+    json!({
+        "type": "object", "additionalProperties": false,
+        "description": "A proposed action: a treatment or a medication, one of them",
+        "properties": {"treatment": treatment, "medication": medication},
+        "oneOf": [{"allOf": [given("treatment"), absent("medication")]}, {"allOf": [given("medication"), absent("treatment")]}],
+    })
 }
 
 /// Text a template holds: 1 to `max` characters, line breaks allowed.

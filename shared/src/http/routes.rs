@@ -132,6 +132,7 @@ impl Route {
             "invitations.revoke",
             "submissions.accept",
             "notes.sign",
+            "safety.check",
         ];
         match (self.method, self.name) {
             ("POST", "booking.hold") => &[202],
@@ -654,6 +655,10 @@ const CHART_VIEWS: &[Served] = &[
         },
         handler: handler!(api::chart::sign),
     },
+    route!("safety.check", "safety-check", "POST", "/v1/patients/{patientId}/safety-checks",
+        "Check a proposed treatment or medication against the patient's chart: the alerts, worst first, with the chart facts that raised them and their sources (nothing is written but the audit event)",
+        query: &[], body: Some("SafetyCheck"), roles: CLINICIANS, access: QUERY, grants: &[],
+        handler: api::safety::check),
     route!("lots.recall", "lot-recall", "GET", "/v1/lot-recall",
         "Every patient of the clinic who received a product lot, with the date and practitioner",
         query: &["lotNumber", "product", "manufacturer", "limit", "cursor"], body: None, roles: &[Admin, Practitioner, Nurse], access: QUERY, grants: &[],

@@ -70,6 +70,7 @@ pub fn route_unit(route: &Route) -> Option<Unit> {
     match route.name {
         "intake.submit" => Some(Unit::FormSubmitted),
         "calendar-feed.read" => Some(Unit::SearchPage),
+        "safety.check" => Some(Unit::RecordRead),
         "clinics.create" | "staff.join" | "intake.page" | "booking.page" | "booking.confirm-page" => None,
         // The operator's calls are the platform's.
         _ if route.roles == [Role::Operator] => None,
@@ -86,9 +87,9 @@ pub fn serves_the_chart(route: &Route) -> bool {
 }
 
 /// Whether a call of `route` counts against its clinic's burst quota (one counter update a call): every
-/// metered staff route but a chart's reads, which are never held back.
+/// metered staff route but a chart's reads and safety checks, which are never held back.
 pub fn counts_against_quota(route: &Route) -> bool {
-    let chart_read = route.method == "GET" && serves_the_chart(route);
+    let chart_read = (route.method == "GET" && serves_the_chart(route)) || route.name == "safety.check";
     !route.is_public() && !chart_read && route_unit(route).is_some()
 }
 

@@ -43,7 +43,7 @@ pub struct RelevantHistory {
     pub details: Option<LongText>,
 }
 
-const HISTORY_FLAGS: [&str; 5] =
+pub const HISTORY_FLAGS: [&str; 5] =
     ["keloids", "coldSores", "autoimmuneCondition", "previousFillerReaction", "previousToxinReaction"];
 
 impl RelevantHistory {

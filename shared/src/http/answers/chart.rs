@@ -7,6 +7,7 @@ use super::{Answer, actor, answer, described, instant, nullable, object, of, pag
 use crate::domain::chart::ChartKind;
 use crate::domain::chart::summary::RECENT;
 use crate::domain::chart::treatment::{LotNumber, QuantityUnit, TreatmentType};
+use crate::domain::safety::rules::{AlertSeverity, RULES};
 use crate::domain::schema::one_of;
 use crate::domain::values::{Date, EntityId, PastInstant, UserId};
 use crate::http::routes::chart_route;
@@ -198,11 +199,50 @@ fn lot_use() -> Value {
     )
 }
 
+/// What a safety check found: the rule set's version, whether anything blocks, and the alerts.
+fn safety_check_result() -> Value {
+    let source = object(
+        &["title", "publisher"],
+        json!({
+            "title": {"type": "string"}, "publisher": {"type": "string"}, "year": {"type": "integer"},
+            "url": {"type": "string"}, "note": {"type": "string", "description": "What could not be verified of it"},
+            "section": {"type": "string"}, "quote": {"type": "string"},
+        }),
+    );
+    let fact = object(
+        &["kind", "entryId", "detail"],
+        json!({"kind": one_of(ChartKind::ALL), "entryId": of::<EntityId>(), "detail": {"type": "string"}}),
+    );
+    let alert = object(
+        &["ruleId", "severity", "summary", "advice", "facts", "sources"],
+        json!({
+            "ruleId": one_of(RULES.rules.iter().map(|r| &r.id)),
+            "severity": one_of(AlertSeverity::ALL),
+            "summary": {"type": "string"},
+            "advice": {"type": "string"},
+            "facts": {"type": "array", "items": fact, "description": "The chart entries that raised it"},
+            "sources": {"type": "array", "minItems": 1, "items": source},
+        }),
+    );
+    described(
+        object(
+            &["ruleSet", "blocking", "alerts"],
+            json!({
+                "ruleSet": {"const": RULES.version},
+                "blocking": {"type": "boolean", "description": "An alert is contraindicated or serious"},
+                "alerts": {"type": "array", "items": alert, "description": "Worst first"},
+            }),
+        ),
+        "What the rule set says of a proposed action for this patient: the alerts, with the chart facts that raised them and their sources",
+    )
+}
+
 /// The named schemas of these routes' answers.
 pub(super) fn schemas() -> Vec<(&'static str, Value)> {
     let mut all: Vec<(&'static str, Value)> = ChartKind::ALL.iter().map(|k| (named(*k).0, entry(*k))).collect();
     all.push(("ChartSummary", summary()));
     all.push(("LotRecallUse", lot_use()));
+    all.push(("SafetyCheckResult", safety_check_result()));
     all
 }
 
@@ -212,6 +252,7 @@ pub(super) fn answers() -> Vec<Answer> {
         answer("chart.read", reference("ChartSummary")),
         answer("notes.sign", reference(named(ChartKind::Note).0)).versioned(),
         answer("lots.recall", page(reference("LotRecallUse"))),
+        answer("safety.check", reference("SafetyCheckResult")),
     ];
     for kind in ChartKind::ALL.iter().copied() {
         let one = reference(named(kind).0);

@@ -1,0 +1,3 @@
+//! Lambda function for `POST /v1/patients/{patientId}/safety-checks`.
+
+vellum::function_main!("safety-check");
