@@ -56,6 +56,13 @@ async fn a_proposal_is_checked_against_the_chart_and_only_audited(app: TestApp) 
     let log = app.get(&format!("/v1/patients/{patient}/access-log"), &clinic.admin).await;
     let checks = log.body["items"].as_array().unwrap().iter().filter(|e| e["eventName"] == "safety.check").count();
     assert_eq!(checks, 4, "every check is audited");
+    let shown = log.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["eventName"] == "safety.check" && e["resources"].as_array().unwrap().len() > 1);
+    let shown = shown.expect("a check that showed entries names them");
+    assert!(shown["resources"].as_array().unwrap().iter().any(|r| r["id"] == recorded.body["id"]), "{shown}");
 }
 
 async fn a_bad_proposal_is_refused_and_another_clinic_s_patient_is_not_found(app: TestApp) {
@@ -65,13 +72,24 @@ async fn a_bad_proposal_is_refused_and_another_clinic_s_patient_is_not_found(app
     let (nurse, _) = app.member(&clinic, Role::Nurse).await;
     for (body, field, status) in [
         (json!({"treatment": {"type": "dermal-filler", "products": ["miracle-gel"]}}), "treatment.products[0]", 422),
-        (json!({"treatment": {"type": "laser", "products": ["restylane"]}}), "treatment.products[0]", 422),
+        (
+            json!({"treatment": {"type": "laser", "procedure": "vascular-laser", "products": ["restylane"]}}),
+            "treatment.products[0]",
+            422,
+        ),
         (json!({"treatment": {"type": "laser", "procedure": "deep-peel"}}), "treatment.procedure", 422),
         (json!({"treatment": {"type": "laser", "procedure": "warp-drive"}}), "treatment.procedure", 422),
         (json!({"medication": {"name": "isotretinoin", "rxnormCode": "R6064"}}), "medication.rxnormCode", 422),
         (json!({"medication": {"name": "x"}, "treatment": {"type": "laser"}}), "treatment", 400),
         (json!({}), "treatment", 400),
-        (json!({"treatment": {"type": "laser", "colour": "red"}}), "treatment.colour", 400),
+        (
+            json!({"treatment": {"type": "laser", "procedure": "vascular-laser", "colour": "red"}}),
+            "treatment.colour",
+            400,
+        ),
+        (json!({"treatment": {"type": "laser"}}), "treatment.procedure", 422),
+        (json!({"treatment": {"type": "dermal-filler"}}), "treatment.products", 400),
+        (json!({"treatment": {"type": "neurotoxin", "products": []}}), "treatment.products", 422),
     ] {
         let refused = app.post(&check, &nurse, body.clone()).await;
         assert_eq!(refused.status, status, "{body}: {refused:?}");

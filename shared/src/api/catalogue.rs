@@ -104,8 +104,13 @@ async fn create<D: Details>(ctx: Ctx, input: Input) -> Result<Outcome, ApiError>
     let entry = Catalogued { id: ctx.new_id(), details, updated_at: ctx.now_text(), version: 1 };
     let write = Write::put(Table::Records, entry.to_item(ctx.clinic()?), Cond::NotExists);
     let collision = ApiError::Conflict("a concurrent request interfered; retry".into());
-    let location = format!("{}/{}", D::PATH, entry.id);
-    let reply = Reply::created(json!(entry), location).versioned(1);
+    // A resource has no read of its own: its Location would name nothing to GET.
+    let reply = if crate::http::openapi::has_own_address(ctx.route) {
+        Reply::created(json!(entry), format!("{}/{}", D::PATH, entry.id))
+    } else {
+        Reply::made(json!(entry))
+    };
+    let reply = reply.versioned(1);
     Ok(Outcome::Write(vec![Guarded::new(write, collision)], reply, Facts::resource(D::NOUN, entry.id)))
 }
 

@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use super::{chart, patients};
+use crate::domain::audit::Resource;
 use crate::domain::chart::treatment::TreatmentType;
 use crate::domain::fields::{Form, Issue};
 use crate::domain::safety::rules::{RULES, RuleSet};
@@ -16,6 +17,12 @@ use crate::http::problem::ApiError;
 
 /// The most products one proposed treatment names.
 pub const MAX_PRODUCTS: usize = 10;
+
+/// Whether a proposed treatment of this type must name its procedure: the types whose rules tell their
+/// procedures apart (an ablative laser from a non-ablative one, a deep peel from a superficial one).
+pub fn needs_procedure(kind: TreatmentType) -> bool {
+    matches!(kind, TreatmentType::Laser | TreatmentType::ChemicalPeel)
+}
 
 /// A proposed action as sent, before the catalogue resolves it.
 enum Proposal {
@@ -33,10 +40,15 @@ impl Proposal {
         }
         let treatment = form.object("treatment", false, |t| {
             t.only(&["type", "products", "procedure"]);
-            let treatment_type = t.req("type");
-            let products = t.list("products", 0, MAX_PRODUCTS);
+            let treatment_type: TreatmentType = t.req("type")?;
+            let products = t.list("products", usize::from(treatment_type.uses_products()), MAX_PRODUCTS);
             let procedure = t.opt("procedure");
-            Some(Proposal::Treatment { treatment_type: treatment_type?, products: products?, procedure })
+            if needs_procedure(treatment_type) && !t.given("procedure") {
+                let why = format!("is required for {treatment_type}: the rules tell its procedures apart");
+                t.reject("procedure", Issue::Rule(why));
+                return None;
+            }
+            Some(Proposal::Treatment { treatment_type, products: products?, procedure })
         });
         let medication = form.object("medication", false, |m| {
             m.only(&["name", "rxnormCode"]);
@@ -91,6 +103,14 @@ pub async fn check(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let entries = chart::current_entries(&ctx, patient_id).await?;
     let alerts = safety::check(&RULES, &Chart::of(&entries), &proposed, ctx.now.date_naive());
     let blocking = alerts.iter().any(|a| a.severity.blocks());
+    // The event names every entry the answer shows, as a chart read would.
+    let mut facts = Facts::patient(patient_id);
+    for fact in alerts.iter().flat_map(|a| &a.facts) {
+        let shown = Resource::new(fact.kind.as_str(), fact.entry_id);
+        if !facts.resources.contains(&shown) {
+            facts.resources.push(shown);
+        }
+    }
     let body = json!({"ruleSet": RULES.version, "blocking": blocking, "alerts": alerts});
-    Ok(Outcome::Read(Reply::ok(body), Facts::patient(patient_id)))
+    Ok(Outcome::Read(Reply::ok(body), facts))
 }

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use super::openapi::{of, template_id, text};
-use crate::api::safety::MAX_PRODUCTS;
+use crate::api::safety::{MAX_PRODUCTS, needs_procedure};
 use crate::api::submissions::MAX_PICKS;
 use crate::domain::chart::allergy::{ABOUT_A_SUBSTANCE, AllergyCategory, AllergyStatus, Severity, SubstanceCodeSystem};
 use crate::domain::chart::condition::ConditionStatus;
@@ -217,18 +217,30 @@ fn safety_check() -> Value {
                 rules.products.iter().filter(|p| p.treatment_type == *kind).map(|p| p.id.as_str()).collect();
             let procedures: Vec<&str> =
                 rules.procedures.iter().filter(|p| p.treatment_type == *kind).map(|p| p.id.as_str()).collect();
-            // None of another type's; `null` is an absent procedure.
+            // None of another type's; `null` is an absent procedure, where one may be absent.
             let product_ids = if products.is_empty() { json!({"not": {}}) } else { json!({"enum": products}) };
             let mut procedure_ids: Vec<Value> = procedures.into_iter().map(Value::from).collect();
-            procedure_ids.push(Value::Null);
-            json!({"properties": {
+            let mut required = Vec::new();
+            if kind.uses_products() {
+                required.push("products");
+            }
+            if needs_procedure(*kind) {
+                required.push("procedure");
+            } else {
+                procedure_ids.push(Value::Null);
+            }
+            let products = match kind.uses_products() {
+                true => json!({"type": "array", "minItems": 1, "items": product_ids}),
+                false => json!({"items": product_ids}),
+            };
+            json!({"required": required, "properties": {
                 "type": {"const": kind.as_str()},
-                "products": {"items": product_ids},
+                "products": products,
                 "procedure": {"enum": procedure_ids},
             }})
         })
         .collect();
-    let treatment = object(
+    let mut treatment = object(
         &["type"],
         json!({
             "type": one_of(TreatmentType::ALL),
@@ -237,7 +249,6 @@ fn safety_check() -> Value {
             "procedure": described(of::<ProcedureId>(), "A procedure of the catalogue, by id, of the treatment's type"),
         }),
     );
-    let mut treatment = treatment;
     treatment["oneOf"] = json!(per_type);
     let medication = object(
         &["name"],

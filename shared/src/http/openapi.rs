@@ -549,17 +549,16 @@ pub fn success_media(route: &Route) -> &'static str {
     FILE_ANSWERS.iter().find(|(name, _)| *name == route.name).map_or("application/json", |(_, media)| media)
 }
 
-/// Whether what a route makes has an address of its own, a route under the collection's path that names
-/// it (`POST /v1/patients` makes `/v1/patients/{patientId}`): its 201 says where in `Location`. A staff
-/// invitation has none: the member's address comes with the user id they sign in with.
+/// Whether what a route makes can be read at an address of its own, a GET under the collection's path
+/// that names it (`POST /v1/patients` makes `/v1/patients/{patientId}`): its 201 says where in `Location`.
 pub fn has_own_address(route: &Route) -> bool {
     let prefix = format!("{}/{{", route.path);
     route.success_statuses().contains(&201)
         && route.method == "POST"
-        && route.name != "staff.create"
-        && ROUTES
-            .iter()
-            .any(|r| r.path.strip_prefix(&prefix).is_some_and(|rest| rest.ends_with('}') && !rest.contains('/')))
+        && ROUTES.iter().any(|r| {
+            r.method == "GET"
+                && r.path.strip_prefix(&prefix).is_some_and(|rest| rest.ends_with('}') && !rest.contains('/'))
+        })
 }
 
 /// Changes guarded by the version the caller read: updates, entered-in-error and signing.
@@ -738,18 +737,12 @@ mod tests {
     #[test]
     fn a_201_says_where_what_it_made_is_only_when_that_has_an_address() {
         let named = |name: &str| ROUTES.iter().find(|r| r.name == name).unwrap_or_else(|| panic!("no route {name}"));
-        for made in [
-            "patients.create",
-            "appointments.book",
-            "services.create",
-            "resources.create",
-            "allergies.create",
-            "photos.create",
-        ] {
+        for made in ["patients.create", "appointments.book", "services.create", "allergies.create", "photos.create"] {
             assert!(has_own_address(named(made)), "{made}");
         }
         for unaddressed in [
             "staff.create",
+            "resources.create",
             "break-glass.open",
             "clinics.create",
             "invitations.create",

@@ -227,18 +227,20 @@ impl Chart<'_> {
                 .medications
                 .iter()
                 .filter(|(_, m)| in_classes(rules, classes, m.name.as_str(), None))
+                // A medication stopped on a date not recorded may have been stopped within any window.
                 .filter(|(_, m)| {
                     m.status.is_current()
                         || within_days.is_some_and(|days| {
-                            m.stop_date.as_ref().is_some_and(|stop| days_before(today, stop.0) <= i64::from(days))
+                            m.stop_date.as_ref().is_none_or(|stop| days_before(today, stop.0) <= i64::from(days))
                         })
                 })
                 .map(|(e, m)| {
                     let when = match &m.stop_date {
-                        Some(stop) if !m.status.is_current() => format!("stopped {}", stop.0),
-                        _ => {
+                        _ if m.status.is_current() => {
                             m.start_date.as_ref().map_or("taken now".into(), |start| format!("taken since {}", start.0))
                         }
+                        Some(stop) => format!("stopped {}", stop.0),
+                        None => "stopped, date not recorded".into(),
                     };
                     fact(e, format!("{} ({when})", m.name.as_str()))
                 })

@@ -11,7 +11,7 @@ use crate::domain::chart::profile::{Fitzpatrick, HISTORY_FLAGS, PregnancyStatus}
 use crate::domain::chart::treatment::TreatmentType;
 
 crate::string_enum! {
-    /// How strongly an alert speaks: the first two stop a write unless acknowledged.
+    /// How strongly an alert speaks: the first two make a check `blocking`.
     AlertSeverity { Contraindicated = "contraindicated", Serious = "serious", Caution = "caution", Info = "info" }
 }
 
@@ -282,6 +282,10 @@ impl RuleSet {
         for class in &self.classes {
             if class.members.is_empty() {
                 problems.push(format!("class {} has no members", class.id));
+            }
+            // A name is matched as whole words: `A/B` would match only text that holds both.
+            for name in class.members.iter().flat_map(Member::names).filter(|n| n.contains('/')) {
+                problems.push(format!("class {} has the name {name:?}: give each name of it apart", class.id));
             }
         }
         for product in &self.products {

@@ -91,7 +91,7 @@ fn a_broken_rule_set_is_caught() {
     let broken: RuleSet = serde_json::from_value(json!({
         "version": "x", "review": "x",
         "sources": {"label": {"title": "A label", "publisher": "Someone"}},
-        "classes": [{"id": "toxins", "name": "Toxins", "members": []}],
+        "classes": [{"id": "toxins", "name": "Toxins", "members": []}, {"id": "creams", "name": "Creams", "members": [{"name": "LMX 4/LMX 5"}]}],
         "products": [{"id": "p", "name": "P", "manufacturer": "M", "treatmentType": "neurotoxin", "classes": ["nothing"], "source": "gone"}],
         "procedures": [],
         "rules": [
@@ -115,6 +115,7 @@ fn a_broken_rule_set_is_caught() {
         "\"l91\", which is no ICD-10 code",
         "rule id \"r\" is repeated",
         "rule r matches every treatment",
+        "class creams has the name \"LMX 4/LMX 5\"",
     ] {
         assert!(problems.contains(expected), "{expected} not in:\n{problems}");
     }
@@ -130,6 +131,8 @@ fn names_match_as_whole_words_whatever_the_case_and_accents() {
     assert!(names("cow's milk", "cow's milk"));
     assert!(!names("Minocyclinex", "minocycline"), "a longer word is another word");
     assert!(!names("milk thistle", "cow's milk"));
+    assert_eq!(medication_classes(&RULES, "Dabigatran 150 mg", None), ["anticoagulants"]);
+    assert_eq!(medication_classes(&RULES, "LMX 4 cream", None), ["amide-local-anesthetics"]);
     assert!(names("Juvéderm Voluma XC", "Juvederm Voluma XC"));
     assert_eq!(product_named(&RULES, "juvederm voluma xc").map(|p| p.id.as_str()), Some("juvederm-voluma-xc"));
     assert_eq!(medication_classes(&RULES, "Accutane 40 mg", None), ["isotretinoin"]);
@@ -227,6 +230,15 @@ fn isotretinoin_within_six_months_stops_fully_ablative_resurfacing_but_not_what_
     let outside = (today() - chrono::Days::new(184)).to_string();
     assert!(fires(serious, &[medication("isotretinoin", "completed", Some(&edge))], &ablative));
     assert!(!fires(serious, &[medication("isotretinoin", "completed", Some(&outside))], &ablative));
+    assert!(
+        fires(serious, &[medication("isotretinoin", "completed", None)], &ablative),
+        "stopped on a date not recorded"
+    );
+    assert!(!fires(
+        serious,
+        &[medication("isotretinoin", "completed", None)],
+        &treatment("laser", &[], Some("vascular-laser"))
+    ));
     for cleared in [
         ("chemical-peel", "superficial-peel"),
         ("laser", "non-ablative-laser"),
