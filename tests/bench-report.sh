@@ -13,6 +13,7 @@
 #   per request       cargo bench -p vellum-tests --bench pipeline (criterion, beside an empty handler)
 #   photos            cargo bench -p vellum --bench photos (beside vipsthumbnail)
 #   disk per call     cargo bench -p vellum --bench records_disk (beside the access event's own JSON)
+#   safety check      cargo bench -p vellum --bench safety (beside the chart summary of the same chart)
 #   under load        tests/bench-load.sh (wrk against the local server, beside an unrouted path)
 set -euo pipefail
 
@@ -38,6 +39,7 @@ if [ "$smoke" = 1 ]; then
   step cargo bench --locked --profile dev -p vellum-tests --bench pipeline -- --test
   step cargo bench --locked --profile dev -p vellum --bench photos -- --smoke
   step cargo bench --locked --profile dev -p vellum --bench records_disk -- --smoke
+  step cargo bench --locked --profile dev -p vellum --bench safety -- --smoke
   cargo build --locked -p vellum-functions --bin vellum-local
   step bash tests/bench-load.sh --no-build --profile dev --seconds 2 --soak 5
 else
@@ -45,6 +47,7 @@ else
   step cargo bench --locked -p vellum-tests --bench pipeline
   step cargo bench --locked -p vellum --bench photos
   step cargo bench --locked -p vellum --bench records_disk
+  step cargo bench --locked -p vellum --bench safety
   step bash tests/bench-load.sh
 fi
 
@@ -71,7 +74,7 @@ print("| figure | value | unit |")
 print("| --- | ---: | --- |")
 for figure, value, unit in rows:
     print(f"| {figure} | {value} | {unit} |")
-expected = ["cold start", "photos", "disk per audited call", "load"] + ([] if smoke else ["per request"])
+expected = ["cold start", "photos", "disk per audited call", "safety", "load"] + ([] if smoke else ["per request"])
 missing = [kind for kind in expected if not any(figure.startswith(kind) for figure, _, _ in rows)]
 if missing:
     sys.exit(f"no figures from: {', '.join(missing)}")

@@ -584,14 +584,16 @@ fn the_readme_gives_every_parameter_with_its_default() {
 fn the_readme_lists_every_safety_rule_with_its_sources() {
     use vellum::domain::safety::rules::RULES;
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    for rule in &RULES.rules {
+    let rules = RULES.rules.iter().map(|r| (&r.id, r.severity, &r.sources));
+    let standing = RULES.standing.iter().map(|s| (&s.id, s.severity, &s.sources));
+    for (id, severity, sources) in rules.chain(standing) {
         let row = readme
             .lines()
-            .find(|l| l.starts_with(&format!("| `{}` |", rule.id)))
-            .unwrap_or_else(|| panic!("the README's rule table has no row for {}", rule.id));
-        assert!(row.contains(&format!("| {} |", rule.severity)), "{row}");
-        for url in rule.sources.iter().filter_map(|c| RULES.sources[&c.source].url.as_deref()) {
-            assert!(row.contains(url), "the README's row for {} lacks its source {url}", rule.id);
+            .find(|l| l.starts_with(&format!("| `{id}` |")))
+            .unwrap_or_else(|| panic!("the README's rule tables have no row for {id}"));
+        assert!(row.contains(&format!("| {severity} |")), "{row}");
+        for url in sources.iter().filter_map(|c| RULES.sources[&c.source].url.as_deref()) {
+            assert!(row.contains(url), "the README's row for {id} lacks its source {url}");
         }
     }
 }

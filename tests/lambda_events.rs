@@ -165,6 +165,8 @@ const SCENARIO: &[(&str, &str, u16, Option<&str>)] = &[
     ("lot-recall", "missing-lot-number", 400, None),
     ("safety-check", "success", 200, None),
     ("safety-check", "unknown-product", 422, None),
+    ("safety-overrides", "success", 200, None),
+    ("safety-overrides", "forbidden-role", 403, None),
     ("photos-create", "success", 201, Some(PHOTO)),
     ("photos-create", "oversize", 422, None),
 ];

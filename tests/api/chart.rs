@@ -301,7 +301,10 @@ async fn the_chart_summary_is_one_records_query_with_what_matters_first(
     for day in 1..=7 {
         post("notes", json!({"encounterDate": format!("2026-03-0{day}"), "subjective": format!("visit {day}")})).await;
     }
-    post("treatments", treatment_body("T-1", "2099-01-01")).await;
+    // The active cold sore is a blocking alert for a toxin, acknowledged as a clinician would.
+    let mut toxin = treatment_body("T-1", "2099-01-01");
+    toxin["safetyOverrides"] = json!([{"ruleId": "toxin-infection-at-injection-site", "reason": "Lesion on the lower lip, far from the glabella"}]);
+    post("treatments", toxin).await;
     post("aesthetic-profile", chart_entry("aesthetic-profile").0).await;
 
     let before = counts.snapshot();
@@ -475,7 +478,11 @@ async fn each_chart_route_makes_a_known_number_of_store_requests(
         measure("POST", format!("{note}/entered-in-error"), Some(json!({"reason": "r"})), Some("\"3\"")).await;
     assert_eq!(retract.0, (2, 0, 1), "entered-in-error");
     let (treat, _) = measure("POST", treatments, Some(treatment_body("N-1", "2099-01-01")), None).await;
-    assert_eq!(treat, (3, 0, 1), "treatment create: also the practitioner's membership");
+    assert_eq!(
+        treat,
+        (3, 1, 1),
+        "treatment create: also the practitioner's membership, and the chart it is checked against"
+    );
     let (allergy, _) =
         measure("POST", format!("/v1/patients/{patient}/allergies"), Some(json!({"noKnownAllergies": true})), None)
             .await;

@@ -59,6 +59,7 @@ fn request_for(route: &str, patient: &str, user: &str) -> (String, Option<Value>
             format!("/v1/patients/{patient}/safety-checks"),
             Some(json!({"treatment": {"type": "dermal-filler", "products": ["restylane-l"]}})),
         ),
+        "safety.overrides" => ("/v1/overrides".into(), None),
         other => panic!("no request written for {other}: add one"),
     }
 }

@@ -1,10 +1,27 @@
 //! Safety checks over HTTP: a proposed treatment or medication against the patient's chart, with the
-//! alerts' facts and sources, nothing written but the audit event, and the refusals of bad proposals.
+//! alerts' facts and sources, nothing written but the audit event, and the refusals of bad proposals;
+//! charting a treatment or medication refused on a blocking alert until it is acknowledged, the clinic's
+//! list of acknowledgements, and the standing alerts of the chart summary.
 
-use serde_json::json;
+use serde_json::{Value, json};
 use vellum::domain::role::Role;
 
 use vellum_tests::{TestApp, patient_body};
+
+const LIDOCAINE_ALLERGY: &str = "filler-lidocaine-amide-anesthetic-allergy";
+
+/// A filler treatment with one product line of `product`.
+fn filler(product: &str) -> Value {
+    json!({
+        "type": "dermal-filler", "treatedAreas": ["lips"],
+        "products": [{"product": product, "manufacturer": "Galderma", "lotNumber": "RL-2201",
+                      "expiryDate": "2099-01-31", "quantity": {"value": 1, "unit": "mL"}}],
+    })
+}
+
+fn ids(list: &Value) -> Vec<&str> {
+    list.as_array().map_or(Vec::new(), |items| items.iter().filter_map(|a| a["ruleId"].as_str()).collect())
+}
 
 async fn a_proposal_is_checked_against_the_chart_and_only_audited(app: TestApp) {
     let clinic = app.open_clinic("Safety").await;
@@ -102,7 +119,163 @@ async fn a_bad_proposal_is_refused_and_another_clinic_s_patient_is_not_found(app
     assert_eq!(app.post(&check, &clinic.admin, proposal).await.status, 403, "clinicians only");
 }
 
+async fn a_blocked_treatment_is_charted_only_once_each_alert_is_acknowledged_with_a_reason(app: TestApp) {
+    let clinic = app.open_clinic("Gate").await;
+    let patient = app.patient(&clinic, patient_body("Lia", "Gated")).await;
+    let patient = patient["id"].as_str().unwrap();
+    let (practitioner, _) = app.member(&clinic, Role::Practitioner).await;
+    let treatments = format!("/v1/patients/{patient}/treatments");
+    let allergy = json!({"substance": "Lidocaine", "reaction": "hives", "severity": "moderate"});
+    assert_eq!(app.post(&format!("/v1/patients/{patient}/allergies"), &practitioner, allergy).await.status, 201);
+    let nsaid = json!({"name": "Naproxen 250 mg", "status": "active"});
+    let charted = app.post(&format!("/v1/patients/{patient}/medications"), &practitioner, nsaid).await;
+    assert_eq!(charted.status, 201, "{charted:?}");
+    assert_eq!(charted.body["safety"]["alerts"], json!([]), "an NSAID alone raises nothing");
+
+    let refused = app.post(&treatments, &practitioner, filler("Restylane-L")).await;
+    assert_eq!(refused.status, 409, "{refused:?}");
+    assert_eq!(refused.body["type"], "urn:vellum:problem:safety-alerts");
+    assert_eq!(refused.body["unacknowledged"], json!([LIDOCAINE_ALLERGY]));
+    let raised = ids(&refused.body["alerts"]);
+    assert!(raised.contains(&"filler-anticoagulant-antiplatelet-nsaid"), "every alert comes back: {raised:?}");
+    let listed = app.get(&treatments, &practitioner).await;
+    assert_eq!(listed.body["items"], json!([]), "nothing was written");
+
+    let mut without_reason = filler("Restylane-L");
+    without_reason["safetyOverrides"] = json!([{"ruleId": LIDOCAINE_ALLERGY}]);
+    let unreasoned = app.post(&treatments, &practitioner, without_reason).await;
+    assert_eq!((unreasoned.status, unreasoned.error_fields()), (422, vec!["safetyOverrides[0].reason".into()]));
+    let mut moot = filler("Restylane-L");
+    moot["safetyOverrides"] = json!([
+        {"ruleId": LIDOCAINE_ALLERGY, "reason": "negative patch test"},
+        {"ruleId": "filler-anticoagulant-antiplatelet-nsaid", "reason": "a caution needs none"},
+    ]);
+    let mooted = app.post(&treatments, &practitioner, moot).await;
+    assert_eq!((mooted.status, mooted.error_fields()), (422, vec!["safetyOverrides[1].ruleId".into()]));
+    let free = app.post(&treatments, &practitioner, filler("Restylane")).await;
+    assert_eq!(free.status, 201, "a lidocaine-free filler raises only the caution: {free:?}");
+    assert_eq!(ids(&free.body["safety"]["alerts"]), ["filler-anticoagulant-antiplatelet-nsaid"]);
+
+    let mut acknowledged = filler("Restylane-L");
+    let reason = "Lidocaine allergy disproved by patch test on 2 Nov; patient informed";
+    acknowledged["safetyOverrides"] = json!([{"ruleId": LIDOCAINE_ALLERGY, "reason": reason}]);
+    let made = app.post(&treatments, &practitioner, acknowledged).await;
+    assert_eq!(made.status, 201, "{made:?}");
+    let safety = &made.body["safety"];
+    assert_eq!(safety["overrides"][0]["ruleId"], LIDOCAINE_ALLERGY);
+    assert_eq!(safety["overrides"][0]["reason"], reason);
+    assert_eq!(safety["overrides"][0]["by"]["role"], "practitioner");
+    assert_eq!(safety["unmatchedProducts"], json!([]));
+    assert!(made.body.get("safetyOverrides").is_none(), "the acknowledgement is kept as an override");
+    let entry = made.body["id"].as_str().unwrap();
+
+    // A change that leaves what was checked alone is not checked again; one that changes it is, and the
+    // alert acknowledged before stays acknowledged.
+    let path = format!("{treatments}/{entry}");
+    let noted = app.patch(&path, &practitioner, "\"1\"", json!({"outcome": "Even result"})).await;
+    assert_eq!(noted.status, 200, "{noted:?}");
+    assert_eq!(noted.body["safety"], made.body["safety"]);
+    let products = json!({"products": filler("Restylane Kysse")["products"].clone()});
+    let swapped = app.patch(&path, &practitioner, "\"2\"", products).await;
+    assert_eq!(swapped.status, 200, "{swapped:?}");
+    assert_ne!(swapped.body["safety"]["checkedAt"], made.body["safety"]["checkedAt"]);
+    assert_eq!(swapped.body["safety"]["overrides"], made.body["safety"]["overrides"]);
+
+    let overrides = app.get("/v1/overrides", &clinic.admin).await;
+    assert_eq!(overrides.status, 200, "{overrides:?}");
+    let items = overrides.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "an acknowledgement is listed once: {items:?}");
+    assert_eq!(items[0]["entryId"], entry);
+    assert_eq!(items[0]["patientId"], patient);
+    assert_eq!(items[0]["reason"], reason);
+    assert_eq!(app.get("/v1/overrides", &practitioner).await.status, 403, "the clinic's admins only");
+    let other = app.open_clinic("Elsewhere").await;
+    let theirs = app.get("/v1/overrides", &other.admin).await;
+    assert_eq!(theirs.body["items"], json!([]), "another clinic sees none of them");
+
+    let log = app.get(&format!("/v1/patients/{patient}/access-log"), &clinic.admin).await;
+    let event = log.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["eventName"] == "treatments.create" && e["resources"].to_string().contains("safety-override"));
+    let event = event.expect("the write's event names the acknowledged rule");
+    assert!(
+        event["resources"].as_array().unwrap().contains(&json!({"type": "safety-override", "id": LIDOCAINE_ALLERGY}))
+    );
+    assert!(!event.to_string().contains("patch test"), "no reason in the audit trail: {event}");
+}
+
+async fn medications_and_lasers_are_gated_and_a_past_course_is_only_recorded(app: TestApp) {
+    let clinic = app.open_clinic("Gate two").await;
+    let patient = app.patient(&clinic, patient_body("Mo", "Meds")).await;
+    let patient = patient["id"].as_str().unwrap();
+    let (nurse, _) = app.member(&clinic, Role::Nurse).await;
+    let medications = format!("/v1/patients/{patient}/medications");
+    let doxycycline = json!({"name": "Doxycycline 100 mg", "status": "active"});
+    assert_eq!(app.post(&medications, &nurse, doxycycline).await.status, 201);
+    let isotretinoin = json!({"name": "Absorica 30 mg", "status": "active"});
+    let refused = app.post(&medications, &nurse, isotretinoin).await;
+    assert_eq!(refused.status, 409, "{refused:?}");
+    assert_eq!(refused.body["unacknowledged"], json!(["isotretinoin-systemic-tetracycline"]));
+    let history = json!({"name": "Absorica 30 mg", "status": "completed", "stopDate": "2024-03-01"});
+    let past = app.post(&medications, &nurse, history).await;
+    assert_eq!(past.status, 201, "a course long finished is a record, not a plan: {past:?}");
+    assert_eq!(past.body["safety"], Value::Null);
+
+    let treatments = format!("/v1/patients/{patient}/treatments");
+    let laser = json!({"type": "laser", "treatedAreas": ["cheeks"]});
+    let unnamed = app.post(&treatments, &nurse, laser.clone()).await;
+    assert_eq!((unnamed.status, unnamed.error_fields()), (422, vec!["procedure".into()]));
+    let mut peel_for_laser = laser.clone();
+    peel_for_laser["procedure"] = json!("deep-peel");
+    let mismatched = app.post(&treatments, &nurse, peel_for_laser).await;
+    assert_eq!((mismatched.status, mismatched.error_fields()), (422, vec!["procedure".into()]));
+    let mut vascular = laser;
+    vascular["procedure"] = json!("vascular-laser");
+    let made = app.post(&treatments, &nurse, vascular).await;
+    assert_eq!(made.status, 201, "{made:?}");
+    assert_eq!(made.body["procedure"], "vascular-laser");
+    let mut allergy_body = json!({"substance": "Lidocaine"});
+    allergy_body["safetyOverrides"] = json!([]);
+    let misplaced = app.post(&format!("/v1/patients/{patient}/allergies"), &nurse, allergy_body).await;
+    assert_eq!((misplaced.status, misplaced.error_fields()), (400, vec!["safetyOverrides".into()]));
+}
+
+async fn the_chart_summary_shows_standing_alerts_to_those_who_read_their_facts(app: TestApp) {
+    let clinic = app.open_clinic("Standing").await;
+    let patient = app.patient(&clinic, patient_body("Sam", "Standing")).await;
+    let patient = patient["id"].as_str().unwrap();
+    let (practitioner, _) = app.member(&clinic, Role::Practitioner).await;
+    let (front_desk, _) = app.member(&clinic, Role::FrontDesk).await;
+    let summary = format!("/v1/patients/{patient}/chart");
+    assert_eq!(app.get(&summary, &practitioner).await.body["standingAlerts"], json!([]));
+    let isotretinoin = json!({"name": "Claravis 40 mg", "status": "active", "startDate": "2026-09-01"});
+    assert_eq!(app.post(&format!("/v1/patients/{patient}/medications"), &practitioner, isotretinoin).await.status, 201);
+    let allergy = json!({"substance": "Latex", "reaction": "anaphylaxis", "severity": "life-threatening"});
+    assert_eq!(app.post(&format!("/v1/patients/{patient}/allergies"), &practitioner, allergy).await.status, 201);
+    let pressure = json!({"bloodPressure": {"systolic": 168, "diastolic": 96}});
+    assert_eq!(app.post(&format!("/v1/patients/{patient}/vitals"), &practitioner, pressure).await.status, 201);
+
+    let seen = app.get(&summary, &practitioner).await;
+    assert_eq!(seen.status, 200, "{seen:?}");
+    let standing = &seen.body["standingAlerts"];
+    assert_eq!(
+        ids(standing),
+        ["standing-isotretinoin", "standing-severe-allergy", "vitals-blood-pressure-high"],
+        "worst first"
+    );
+    let on_isotretinoin = &standing[0]["facts"][0]["detail"];
+    assert!(on_isotretinoin.as_str().unwrap().contains("taken since 2026-09-01"), "{on_isotretinoin}");
+    // The front desk reads allergies but not medications or vital signs.
+    let desk = app.get(&summary, &front_desk).await;
+    assert_eq!(ids(&desk.body["standingAlerts"]), ["standing-severe-allergy"]);
+}
+
 on_both_backends!(
     a_proposal_is_checked_against_the_chart_and_only_audited,
     a_bad_proposal_is_refused_and_another_clinic_s_patient_is_not_found,
+    a_blocked_treatment_is_charted_only_once_each_alert_is_acknowledged_with_a_reason,
+    medications_and_lasers_are_gated_and_a_past_course_is_only_recorded,
+    the_chart_summary_shows_standing_alerts_to_those_who_read_their_facts,
 );

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use super::break_glass;
 use super::chart_guard::ChartChange;
 use super::patients;
+use super::safety;
 use super::{page_body, scope, start_after};
 use crate::domain::audit::Resource;
 use crate::domain::break_glass::{BREAKERS, BreakGlass, Scope};
@@ -14,6 +15,9 @@ use crate::domain::chart::{ChartKind, Data, EnteredInError, Entry, Source, Stamp
 use crate::domain::fields::{Form, merge_patch};
 use crate::domain::keys;
 use crate::domain::role::Role;
+use crate::domain::safety::Chart;
+use crate::domain::safety::gate::{ACKNOWLEDGEMENTS, Acknowledgement};
+use crate::domain::safety::rules::RULES;
 use crate::domain::staff::{StaffMember, StaffStatus};
 use crate::domain::values::{EntityId, ShortText, UserId};
 use crate::http::input::{Input, at_version, read_form};
@@ -240,38 +244,49 @@ fn version_writes(ctx: &Ctx, before: Option<&Entry>, after: &Entry) -> Result<Ve
         ),
     ];
     writes.extend(lot_writes(clinic, before, after)?);
+    writes.extend(safety::override_writes(clinic, after));
     Ok(writes)
+}
+
+/// The audit facts of a new version: the entry, and the safety alerts it acknowledged.
+fn version_facts(entry: &Entry) -> Facts {
+    let mut facts = entry_facts(entry.patient_id, entry.kind, entry.id);
+    facts.resources.extend(safety::override_resources(entry));
+    facts
 }
 
 /// `POST /v1/patients/{patientId}/<kind>`
 pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let kind = kind_of(&ctx)?;
     let patient = input.entity("patientId")?;
-    let (data, source) = input.form(ctx.rules(), |form: &Form<'_>| {
+    let (data, source, acknowledged) = input.form(ctx.rules(), |form: &Form<'_>| {
         let source = form.object("source", false, Source::read);
+        let acknowledged = if kind.is_safety_checked() { Acknowledgement::read_all(form) } else { Some(Vec::new()) };
         let data = kind.read_new(form);
-        Some((data?, source.unwrap_or(Source::StaffEntered)))
+        Some((data?, source.unwrap_or(Source::StaffEntered), acknowledged?))
     })?;
     patients::load(&ctx, patient).await?;
     let mut change = ChartChange::new(ctx.clinic()?, patient);
-    let (entry, mut writes) = new_entry(&ctx, &mut change, kind, data, source).await?;
+    let (entry, mut writes) = new_entry(&ctx, &mut change, kind, data, source, acknowledged).await?;
     writes.extend(change.guard_writes());
     let reply = Reply::created(entry.to_json(), location(kind, patient, entry.id)).versioned(1);
-    Ok(Outcome::Write(writes, reply, entry_facts(patient, kind, entry.id)))
+    Ok(Outcome::Write(writes, reply, version_facts(&entry)))
 }
 
-/// A new entry of the change's patient (known to exist), after the rules that need the rest of the chart,
-/// and its writes; the change's guard writes are the caller's to add, once for the whole request.
+/// A new entry of the change's patient (known to exist), after the rules that need the rest of the chart
+/// and the safety gate (with the alerts `acknowledged`), and its writes; the change's guard writes are the
+/// caller's to add, once for the whole request.
 pub async fn new_entry(
     ctx: &Ctx,
     change: &mut ChartChange,
     kind: ChartKind,
     mut data: Data,
     source: Source,
+    acknowledged: Vec<Acknowledgement>,
 ) -> Result<(Entry, Vec<Guarded>), ApiError> {
     check_against_chart(ctx, kind, change, &mut data, None).await?;
     let now = ctx.now_text();
-    let entry = Entry {
+    let mut entry = Entry {
         id: ctx.new_id(),
         kind,
         patient_id: change.patient,
@@ -284,7 +299,9 @@ pub async fn new_entry(
         updated_at: now,
         signed: None,
         entered_in_error: None,
+        safety: None,
     };
+    entry.safety = safety::gate(ctx, &entry, acknowledged, None, &change.added).await?;
     let writes = version_writes(ctx, None, &entry)?;
     change.added.push(entry.clone());
     Ok((entry, writes))
@@ -370,25 +387,29 @@ fn next_version(ctx: &Ctx, current: &Entry) -> Entry {
 }
 
 /// Writes a new version, with the guard writes of the rules it was checked against.
-fn write_version(
-    ctx: &Ctx,
-    patient: EntityId,
-    current: &Entry,
-    next: Entry,
-    guards: Vec<Guarded>,
-) -> Result<Outcome, ApiError> {
+fn write_version(ctx: &Ctx, current: &Entry, next: Entry, guards: Vec<Guarded>) -> Result<Outcome, ApiError> {
     let mut writes = version_writes(ctx, Some(current), &next)?;
     writes.extend(guards);
-    let facts = entry_facts(patient, next.kind, next.id);
-    Ok(Outcome::Write(writes, Reply::ok(next.to_json()).versioned(next.version), facts))
+    Ok(Outcome::Write(writes, Reply::ok(next.to_json()).versioned(next.version), version_facts(&next)))
 }
 
 /// `PATCH /v1/patients/{patientId}/<kind>/{entryId}` with a JSON merge patch of the content.
 pub async fn update(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
-    let patch = input.json(&["application/merge-patch+json", "application/json"])?;
+    let mut patch = input.json(&["application/merge-patch+json", "application/json"])?;
     if !patch.is_object() {
         return Err(ApiError::field("", "the body must be a JSON object (a merge patch)"));
     }
+    // Acknowledgements of safety alerts go with this change, not into the entry's content.
+    let acknowledged = match patch.as_object_mut().filter(|_| kind_of(&ctx).is_ok_and(ChartKind::is_safety_checked)) {
+        Some(fields) => match fields.remove(ACKNOWLEDGEMENTS) {
+            Some(list) => {
+                let body = Value::Object([(ACKNOWLEDGEMENTS.to_string(), list)].into_iter().collect());
+                read_form(&body, ctx.rules(), Acknowledgement::read_all)?
+            }
+            None => Vec::new(),
+        },
+        None => Vec::new(),
+    };
     let expected = input.if_match()?;
     let (kind, patient, current) = changeable(&ctx, &input).await?;
     if current.signed.is_some() {
@@ -402,8 +423,12 @@ pub async fn update(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     at_version(expected, current.version)?;
     let mut change = ChartChange::new(ctx.clinic()?, patient);
     check_against_chart(&ctx, kind, &mut change, &mut data, Some(&current)).await?;
-    let next = Entry { data, source: Source::StaffEntered, ..next_version(&ctx, &current) };
-    write_version(&ctx, patient, &current, next, change.guard_writes())
+    let mut next = Entry { data, source: Source::StaffEntered, ..next_version(&ctx, &current) };
+    // A change to what the check looks at is checked again; the alerts acknowledged before stay so.
+    if !acknowledged.is_empty() || safety::checked_part(&current) != safety::checked_part(&next) {
+        next.safety = safety::gate(&ctx, &next, acknowledged, Some(&current), &[]).await?;
+    }
+    write_version(&ctx, &current, next, change.guard_writes())
 }
 
 /// `POST /v1/patients/{patientId}/<kind>/{entryId}/entered-in-error` with `{"reason": ...}`.
@@ -413,11 +438,11 @@ pub async fn invalidate(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         form.req("reason")
     })?;
     let expected = input.if_match()?;
-    let (_, patient, current) = changeable(&ctx, &input).await?;
+    let (_, _, current) = changeable(&ctx, &input).await?;
     at_version(expected, current.version)?;
     let stamp = EnteredInError { reason, by: ctx.actor(), at: ctx.now_text() };
     let next = Entry { entered_in_error: Some(stamp), ..next_version(&ctx, &current) };
-    write_version(&ctx, patient, &current, next, Vec::new())
+    write_version(&ctx, &current, next, Vec::new())
 }
 
 /// `POST /v1/patients/{patientId}/notes/{entryId}/sign`: the author makes a draft final.
@@ -429,13 +454,13 @@ pub async fn sign(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         })?;
     }
     let expected = input.if_match()?;
-    let (_, patient, current) = changeable(&ctx, &input).await?;
+    let (_, _, current) = changeable(&ctx, &input).await?;
     at_version(expected, current.version)?;
     if current.signed.is_some() {
         return Err(ApiError::Conflict("this note is already signed".into()));
     }
     let next = Entry { signed: Some(Stamp { by: ctx.actor(), at: ctx.now_text() }), ..next_version(&ctx, &current) };
-    write_version(&ctx, patient, &current, next, Vec::new())
+    write_version(&ctx, &current, next, Vec::new())
 }
 
 /// The current version of every entry of a patient's chart: one query of the chart partition.
@@ -467,7 +492,11 @@ pub async fn summary(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         opened.retain(|g| matches!(g.scope, Scope::Chart(kind) if !role_reads(kind)));
     }
     let may_read = |kind: ChartKind| role_reads(kind) || opened.iter().any(|g| g.scope == Scope::Chart(kind));
-    let body = summary::build(patient.summary(), &entries, may_read);
+    let mut body = summary::build(patient.summary(), &entries, may_read);
+    // The standing alerts whose every fact is in a section the caller sees.
+    let standing = crate::domain::safety::standing(&RULES, &Chart::of(&entries), ctx.now.date_naive());
+    let shown: Vec<_> = standing.into_iter().filter(|a| a.facts.iter().all(|f| may_read(f.kind))).collect();
+    body["standingAlerts"] = json!(shown);
     let facts =
         Facts::patient(patient_id).with("chart", patient_id).under(opened.iter().map(BreakGlass::mark).collect());
     Ok(Outcome::Read(Reply::ok(body), facts))

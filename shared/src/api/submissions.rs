@@ -180,7 +180,7 @@ pub async fn accept(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
             ApiError::field_rule(&field("index"), "this answer cannot become a chart entry as it is: record it by hand")
         })?;
         let source = Source::PatientEntered { submission_id: id };
-        let (entry, entry_writes) = new_entry(&ctx, &mut change, kind, content, source).await?;
+        let (entry, entry_writes) = new_entry(&ctx, &mut change, kind, content, source, Vec::new()).await?;
         writes.extend(entry_writes);
         accepted.push(Accepted {
             kind: kind.as_str().into(),

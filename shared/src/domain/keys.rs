@@ -102,6 +102,16 @@ pub fn lot_pk(clinic: EntityId, folded_lot: &str) -> String {
     format!("CLINIC#{clinic}#LOT#{folded_lot}")
 }
 
+/// The clinic's safety overrides, newest last (the overrides index).
+pub fn overrides_pk(clinic: EntityId) -> String {
+    format!("CLINIC#{clinic}#OVERRIDES")
+}
+
+/// One acknowledged alert of one version of an entry, in the order they were made.
+pub fn override_sk(at: &str, entry: EntityId, version: u64, rule_id: &str) -> String {
+    format!("{at}#{entry}#{version:06}#{rule_id}")
+}
+
 /// One product line of one treatment within a lot's uses, in treatment-time order.
 pub fn lot_use_sk(performed_at: &str, treatment: EntityId, line: usize) -> String {
     format!("{performed_at}#{treatment}#{line:02}")

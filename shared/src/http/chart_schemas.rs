@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use super::openapi::{of, template_id, text};
-use crate::api::safety::{MAX_PRODUCTS, needs_procedure};
+use crate::api::safety::MAX_PRODUCTS;
 use crate::api::submissions::MAX_PICKS;
 use crate::domain::chart::allergy::{ABOUT_A_SUBSTANCE, AllergyCategory, AllergyStatus, Severity, SubstanceCodeSystem};
 use crate::domain::chart::condition::ConditionStatus;
@@ -18,6 +18,7 @@ use crate::domain::chart::vitals::{MEASURES, measurement_schemas};
 use crate::domain::forms::invitation::Channel;
 use crate::domain::forms::template::{MAX_QUESTIONS, MAX_TEXT, QuestionKind};
 use crate::domain::photo::{ConsentScope, MAX_UPLOAD_BYTES, Phase, PhotoType, StandardView};
+use crate::domain::safety::gate::{ACKNOWLEDGEMENTS, MAX_ACKNOWLEDGEMENTS};
 use crate::domain::safety::rules::RULES;
 use crate::domain::safety::{ProcedureId, ProductId, RxNormCode};
 use crate::domain::schema::{absent, any_given, given, one_of};
@@ -92,6 +93,7 @@ pub fn schemas() -> Map<String, Value> {
             "name": text(200), "strength": text(200), "dose": text(200), "route": one_of(MedicationRoute::ALL),
             "frequency": text(200), "startDate": date("When the patient started"), "stopDate": date("Not before startDate"),
             "status": one_of(MedicationStatus::ALL), "reason": text(200), "note": long_text(), "source": source,
+            ACKNOWLEDGEMENTS: acknowledgements(),
         })),
         "Condition": object(&[], json!({
             "code": described(of::<Icd10Code>(), "ICD-10-CM; code or text is required"),
@@ -116,6 +118,7 @@ pub fn schemas() -> Map<String, Value> {
         })),
         "Treatment": object(&["type", "treatedAreas"], json!({
             "type": one_of(TreatmentType::ALL),
+            "procedure": described(of::<ProcedureId>(), "The procedure of the safety catalogue, of the treatment's type: required for laser and chemical-peel"),
             "performedAt": instant("Not in the future; now by default"),
             "treatedAreas": {"type": "array", "minItems": 1, "maxItems": 20, "items": text(200)},
             "products": {"type": "array", "maxItems": 20, "description": "Required for neurotoxin, dermal-filler, biostimulator and thread-lift; an expired product is refused",
@@ -138,6 +141,7 @@ pub fn schemas() -> Map<String, Value> {
             "followUpDate": date("Not before the treatment day"),
             "outcome": long_text(),
             "source": source,
+            ACKNOWLEDGEMENTS: acknowledgements(),
         })),
         "AestheticProfile": object(&[], json!({
             "concerns": {"type": "array", "maxItems": 20, "items": text(200)},
@@ -181,9 +185,12 @@ pub fn schemas() -> Map<String, Value> {
         ("PhotoRequest", json!({"anyOf": [absent("phase"), given("treatmentId")]})),
         (
             "Treatment",
-            json!({"anyOf": [
-                {"properties": {"type": {"not": one_of(&product_types)}}},
-                {"allOf": [given("products"), {"properties": {"products": {"minItems": 1}}}]},
+            json!({"allOf": [
+                {"anyOf": [
+                    {"properties": {"type": {"not": one_of(&product_types)}}},
+                    {"allOf": [given("products"), {"properties": {"products": {"minItems": 1}}}]},
+                ]},
+                {"anyOf": procedures_by_type()},
             ]}),
         ),
         (
@@ -206,6 +213,34 @@ pub fn schemas() -> Map<String, Value> {
     all
 }
 
+/// Blocking safety alerts acknowledged to go ahead, each with its reason.
+fn acknowledgements() -> Value {
+    json!({
+        "type": "array", "maxItems": MAX_ACKNOWLEDGEMENTS,
+        "description": "Acknowledges blocking safety alerts (a 409 lists them) so the write goes ahead: each rule once, with the reason; kept with the entry and listed at GET /v1/overrides",
+        "items": object(&["ruleId", "reason"], json!({
+            "ruleId": one_of(RULES.rules.iter().map(|r| &r.id)),
+            "reason": described(text(200), "Why the action goes ahead despite the alert (without one, 422)"),
+        })),
+    })
+}
+
+/// The procedures each treatment type may name (`null` where one may be absent): one alternative a type.
+fn procedures_by_type() -> Vec<Value> {
+    TreatmentType::ALL
+        .iter()
+        .map(|kind| {
+            let mut ids: Vec<Value> =
+                RULES.procedures.iter().filter(|p| p.treatment_type == *kind).map(|p| json!(p.id)).collect();
+            let required: Vec<&str> = if kind.names_its_procedure() { vec!["procedure"] } else { Vec::new() };
+            if !kind.names_its_procedure() {
+                ids.push(Value::Null);
+            }
+            json!({"required": required, "properties": {"type": {"const": kind.as_str()}, "procedure": {"enum": ids}}})
+        })
+        .collect()
+}
+
 /// A proposed action to check: a treatment (its type, the catalogue's products and procedure of that
 /// type, by id) or a medication (its name, an RxNorm code).
 fn safety_check() -> Value {
@@ -224,7 +259,7 @@ fn safety_check() -> Value {
             if kind.uses_products() {
                 required.push("products");
             }
-            if needs_procedure(*kind) {
+            if kind.names_its_procedure() {
                 required.push("procedure");
             } else {
                 procedure_ids.push(Value::Null);

@@ -302,6 +302,9 @@ fn administration_schemas() -> Value {
                 "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
                 "detail": {"type": "string"}, "requestId": {"type": "string"},
                 "errors": {"type": "array", "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}},
+                "ruleSet": {"type": "string", "description": "safety-alerts: the version of the rule set"},
+                "alerts": {"type": "array", "items": {"$ref": "#/components/schemas/SafetyAlert"}, "description": "safety-alerts: every alert the check raised, worst first"},
+                "unacknowledged": {"type": "array", "items": {"type": "string"}, "description": "safety-alerts: the blocking alerts' rule ids to acknowledge in safetyOverrides, or to plan around"},
             },
         },
         "NewClinic": {
@@ -542,7 +545,14 @@ const STATE_ANSWERS: &[(&str, u16, &str)] = &[
     ("availability.read", 409, "The staffId named does not perform the service"),
     ("photos.view", 409, "The photo is not processed yet, or its upload was rejected"),
     ("photos.view", 410, "The photo was erased"),
+    ("treatments.create", 409, SAFETY_REFUSAL),
+    ("treatments.update", 409, SAFETY_REFUSAL),
+    ("medications.create", 409, SAFETY_REFUSAL),
+    ("medications.update", 409, SAFETY_REFUSAL),
 ];
+
+/// Why charting a treatment or a medication may be refused.
+const SAFETY_REFUSAL: &str = "A blocking safety alert is not acknowledged (type safety-alerts: alerts and unacknowledged say which), or the request conflicts with the state of what it names";
 
 /// The media type of a route's successful answer: JSON, but for the files and pages a few routes serve.
 pub fn success_media(route: &Route) -> &'static str {

@@ -26,6 +26,12 @@ pub enum ApiError {
     Taken {
         next_free: Vec<String>,
     },
+    /// The safety check raised blocking alerts that the request did not acknowledge (`missing`, by rule
+    /// id); `alerts` is every alert it raised.
+    SafetyAlerts {
+        alerts: Vec<crate::domain::safety::Alert>,
+        missing: Vec<String>,
+    },
     PreconditionFailed,
     PreconditionRequired,
     /// The path is served, but not with this method.
@@ -95,7 +101,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) | ApiError::Taken { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::Taken { .. } | ApiError::SafetyAlerts { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -125,6 +131,7 @@ impl ApiError {
             ApiError::NotFound => "not-found",
             ApiError::Conflict(_) => "conflict",
             ApiError::Taken { .. } => "time-taken",
+            ApiError::SafetyAlerts { .. } => "safety-alerts",
             ApiError::PreconditionFailed => "precondition-failed",
             ApiError::PreconditionRequired => "precondition-required",
             ApiError::MethodNotAllowed => "method-not-allowed",
@@ -178,6 +185,11 @@ impl ApiError {
             ),
             ApiError::NotFound => "no such resource".into(),
             ApiError::Taken { .. } => "that time is taken; nextFree lists the next starts that are free".into(),
+            ApiError::SafetyAlerts { missing, .. } => format!(
+                "the safety check raised {} blocking alert(s) not acknowledged ({}): change the plan, or acknowledge each in safetyOverrides with its ruleId and a reason; alerts lists every alert raised",
+                missing.len(),
+                missing.join(", ")
+            ),
             ApiError::PreconditionFailed => {
                 "the resource changed since you read it; read it again and reapply your change".into()
             }
@@ -205,6 +217,11 @@ impl ApiError {
         }
         if let ApiError::Taken { next_free } = self {
             body["nextFree"] = json!(next_free);
+        }
+        if let ApiError::SafetyAlerts { alerts, missing } = self {
+            body["ruleSet"] = json!(crate::domain::safety::rules::RULES.version);
+            body["alerts"] = json!(alerts);
+            body["unacknowledged"] = json!(missing);
         }
         let mut response = (self.status(), body.to_string()).into_response();
         let headers = response.headers_mut();

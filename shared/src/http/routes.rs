@@ -636,7 +636,7 @@ const CHART_ENTRIES: [[Served; 6]; 7] = [
 /// The chart's other routes: the summary, signing notes, and lot recall.
 const CHART_VIEWS: &[Served] = &[
     route!("chart.read", "chart-summary", "GET", "/v1/patients/{patientId}/chart",
-        "The chart summary: allergies, current medications, active conditions, latest vitals, recent notes and treatments, profile (the sections the caller's role may read)",
+        "The chart summary: allergies, current medications, active conditions, latest vitals, recent notes and treatments, profile, and the standing safety alerts (the sections the caller's role may read)",
         query: &[], body: None, roles: ALL_STAFF, access: QUERY, grants: &[],
         handler: api::chart::summary),
     Served {
@@ -659,6 +659,10 @@ const CHART_VIEWS: &[Served] = &[
         "Check a proposed treatment or medication against the patient's chart: the alerts, worst first, with the chart facts that raised them and their sources (nothing is written but the audit event)",
         query: &[], body: Some("SafetyCheck"), roles: CLINICIANS, access: QUERY, grants: &[],
         handler: api::safety::check),
+    route!("safety.overrides", "safety-overrides", "GET", "/v1/overrides",
+        "The blocking safety alerts the clinic's clinicians acknowledged to go ahead, newest first: the rule, the reason, who and when, and the treatment or medication it let through",
+        query: PAGE, body: None, roles: &[Admin], access: QUERY, grants: &[],
+        handler: api::safety::overrides),
     route!("lots.recall", "lot-recall", "GET", "/v1/lot-recall",
         "Every patient of the clinic who received a product lot, with the date and practitioner",
         query: &["lotNumber", "product", "manufacturer", "limit", "cursor"], body: None, roles: &[Admin, Practitioner, Nurse], access: QUERY, grants: &[],

@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 use super::fields::{Form, Issue};
 use super::keys;
 use super::role::Role;
+use super::safety::gate::SafetyRecord;
 use super::values::{EntityId, ShortText, UserId};
 use crate::store::{Item, Key, entity_item};
 
@@ -49,9 +50,16 @@ pub const ENVELOPE_FIELDS: &[&str] = &[
     "status",
     "signed",
     "enteredInError",
+    "safety",
+    crate::domain::safety::gate::ACKNOWLEDGEMENTS,
 ];
 
 impl ChartKind {
+    /// Whether charting it runs the safety check (a treatment, a medication).
+    pub fn is_safety_checked(self) -> bool {
+        matches!(self, ChartKind::Treatment | ChartKind::Medication)
+    }
+
     /// The sort-key prefix of its entries in the chart partition.
     pub fn key_prefix(self) -> &'static str {
         match self {
@@ -96,10 +104,21 @@ impl ChartKind {
             }
         }
         let own_status = matches!(self, ChartKind::Allergy | ChartKind::Medication | ChartKind::Condition);
-        let writable = |f: &str| (own_status && f == "status") || (creating && f == "source");
+        let acknowledgements = crate::domain::safety::gate::ACKNOWLEDGEMENTS;
+        let writable = |f: &str| {
+            (own_status && f == "status")
+                || (creating && f == "source")
+                || (self.is_safety_checked() && f == acknowledgements)
+        };
         for field in ENVELOPE_FIELDS.iter().filter(|f| !writable(f)) {
             if form.has(field) {
-                form.reject(field, Issue::Shape("is set by Vellum and cannot be written".into()));
+                let why = match *field {
+                    f if f == acknowledgements => {
+                        "acknowledges alerts of the safety check, which only a treatment or a medication runs"
+                    }
+                    _ => "is set by Vellum and cannot be written",
+                };
+                form.reject(field, Issue::Shape(why.into()));
             }
         }
         match self {
@@ -226,6 +245,9 @@ pub struct Entry {
     pub signed: Option<Stamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entered_in_error: Option<EnteredInError>,
+    /// Treatments and medications: what the safety check said when this version was written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safety: Option<SafetyRecord>,
 }
 
 impl Entry {
@@ -280,6 +302,9 @@ impl Entry {
             "updatedAt": self.updated_at,
             "enteredInError": self.entered_in_error,
         });
+        if self.kind.is_safety_checked() {
+            out.insert("safety".into(), serde_json::to_value(&self.safety).unwrap_or(Value::Null));
+        }
         if let Value::Object(map) = envelope {
             out.extend(map);
         }

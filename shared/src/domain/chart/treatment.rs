@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::allow;
 use crate::domain::fields::{Context, Form, Issue, ParseStr};
+use crate::domain::safety::ProcedureId;
+use crate::domain::safety::rules::RULES;
 use crate::domain::values::{Date, EntityId, LongText, PastInstant, ShortText, UserId};
 
 crate::string_enum! {
@@ -22,6 +24,12 @@ crate::string_enum! {
 }
 
 impl TreatmentType {
+    /// Whether a treatment of this type must name its procedure: the types whose safety rules tell their
+    /// procedures apart (an ablative laser from a non-ablative one, a deep peel from a superficial one).
+    pub fn names_its_procedure(self) -> bool {
+        matches!(self, TreatmentType::Laser | TreatmentType::ChemicalPeel)
+    }
+
     /// Procedures that always put a product into the patient, so its lot must be recorded.
     pub fn uses_products(self) -> bool {
         matches!(
@@ -188,6 +196,9 @@ pub struct Aftercare {
 pub struct Treatment {
     #[serde(rename = "type")]
     pub treatment_type: TreatmentType,
+    /// The procedure of the safety catalogue: required for the types whose procedures rules tell apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub procedure: Option<ProcedureId>,
     pub performed_at: PastInstant,
     pub treated_areas: Vec<ShortText>,
     #[serde(default)]
@@ -215,6 +226,7 @@ impl Treatment {
             form,
             &[
                 "type",
+                "procedure",
                 "performedAt",
                 "treatedAreas",
                 "products",
@@ -228,6 +240,7 @@ impl Treatment {
             ],
         );
         let treatment_type: Option<TreatmentType> = form.req("type");
+        let procedure: Option<ProcedureId> = form.opt("procedure");
         let performed_at: PastInstant = form.opt("performedAt").unwrap_or_else(|| PastInstant::at(form.ctx.now));
         let treated_areas = form.list("treatedAreas", 1, 20);
         let products = form.objects("products", 0, 20, ProductUse::read);
@@ -244,7 +257,7 @@ impl Treatment {
         let outcome = form.opt("outcome");
         let (treatment_type, products, injection_points) = (treatment_type?, products?, injection_points?);
         let day = performed_at.date();
-        let mut ok = true;
+        let mut ok = procedure_fits(form, treatment_type, procedure.as_ref());
         if treatment_type.uses_products() && products.is_empty() {
             form.reject(
                 "products",
@@ -271,6 +284,7 @@ impl Treatment {
         }
         ok.then_some(Self {
             treatment_type,
+            procedure,
             performed_at,
             treated_areas: treated_areas?,
             products,
@@ -282,6 +296,24 @@ impl Treatment {
             follow_up_date,
             outcome,
         })
+    }
+}
+
+/// A type whose procedures the rules tell apart names one, and the procedure named is of the type.
+fn procedure_fits(form: &Form<'_>, treatment_type: TreatmentType, procedure: Option<&ProcedureId>) -> bool {
+    let catalogued = procedure.and_then(|p| RULES.procedure(&p.0));
+    match catalogued {
+        Some(p) if p.treatment_type != treatment_type => {
+            let why = format!("is a {} procedure, not {treatment_type}", p.treatment_type);
+            form.reject("procedure", Issue::Rule(why));
+            false
+        }
+        None if treatment_type.names_its_procedure() && !form.given("procedure") => {
+            let why = format!("is required for {treatment_type}: the safety rules tell its procedures apart");
+            form.reject("procedure", Issue::Rule(why));
+            false
+        }
+        _ => true,
     }
 }
 

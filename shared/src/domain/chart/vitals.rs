@@ -181,18 +181,18 @@ impl Vitals {
     }
 
     /// Every value outside the normal adult resting range, with that range.
-    pub fn flags(&self) -> Vec<Value> {
+    pub fn flags(&self) -> Vec<RangeFlag> {
         let mut flags = Vec::new();
-        let mut check = |measure: &str, value: Option<f64>, lo: f64, hi: f64, normal: &str| {
-            if let Some(v) = value {
-                let flag = if v < lo {
-                    "low"
-                } else if v > hi {
-                    "high"
+        let mut check = |measure: &'static str, value: Option<f64>, lo: f64, hi: f64, normal_range: &'static str| {
+            if let Some(value) = value {
+                let flag = if value < lo {
+                    Flag::Low
+                } else if value > hi {
+                    Flag::High
                 } else {
                     return;
                 };
-                flags.push(json!({"measure": measure, "flag": flag, "normalRange": normal}));
+                flags.push(RangeFlag { measure, flag, normal_range, value });
             }
         };
         let bp = self.blood_pressure.as_ref();
@@ -205,6 +205,27 @@ impl Vitals {
     }
 }
 
+crate::string_enum! {
+    /// Which side of its normal range a value falls.
+    Flag { Low = "low", High = "high" }
+}
+
+/// The measures that are flagged, by the names `flags` gives them.
+pub const FLAGGED_MEASURES: [&str; 5] =
+    ["bloodPressure.systolic", "bloodPressure.diastolic", "heartRate", "temperature", "bmi"];
+
+/// A value outside its normal range (the value itself, in the range's unit, is not shown with the flag:
+/// the reading is beside it).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RangeFlag {
+    pub measure: &'static str,
+    pub flag: Flag,
+    pub normal_range: &'static str,
+    #[serde(skip)]
+    pub value: f64,
+}
+
 /// BMI and range flags, for readers.
 pub fn derived(data: &Data) -> Data {
     let mut out = Data::new();
@@ -214,7 +235,7 @@ pub fn derived(data: &Data) -> Data {
     if let Some(bmi) = vitals.bmi() {
         out.insert("bmi".into(), json!(bmi));
     }
-    out.insert("flags".into(), Value::Array(vitals.flags()));
+    out.insert("flags".into(), serde_json::to_value(vitals.flags()).unwrap_or_else(|_| json!([])));
     out
 }
 
@@ -258,11 +279,7 @@ mod tests {
         assert!(errors.is_empty(), "{errors:?}");
         let vitals = vitals.unwrap();
         assert_eq!(vitals.bmi(), Some(22.1));
-        let flagged: Vec<String> = vitals
-            .flags()
-            .iter()
-            .map(|f| format!("{} {}", f["measure"].as_str().unwrap(), f["flag"].as_str().unwrap()))
-            .collect();
+        let flagged: Vec<String> = vitals.flags().iter().map(|f| format!("{} {}", f.measure, f.flag)).collect();
         assert_eq!(flagged, ["bloodPressure.systolic high", "temperature high"]);
         assert_eq!(vitals.measured_at.as_str(), "2026-06-15T12:00:00.000000Z", "taken now unless said otherwise");
     }

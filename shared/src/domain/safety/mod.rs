@@ -1,12 +1,13 @@
 //! Safety checks at the point of care: a proposed treatment or medication held against the patient's
 //! chart by the shipped rule set, giving the alerts with the facts that raised them and their sources.
 
+pub mod gate;
 pub mod rules;
 #[cfg(test)]
 mod tests;
 
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::domain::chart::allergy::{Allergy, AllergyStatus};
@@ -14,11 +15,12 @@ use crate::domain::chart::condition::Condition;
 use crate::domain::chart::medication::Medication;
 use crate::domain::chart::profile::AestheticProfile;
 use crate::domain::chart::treatment::{Treatment, TreatmentType};
+use crate::domain::chart::vitals::Vitals;
 use crate::domain::chart::{ChartKind, Entry};
 use crate::domain::fields::{Context, ParseStr};
 use crate::domain::schema::one_of;
 use crate::domain::values::EntityId;
-use rules::{AlertSeverity, ChartMatch, Procedure, Product, ProposedMatch, Rule, RuleSet, Source};
+use rules::{AlertSeverity, ChartMatch, Citation, Procedure, Product, ProposedMatch, RuleSet, Source};
 
 /// A product of the catalogue, by its id.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,7 +40,8 @@ impl ParseStr for ProductId {
 }
 
 /// A procedure of the catalogue, by its id.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct ProcedureId(pub String);
 
 impl ParseStr for ProcedureId {
@@ -84,7 +87,7 @@ pub enum Proposed<'r> {
 }
 
 /// A chart entry that raised an alert, and what of it did.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Fact {
     pub kind: ChartKind,
@@ -93,7 +96,7 @@ pub struct Fact {
 }
 
 /// A source as an alert cites it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Cited {
     #[serde(flatten)]
@@ -105,7 +108,7 @@ pub struct Cited {
 }
 
 /// A rule that fired.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Alert {
     pub rule_id: String,
@@ -135,19 +138,22 @@ pub fn words(text: &str) -> String {
     out
 }
 
-/// Whether `text` names `name` (as whole words).
-fn names(text: &str, name: &str) -> bool {
+/// Whether the folded `text` names `name` (as whole words).
+fn names(folded: &str, name: &str) -> bool {
     let name = words(name);
-    name.trim() != "" && words(text).contains(&name)
+    name.trim() != "" && folded.contains(&name)
 }
 
-/// The valid entries of the chart, read as what they record.
+/// The valid entries of the chart, read as what they record, with the names rules match folded once
+/// (`words`): an allergy's substance and reaction, a medication's name, a treatment's products.
 pub struct Chart<'e> {
-    allergies: Vec<(&'e Entry, Allergy)>,
-    medications: Vec<(&'e Entry, Medication)>,
+    allergies: Vec<(&'e Entry, Allergy, [String; 2])>,
+    medications: Vec<(&'e Entry, Medication, String)>,
     conditions: Vec<(&'e Entry, Condition)>,
     profile: Option<(&'e Entry, AestheticProfile)>,
-    treatments: Vec<(&'e Entry, Treatment)>,
+    treatments: Vec<(&'e Entry, Treatment, Vec<String>)>,
+    /// The latest vital signs.
+    vitals: Option<(&'e Entry, Vitals)>,
 }
 
 fn read<T: serde::de::DeserializeOwned>(entry: &Entry) -> Option<T> {
@@ -159,14 +165,36 @@ impl<'e> Chart<'e> {
     pub fn of(entries: &'e [Entry]) -> Self {
         let valid = || entries.iter().filter(|e| e.is_valid());
         let of_kind = |kind: ChartKind| valid().filter(move |e| e.kind == kind);
+        let text = |t: Option<&crate::domain::values::ShortText>| words(t.map_or("", |t| t.as_str()));
         Self {
-            allergies: of_kind(ChartKind::Allergy).filter_map(|e| Some((e, read(e)?))).collect(),
-            medications: of_kind(ChartKind::Medication).filter_map(|e| Some((e, read(e)?))).collect(),
+            allergies: of_kind(ChartKind::Allergy)
+                .filter_map(|e| {
+                    let allergy: Allergy = read(e)?;
+                    let folded = [text(allergy.substance.as_ref()), text(allergy.reaction.as_ref())];
+                    Some((e, allergy, folded))
+                })
+                .collect(),
+            medications: of_kind(ChartKind::Medication)
+                .filter_map(|e| {
+                    let medication: Medication = read(e)?;
+                    let folded = words(medication.name.as_str());
+                    Some((e, medication, folded))
+                })
+                .collect(),
             conditions: of_kind(ChartKind::Condition).filter_map(|e| Some((e, read(e)?))).collect(),
             profile: of_kind(ChartKind::AestheticProfile)
                 .max_by(|a, b| a.updated_at.cmp(&b.updated_at))
                 .and_then(|e| Some((e, read(e)?))),
-            treatments: of_kind(ChartKind::Treatment).filter_map(|e| Some((e, read(e)?))).collect(),
+            treatments: of_kind(ChartKind::Treatment)
+                .filter_map(|e| {
+                    let treatment: Treatment = read(e)?;
+                    let folded = treatment.products.iter().map(|p| words(p.product.as_str())).collect();
+                    Some((e, treatment, folded))
+                })
+                .collect(),
+            vitals: of_kind(ChartKind::Vitals)
+                .filter_map(|e| Some((e, read::<Vitals>(e)?)))
+                .max_by(|(_, a), (_, b)| a.measured_at.as_str().cmp(b.measured_at.as_str())),
         }
     }
 }
@@ -175,11 +203,12 @@ fn fact(entry: &Entry, detail: String) -> Fact {
     Fact { kind: entry.kind, entry_id: entry.id, detail }
 }
 
-/// Whether a text (a medication's name, an allergy's substance) names a member of one of `classes`, or
-/// carries the RxNorm code of one.
-fn in_classes(rules: &RuleSet, classes: &[String], text: &str, rxnorm: Option<&str>) -> bool {
+/// Whether a folded text (`words` of a medication's name, an allergy's substance) names a member of one
+/// of `classes`, or carries the RxNorm code of one.
+fn in_classes(rules: &RuleSet, classes: &[String], folded: &str, rxnorm: Option<&str>) -> bool {
     classes.iter().filter_map(|c| rules.class(c)).flat_map(|c| &c.members).any(|member| {
-        member.names().any(|name| names(text, name)) || (rxnorm.is_some() && member.rxnorm.as_deref() == rxnorm)
+        member.folded.iter().any(|name| folded.contains(name.as_str()))
+            || (rxnorm.is_some() && member.rxnorm.as_deref() == rxnorm)
     })
 }
 
@@ -196,18 +225,16 @@ impl Chart<'_> {
                 let found: Vec<Fact> = self
                     .allergies
                     .iter()
-                    .filter(|(_, a)| a.status == AllergyStatus::Active && !a.no_known_allergies)
-                    .filter(|(_, a)| {
-                        let substance = a.substance.as_ref().map_or("", |s| s.as_str());
+                    .filter(|(_, a, _)| a.status == AllergyStatus::Active && !a.no_known_allergies)
+                    .filter(|(_, a, [substance, _])| {
                         let code = a.code.as_ref().filter(|c| c.system.as_str() == "rxnorm").map(|c| c.code.as_str());
                         classes.is_empty() || in_classes(rules, classes, substance, code)
                     })
-                    .filter(|(_, a)| severities.is_empty() || a.severity.is_some_and(|s| severities.contains(&s)))
-                    .filter(|(_, a)| {
-                        let reaction = a.reaction.as_ref().map_or("", |r| r.as_str());
+                    .filter(|(_, a, _)| severities.is_empty() || a.severity.is_some_and(|s| severities.contains(&s)))
+                    .filter(|(_, _, [_, reaction])| {
                         reactions.is_empty() || reactions.iter().any(|word| names(reaction, word))
                     })
-                    .map(|(e, a)| {
+                    .map(|(e, a, _)| {
                         let substance = a.substance.as_ref().map_or("an unnamed substance", |s| s.as_str());
                         let reaction = a.reaction.as_ref().map(|r| format!(", reaction: {}", r.as_str()));
                         let severity = a.severity.map(|s| format!(", {s}"));
@@ -226,15 +253,15 @@ impl Chart<'_> {
             ChartMatch::Medication { classes, within_days } => self
                 .medications
                 .iter()
-                .filter(|(_, m)| in_classes(rules, classes, m.name.as_str(), None))
+                .filter(|(_, _, name)| in_classes(rules, classes, name, None))
                 // A medication stopped on a date not recorded may have been stopped within any window.
-                .filter(|(_, m)| {
+                .filter(|(_, m, _)| {
                     m.status.is_current()
                         || within_days.is_some_and(|days| {
                             m.stop_date.as_ref().is_none_or(|stop| days_before(today, stop.0) <= i64::from(days))
                         })
                 })
-                .map(|(e, m)| {
+                .map(|(e, m, _)| {
                     let when = match &m.stop_date {
                         _ if m.status.is_current() => {
                             m.start_date.as_ref().map_or("taken now".into(), |start| format!("taken since {}", start.0))
@@ -287,13 +314,31 @@ impl Chart<'_> {
             ChartMatch::Treatment { types, product_classes, within_days } => self
                 .treatments
                 .iter()
-                .filter(|(_, t)| days_before(today, t.performed_at.date()) <= i64::from(*within_days))
-                .filter(|(_, t)| {
-                    let products = || t.products.iter().map(|p| p.product.as_str());
+                .filter(|(_, t, _)| days_before(today, t.performed_at.date()) <= i64::from(*within_days))
+                .filter(|(_, t, products)| {
                     types.contains(&t.treatment_type)
-                        || products().any(|name| in_classes(rules, product_classes, name, None))
+                        || products.iter().any(|name| in_classes(rules, product_classes, name, None))
                 })
-                .map(|(e, t)| fact(e, format!("{} on {}", t.treatment_type, t.performed_at.date())))
+                .map(|(e, t, _)| fact(e, format!("{} on {}", t.treatment_type, t.performed_at.date())))
+                .collect(),
+            ChartMatch::Vitals { measures, flag, within_days } => self
+                .vitals
+                .iter()
+                .filter(|(_, v)| days_before(today, v.measured_at.date()) <= i64::from(*within_days))
+                .flat_map(|(e, v)| {
+                    v.flags()
+                        .into_iter()
+                        .filter(|f| f.flag == *flag && measures.iter().any(|m| m == f.measure))
+                        .map(|f| {
+                            let value = (f.value * 10.0).round() / 10.0;
+                            let at = v.measured_at.as_str();
+                            fact(
+                                e,
+                                format!("{} {value} ({}; normal {}), measured {at}", f.measure, f.flag, f.normal_range),
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
                 .collect(),
         };
         (!found.is_empty()).then_some(found)
@@ -323,8 +368,48 @@ impl Proposed<'_> {
     }
 }
 
+/// An alert of a rule (or a standing alert) with these facts, its citations resolved.
+fn alert(
+    rules: &RuleSet,
+    id: &str,
+    severity: AlertSeverity,
+    (summary, advice): (&str, &str),
+    citations: &[Citation],
+    facts: Vec<Fact>,
+) -> Alert {
+    Alert {
+        rule_id: id.to_string(),
+        severity,
+        summary: summary.to_string(),
+        advice: advice.to_string(),
+        facts,
+        sources: citations
+            .iter()
+            .filter_map(|c| {
+                let source = rules.sources.get(&c.source)?.clone();
+                Some(Cited { source, section: c.section.clone(), quote: c.quote.clone() })
+            })
+            .collect(),
+    }
+}
+
+/// Adds the facts not yet in `facts`.
+fn gather(facts: &mut Vec<Fact>, found: Vec<Fact>) {
+    for f in found {
+        if !facts.contains(&f) {
+            facts.push(f);
+        }
+    }
+}
+
 /// The alert of `rule` if it fires for `proposed` on `chart`.
-fn fire(rules: &RuleSet, rule: &Rule, chart: &Chart<'_>, proposed: &Proposed<'_>, today: NaiveDate) -> Option<Alert> {
+fn fire(
+    rules: &RuleSet,
+    rule: &rules::Rule,
+    chart: &Chart<'_>,
+    proposed: &Proposed<'_>,
+    today: NaiveDate,
+) -> Option<Alert> {
     let mut facts: Vec<Fact> = Vec::new();
     let mut fired = false;
     for when in rule.when.iter().filter(|w| proposed.is(&w.proposed)) {
@@ -336,39 +421,47 @@ fn fire(rules: &RuleSet, rule: &Rule, chart: &Chart<'_>, proposed: &Proposed<'_>
         }
         for found in when.chart.iter().filter_map(|m| chart.shows(rules, m, today)) {
             fired = true;
-            facts.extend(found.into_iter().filter(|f| !facts.contains(f)).collect::<Vec<_>>());
+            gather(&mut facts, found);
         }
     }
-    fired.then(|| Alert {
-        rule_id: rule.id.clone(),
-        severity: rule.severity,
-        summary: rule.summary.clone(),
-        advice: rule.advice.clone(),
-        facts,
-        sources: rule
-            .sources
-            .iter()
-            .filter_map(|c| {
-                let source = rules.sources.get(&c.source)?.clone();
-                Some(Cited { source, section: c.section.clone(), quote: c.quote.clone() })
-            })
-            .collect(),
-    })
+    fired.then(|| alert(rules, &rule.id, rule.severity, (&rule.summary, &rule.advice), &rule.sources, facts))
+}
+
+fn worst_first(alerts: &mut [Alert]) {
+    alerts.sort_by(|a, b| b.severity.rank().cmp(&a.severity.rank()).then_with(|| a.rule_id.cmp(&b.rule_id)));
+}
+
+/// The standing alerts of `chart` on `today` (its own facts, whatever is proposed), worst first.
+pub fn standing(rules: &RuleSet, chart: &Chart<'_>, today: NaiveDate) -> Vec<Alert> {
+    let mut alerts: Vec<Alert> = rules
+        .standing
+        .iter()
+        .filter_map(|s| {
+            let mut facts = Vec::new();
+            for found in s.chart.iter().filter_map(|m| chart.shows(rules, m, today)) {
+                gather(&mut facts, found);
+            }
+            (!facts.is_empty()).then(|| alert(rules, &s.id, s.severity, (&s.summary, &s.advice), &s.sources, facts))
+        })
+        .collect();
+    worst_first(&mut alerts);
+    alerts
 }
 
 /// Every alert the rule set raises for `proposed` on `chart` on `today`, worst first.
 pub fn check(rules: &RuleSet, chart: &Chart<'_>, proposed: &Proposed<'_>, today: NaiveDate) -> Vec<Alert> {
     let mut alerts: Vec<Alert> = rules.rules.iter().filter_map(|r| fire(rules, r, chart, proposed, today)).collect();
-    alerts.sort_by(|a, b| b.severity.rank().cmp(&a.severity.rank()).then_with(|| a.rule_id.cmp(&b.rule_id)));
+    worst_first(&mut alerts);
     alerts
 }
 
 /// The classes a medication's name or RxNorm code puts it in.
 pub fn medication_classes<'r>(rules: &'r RuleSet, name: &str, rxnorm: Option<&str>) -> Vec<&'r str> {
+    let folded = words(name);
     rules
         .classes
         .iter()
-        .filter(|class| in_classes(rules, std::slice::from_ref(&class.id), name, rxnorm))
+        .filter(|class| in_classes(rules, std::slice::from_ref(&class.id), &folded, rxnorm))
         .map(|class| class.id.as_str())
         .collect()
 }
@@ -376,5 +469,5 @@ pub fn medication_classes<'r>(rules: &'r RuleSet, name: &str, rxnorm: Option<&st
 /// The catalogue's product a charted name names: its name or an alias, as whole words.
 pub fn product_named<'r>(rules: &'r RuleSet, name: &str) -> Option<&'r Product> {
     let wanted = words(name);
-    rules.products.iter().find(|p| p.names().any(|n| words(n) == wanted))
+    rules.products.iter().find(|p| p.folded.contains(&wanted))
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::chart::allergy::Severity;
 use crate::domain::chart::profile::{Fitzpatrick, HISTORY_FLAGS, PregnancyStatus};
 use crate::domain::chart::treatment::TreatmentType;
+use crate::domain::chart::vitals::{FLAGGED_MEASURES, Flag};
 
 crate::string_enum! {
     /// How strongly an alert speaks: the first two make a check `blocking`.
@@ -45,10 +46,12 @@ pub struct RuleSet {
     pub products: Vec<Product>,
     pub procedures: Vec<Procedure>,
     pub rules: Vec<Rule>,
+    /// What the chart summary shows whatever is proposed: facts a practitioner must have in mind.
+    pub standing: Vec<Standing>,
 }
 
 /// A publication a rule rests on.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Source {
     pub title: String,
@@ -80,6 +83,9 @@ pub struct Member {
     pub aliases: Vec<String>,
     #[serde(default)]
     pub rxnorm: Option<String>,
+    /// Its names folded for matching (`words`), once, when the rule set is loaded.
+    #[serde(skip)]
+    pub folded: Vec<String>,
 }
 
 impl Member {
@@ -105,6 +111,9 @@ pub struct Product {
     /// What the source leaves unverified.
     #[serde(default)]
     pub note: Option<String>,
+    /// Its names folded for matching (`words`), once, when the rule set is loaded.
+    #[serde(skip)]
+    pub folded: Vec<String>,
 }
 
 impl Product {
@@ -134,6 +143,18 @@ pub struct Rule {
     pub advice: String,
     /// Alternatives: the rule fires when any holds.
     pub when: Vec<When>,
+    pub sources: Vec<Citation>,
+}
+
+/// A standing alert: raised by the chart alone (any of `chart`), shown with the chart summary.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Standing {
+    pub id: String,
+    pub severity: AlertSeverity,
+    pub summary: String,
+    pub advice: String,
+    pub chart: Vec<ChartMatch>,
     pub sources: Vec<Citation>,
 }
 
@@ -226,6 +247,14 @@ pub enum ChartMatch {
         #[serde(rename = "withinDays")]
         within_days: u32,
     },
+    /// The latest vital signs, taken within the days given, flag one of these measures on this side of its
+    /// normal range.
+    Vitals {
+        measures: Vec<String>,
+        flag: Flag,
+        #[serde(rename = "withinDays")]
+        within_days: u32,
+    },
 }
 
 fn one() -> usize {
@@ -234,10 +263,23 @@ fn one() -> usize {
 
 /// The rule set shipped with this build.
 pub static RULES: LazyLock<RuleSet> = LazyLock::new(|| {
-    serde_json::from_str(include_str!("../../../rules/safety.json")).expect("rules/safety.json is a rule set")
+    RuleSet::read(include_str!("../../../rules/safety.json")).expect("rules/safety.json is a rule set")
 });
 
 impl RuleSet {
+    /// A rule set from its JSON, with every name folded for matching once.
+    pub fn read(json: &str) -> serde_json::Result<Self> {
+        let mut rules: RuleSet = serde_json::from_str(json)?;
+        let fold = |names: Vec<&str>| names.into_iter().map(super::words).filter(|n| !n.trim().is_empty()).collect();
+        for member in rules.classes.iter_mut().flat_map(|c| c.members.iter_mut()) {
+            member.folded = fold(member.names().collect());
+        }
+        for product in &mut rules.products {
+            product.folded = fold(product.names().collect());
+        }
+        Ok(rules)
+    }
+
     pub fn class(&self, id: &str) -> Option<&SubstanceClass> {
         self.classes.iter().find(|c| c.id == id)
     }
@@ -267,13 +309,11 @@ impl RuleSet {
         unique("class", self.classes.iter().map(|c| c.id.as_str()).collect());
         unique("product", self.products.iter().map(|p| p.id.as_str()).collect());
         unique("procedure", self.procedures.iter().map(|p| p.id.as_str()).collect());
-        unique("rule", self.rules.iter().map(|r| r.id.as_str()).collect());
+        unique(
+            "rule",
+            self.rules.iter().map(|r| r.id.as_str()).chain(self.standing.iter().map(|s| s.id.as_str())).collect(),
+        );
         let tags: HashSet<&str> = self.procedures.iter().flat_map(|p| p.tags.iter().map(String::as_str)).collect();
-        let check_classes = |owner: &str, classes: &[String], problems: &mut Vec<String>| {
-            for class in classes.iter().filter(|c| self.class(c).is_none()) {
-                problems.push(format!("{owner} names the unknown class {class}"));
-            }
-        };
         for (name, source) in &self.sources {
             if source.url.is_none() && source.note.is_none() {
                 problems.push(format!("source {name} has neither a URL nor a note saying why"));
@@ -289,22 +329,15 @@ impl RuleSet {
             }
         }
         for product in &self.products {
-            check_classes(&format!("product {}", product.id), &product.classes, &mut problems);
+            self.check_classes(&format!("product {}", product.id), &product.classes, &mut problems);
             if !self.sources.contains_key(&product.source) {
                 problems.push(format!("product {} cites the unknown source {}", product.id, product.source));
             }
         }
         for rule in &self.rules {
             let owner = format!("rule {}", rule.id);
-            if rule.summary.trim().is_empty() || rule.advice.trim().is_empty() {
-                problems.push(format!("{owner} has no summary or advice"));
-            }
-            if rule.when.is_empty() || rule.sources.is_empty() {
-                problems.push(format!("{owner} has no condition or no source"));
-            }
-            for citation in rule.sources.iter().filter(|c| !self.sources.contains_key(&c.source)) {
-                problems.push(format!("{owner} cites the unknown source {}", citation.source));
-            }
+            let texts = [&rule.summary, &rule.advice];
+            self.check_alert(&owner, texts, rule.when.is_empty(), &rule.sources, &mut problems);
             for when in &rule.when {
                 match &when.proposed {
                     ProposedMatch::Treatment { types, product_classes, products, procedure_tags } => {
@@ -315,7 +348,7 @@ impl RuleSet {
                         {
                             problems.push(format!("{owner} matches every treatment"));
                         }
-                        check_classes(&owner, product_classes, &mut problems);
+                        self.check_classes(&owner, product_classes, &mut problems);
                         for product in products.iter().filter(|p| self.product(p).is_none()) {
                             problems.push(format!("{owner} names the unknown product {product}"));
                         }
@@ -323,36 +356,78 @@ impl RuleSet {
                             problems.push(format!("{owner} names the procedure tag {tag}, which no procedure has"));
                         }
                     }
-                    ProposedMatch::Medication { classes } => check_classes(&owner, classes, &mut problems),
+                    ProposedMatch::Medication { classes } => self.check_classes(&owner, classes, &mut problems),
                 }
                 for fact in when.chart.iter().chain(&when.unless) {
-                    match fact {
-                        ChartMatch::Allergy { classes, .. } | ChartMatch::Medication { classes, .. } => {
-                            check_classes(&owner, classes, &mut problems)
-                        }
-                        ChartMatch::Treatment { product_classes, .. } => {
-                            check_classes(&owner, product_classes, &mut problems)
-                        }
-                        ChartMatch::History { flags } => {
-                            for flag in flags.iter().filter(|f| !HISTORY_FLAGS.contains(&f.as_str())) {
-                                problems.push(format!("{owner} names the unknown history flag {flag}"));
-                            }
-                        }
-                        ChartMatch::Condition { codes } => {
-                            let code_like = |c: &String| {
-                                c.len() >= 3
-                                    && c.as_bytes()[0].is_ascii_uppercase()
-                                    && c[1..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
-                            };
-                            for code in codes.iter().filter(|c| !code_like(c)) {
-                                problems.push(format!("{owner} names {code:?}, which is no ICD-10 code"));
-                            }
-                        }
-                        ChartMatch::Pregnancy { .. } | ChartMatch::Fitzpatrick { .. } => {}
-                    }
+                    self.check_fact(&owner, fact, &mut problems);
                 }
             }
         }
+        for standing in &self.standing {
+            let owner = format!("standing alert {}", standing.id);
+            let texts = [&standing.summary, &standing.advice];
+            self.check_alert(&owner, texts, standing.chart.is_empty(), &standing.sources, &mut problems);
+            for fact in &standing.chart {
+                self.check_fact(&owner, fact, &mut problems);
+            }
+        }
         problems
+    }
+
+    /// What is wrong with what a rule or a standing alert says: its texts, a condition, its sources.
+    fn check_alert(
+        &self,
+        owner: &str,
+        [summary, advice]: [&String; 2],
+        unconditional: bool,
+        sources: &[Citation],
+        problems: &mut Vec<String>,
+    ) {
+        if summary.trim().is_empty() || advice.trim().is_empty() {
+            problems.push(format!("{owner} has no summary or advice"));
+        }
+        if unconditional || sources.is_empty() {
+            problems.push(format!("{owner} has no condition or no source"));
+        }
+        for citation in sources.iter().filter(|c| !self.sources.contains_key(&c.source)) {
+            problems.push(format!("{owner} cites the unknown source {}", citation.source));
+        }
+    }
+
+    fn check_classes(&self, owner: &str, classes: &[String], problems: &mut Vec<String>) {
+        for class in classes.iter().filter(|c| self.class(c).is_none()) {
+            problems.push(format!("{owner} names the unknown class {class}"));
+        }
+    }
+
+    /// What is wrong with a chart fact a rule names.
+    fn check_fact(&self, owner: &str, fact: &ChartMatch, problems: &mut Vec<String>) {
+        match fact {
+            ChartMatch::Allergy { classes, .. } | ChartMatch::Medication { classes, .. } => {
+                self.check_classes(owner, classes, problems)
+            }
+            ChartMatch::Treatment { product_classes, .. } => self.check_classes(owner, product_classes, problems),
+            ChartMatch::History { flags } => {
+                for flag in flags.iter().filter(|f| !HISTORY_FLAGS.contains(&f.as_str())) {
+                    problems.push(format!("{owner} names the unknown history flag {flag}"));
+                }
+            }
+            ChartMatch::Condition { codes } => {
+                let code_like = |c: &String| {
+                    c.len() >= 3
+                        && c.as_bytes()[0].is_ascii_uppercase()
+                        && c[1..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
+                };
+                for code in codes.iter().filter(|c| !code_like(c)) {
+                    problems.push(format!("{owner} names {code:?}, which is no ICD-10 code"));
+                }
+            }
+            ChartMatch::Vitals { measures, .. } => {
+                for measure in measures.iter().filter(|m| !FLAGGED_MEASURES.contains(&m.as_str())) {
+                    problems.push(format!("{owner} names the unknown vital sign {measure}"));
+                }
+            }
+            ChartMatch::Pregnancy { .. } | ChartMatch::Fitzpatrick { .. } => {}
+        }
     }
 }

@@ -94,6 +94,10 @@ fn a_broken_rule_set_is_caught() {
         "classes": [{"id": "toxins", "name": "Toxins", "members": []}, {"id": "creams", "name": "Creams", "members": [{"name": "LMX 4/LMX 5"}]}],
         "products": [{"id": "p", "name": "P", "manufacturer": "M", "treatmentType": "neurotoxin", "classes": ["nothing"], "source": "gone"}],
         "procedures": [],
+        "standing": [
+            {"id": "s", "severity": "info", "summary": "s", "advice": "a", "sources": [{"source": "label"}],
+             "chart": [{"vitals": {"measures": ["pulse"], "flag": "high", "withinDays": 1}}]},
+        ],
         "rules": [
             {"id": "r", "severity": "info", "summary": "s", "advice": "", "sources": [{"source": "absent"}],
              "when": [{"proposed": {"treatment": {"procedureTags": ["no-tag"]}}, "chart": [{"history": {"flags": ["tattoos"]}}, {"condition": {"codes": ["l91"]}}]}]},
@@ -116,6 +120,7 @@ fn a_broken_rule_set_is_caught() {
         "rule id \"r\" is repeated",
         "rule r matches every treatment",
         "class creams has the name \"LMX 4/LMX 5\"",
+        "standing alert s names the unknown vital sign pulse",
     ] {
         assert!(problems.contains(expected), "{expected} not in:\n{problems}");
     }
@@ -126,14 +131,14 @@ fn a_broken_rule_set_is_caught() {
 
 #[test]
 fn names_match_as_whole_words_whatever_the_case_and_accents() {
-    assert!(names("Doxycycline hyclate 100 mg", "doxycycline"));
-    assert!(names("XYLOCAINE 1%", "Xylocaine"));
-    assert!(names("cow's milk", "cow's milk"));
-    assert!(!names("Minocyclinex", "minocycline"), "a longer word is another word");
-    assert!(!names("milk thistle", "cow's milk"));
+    assert!(names(&words("Doxycycline hyclate 100 mg"), "doxycycline"));
+    assert!(names(&words("XYLOCAINE 1%"), "Xylocaine"));
+    assert!(names(&words("cow's milk"), "cow's milk"));
+    assert!(!names(&words("Minocyclinex"), "minocycline"), "a longer word is another word");
+    assert!(!names(&words("milk thistle"), "cow's milk"));
     assert_eq!(medication_classes(&RULES, "Dabigatran 150 mg", None), ["anticoagulants"]);
     assert_eq!(medication_classes(&RULES, "LMX 4 cream", None), ["amide-local-anesthetics"]);
-    assert!(names("Juvéderm Voluma XC", "Juvederm Voluma XC"));
+    assert!(names(&words("Juvéderm Voluma XC"), "Juvederm Voluma XC"));
     assert_eq!(product_named(&RULES, "juvederm voluma xc").map(|p| p.id.as_str()), Some("juvederm-voluma-xc"));
     assert_eq!(medication_classes(&RULES, "Accutane 40 mg", None), ["isotretinoin"]);
     assert_eq!(medication_classes(&RULES, "an unlisted drug", Some("6064")), ["isotretinoin"], "by RxNorm code");
@@ -418,5 +423,155 @@ fn every_rule_fires_for_a_chart_it_names() {
     }
     for rule in &RULES.rules {
         assert!(cases.iter().any(|(id, ..)| *id == rule.id), "{} has no case here: add one", rule.id);
+    }
+}
+
+fn vitals(measured: &str, data: Value) -> Entry {
+    let mut data = data;
+    data["measuredAt"] = json!(measured);
+    entry(ChartKind::Vitals, 6, data)
+}
+
+fn days_ago(days: u64, time: &str) -> String {
+    format!("{}T{time}Z", today() - chrono::Days::new(days))
+}
+
+/// The ids of the standing alerts a chart raises.
+fn standing_of(chart: &[Entry]) -> Vec<String> {
+    standing(&RULES, &Chart::of(chart), today()).into_iter().map(|a| a.rule_id).collect()
+}
+
+#[test]
+fn standing_alerts_come_from_the_chart_alone_within_their_windows() {
+    let stopped = |days: u64| medication("Absorica", "stopped", Some(&(today() - chrono::Days::new(days)).to_string()));
+    assert_eq!(standing_of(&[stopped(183)]), ["standing-isotretinoin"]);
+    assert!(standing_of(&[stopped(184)]).is_empty(), "six months after stopping, isotretinoin stands no more");
+    assert_eq!(standing_of(&[medication("Eliquis", "active", None)]), ["standing-bleeding-risk"]);
+    let pressure = json!({"bloodPressure": {"systolic": 162, "diastolic": 85}});
+    let alerts = standing(&RULES, &Chart::of(&[vitals(&days_ago(30, "09:00:00"), pressure.clone())]), today());
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].rule_id, "vitals-blood-pressure-high");
+    assert!(alerts[0].facts[0].detail.starts_with("bloodPressure.systolic 162 (high; normal 90-139 mmHg)"));
+    assert!(standing_of(&[vitals(&days_ago(31, "09:00:00"), pressure.clone())]).is_empty(), "an old reading");
+    // Only the latest set counts: a normal reading after the high one clears it.
+    let normal = vitals(&days_ago(1, "09:00:00"), json!({"bloodPressure": {"systolic": 120, "diastolic": 75}}));
+    assert!(standing_of(&[vitals(&days_ago(2, "09:00:00"), pressure), normal]).is_empty());
+    let fever = vitals(&days_ago(0, "08:00:00"), json!({"temperature": {"value": 101.3, "unit": "F"}}));
+    assert_eq!(standing_of(&[fever]), ["vitals-temperature-high"]);
+    let worst_first = standing_of(&[
+        allergy("penicillin", "anaphylaxis", "life-threatening"),
+        profile(json!({"history": {"keloids": true}})),
+        medication("ibuprofen", "active", None),
+    ]);
+    assert_eq!(worst_first, ["standing-severe-allergy", "standing-bleeding-risk", "standing-keloids"]);
+}
+
+#[test]
+fn every_standing_alert_rises_for_a_chart_it_names() {
+    let recent = |data: Value| vitals(&days_ago(0, "08:00:00"), data);
+    let cases: Vec<(&str, Entry)> = vec![
+        ("standing-isotretinoin", medication("Claravis", "active", None)),
+        ("standing-bleeding-risk", medication("clopidogrel", "active", None)),
+        ("standing-severe-allergy", allergy("latex", "anaphylactic shock", "severe")),
+        (
+            "standing-pregnancy-breastfeeding",
+            profile(json!({"pregnancy": {"status": "breastfeeding", "recordedOn": "2026-11-20"}})),
+        ),
+        ("standing-keloids", condition("L91.0")),
+        ("standing-cold-sores", condition("B00.1")),
+        ("vitals-blood-pressure-high", recent(json!({"bloodPressure": {"systolic": 130, "diastolic": 95}}))),
+        ("vitals-blood-pressure-low", recent(json!({"bloodPressure": {"systolic": 85, "diastolic": 55}}))),
+        ("vitals-heart-rate-high", recent(json!({"heartRate": 118}))),
+        ("vitals-heart-rate-low", recent(json!({"heartRate": 48}))),
+        ("vitals-temperature-high", recent(json!({"temperature": {"value": 38.4, "unit": "C"}}))),
+        ("vitals-temperature-low", recent(json!({"temperature": {"value": 35.6, "unit": "C"}}))),
+        (
+            "vitals-bmi-high",
+            recent(json!({"weight": {"value": 95, "unit": "kg"}, "height": {"value": 175, "unit": "cm"}})),
+        ),
+        (
+            "vitals-bmi-low",
+            recent(json!({"weight": {"value": 50, "unit": "kg"}, "height": {"value": 175, "unit": "cm"}})),
+        ),
+    ];
+    for (id, chart) in &cases {
+        assert_eq!(standing_of(std::slice::from_ref(chart)), [*id], "{id}");
+    }
+    for alert in &RULES.standing {
+        assert!(cases.iter().any(|(id, _)| *id == alert.id), "{} has no case here: add one", alert.id);
+    }
+    assert!(standing_of(&[]).is_empty());
+}
+
+mod gate {
+    use super::*;
+    use crate::domain::safety::gate::{Acknowledgement, Decision, Override, Refusal};
+
+    fn actor() -> crate::domain::chart::Actor {
+        serde_json::from_value(json!({"userId": "practitioner-1", "role": "practitioner"})).unwrap()
+    }
+
+    fn reason(text: &str) -> crate::domain::values::ShortText {
+        serde_json::from_value(json!(text)).unwrap()
+    }
+
+    /// A lidocaine allergy (contraindicated) and an NSAID (caution) before a lidocaine filler.
+    fn alerts() -> Vec<Alert> {
+        let chart = [allergy("lidocaine", "hives", "moderate"), medication("naproxen", "active", None)];
+        check(&RULES, &Chart::of(&chart), &treatment("dermal-filler", &["restylane-l"], None), today())
+    }
+
+    const LIDOCAINE: &str = "filler-lidocaine-amide-anesthetic-allergy";
+
+    fn ack(rule: &str) -> Acknowledgement {
+        Acknowledgement { rule_id: rule.into(), reason: reason("allergy disproved by patch test 2026-11-02") }
+    }
+
+    fn decide(given: Vec<Acknowledgement>, kept: &[Override], enforced: bool) -> Result<SafetyRecord, Refusal> {
+        let decision = Decision { alerts: alerts(), given, kept, enforced };
+        decision.decide(&actor(), "2026-12-03T10:00:00.000000Z", vec!["House HA".into()])
+    }
+
+    use crate::domain::safety::gate::SafetyRecord;
+
+    #[test]
+    fn a_blocking_alert_refuses_until_acknowledged_and_a_caution_never_does() {
+        match decide(Vec::new(), &[], true) {
+            Err(Refusal::Unacknowledged { alerts, missing }) => {
+                assert_eq!(missing, [LIDOCAINE]);
+                assert!(alerts.iter().any(|a| a.rule_id == "filler-anticoagulant-antiplatelet-nsaid"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let record = decide(vec![ack(LIDOCAINE)], &[], true).unwrap();
+        assert_eq!(record.overrides.len(), 1);
+        assert_eq!(record.overrides[0].rule_id, LIDOCAINE);
+        assert_eq!(record.made_at("2026-12-03T10:00:00.000000Z").count(), 1);
+        assert_eq!(record.alerts.len(), 2, "the caution is kept with the entry too");
+        assert_eq!(record.unmatched_products, ["House HA"]);
+        let stored = serde_json::to_value(&record).unwrap();
+        assert_eq!(serde_json::from_value::<SafetyRecord>(stored).unwrap(), record, "it reads back as written");
+    }
+
+    #[test]
+    fn an_acknowledgement_kept_from_the_version_before_still_counts_but_is_not_made_again() {
+        let earlier = decide(vec![ack(LIDOCAINE)], &[], true).unwrap();
+        let decision = Decision { alerts: alerts(), given: Vec::new(), kept: &earlier.overrides, enforced: true };
+        let later = decision.decide(&actor(), "2026-12-04T10:00:00.000000Z", Vec::new()).unwrap();
+        assert_eq!(later.overrides, earlier.overrides);
+        assert_eq!(later.made_at("2026-12-04T10:00:00.000000Z").count(), 0);
+    }
+
+    #[test]
+    fn a_moot_or_repeated_acknowledgement_is_refused_and_another_source_is_recorded_not_refused() {
+        let caution = "filler-anticoagulant-antiplatelet-nsaid";
+        assert_eq!(decide(vec![ack(caution)], &[], true).unwrap_err(), Refusal::Moot { index: 0 });
+        assert_eq!(
+            decide(vec![ack(LIDOCAINE), ack(LIDOCAINE)], &[], true).unwrap_err(),
+            Refusal::Repeated { index: 1 }
+        );
+        let recorded = decide(Vec::new(), &[], false).unwrap();
+        assert!(recorded.overrides.is_empty());
+        assert_eq!(recorded.alerts.len(), 2);
     }
 }

@@ -3,10 +3,14 @@
 
 use serde_json::{Value, json};
 
-use super::{Answer, actor, answer, described, instant, nullable, object, of, page, reference, stored, text};
+use super::{
+    Answer, actor, answer, described, instant, nullable, object, of, page, reference, stored, text, with_required,
+};
 use crate::domain::chart::ChartKind;
 use crate::domain::chart::summary::RECENT;
 use crate::domain::chart::treatment::{LotNumber, QuantityUnit, TreatmentType};
+use crate::domain::chart::vitals::{FLAGGED_MEASURES, Flag};
+use crate::domain::safety::gate::ACKNOWLEDGEMENTS;
 use crate::domain::safety::rules::{AlertSeverity, RULES};
 use crate::domain::schema::one_of;
 use crate::domain::values::{Date, EntityId, PastInstant, UserId};
@@ -77,8 +81,8 @@ fn derived(kind: ChartKind) -> Value {
             "bmi": {"type": "number", "description": "Body-mass index (kg/m2) to one decimal, when weight and height were both taken"},
             "flags": {"type": "array", "description": "Every value outside the normal adult resting range",
                 "items": object(&["measure", "flag", "normalRange"], json!({
-                    "measure": {"enum": ["bloodPressure.systolic", "bloodPressure.diastolic", "heartRate", "temperature", "bmi"]},
-                    "flag": {"enum": ["low", "high"]},
+                    "measure": {"enum": FLAGGED_MEASURES},
+                    "flag": one_of(Flag::ALL),
                     "normalRange": {"type": "string"},
                 }))},
         }),
@@ -109,6 +113,9 @@ fn entry(kind: ChartKind) -> Value {
         "enteredInError",
     ];
     required.extend_from_slice(always_present(kind));
+    if kind.is_safety_checked() {
+        required.push("safety");
+    }
     let mut properties = json!({
         "id": of::<EntityId>(),
         "kind": {"const": kind.as_str()},
@@ -124,7 +131,14 @@ fn entry(kind: ChartKind) -> Value {
     if let (Some(own), Value::Object(computed)) = (properties.as_object_mut(), derived(kind)) {
         own.extend(computed);
     }
+    if kind.is_safety_checked() {
+        properties["safety"] = nullable(reference("SafetyRecord"));
+    }
     let mut schema = stored(request, &required, properties);
+    // Acknowledgements go with a request; what they became is in `safety`.
+    if let Some(Value::Object(own)) = schema.get_mut("properties") {
+        own.remove(ACKNOWLEDGEMENTS);
+    }
     // A profile of empty lists only (`{"concerns": []}`) is accepted and stored as no field at all.
     if kind == ChartKind::AestheticProfile
         && let Some(own) = schema.as_object_mut()
@@ -139,7 +153,7 @@ fn summary() -> Value {
     let entries = |kind: ChartKind| json!({"type": "array", "items": reference(named(kind).0)});
     let recent = |kind: ChartKind| json!({"type": "array", "maxItems": RECENT, "items": reference(named(kind).0)});
     let schema = object(
-        &["patient", "sections"],
+        &["patient", "sections", "standingAlerts"],
         json!({
             "patient": reference("PatientSummary"),
             "sections": {"type": "array", "uniqueItems": true, "description": "The sections shown, in order",
@@ -154,6 +168,8 @@ fn summary() -> Value {
             "recentNotes": recent(ChartKind::Note),
             "recentTreatments": recent(ChartKind::Treatment),
             "aestheticProfile": nullable(reference(named(ChartKind::AestheticProfile).0)),
+            "standingAlerts": {"type": "array", "items": reference("SafetyAlert"),
+                "description": "What the chart alone raises, whatever is proposed (on isotretinoin, a severe allergy, vital signs out of range), worst first; only those whose every fact is in a section shown"},
         }),
     );
     described(
@@ -199,8 +215,13 @@ fn lot_use() -> Value {
     )
 }
 
-/// What a safety check found: the rule set's version, whether anything blocks, and the alerts.
-fn safety_check_result() -> Value {
+/// Every rule id an alert can carry: the rules' and the standing alerts'.
+fn rule_ids() -> Value {
+    one_of(RULES.rules.iter().map(|r| &r.id).chain(RULES.standing.iter().map(|s| &s.id)))
+}
+
+/// An alert: the rule, how strongly it speaks, what to do, the chart facts that raised it, its sources.
+fn alert() -> Value {
     let source = object(
         &["title", "publisher"],
         json!({
@@ -213,24 +234,73 @@ fn safety_check_result() -> Value {
         &["kind", "entryId", "detail"],
         json!({"kind": one_of(ChartKind::ALL), "entryId": of::<EntityId>(), "detail": {"type": "string"}}),
     );
-    let alert = object(
-        &["ruleId", "severity", "summary", "advice", "facts", "sources"],
+    described(
+        object(
+            &["ruleId", "severity", "summary", "advice", "facts", "sources"],
+            json!({
+                "ruleId": rule_ids(),
+                "severity": described(one_of(AlertSeverity::ALL), "contraindicated and serious block a write until acknowledged"),
+                "summary": {"type": "string"},
+                "advice": {"type": "string"},
+                "facts": {"type": "array", "items": fact, "description": "The chart entries that raised it"},
+                "sources": {"type": "array", "minItems": 1, "items": source},
+            }),
+        ),
+        "An alert of the safety rule set, with the chart facts that raised it and its sources",
+    )
+}
+
+/// A blocking alert acknowledged to go ahead.
+fn override_of() -> Value {
+    object(
+        &["ruleId", "severity", "summary", "reason", "by", "at"],
         json!({
-            "ruleId": one_of(RULES.rules.iter().map(|r| &r.id)),
-            "severity": one_of(AlertSeverity::ALL),
-            "summary": {"type": "string"},
-            "advice": {"type": "string"},
-            "facts": {"type": "array", "items": fact, "description": "The chart entries that raised it"},
-            "sources": {"type": "array", "minItems": 1, "items": source},
+            "ruleId": rule_ids(), "severity": one_of(AlertSeverity::ALL), "summary": {"type": "string"},
+            "reason": text(200), "by": actor(), "at": instant(),
+        }),
+    )
+}
+
+/// What the check said when a version of a treatment or medication was written.
+fn safety_record() -> Value {
+    described(
+        object(
+            &["ruleSet", "checkedAt", "alerts", "overrides", "unmatchedProducts"],
+            json!({
+                "ruleSet": {"type": "string"},
+                "checkedAt": instant(),
+                "alerts": {"type": "array", "items": reference("SafetyAlert"), "description": "Every alert raised, worst first"},
+                "overrides": {"type": "array", "items": override_of(),
+                    "description": "The blocking alerts acknowledged: this version's and those kept from the version it replaced"},
+                "unmatchedProducts": {"type": "array", "items": {"type": "string"},
+                    "description": "Products named that the catalogue does not know: checked by the treatment's type only"},
+            }),
+        ),
+        "What the safety check said when this version was written (null for a medication not taken, which is not checked)",
+    )
+}
+
+/// One acknowledged alert as the clinic's overrides list shows it.
+fn listed_override() -> Value {
+    let schema = with_required(
+        override_of(),
+        json!({
+            "patientId": of::<EntityId>(), "entryKind": {"enum": ["treatment", "medication"]},
+            "entryId": of::<EntityId>(), "entryVersion": {"type": "integer", "minimum": 1}, "ruleSet": {"type": "string"},
         }),
     );
+    described(schema, "A blocking safety alert a clinician acknowledged, with the entry it let through")
+}
+
+/// What a safety check found: the rule set's version, whether anything blocks, and the alerts.
+fn safety_check_result() -> Value {
     described(
         object(
             &["ruleSet", "blocking", "alerts"],
             json!({
                 "ruleSet": {"const": RULES.version},
                 "blocking": {"type": "boolean", "description": "An alert is contraindicated or serious"},
-                "alerts": {"type": "array", "items": alert, "description": "Worst first"},
+                "alerts": {"type": "array", "items": reference("SafetyAlert"), "description": "Worst first"},
             }),
         ),
         "What the rule set says of a proposed action for this patient: the alerts, with the chart facts that raised them and their sources",
@@ -243,6 +313,9 @@ pub(super) fn schemas() -> Vec<(&'static str, Value)> {
     all.push(("ChartSummary", summary()));
     all.push(("LotRecallUse", lot_use()));
     all.push(("SafetyCheckResult", safety_check_result()));
+    all.push(("SafetyAlert", alert()));
+    all.push(("SafetyRecord", safety_record()));
+    all.push(("SafetyOverride", listed_override()));
     all
 }
 
@@ -253,6 +326,7 @@ pub(super) fn answers() -> Vec<Answer> {
         answer("notes.sign", reference(named(ChartKind::Note).0)).versioned(),
         answer("lots.recall", page(reference("LotRecallUse"))),
         answer("safety.check", reference("SafetyCheckResult")),
+        answer("safety.overrides", page(reference("SafetyOverride"))),
     ];
     for kind in ChartKind::ALL.iter().copied() {
         let one = reference(named(kind).0);
