@@ -23,6 +23,7 @@ const RESOURCE: &str = "01JD0000000000000000000011";
 const SERVICE: &str = "01JD0000000000000000000012";
 const APPOINTMENT: &str = "01JD0000000000000000000013";
 const SECOND_APPOINTMENT: &str = "01JD0000000000000000000014";
+const SAFETY_PRODUCT: &str = "01JD0000000000000000000015";
 /// The link token the sample events use.
 const SAMPLE_TOKEN: &str = "SampleLinkToken0000000000000000000000000000";
 const SAMPLE_FEED_TOKEN: &str = "SampleFeedToken0000000000000000000000000000";
@@ -165,6 +166,12 @@ const SCENARIO: &[(&str, &str, u16, Option<&str>)] = &[
     ("lot-recall", "missing-lot-number", 400, None),
     ("safety-check", "success", 200, None),
     ("safety-check", "unknown-product", 422, None),
+    ("safety-products", "success", 201, Some(SAFETY_PRODUCT)),
+    ("safety-products", "create-unknown-class", 422, None),
+    ("safety-products", "list-success", 200, None),
+    ("safety-products", "list-forbidden-role", 403, None),
+    ("safety-products", "update-success", 200, None),
+    ("safety-products", "update-stale-etag", 412, None),
     ("safety-overrides", "success", 200, None),
     ("safety-overrides", "forbidden-role", 403, None),
     ("photos-create", "success", 201, Some(PHOTO)),

@@ -60,6 +60,14 @@ fn request_for(route: &str, patient: &str, user: &str) -> (String, Option<Value>
             Some(json!({"treatment": {"type": "dermal-filler", "products": ["restylane-l"]}})),
         ),
         "safety.overrides" => ("/v1/overrides".into(), None),
+        "safety-products.create" => (
+            "/v1/safety-products".into(),
+            Some(
+                json!({"name": format!("House filler {user}"), "manufacturer": "House", "treatmentType": "dermal-filler",
+                        "classes": ["hyaluronic-acid-filler"]}),
+            ),
+        ),
+        "safety-products.list" => ("/v1/safety-products".into(), None),
         other => panic!("no request written for {other}: add one"),
     }
 }
@@ -196,15 +204,31 @@ async fn every_role_gets_exactly_what_the_role_table_grants(app: TestApp) {
                     "resources.hours.read" => (format!("/v1/resources/{id}/working-hours"), None),
                     _ => (format!("/v1/resources/{id}/working-hours"), Some(json!({"weekly": {}}))),
                 }
-            } else if matches!(route.name, "resources.update" | "services.read" | "services.update") {
-                let (collection, body) = if route.name == "resources.update" {
-                    ("/v1/resources", json!({"name": "Room", "kind": "room"}))
-                } else {
-                    ("/v1/services", json!({"name": "Peel", "durationMinutes": 30, "performedBy": {"role": "nurse"}}))
+            } else if matches!(
+                route.name,
+                "resources.update" | "services.read" | "services.update" | "safety-products.update"
+            ) {
+                let (collection, body) = match route.name {
+                    "resources.update" => ("/v1/resources", json!({"name": "Room", "kind": "room"})),
+                    "safety-products.update" => (
+                        "/v1/safety-products",
+                        json!({"name": format!("House numbing cream {}", ulid::Ulid::new()), "manufacturer": "House",
+                               "treatmentType": "laser", "classes": ["amide-local-anesthetics"]}),
+                    ),
+                    _ => (
+                        "/v1/services",
+                        json!({"name": "Peel", "durationMinutes": 30, "performedBy": {"role": "nurse"}}),
+                    ),
                 };
                 let created = app.post(collection, &clinic.admin, body).await;
+                assert!(created.status < 300, "{created:?}");
                 let path = format!("{collection}/{}", created.body["id"].as_str().unwrap());
-                let patch = (route.method == "PATCH").then(|| json!({"name": "Renamed"}));
+                let patch = (route.method == "PATCH").then(|| json!({"manufacturer": "Renamed"}));
+                let patch = if route.name == "safety-products.update" {
+                    patch
+                } else {
+                    patch.map(|_| json!({"name": "Renamed"}))
+                };
                 (path, patch)
             } else if matches!(
                 route.name,

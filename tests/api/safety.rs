@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 use vellum::domain::role::Role;
 
-use vellum_tests::{TestApp, patient_body};
+use vellum_tests::{TestApp, every_day, patient_body};
 
 const LIDOCAINE_ALLERGY: &str = "filler-lidocaine-amide-anesthetic-allergy";
 
@@ -151,7 +151,7 @@ async fn a_blocked_treatment_is_charted_only_once_each_alert_is_acknowledged_wit
         {"ruleId": "filler-anticoagulant-antiplatelet-nsaid", "reason": "a caution needs none"},
     ]);
     let mooted = app.post(&treatments, &practitioner, moot).await;
-    assert_eq!((mooted.status, mooted.error_fields()), (422, vec!["safetyOverrides[1].ruleId".into()]));
+    assert_eq!((mooted.status, mooted.error_fields()), (409, vec!["safetyOverrides[1].ruleId".into()]));
     let free = app.post(&treatments, &practitioner, filler("Restylane")).await;
     assert_eq!(free.status, 201, "a lidocaine-free filler raises only the caution: {free:?}");
     assert_eq!(ids(&free.body["safety"]["alerts"]), ["filler-anticoagulant-antiplatelet-nsaid"]);
@@ -272,10 +272,154 @@ async fn the_chart_summary_shows_standing_alerts_to_those_who_read_their_facts(a
     assert_eq!(ids(&desk.body["standingAlerts"]), ["standing-severe-allergy"]);
 }
 
+async fn booking_a_service_that_names_its_treatment_is_checked_and_only_clinicians_see_or_acknowledge_chart_facts(
+    app: TestApp,
+) {
+    let clinic = app.open_clinic("Booked checks").await;
+    let (practitioner, user) = app.member(&clinic, Role::Practitioner).await;
+    let (front_desk, _) = app.member(&clinic, Role::FrontDesk).await;
+    let week = every_day(json!([{"start": "09:00", "end": "17:00"}]));
+    let hours = app.send("PUT", &format!("/v1/staff/{user}/working-hours"), Some(&clinic.admin), Some(week), &[]).await;
+    assert_eq!(hours.status, 200, "{hours:?}");
+    let resurfacing = json!({"name": "CO2 resurfacing", "durationMinutes": 60, "performedBy": {"role": "practitioner"},
+                             "treatment": {"type": "laser", "procedure": "fully-ablative-resurfacing"}});
+    let service = app.post("/v1/services", &clinic.admin, resurfacing).await;
+    assert_eq!(service.status, 201, "{service:?}");
+    assert_eq!(service.body["treatment"]["procedure"], "fully-ablative-resurfacing");
+    let peel_for_laser = json!({"name": "Odd", "durationMinutes": 30, "performedBy": {"role": "practitioner"},
+                                "treatment": {"type": "laser", "procedure": "deep-peel"}});
+    let odd = app.post("/v1/services", &clinic.admin, peel_for_laser).await;
+    assert_eq!((odd.status, odd.error_fields()), (422, vec!["treatment.procedure".into()]));
+    let plain = json!({"name": "Consultation", "durationMinutes": 30, "performedBy": {"role": "practitioner"}});
+    let plain = app.post("/v1/services", &clinic.admin, plain).await;
+
+    let patient = app.patient(&clinic, patient_body("Iso", "Tretinoin")).await;
+    let patient = patient["id"].as_str().unwrap();
+    let isotretinoin = json!({"name": "Claravis 40 mg", "status": "active"});
+    assert_eq!(app.post(&format!("/v1/patients/{patient}/medications"), &practitioner, isotretinoin).await.status, 201);
+    let rule = "isotretinoin-fully-ablative-laser-or-mechanical-dermabrasion";
+    let booking = |start: &str| json!({"patientId": patient, "serviceId": service.body["id"], "start": start});
+
+    let desk = app.post("/v1/appointments", &front_desk, booking("2027-01-11T10:00:00-08:00")).await;
+    assert_eq!(desk.status, 409, "{desk:?}");
+    assert_eq!(desk.body["type"], "urn:vellum:problem:safety-alerts");
+    assert_eq!(desk.body["withheld"], 1, "the front desk does not read medications");
+    assert_eq!(desk.body["alerts"], json!([]));
+    assert!(!desk.body.to_string().contains("isotretinoin"), "nothing of the medication reaches the front desk");
+    let mut guessed = booking("2027-01-11T10:00:00-08:00");
+    guessed["safetyOverrides"] = json!([{"ruleId": rule, "reason": "the doctor said so"}]);
+    let refused = app.post("/v1/appointments", &front_desk, guessed).await;
+    assert_eq!((refused.status, refused.error_fields()), (409, vec!["safetyOverrides[0].ruleId".into()]));
+
+    let unacknowledged = app.post("/v1/appointments", &practitioner, booking("2027-01-11T10:00:00-08:00")).await;
+    assert_eq!(unacknowledged.status, 409, "{unacknowledged:?}");
+    assert_eq!(unacknowledged.body["unacknowledged"], json!([rule]));
+    assert_eq!(unacknowledged.body["withheld"], 0);
+    let mut acknowledged = booking("2027-01-11T10:00:00-08:00");
+    let reason = "Course ends 20 Dec; confirmed stopped at the pre-treatment visit, or the booking is cancelled";
+    acknowledged["safetyOverrides"] = json!([{"ruleId": rule, "reason": reason}]);
+    let booked = app.post("/v1/appointments", &practitioner, acknowledged).await;
+    assert_eq!(booked.status, 201, "{booked:?}");
+    assert_eq!(ids(&booked.body["safetyAlerts"]), [rule]);
+    let appointment = booked.body["id"].as_str().unwrap();
+    let read = app.get(&format!("/v1/appointments/{appointment}"), &front_desk).await;
+    assert_eq!(read.status, 200, "{read:?}");
+    assert!(read.body.get("safetyAlerts").is_none() && !read.body.to_string().contains(reason));
+
+    let overrides = app.get("/v1/overrides", &clinic.admin).await;
+    let item = &overrides.body["items"][0];
+    assert_eq!((item["entryKind"].as_str(), item["entryId"].as_str()), (Some("appointment"), Some(appointment)));
+    assert_eq!(item["reason"], reason);
+
+    let mut needless =
+        json!({"patientId": patient, "serviceId": plain.body["id"], "start": "2027-01-11T13:00:00-08:00"});
+    needless["safetyOverrides"] = json!([{"ruleId": rule, "reason": "x"}]);
+    let needless = app.post("/v1/appointments", &practitioner, needless).await;
+    assert_eq!((needless.status, needless.error_fields()), (409, vec!["safetyOverrides".into()]));
+}
+
+async fn a_clinic_adds_a_product_and_the_rules_see_it_as_a_shipped_one(app: TestApp) {
+    let clinic = app.open_clinic("House products").await;
+    let (practitioner, _) = app.member(&clinic, Role::Practitioner).await;
+    let (nurse, _) = app.member(&clinic, Role::Nurse).await;
+    let lumiflex = json!({"name": "Lumiflex Lips", "manufacturer": "Lumiflex Labs", "aliases": ["Lumiflex L"],
+                          "treatmentType": "dermal-filler", "classes": ["hyaluronic-acid-filler", "amide-local-anesthetics"],
+                          "note": "Instructions for use, 1: 0.3% lidocaine"});
+    let added = app.post("/v1/safety-products", &practitioner, lumiflex.clone()).await;
+    assert_eq!(added.status, 201, "{added:?}");
+    assert!(added.header("location").is_none(), "the list is its only address");
+    let product = added.body["id"].as_str().unwrap().to_string();
+    for (body, field, status) in [
+        (
+            json!({"name": "Restylane-L", "manufacturer": "x", "treatmentType": "dermal-filler", "classes": ["hyaluronic-acid-filler"]}),
+            "name",
+            422,
+        ),
+        (
+            json!({"name": "Other", "aliases": ["lumiflex lips"], "manufacturer": "x", "treatmentType": "dermal-filler", "classes": ["hyaluronic-acid-filler"]}),
+            "name",
+            409,
+        ),
+        (
+            json!({"name": "Moon", "manufacturer": "x", "treatmentType": "dermal-filler", "classes": ["moonbeams"]}),
+            "classes[0]",
+            422,
+        ),
+        (
+            json!({"name": "Empty", "manufacturer": "x", "treatmentType": "dermal-filler", "classes": []}),
+            "classes",
+            422,
+        ),
+    ] {
+        let refused = app.post("/v1/safety-products", &practitioner, body.clone()).await;
+        assert_eq!((refused.status, refused.error_fields()), (status, vec![field.to_string()]), "{body}");
+    }
+    assert_eq!(app.post("/v1/safety-products", &nurse, lumiflex).await.status, 403);
+    let listed = app.get("/v1/safety-products", &nurse).await;
+    assert_eq!(ids_of(&listed.body["items"]), [product.as_str()]);
+    let elsewhere = app.open_clinic("Elsewhere").await;
+    assert_eq!(app.get("/v1/safety-products", &elsewhere.admin).await.body["items"], json!([]));
+
+    let patient = app.patient(&clinic, patient_body("Lida", "Caine")).await;
+    let patient = patient["id"].as_str().unwrap();
+    let allergy = json!({"substance": "lidocaine", "reaction": "urticaria", "severity": "moderate"});
+    assert_eq!(app.post(&format!("/v1/patients/{patient}/allergies"), &practitioner, allergy).await.status, 201);
+    let check = format!("/v1/patients/{patient}/safety-checks");
+    let proposal = json!({"treatment": {"type": "dermal-filler", "products": [product]}});
+    let checked = app.post(&check, &nurse, proposal).await;
+    assert_eq!(checked.status, 200, "{checked:?}");
+    assert!(ids(&checked.body["alerts"]).contains(&LIDOCAINE_ALLERGY), "{checked:?}");
+    let wrong_type =
+        app.post(&check, &nurse, json!({"treatment": {"type": "neurotoxin", "products": [product]}})).await;
+    assert_eq!((wrong_type.status, wrong_type.error_fields()), (409, vec!["treatment.products[0]".into()]));
+    let theirs = json!({"treatment": {"type": "dermal-filler", "products": ["01JD0000000000000000000099"]}});
+    let unknown = app.post(&check, &nurse, theirs).await;
+    assert_eq!((unknown.status, unknown.error_fields()), (404, vec!["treatment.products[0]".into()]));
+
+    let charted = app.post(&format!("/v1/patients/{patient}/treatments"), &practitioner, filler("Lumiflex L")).await;
+    assert_eq!(charted.status, 409, "charted by its alias, the clinic's product is checked: {charted:?}");
+    assert_eq!(charted.body["unacknowledged"], json!([LIDOCAINE_ALLERGY]));
+
+    let retired = app
+        .patch(&format!("/v1/safety-products/{product}"), &practitioner, "\"1\"", json!({"status": "retired"}))
+        .await;
+    assert_eq!(retired.status, 200, "{retired:?}");
+    let service = json!({"name": "Lip filler", "durationMinutes": 45, "performedBy": {"role": "practitioner"},
+                         "treatment": {"type": "dermal-filler", "products": [product]}});
+    let refused = app.post("/v1/services", &clinic.admin, service).await;
+    assert_eq!((refused.status, refused.error_fields()), (422, vec!["treatment.products[0]".into()]));
+}
+
+fn ids_of(list: &Value) -> Vec<&str> {
+    list.as_array().map_or(Vec::new(), |items| items.iter().filter_map(|i| i["id"].as_str()).collect())
+}
+
 on_both_backends!(
     a_proposal_is_checked_against_the_chart_and_only_audited,
     a_bad_proposal_is_refused_and_another_clinic_s_patient_is_not_found,
     a_blocked_treatment_is_charted_only_once_each_alert_is_acknowledged_with_a_reason,
     medications_and_lasers_are_gated_and_a_past_course_is_only_recorded,
     the_chart_summary_shows_standing_alerts_to_those_who_read_their_facts,
+    booking_a_service_that_names_its_treatment_is_checked_and_only_clinicians_see_or_acknowledge_chart_facts,
+    a_clinic_adds_a_product_and_the_rules_see_it_as_a_shipped_one,
 );

@@ -11,6 +11,7 @@ use super::{page_body, patients, scope, start_after};
 use crate::domain::clinic::Clinic;
 use crate::domain::forms::invitation::{Channel as FormsChannel, MAX_HOURS};
 use crate::domain::patient::Patient;
+use crate::domain::safety::gate::ACKNOWLEDGEMENTS;
 use crate::domain::scheduling::Calendar;
 use crate::domain::scheduling::appointment::{
     Appointment, AppointmentStatus, Booking, Cancellation, Move, Slot, StatusChange,
@@ -189,7 +190,8 @@ pub(super) fn candidates(plan: &Plan, named: Option<&UserId>, first: Option<&Use
     }
 }
 
-/// `POST /v1/appointments` with `{"patientId", "serviceId", "start", "staffId"?, "note"?}`.
+/// `POST /v1/appointments` with `{"patientId", "serviceId", "start", "staffId"?, "note"?,
+/// "safetyOverrides"?}`: a service that names its treatment is checked against the patient's chart first.
 pub async fn book(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let booking = input.form(ctx.rules(), Booking::read)?;
     let clinic = ctx.clinic()?;
@@ -206,6 +208,19 @@ pub async fn book(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let plan = Plan::load(&ctx, zone, service.clone(), date, date).await?;
     let candidates = candidates(&plan, booking.staff_id.as_ref(), None)?;
     let placed = place(&ctx, &plan, &candidates, booking.start, None).await?;
+    let checked = match &service.details.treatment {
+        Some(treatment) => {
+            let given = booking.acknowledged;
+            Some(super::safety::booking_gate(&ctx, booking.patient_id, treatment, date, given).await?)
+        }
+        None if !booking.acknowledged.is_empty() => {
+            return Err(ApiError::unsuitable(
+                ACKNOWLEDGEMENTS,
+                "the service names no treatment, so a booking of it raises no safety alert to acknowledge",
+            ));
+        }
+        None => None,
+    };
     let slot = placed.slot(booking.start, &plan);
     let appointment = Appointment::booked(
         ctx.new_id(),
@@ -227,8 +242,22 @@ pub async fn book(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     }
     writes.extend(reminder_write(&ctx, None, &appointment, &profile.reminder_hours));
     writes.extend(confirmation(&ctx, &profile, &patient, &appointment, &service).await?);
-    let reply = Reply::created(json!(appointment), format!("/v1/appointments/{}", appointment.id)).versioned(1);
-    let facts = Facts::patient(appointment.patient_id).with("appointment", appointment.id);
+    let mut body = json!(appointment);
+    let mut facts = Facts::patient(appointment.patient_id).with("appointment", appointment.id);
+    if let Some((record, shown)) = checked {
+        // The acknowledgements are kept in the overrides index, not on the appointment, which staff who do
+        // not read the chart see.
+        let target = super::safety::Target {
+            patient: appointment.patient_id,
+            kind: "appointment",
+            id: appointment.id,
+            version: appointment.version,
+        };
+        writes.extend(super::safety::override_writes(clinic, target, &record, &appointment.booked_at));
+        facts.resources.extend(super::safety::override_resources(&record, &appointment.booked_at));
+        body["safetyAlerts"] = json!(shown);
+    }
+    let reply = Reply::created(body, format!("/v1/appointments/{}", appointment.id)).versioned(1);
     Ok(Outcome::Write(writes, reply, facts))
 }
 

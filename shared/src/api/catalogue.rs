@@ -1,6 +1,7 @@
-//! The clinic's catalogue for its calendar: rooms and devices (`/v1/resources`) and services
-//! (`/v1/services`). Administrators write them, every staff member reads them; each change names the
-//! version it read (`If-Match`), and nothing is deleted: a retired entry stays for the record.
+//! The clinic's catalogues: for its calendar, rooms and devices (`/v1/resources`) and services
+//! (`/v1/services`), which administrators write and every staff member reads; and the products it adds to
+//! the safety catalogue (`/v1/safety-products`). Each change names the version it read (`If-Match`), and
+//! nothing is deleted: a retired entry stays for the record.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -10,10 +11,13 @@ use super::{map_items, page_body, scope, start_after};
 use crate::domain::fields::{Form, merge_patch};
 use crate::domain::keys;
 use crate::domain::role::Role;
+use crate::domain::safety::ProductId;
+use crate::domain::safety::products::{ClinicProduct, ProductDetails};
 use crate::domain::scheduling::resource::{Resource, ResourceDetails};
 use crate::domain::scheduling::service::ServiceDetails;
 use crate::domain::scheduling::{CatalogueStatus, Catalogued, Kind};
 use crate::domain::staff::{StaffMember, StaffStatus};
+use crate::domain::values::EntityId;
 use crate::http::input::{Input, at_version, read_form};
 use crate::http::outcome::{Facts, Guarded, Outcome, Reply};
 use crate::http::pipeline::Ctx;
@@ -28,8 +32,9 @@ trait Details: Kind + Serialize + DeserializeOwned + Sized {
     const NOUN: &'static str;
 
     fn read(form: &Form<'_>) -> Option<Self>;
-    /// What the rest of the clinic must hold for these details to be valid (422 otherwise).
-    async fn check(&self, ctx: &Ctx) -> Result<(), ApiError>;
+    /// What the rest of the clinic must hold for these details of the entry `id` to be valid (422
+    /// otherwise).
+    async fn check(&self, ctx: &Ctx, id: EntityId) -> Result<(), ApiError>;
 }
 
 impl Details for ResourceDetails {
@@ -41,7 +46,7 @@ impl Details for ResourceDetails {
         ResourceDetails::read(form)
     }
 
-    async fn check(&self, _ctx: &Ctx) -> Result<(), ApiError> {
+    async fn check(&self, _ctx: &Ctx, _id: EntityId) -> Result<(), ApiError> {
         Ok(())
     }
 }
@@ -55,8 +60,9 @@ impl Details for ServiceDetails {
         ServiceDetails::read(form)
     }
 
-    /// An active service needs active resources, active clinical staff and the clinic's own templates.
-    async fn check(&self, ctx: &Ctx) -> Result<(), ApiError> {
+    /// An active service needs active resources, active clinical staff, the clinic's own templates, and
+    /// for its treatment the clinic's own active products of its type.
+    async fn check(&self, ctx: &Ctx, _id: EntityId) -> Result<(), ApiError> {
         if self.status == CatalogueStatus::Retired {
             return Ok(());
         }
@@ -89,6 +95,52 @@ impl Details for ServiceDetails {
                 return Err(ApiError::unknown("formTemplateIds", message));
             }
         }
+        let Some(plan) = &self.treatment else { return Ok(()) };
+        for (i, ProductId(id)) in plan.products.iter().enumerate().filter(|(_, p)| !p.is_shipped()) {
+            let field = format!("treatment.products[{i}]");
+            let product: Option<ClinicProduct> = match EntityId::parse(id) {
+                Some(id) => load_item(ctx, ClinicProduct::key(clinic, id)).await?,
+                None => None,
+            };
+            match product {
+                None => return Err(ApiError::unknown(&field, "is no product the clinic added")),
+                Some(p) if p.details.status == CatalogueStatus::Retired => {
+                    return Err(ApiError::field_rule(&field, "is retired"));
+                }
+                Some(p) if p.details.treatment_type != plan.treatment_type => {
+                    let why = format!("is for {} treatments, not {}", p.details.treatment_type, plan.treatment_type);
+                    return Err(ApiError::field_rule(&field, why));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Details for ProductDetails {
+    const PARAM: &'static str = "productId";
+    const PATH: &'static str = "/v1/safety-products";
+    const NOUN: &'static str = "safety-product";
+
+    fn read(form: &Form<'_>) -> Option<Self> {
+        ProductDetails::read(form)
+    }
+
+    /// No other product of the clinic goes by one of its names: a charted name must mean one product.
+    async fn check(&self, ctx: &Ctx, id: EntityId) -> Result<(), ApiError> {
+        let query = Query::new(Table::Records, keys::clinic_pk(ctx.clinic()?))
+            .sk(SkRange::Prefix(ProductDetails::PREFIX.into()))
+            .limit(100);
+        let names = self.folded();
+        for item in super::chart::query_all(ctx, query).await? {
+            let other: ClinicProduct = entity_from(item)?;
+            if other.id != id && other.details.folded().iter().any(|n| names.contains(n)) {
+                let message =
+                    format!("shares a name with the clinic's product {} ({})", other.id, other.details.name.as_str());
+                return Err(ApiError::unsuitable("name", message));
+            }
+        }
         Ok(())
     }
 }
@@ -100,8 +152,9 @@ pub(super) async fn load_item<T: DeserializeOwned>(ctx: &Ctx, key: Key) -> Resul
 
 async fn create<D: Details>(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let details = input.form(ctx.rules(), D::read)?;
-    details.check(&ctx).await?;
-    let entry = Catalogued { id: ctx.new_id(), details, updated_at: ctx.now_text(), version: 1 };
+    let id = ctx.new_id();
+    details.check(&ctx, id).await?;
+    let entry = Catalogued { id, details, updated_at: ctx.now_text(), version: 1 };
     let write = Write::put(Table::Records, entry.to_item(ctx.clinic()?), Cond::NotExists);
     let collision = ApiError::Conflict("a concurrent request interfered; retry".into());
     // A resource has no read of its own: its Location would name nothing to GET.
@@ -153,7 +206,7 @@ async fn update<D: Details>(ctx: Ctx, input: Input) -> Result<Outcome, ApiError>
     merge_patch(&mut doc, &patch);
     let details = read_form(&doc, ctx.rules(), D::read)?;
     at_version(expected, current.version)?;
-    details.check(&ctx).await?;
+    details.check(&ctx, current.id).await?;
     let entry = Catalogued { details, updated_at: ctx.now_text(), version: expected + 1, ..current };
     let write = Write::put(Table::Records, entry.to_item(ctx.clinic()?), Cond::VersionIs(expected));
     let reply = Reply::ok(json!(entry)).versioned(entry.version);
@@ -194,4 +247,19 @@ pub async fn read_service(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
 /// `PATCH /v1/services/{serviceId}`
 pub async fn update_service(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     update::<ServiceDetails>(ctx, input).await
+}
+
+/// `POST /v1/safety-products`
+pub async fn create_product(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
+    create::<ProductDetails>(ctx, input).await
+}
+
+/// `GET /v1/safety-products?status=&limit=&cursor=`
+pub async fn list_products(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
+    list::<ProductDetails>(ctx, input).await
+}
+
+/// `PATCH /v1/safety-products/{productId}`
+pub async fn update_product(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
+    update::<ProductDetails>(ctx, input).await
 }

@@ -244,14 +244,18 @@ fn version_writes(ctx: &Ctx, before: Option<&Entry>, after: &Entry) -> Result<Ve
         ),
     ];
     writes.extend(lot_writes(clinic, before, after)?);
-    writes.extend(safety::override_writes(clinic, after));
+    if let Some(record) = &after.safety {
+        writes.extend(safety::override_writes(clinic, safety::Target::entry(after), record, &after.updated_at));
+    }
     Ok(writes)
 }
 
 /// The audit facts of a new version: the entry, and the safety alerts it acknowledged.
 fn version_facts(entry: &Entry) -> Facts {
     let mut facts = entry_facts(entry.patient_id, entry.kind, entry.id);
-    facts.resources.extend(safety::override_resources(entry));
+    if let Some(record) = &entry.safety {
+        facts.resources.extend(safety::override_resources(record, &entry.updated_at));
+    }
     facts
 }
 

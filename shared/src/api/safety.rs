@@ -9,27 +9,27 @@ use super::{chart, patients};
 use super::{page_body, scope, start_after};
 use crate::domain::audit::Resource;
 use crate::domain::chart::medication::Medication;
-use crate::domain::chart::treatment::{Treatment, TreatmentType};
+use crate::domain::chart::treatment::Treatment;
 use crate::domain::chart::{ChartKind, Entry, Source};
 use crate::domain::fields::{Form, Issue};
 use crate::domain::keys;
 use crate::domain::safety::gate::{ACKNOWLEDGEMENTS, Acknowledgement, Decision, Refusal, SafetyRecord};
-use crate::domain::safety::rules::{RULES, RuleSet};
-use crate::domain::safety::{self, Chart, ProcedureId, ProductId, Proposed, RxNormCode};
+use crate::domain::safety::plan::{TreatmentPlan, Unresolved};
+use crate::domain::safety::products::ClinicProduct;
+use crate::domain::safety::rules::{Product, RULES};
+use crate::domain::safety::{self, Alert, Chart, Proposed, RxNormCode};
 use crate::domain::values::{EntityId, ShortText};
 use crate::http::input::Input;
 use crate::http::outcome::{Facts, Guarded, Outcome, Reply};
 use crate::http::pipeline::Ctx;
 use crate::http::problem::ApiError;
+use crate::http::routes;
 use crate::store::schema::{PK, SK};
-use crate::store::{Cond, Item, Query, Table, Write, str_attr};
+use crate::store::{Cond, Item, Query, SkRange, Table, Write, entity_from, str_attr};
 
-/// The most products one proposed treatment names.
-pub const MAX_PRODUCTS: usize = 10;
-
-/// A proposed action as sent, before the catalogue resolves it.
+/// A proposed action as sent: a planned treatment, or a medication by name.
 enum Proposal {
-    Treatment { treatment_type: TreatmentType, products: Vec<ProductId>, procedure: Option<ProcedureId> },
+    Treatment(TreatmentPlan),
     Medication { name: ShortText, rxnorm: Option<RxNormCode> },
 }
 
@@ -41,18 +41,7 @@ impl Proposal {
             form.reject("treatment", Issue::Shape("give a treatment or a medication, one of them".into()));
             return None;
         }
-        let treatment = form.object("treatment", false, |t| {
-            t.only(&["type", "products", "procedure"]);
-            let treatment_type: TreatmentType = t.req("type")?;
-            let products = t.list("products", usize::from(treatment_type.uses_products()), MAX_PRODUCTS);
-            let procedure = t.opt("procedure");
-            if treatment_type.names_its_procedure() && !t.given("procedure") {
-                let why = format!("is required for {treatment_type}: the rules tell its procedures apart");
-                t.reject("procedure", Issue::Rule(why));
-                return None;
-            }
-            Some(Proposal::Treatment { treatment_type, products: products?, procedure })
-        });
+        let treatment = form.object("treatment", false, TreatmentPlan::read).map(Proposal::Treatment);
         let medication = form.object("medication", false, |m| {
             m.only(&["name", "rxnormCode"]);
             let name = m.req("name");
@@ -62,47 +51,43 @@ impl Proposal {
         treatment.or(medication)
     }
 
-    /// The proposal in the catalogue's terms: a product or procedure of another treatment type is 422.
-    fn resolve(self, rules: &RuleSet) -> Result<Proposed<'_>, ApiError> {
+    /// The proposal in the catalogue's terms, the clinic's own products among `clinic`.
+    fn proposed<'a>(&self, clinic: &'a [Product]) -> Result<Proposed<'a>, ApiError> {
         match self {
-            Proposal::Treatment { treatment_type, products, procedure } => {
-                let mismatch = |field: String, kind: TreatmentType| {
-                    ApiError::field_rule(&field, format!("is for {kind} treatments, not {treatment_type}"))
-                };
-                let mut known = Vec::new();
-                for (i, ProductId(id)) in products.iter().enumerate() {
-                    let product = rules.product(id).ok_or_else(|| ApiError::Internal(format!("product {id}")))?;
-                    if product.treatment_type != treatment_type {
-                        return Err(mismatch(format!("treatment.products[{i}]"), product.treatment_type));
-                    }
-                    known.push(product);
-                }
-                let procedure = match procedure {
-                    None => None,
-                    Some(ProcedureId(id)) => {
-                        let procedure =
-                            rules.procedure(&id).ok_or_else(|| ApiError::Internal(format!("procedure {id}")))?;
-                        if procedure.treatment_type != treatment_type {
-                            return Err(mismatch("treatment.procedure".into(), procedure.treatment_type));
-                        }
-                        Some(procedure)
-                    }
-                };
-                Ok(Proposed::Treatment { treatment_type, products: known, procedure })
-            }
+            Proposal::Treatment(plan) => plan.resolve(clinic).map_err(|unresolved| match unresolved {
+                Unresolved::Unknown(i) => ApiError::unknown(
+                    &format!("treatment.products[{i}]"),
+                    "is no product of the catalogue nor one the clinic added",
+                ),
+                Unresolved::OfAnotherType(i, why) => ApiError::unsuitable(&format!("treatment.products[{i}]"), why),
+            }),
             Proposal::Medication { name, rxnorm } => Ok(Proposed::Medication {
-                classes: safety::medication_classes(rules, name.as_str(), rxnorm.as_ref().map(|c| c.0.as_str())),
+                classes: safety::medication_classes(&RULES, name.as_str(), rxnorm.as_ref().map(|c| c.0.as_str())),
             }),
         }
     }
+}
+
+/// The products the clinic added to the safety catalogue, as the checker takes them (retired ones too:
+/// what was charted under a name still contains what it did).
+pub async fn clinic_products(ctx: &Ctx) -> Result<Vec<Product>, ApiError> {
+    let query = Query::new(Table::Records, keys::clinic_pk(ctx.clinic()?))
+        .sk(SkRange::Prefix(keys::SAFETY_PRODUCT_PREFIX.into()))
+        .limit(100);
+    let items = chart::query_all(ctx, query).await?;
+    items.into_iter().map(|item| Ok(entity_from::<ClinicProduct>(item)?.as_product())).collect()
 }
 
 /// `POST /v1/patients/{patientId}/safety-checks`: the alerts the rule set raises for the proposed action.
 pub async fn check(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let patient_id = input.entity("patientId")?;
     let proposal = input.form(ctx.rules(), Proposal::read)?;
-    let proposed = proposal.resolve(&RULES)?;
     patients::load(&ctx, patient_id).await?;
+    let clinic = match &proposal {
+        Proposal::Treatment(plan) if plan.names_clinic_products() => clinic_products(&ctx).await?,
+        _ => Vec::new(),
+    };
+    let proposed = proposal.proposed(&clinic)?;
     let entries = chart::current_entries(&ctx, patient_id).await?;
     let alerts = safety::check(&RULES, &Chart::of(&entries), &proposed, ctx.now.date_naive());
     let blocking = alerts.iter().any(|a| a.severity.blocks());
@@ -118,18 +103,22 @@ pub async fn check(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     Ok(Outcome::Read(Reply::ok(body), facts))
 }
 
-/// A charted entry as the action the rule set checks, the day it is checked on, and the products the
-/// catalogue does not know; `None` for a medication not taken now (a record of the past is not checked).
-fn as_proposed(ctx: &Ctx, entry: &Entry) -> Result<Option<(Proposed<'static>, NaiveDate, Vec<String>)>, ApiError> {
-    let unreadable = || ApiError::Internal(format!("the {} being written is unreadable", entry.kind));
+/// A charted entry as the action the rule set checks, the day it is checked on, and the products neither
+/// catalogue knows (the clinic's own products among `clinic`); `None` for a medication not taken now (a
+/// record of the past is not checked).
+fn as_proposed<'a>(
+    ctx: &Ctx,
+    entry: &Entry,
+    clinic: &'a [Product],
+) -> Result<Option<(Proposed<'a>, NaiveDate, Vec<String>)>, ApiError> {
     let content = Value::Object(entry.data.clone());
     match entry.kind {
         ChartKind::Treatment => {
-            let treatment: Treatment = serde_json::from_value(content).map_err(|_| unreadable())?;
+            let treatment: Treatment = serde_json::from_value(content).map_err(|_| unreadable(entry))?;
             let mut products = Vec::new();
             let mut unmatched = Vec::new();
             for used in &treatment.products {
-                match safety::product_named(&RULES, used.product.as_str()) {
+                match safety::product_named(&RULES, clinic, used.product.as_str()) {
                     Some(product) => products.push(product),
                     None => unmatched.push(used.product.as_str().to_string()),
                 }
@@ -139,7 +128,7 @@ fn as_proposed(ctx: &Ctx, entry: &Entry) -> Result<Option<(Proposed<'static>, Na
             Ok(Some((proposed, treatment.performed_at.date(), unmatched)))
         }
         ChartKind::Medication => {
-            let medication: Medication = serde_json::from_value(content).map_err(|_| unreadable())?;
+            let medication: Medication = serde_json::from_value(content).map_err(|_| unreadable(entry))?;
             if !medication.status.is_current() {
                 return Ok(None);
             }
@@ -148,6 +137,22 @@ fn as_proposed(ctx: &Ctx, entry: &Entry) -> Result<Option<(Proposed<'static>, Na
         }
         _ => Ok(None),
     }
+}
+
+fn unreadable(entry: &Entry) -> ApiError {
+    ApiError::Internal(format!("the {} being written is unreadable", entry.kind))
+}
+
+/// Whether a charted treatment names a product the shipped catalogue does not know (which the clinic's
+/// own may).
+fn names_unshipped_products(entry: &Entry) -> bool {
+    let products = entry.data.get("products").and_then(Value::as_array);
+    products.is_some_and(|lines| {
+        lines
+            .iter()
+            .filter_map(|line| line.get("product").and_then(Value::as_str))
+            .any(|name| safety::product_named(&RULES, &[], name).is_none())
+    })
 }
 
 /// The safety gate of a new version of a treatment or medication (see `domain::safety::gate`), held
@@ -161,7 +166,8 @@ pub async fn gate(
     replaced: Option<&Entry>,
     added: &[Entry],
 ) -> Result<Option<SafetyRecord>, ApiError> {
-    let (alerts, unmatched) = match as_proposed(ctx, entry)? {
+    let clinic = if names_unshipped_products(entry) { clinic_products(ctx).await? } else { Vec::new() };
+    let (alerts, unmatched) = match as_proposed(ctx, entry, &clinic)? {
         Some((proposed, day, unmatched)) => {
             let mut entries = chart::current_entries(ctx, entry.patient_id).await?;
             entries.extend(added.iter().cloned());
@@ -176,12 +182,14 @@ pub async fn gate(
     let field = |index: usize| format!("{ACKNOWLEDGEMENTS}[{index}].ruleId");
     match decision.decide(&entry.updated_by, &entry.updated_at, unmatched) {
         Ok(record) => Ok(Some(record)),
-        Err(Refusal::Unacknowledged { alerts, missing }) => Err(ApiError::SafetyAlerts { alerts, missing }),
-        Err(Refusal::Moot { index }) => Err(ApiError::field_rule(
+        Err(Refusal::Unacknowledged { alerts, missing }) => {
+            Err(ApiError::SafetyAlerts { alerts, missing, withheld: 0 })
+        }
+        Err(Refusal::Moot { index }) => Err(ApiError::unsuitable(
             &field(index),
             "raised no blocking alert for this entry: acknowledge only the blocking alerts a refusal listed",
         )),
-        Err(Refusal::Repeated { index }) => Err(ApiError::field_rule(&field(index), "is acknowledged twice")),
+        Err(Refusal::Repeated { index }) => Err(ApiError::unsuitable(&field(index), "is acknowledged twice")),
     }
 }
 
@@ -200,20 +208,34 @@ pub fn checked_part(entry: &Entry) -> Value {
     }
 }
 
-/// The overrides index items of the alerts this version acknowledged (those it kept are indexed already).
-pub fn override_writes(clinic: EntityId, entry: &Entry) -> Vec<Guarded> {
-    let Some(record) = &entry.safety else { return Vec::new() };
+/// What an acknowledgement let through: a version of a chart entry, or an appointment.
+pub struct Target<'a> {
+    pub patient: EntityId,
+    pub kind: &'a str,
+    pub id: EntityId,
+    pub version: u64,
+}
+
+impl<'a> Target<'a> {
+    pub fn entry(entry: &'a Entry) -> Self {
+        Self { patient: entry.patient_id, kind: entry.kind.as_str(), id: entry.id, version: entry.version }
+    }
+}
+
+/// The overrides index items of the alerts acknowledged at `at` (those kept from before are indexed
+/// already).
+pub fn override_writes(clinic: EntityId, target: Target<'_>, record: &SafetyRecord, at: &str) -> Vec<Guarded> {
     record
-        .made_at(&entry.updated_at)
+        .made_at(at)
         .map(|o| {
             let mut item = Item::new();
             item.insert(PK.into(), keys::overrides_pk(clinic).into());
-            item.insert(SK.into(), keys::override_sk(&o.at, entry.id, entry.version, &o.rule_id).into());
+            item.insert(SK.into(), keys::override_sk(&o.at, target.id, target.version, &o.rule_id).into());
             let fields = json!({
-                "patientId": entry.patient_id,
-                "entryKind": entry.kind,
-                "entryId": entry.id,
-                "entryVersion": entry.version,
+                "patientId": target.patient,
+                "entryKind": target.kind,
+                "entryId": target.id,
+                "entryVersion": target.version,
                 "ruleSet": record.rule_set,
                 "ruleId": o.rule_id,
                 "severity": o.severity,
@@ -231,10 +253,58 @@ pub fn override_writes(clinic: EntityId, entry: &Entry) -> Vec<Guarded> {
         .collect()
 }
 
-/// The audit resources of the alerts this version acknowledged, by rule id.
-pub fn override_resources(entry: &Entry) -> Vec<Resource> {
-    let Some(record) = &entry.safety else { return Vec::new() };
-    record.made_at(&entry.updated_at).map(|o| Resource::new("safety-override", &o.rule_id)).collect()
+/// The audit resources of the alerts acknowledged at `at`, by rule id.
+pub fn override_resources(record: &SafetyRecord, at: &str) -> Vec<Resource> {
+    record.made_at(at).map(|o| Resource::new("safety-override", &o.rule_id)).collect()
+}
+
+/// The safety gate of a booking of a service that names its treatment, as of the appointment's day: the
+/// record of what it raised, and the alerts the caller may see. An alert that rests on a chart entry the
+/// caller's role does not read is never shown to them nor acknowledged by them: a blocking one is
+/// `withheld`, for a practitioner or nurse to act on.
+pub async fn booking_gate(
+    ctx: &Ctx,
+    patient: EntityId,
+    plan: &TreatmentPlan,
+    day: NaiveDate,
+    given: Vec<Acknowledgement>,
+) -> Result<(SafetyRecord, Vec<Alert>), ApiError> {
+    let clinic = if plan.names_clinic_products() { clinic_products(ctx).await? } else { Vec::new() };
+    let proposed = plan.resolve(&clinic).map_err(|unresolved| {
+        let why = match unresolved {
+            Unresolved::Unknown(i) => format!("product {i} is not the clinic's"),
+            Unresolved::OfAnotherType(i, why) => format!("product {i} {why}"),
+        };
+        ApiError::Conflict(format!("the service's treatment names a {why}: correct the service"))
+    })?;
+    let entries = chart::current_entries(ctx, patient).await?;
+    let alerts = safety::check(&RULES, &Chart::of(&entries), &proposed, day);
+    let role = ctx.caller.role;
+    let reads = |kind: ChartKind| routes::chart_route(kind, "read").is_some_and(|r| r.allows(role));
+    let visible = |alert: &Alert| alert.facts.iter().all(|f| reads(f.kind));
+    for (index, ack) in given.iter().enumerate() {
+        let acknowledgeable = alerts.iter().any(|a| a.rule_id == ack.rule_id && a.severity.blocks() && visible(a));
+        if !acknowledgeable {
+            return Err(ApiError::unsuitable(
+                &format!("{ACKNOWLEDGEMENTS}[{index}].ruleId"),
+                "raised no blocking alert you may acknowledge for this booking: acknowledge only those a refusal listed",
+            ));
+        }
+    }
+    let shown: Vec<Alert> = alerts.iter().filter(|a| visible(a)).cloned().collect();
+    let decision = Decision { alerts, given, kept: &[], enforced: true };
+    match decision.decide(&ctx.actor(), &ctx.now_text(), Vec::new()) {
+        Ok(record) => Ok((record, shown)),
+        Err(Refusal::Unacknowledged { missing, .. }) => {
+            let (seen, withheld): (Vec<String>, Vec<String>) =
+                missing.into_iter().partition(|id| shown.iter().any(|a| &a.rule_id == id));
+            Err(ApiError::SafetyAlerts { alerts: shown, missing: seen, withheld: withheld.len() })
+        }
+        // Each acknowledgement was held to a blocking alert the caller sees above: only a repeat is left.
+        Err(Refusal::Moot { index } | Refusal::Repeated { index }) => {
+            Err(ApiError::unsuitable(&format!("{ACKNOWLEDGEMENTS}[{index}].ruleId"), "is acknowledged twice"))
+        }
+    }
 }
 
 /// `GET /v1/overrides?limit=&cursor=`: the blocking alerts the clinic's clinicians acknowledged, newest

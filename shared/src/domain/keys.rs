@@ -14,6 +14,8 @@ pub const MEMBERSHIP: &str = "MEMBERSHIP";
 pub const RESOURCE_PREFIX: &str = "RESOURCE#";
 /// A clinic's services: `SERVICE#<id>`.
 pub const SERVICE_PREFIX: &str = "SERVICE#";
+/// A product the clinic added to the safety catalogue, in the clinic's partition.
+pub const SAFETY_PRODUCT_PREFIX: &str = "SAFETYPRODUCT#";
 pub const MRN_COUNTER: &str = "COUNTER#MRN";
 /// The clinic's count of active administrators, which never goes below one once someone joined as one.
 pub const ADMIN_COUNT: &str = "COUNTER#ADMINS";

@@ -98,6 +98,7 @@ mod tests {
             && schema["enum"].as_array().is_none_or(|values| values.iter().any(|v| v == s))
             && schema.get("not").is_none_or(|not| !accepts(not, s))
             && schema["allOf"].as_array().is_none_or(|all| all.iter().all(|part| accepts(part, s)))
+            && schema["anyOf"].as_array().is_none_or(|any| any.iter().any(|part| accepts(part, s)))
     }
 
     /// The type accepts exactly the probes its schema accepts.
@@ -184,7 +185,15 @@ mod tests {
         agree::<LotNumber>(&["C7788A1", " c77-88/a.1 ", "--", " ", "A B", &"A".repeat(40), &"A".repeat(41)]);
         agree::<Scope>(&["photos", "note", "allergy", "x"]);
         agree::<SexAtBirth>(&["female", "Female", ""]);
-        agree::<ProductId>(&["restylane-l", "Restylane-L", " restylane-l", "miracle-gel", ""]);
+        agree::<ProductId>(&[
+            "restylane-l",
+            "Restylane-L",
+            " restylane-l",
+            "miracle-gel",
+            "",
+            "01JD0000000000000000000099",
+            "01jd0000000000000000000099",
+        ]);
         agree::<ProcedureId>(&["deep-peel", "deep peel", "Deep-Peel", ""]);
         agree::<RxNormCode>(&["6064", "R6064", " 6064", "12345678901", "1234567890", ""]);
     }

@@ -4,7 +4,6 @@
 use serde_json::{Map, Value, json};
 
 use super::openapi::{of, template_id, text};
-use crate::api::safety::MAX_PRODUCTS;
 use crate::api::submissions::MAX_PICKS;
 use crate::domain::chart::allergy::{ABOUT_A_SUBSTANCE, AllergyCategory, AllergyStatus, Severity, SubstanceCodeSystem};
 use crate::domain::chart::condition::ConditionStatus;
@@ -18,9 +17,13 @@ use crate::domain::chart::vitals::{MEASURES, measurement_schemas};
 use crate::domain::forms::invitation::Channel;
 use crate::domain::forms::template::{MAX_QUESTIONS, MAX_TEXT, QuestionKind};
 use crate::domain::photo::{ConsentScope, MAX_UPLOAD_BYTES, Phase, PhotoType, StandardView};
+use crate::domain::safety::ClassId;
 use crate::domain::safety::gate::{ACKNOWLEDGEMENTS, MAX_ACKNOWLEDGEMENTS};
+use crate::domain::safety::plan::MAX_PRODUCTS;
+use crate::domain::safety::products::{MAX_ALIASES, MAX_CLASSES};
 use crate::domain::safety::rules::RULES;
 use crate::domain::safety::{ProcedureId, ProductId, RxNormCode};
+use crate::domain::scheduling::CatalogueStatus;
 use crate::domain::schema::{absent, any_given, given, one_of};
 use crate::domain::values::{Date, EntityId, LongText, PastDate, PastInstant, ShortText, UserId};
 
@@ -210,11 +213,33 @@ pub fn schemas() -> Map<String, Value> {
         all.extend(forms);
     }
     all.insert("SafetyCheck".into(), safety_check());
+    all.insert("SafetyProduct".into(), safety_product());
     all
 }
 
+/// A product the clinic adds to the safety catalogue.
+fn safety_product() -> Value {
+    let name = text(200);
+    described(
+        object(
+            &["name", "manufacturer", "treatmentType", "classes"],
+            json!({
+                "name": described(name.clone(), "No name a shipped product or another of the clinic's goes by"),
+                "manufacturer": text(200),
+                "aliases": {"type": "array", "maxItems": MAX_ALIASES, "items": name, "description": "Other names it is charted under"},
+                "treatmentType": one_of(TreatmentType::ALL),
+                "classes": {"type": "array", "minItems": 1, "maxItems": MAX_CLASSES, "uniqueItems": true, "items": of::<ClassId>(),
+                            "description": "The classes of what it contains, e.g. amide-local-anesthetics for a filler with lidocaine"},
+                "note": described(long_text(), "Where what it contains was read: its label, its instructions for use"),
+                "status": one_of(CatalogueStatus::ALL),
+            }),
+        ),
+        "A product the shipped safety catalogue lacks: what a treatment of it is, and the classes of what it contains",
+    )
+}
+
 /// Blocking safety alerts acknowledged to go ahead, each with its reason.
-fn acknowledgements() -> Value {
+pub fn acknowledgements() -> Value {
     json!({
         "type": "array", "maxItems": MAX_ACKNOWLEDGEMENTS,
         "description": "Acknowledges blocking safety alerts (a 409 lists them) so the write goes ahead: each rule once, with the reason; kept with the entry and listed at GET /v1/overrides",
@@ -241,9 +266,9 @@ fn procedures_by_type() -> Vec<Value> {
         .collect()
 }
 
-/// A proposed action to check: a treatment (its type, the catalogue's products and procedure of that
-/// type, by id) or a medication (its name, an RxNorm code).
-fn safety_check() -> Value {
+/// A planned treatment (`TreatmentPlan`): its type, and the catalogue's products and procedure of that type,
+/// by id.
+pub fn treatment_plan() -> Value {
     let rules = &*RULES;
     let per_type: Vec<Value> = TreatmentType::ALL
         .iter()
@@ -252,8 +277,14 @@ fn safety_check() -> Value {
                 rules.products.iter().filter(|p| p.treatment_type == *kind).map(|p| p.id.as_str()).collect();
             let procedures: Vec<&str> =
                 rules.procedures.iter().filter(|p| p.treatment_type == *kind).map(|p| p.id.as_str()).collect();
-            // None of another type's; `null` is an absent procedure, where one may be absent.
-            let product_ids = if products.is_empty() { json!({"not": {}}) } else { json!({"enum": products}) };
+            // None of another type's shipped products (the clinic's own, by id, are checked by the server);
+            // `null` is an absent procedure, where one may be absent.
+            let clinic_product = of::<EntityId>();
+            let product_ids = if products.is_empty() {
+                clinic_product
+            } else {
+                json!({"anyOf": [{"enum": products}, clinic_product]})
+            };
             let mut procedure_ids: Vec<Value> = procedures.into_iter().map(Value::from).collect();
             let mut required = Vec::new();
             if kind.uses_products() {
@@ -285,6 +316,12 @@ fn safety_check() -> Value {
         }),
     );
     treatment["oneOf"] = json!(per_type);
+    treatment
+}
+
+/// A proposed action to check: a treatment (`TreatmentPlan`) or a medication (its name, an RxNorm code).
+fn safety_check() -> Value {
+    let treatment = treatment_plan();
     let medication = object(
         &["name"],
         json!({"name": of::<ShortText>(), "rxnormCode": described(of::<RxNormCode>(), "The RxNorm concept id, where known")}),

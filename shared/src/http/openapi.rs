@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::chart_schemas::described;
 use super::routes::{ROUTES, Route};
 use crate::domain::break_glass::{DEFAULT_MINUTES, MAX_MINUTES, Scope};
 use crate::domain::chart::treatment::LotNumber;
@@ -10,6 +11,7 @@ use crate::domain::fields::ParseStr;
 use crate::domain::patient::{GenderIdentity, SexAtBirth};
 use crate::domain::photo::{Rendition, StandardView};
 use crate::domain::role::Role;
+use crate::domain::safety::gate::ACKNOWLEDGEMENTS;
 use crate::domain::scheduling::CatalogueStatus;
 use crate::domain::scheduling::booking::BookingSlug;
 use crate::domain::scheduling::hours::LocalTime;
@@ -222,6 +224,7 @@ const PATCHES: &[(&str, &str)] = &[
     ("Vitals", "VitalsPatch"),
     ("Note", "NotePatch"),
     ("Treatment", "TreatmentPatch"),
+    ("SafetyProduct", "SafetyProductPatch"),
     ("AestheticProfile", "AestheticProfilePatch"),
 ];
 
@@ -305,6 +308,7 @@ fn administration_schemas() -> Value {
                 "ruleSet": {"type": "string", "description": "safety-alerts: the version of the rule set"},
                 "alerts": {"type": "array", "items": {"$ref": "#/components/schemas/SafetyAlert"}, "description": "safety-alerts: every alert the check raised, worst first"},
                 "unacknowledged": {"type": "array", "items": {"type": "string"}, "description": "safety-alerts: the blocking alerts' rule ids to acknowledge in safetyOverrides, or to plan around"},
+                "withheld": {"type": "integer", "minimum": 0, "description": "safety-alerts: blocking alerts resting on chart entries the caller's role does not read (a practitioner or nurse must act on them)"},
             },
         },
         "NewClinic": {
@@ -420,6 +424,7 @@ fn administration_schemas() -> Value {
                 "formTemplateIds": {"type": "array", "maxItems": MAX_FORMS, "items": template_id()},
                 "bookableOnline": {"type": "boolean", "default": false},
                 "price": price(),
+                "treatment": described(super::chart_schemas::treatment_plan(), "The treatment it is: a booking of it runs the safety check against the patient's chart"),
                 "status": one_of(CatalogueStatus::ALL),
             },
         },
@@ -447,6 +452,7 @@ fn administration_schemas() -> Value {
                 "start": start(),
                 "staffId": {"description": "Who performs it (by default the first of its performers who is free)", "allOf": [user]},
                 "note": text(200),
+                ACKNOWLEDGEMENTS: super::chart_schemas::acknowledgements(),
             },
         },
         "Reschedule": {
@@ -549,6 +555,11 @@ const STATE_ANSWERS: &[(&str, u16, &str)] = &[
     ("treatments.update", 409, SAFETY_REFUSAL),
     ("medications.create", 409, SAFETY_REFUSAL),
     ("medications.update", 409, SAFETY_REFUSAL),
+    (
+        "appointments.book",
+        409,
+        "The time is taken (nextFree), or a blocking safety alert is not acknowledged (type safety-alerts), or the request conflicts with the state of what it names",
+    ),
 ];
 
 /// Why charting a treatment or a medication may be refused.

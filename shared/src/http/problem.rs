@@ -27,10 +27,12 @@ pub enum ApiError {
         next_free: Vec<String>,
     },
     /// The safety check raised blocking alerts that the request did not acknowledge (`missing`, by rule
-    /// id); `alerts` is every alert it raised.
+    /// id); `alerts` is every alert it raised that the caller may see, and `withheld` counts the blocking
+    /// ones that rest on chart entries the caller's role does not read.
     SafetyAlerts {
         alerts: Vec<crate::domain::safety::Alert>,
         missing: Vec<String>,
+        withheld: usize,
     },
     PreconditionFailed,
     PreconditionRequired,
@@ -185,11 +187,19 @@ impl ApiError {
             ),
             ApiError::NotFound => "no such resource".into(),
             ApiError::Taken { .. } => "that time is taken; nextFree lists the next starts that are free".into(),
-            ApiError::SafetyAlerts { missing, .. } => format!(
-                "the safety check raised {} blocking alert(s) not acknowledged ({}): change the plan, or acknowledge each in safetyOverrides with its ruleId and a reason; alerts lists every alert raised",
-                missing.len(),
-                missing.join(", ")
-            ),
+            ApiError::SafetyAlerts { missing, withheld, .. } => {
+                let mut detail = format!(
+                    "the safety check raised {} blocking alert(s) not acknowledged ({}): change the plan, or acknowledge each in safetyOverrides with its ruleId and a reason; alerts lists every alert raised",
+                    missing.len(),
+                    missing.join(", ")
+                );
+                if *withheld > 0 {
+                    detail.push_str(&format!(
+                        "; {withheld} more rest on chart entries your role does not read: a practitioner or nurse must book it"
+                    ));
+                }
+                detail
+            }
             ApiError::PreconditionFailed => {
                 "the resource changed since you read it; read it again and reapply your change".into()
             }
@@ -218,10 +228,11 @@ impl ApiError {
         if let ApiError::Taken { next_free } = self {
             body["nextFree"] = json!(next_free);
         }
-        if let ApiError::SafetyAlerts { alerts, missing } = self {
+        if let ApiError::SafetyAlerts { alerts, missing, withheld } = self {
             body["ruleSet"] = json!(crate::domain::safety::rules::RULES.version);
             body["alerts"] = json!(alerts);
             body["unacknowledged"] = json!(missing);
+            body["withheld"] = json!(withheld);
         }
         let mut response = (self.status(), body.to_string()).into_response();
         let headers = response.headers_mut();

@@ -300,7 +300,7 @@ impl Treatment {
 }
 
 /// A type whose procedures the rules tell apart names one, and the procedure named is of the type.
-fn procedure_fits(form: &Form<'_>, treatment_type: TreatmentType, procedure: Option<&ProcedureId>) -> bool {
+pub fn procedure_fits(form: &Form<'_>, treatment_type: TreatmentType, procedure: Option<&ProcedureId>) -> bool {
     let catalogued = procedure.and_then(|p| RULES.procedure(&p.0));
     match catalogued {
         Some(p) if p.treatment_type != treatment_type => {
@@ -309,7 +309,7 @@ fn procedure_fits(form: &Form<'_>, treatment_type: TreatmentType, procedure: Opt
             false
         }
         None if treatment_type.names_its_procedure() && !form.given("procedure") => {
-            let why = format!("is required for {treatment_type}: the safety rules tell its procedures apart");
+            let why = format!("is required for {treatment_type}: the rules tell its procedures apart");
             form.reject("procedure", Issue::Rule(why));
             false
         }

@@ -16,7 +16,7 @@ pub const MAX_ACKNOWLEDGEMENTS: usize = 20;
 pub const ACKNOWLEDGEMENTS: &str = "safetyOverrides";
 
 /// A blocking alert acknowledged in a request: the rule, and why the action goes ahead.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Acknowledgement {
     pub rule_id: String,
     pub reason: ShortText,

@@ -2,6 +2,8 @@
 //! chart by the shipped rule set, giving the alerts with the facts that raised them and their sources.
 
 pub mod gate;
+pub mod plan;
+pub mod products;
 pub mod rules;
 #[cfg(test)]
 mod tests;
@@ -23,19 +25,47 @@ use crate::domain::values::EntityId;
 use rules::{AlertSeverity, ChartMatch, Citation, Procedure, Product, ProposedMatch, RuleSet, Source};
 
 /// A product of the catalogue, by its id.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct ProductId(pub String);
 
 impl ParseStr for ProductId {
     fn parse_str(s: &str, _: &Context) -> Result<Self, String> {
-        match rules::RULES.product(s) {
-            Some(_) => Ok(Self(s.to_string())),
-            None => Err("is no product of the catalogue".into()),
+        match rules::RULES.product(s).is_some() || EntityId::parse(s).is_some() {
+            true => Ok(Self(s.to_string())),
+            false => {
+                Err("is no product of the catalogue: a shipped product's id, or the id of one the clinic added".into())
+            }
         }
     }
 
     fn schema() -> Value {
-        one_of(rules::RULES.products.iter().map(|p| &p.id))
+        serde_json::json!({"anyOf": [one_of(rules::RULES.products.iter().map(|p| &p.id)), EntityId::schema()]})
+    }
+}
+
+impl ProductId {
+    /// Whether it names a product of the shipped catalogue (else one the clinic added).
+    pub fn is_shipped(&self) -> bool {
+        rules::RULES.product(&self.0).is_some()
+    }
+}
+
+/// A substance class of the rule set, by its id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ClassId(pub String);
+
+impl ParseStr for ClassId {
+    fn parse_str(s: &str, _: &Context) -> Result<Self, String> {
+        match rules::RULES.class(s) {
+            Some(_) => Ok(Self(s.to_string())),
+            None => Err("is no class of the rule set".into()),
+        }
+    }
+
+    fn schema() -> Value {
+        one_of(rules::RULES.classes.iter().map(|c| &c.id))
     }
 }
 
@@ -466,8 +496,9 @@ pub fn medication_classes<'r>(rules: &'r RuleSet, name: &str, rxnorm: Option<&st
         .collect()
 }
 
-/// The catalogue's product a charted name names: its name or an alias, as whole words.
-pub fn product_named<'r>(rules: &'r RuleSet, name: &str) -> Option<&'r Product> {
+/// The product a charted name names, by its name or an alias: the shipped catalogue's, else one of the
+/// clinic's own.
+pub fn product_named<'r>(rules: &'r RuleSet, clinic: &'r [Product], name: &str) -> Option<&'r Product> {
     let wanted = words(name);
-    rules.products.iter().find(|p| p.folded.contains(&wanted))
+    rules.products.iter().chain(clinic).find(|p| p.folded.contains(&wanted))
 }

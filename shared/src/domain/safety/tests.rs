@@ -139,7 +139,7 @@ fn names_match_as_whole_words_whatever_the_case_and_accents() {
     assert_eq!(medication_classes(&RULES, "Dabigatran 150 mg", None), ["anticoagulants"]);
     assert_eq!(medication_classes(&RULES, "LMX 4 cream", None), ["amide-local-anesthetics"]);
     assert!(names(&words("Juvéderm Voluma XC"), "Juvederm Voluma XC"));
-    assert_eq!(product_named(&RULES, "juvederm voluma xc").map(|p| p.id.as_str()), Some("juvederm-voluma-xc"));
+    assert_eq!(product_named(&RULES, &[], "juvederm voluma xc").map(|p| p.id.as_str()), Some("juvederm-voluma-xc"));
     assert_eq!(medication_classes(&RULES, "Accutane 40 mg", None), ["isotretinoin"]);
     assert_eq!(medication_classes(&RULES, "an unlisted drug", Some("6064")), ["isotretinoin"], "by RxNorm code");
     assert!(medication_classes(&RULES, "an unlisted drug", None).is_empty());

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::chart::Actor;
 use crate::domain::fields::{Form, Issue};
 use crate::domain::keys;
+use crate::domain::safety::gate::{ACKNOWLEDGEMENTS, Acknowledgement};
 use crate::domain::values::{EntityId, ShortText, UserId};
 use crate::store::schema::Index;
 use crate::store::{Item, Key, entity_item};
@@ -40,17 +41,27 @@ pub struct Booking {
     pub start: DateTime<Utc>,
     pub staff_id: Option<UserId>,
     pub note: Option<ShortText>,
+    /// Blocking safety alerts acknowledged, for a service that names its treatment.
+    pub acknowledged: Vec<Acknowledgement>,
 }
 
 impl Booking {
     pub fn read(form: &Form<'_>) -> Option<Self> {
-        form.only(&["patientId", "serviceId", "start", "staffId", "note"]);
+        form.only(&["patientId", "serviceId", "start", "staffId", "note", ACKNOWLEDGEMENTS]);
         let patient_id = form.req("patientId");
         let service_id = form.req("serviceId");
         let start = read_start(form);
         let staff_id = form.opt("staffId");
         let note = form.opt("note");
-        Some(Self { patient_id: patient_id?, service_id: service_id?, start: start?, staff_id, note })
+        let acknowledged = Acknowledgement::read_all(form);
+        Some(Self {
+            patient_id: patient_id?,
+            service_id: service_id?,
+            start: start?,
+            staff_id,
+            note,
+            acknowledged: acknowledged?,
+        })
     }
 }
 

@@ -8,6 +8,7 @@ use crate::domain::fields::{Form, Issue};
 use crate::domain::forms::template::valid_template_id;
 use crate::domain::keys;
 use crate::domain::role::Role;
+use crate::domain::safety::plan::TreatmentPlan;
 use crate::domain::values::{EntityId, ShortText, UserId};
 
 /// The longest service, its buffers included: a working day.
@@ -92,6 +93,9 @@ pub struct ServiceDetails {
     pub bookable_online: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<Price>,
+    /// The treatment it is, for the safety check a booking of it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub treatment: Option<TreatmentPlan>,
     pub status: CatalogueStatus,
 }
 
@@ -113,6 +117,7 @@ impl ServiceDetails {
             "formTemplateIds",
             "bookableOnline",
             "price",
+            "treatment",
             "status",
         ]);
         let name = form.req("name");
@@ -141,6 +146,11 @@ impl ServiceDetails {
         });
         let bookable_online = form.opt("bookableOnline").unwrap_or(false);
         let price = if form.given("price") { form.object("price", true, Price::read).map(Some) } else { Some(None) };
+        let treatment = if form.given("treatment") {
+            form.object("treatment", true, TreatmentPlan::read).map(Some)
+        } else {
+            Some(None)
+        };
         let status = form.opt("status").unwrap_or(CatalogueStatus::Active);
         let (duration, before, after) = (duration?, before?, after?);
         if before + duration + after > MAX_DURATION_MINUTES {
@@ -159,6 +169,7 @@ impl ServiceDetails {
             form_template_ids: templates?,
             bookable_online,
             price: price?,
+            treatment: treatment?,
             status,
         })
     }

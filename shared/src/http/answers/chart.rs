@@ -4,7 +4,8 @@
 use serde_json::{Value, json};
 
 use super::{
-    Answer, actor, answer, described, instant, nullable, object, of, page, reference, stored, text, with_required,
+    Answer, actor, answer, described, instant, nullable, object, of, page, reference, stored, text, version,
+    with_required,
 };
 use crate::domain::chart::ChartKind;
 use crate::domain::chart::summary::RECENT;
@@ -285,11 +286,11 @@ fn listed_override() -> Value {
     let schema = with_required(
         override_of(),
         json!({
-            "patientId": of::<EntityId>(), "entryKind": {"enum": ["treatment", "medication"]},
+            "patientId": of::<EntityId>(), "entryKind": {"enum": ["treatment", "medication", "appointment"], "description": "What it let through: a version of a chart entry, or an appointment booked"},
             "entryId": of::<EntityId>(), "entryVersion": {"type": "integer", "minimum": 1}, "ruleSet": {"type": "string"},
         }),
     );
-    described(schema, "A blocking safety alert a clinician acknowledged, with the entry it let through")
+    described(schema, "A blocking safety alert acknowledged to go ahead, with the entry or appointment it let through")
 }
 
 /// What a safety check found: the rule set's version, whether anything blocks, and the alerts.
@@ -316,6 +317,17 @@ pub(super) fn schemas() -> Vec<(&'static str, Value)> {
     all.push(("SafetyAlert", alert()));
     all.push(("SafetyRecord", safety_record()));
     all.push(("SafetyOverride", listed_override()));
+    all.push((
+        "ClinicSafetyProduct",
+        described(
+            stored(
+                "SafetyProduct",
+                &["status", "id", "updatedAt", "version"],
+                json!({"id": of::<EntityId>(), "updatedAt": instant(), "version": version()}),
+            ),
+            "A product the clinic added to the safety catalogue, with its version",
+        ),
+    ));
     all
 }
 
@@ -327,6 +339,9 @@ pub(super) fn answers() -> Vec<Answer> {
         answer("lots.recall", page(reference("LotRecallUse"))),
         answer("safety.check", reference("SafetyCheckResult")),
         answer("safety.overrides", page(reference("SafetyOverride"))),
+        answer("safety-products.create", reference("ClinicSafetyProduct")).versioned(),
+        answer("safety-products.list", page(reference("ClinicSafetyProduct"))),
+        answer("safety-products.update", reference("ClinicSafetyProduct")).versioned(),
     ];
     for kind in ChartKind::ALL.iter().copied() {
         let one = reference(named(kind).0);

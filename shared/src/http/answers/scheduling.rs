@@ -21,7 +21,7 @@ fn local_start() -> Value {
 pub(super) fn schemas() -> Vec<(&'static str, Value)> {
     let (id, user) = (of::<EntityId>(), of::<UserId>());
     let ids = json!({"type": "array", "items": id});
-    vec![
+    let mut all = vec![
         (
             "CatalogueResource",
             described(
@@ -233,7 +233,14 @@ pub(super) fn schemas() -> Vec<(&'static str, Value)> {
                 "An online booking confirmed: what, where and when",
             ),
         ),
-    ]
+    ];
+    // A booking's answer: the appointment, and for a service that names its treatment the safety alerts
+    // the caller may see (the acknowledged among them).
+    let mut booked = all.iter().find(|(name, _)| *name == "Appointment").map(|(_, s)| s.clone()).unwrap_or_default();
+    booked["properties"]["safetyAlerts"] = json!({"type": "array", "items": reference("SafetyAlert"),
+        "description": "What the safety check raised for a service that names its treatment, worst first (alerts resting on chart entries the caller's role does not read are left out)"});
+    all.push(("BookedAppointment", described(booked, "A booked appointment, with what the safety check raised")));
+    all
 }
 
 /// What each of these routes answers.
@@ -254,7 +261,7 @@ pub(super) fn answers() -> Vec<Answer> {
         answer("resources.hours.read", hours()).versioned(),
         answer("resources.hours.save", hours()).versioned(),
         answer("availability.read", reference("ServiceAvailability")),
-        answer("appointments.book", reference("Appointment")).versioned(),
+        answer("appointments.book", reference("BookedAppointment")).versioned(),
         answer("appointments.list", page(reference("Appointment"))),
         answer("appointments.read", reference("Appointment")).versioned(),
         answer("appointments.cancel", reference("Appointment")).versioned(),
