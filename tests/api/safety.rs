@@ -407,7 +407,7 @@ async fn a_clinic_adds_a_product_and_the_rules_see_it_as_a_shipped_one(app: Test
     let service = json!({"name": "Lip filler", "durationMinutes": 45, "performedBy": {"role": "practitioner"},
                          "treatment": {"type": "dermal-filler", "products": [product]}});
     let refused = app.post("/v1/services", &clinic.admin, service).await;
-    assert_eq!((refused.status, refused.error_fields()), (422, vec!["treatment.products[0]".into()]));
+    assert_eq!((refused.status, refused.error_fields()), (409, vec!["treatment.products[0]".into()]));
 }
 
 fn ids_of(list: &Value) -> Vec<&str> {

@@ -72,7 +72,7 @@ impl Plan {
         to: NaiveDate,
     ) -> Result<Self, ApiError> {
         if service.details.status == CatalogueStatus::Retired {
-            return Err(ApiError::field_rule("serviceId", "the service is retired"));
+            return Err(ApiError::unsuitable("serviceId", "the service is retired"));
         }
         let performers = performers(ctx, &service).await?;
         let clinic_hours = hours::load(ctx, &Calendar::Clinic).await?;

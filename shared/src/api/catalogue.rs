@@ -74,7 +74,7 @@ impl Details for ServiceDetails {
                     return Err(ApiError::unknown("resourceIds", format!("{id} is not a resource of the clinic")));
                 }
                 Some(r) if r.details.status == CatalogueStatus::Retired => {
-                    return Err(ApiError::field_rule("resourceIds", format!("{id} is retired")));
+                    return Err(ApiError::unsuitable("resourceIds", format!("{id} is retired")));
                 }
                 Some(_) => {}
             }
@@ -105,7 +105,7 @@ impl Details for ServiceDetails {
             match product {
                 None => return Err(ApiError::unknown(&field, "is no product the clinic added")),
                 Some(p) if p.details.status == CatalogueStatus::Retired => {
-                    return Err(ApiError::field_rule(&field, "is retired"));
+                    return Err(ApiError::unsuitable(&field, "is retired"));
                 }
                 Some(p) if p.details.treatment_type != plan.treatment_type => {
                     let why = format!("is for {} treatments, not {}", p.details.treatment_type, plan.treatment_type);

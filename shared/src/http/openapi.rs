@@ -548,7 +548,7 @@ const VERSIONED_FILES: &[&str] = &["photos.view"];
 
 /// Answers a route gives about the state of what it names, beyond those its kind of route gives.
 const STATE_ANSWERS: &[(&str, u16, &str)] = &[
-    ("availability.read", 409, "The staffId named does not perform the service"),
+    ("availability.read", 409, "The service is retired, or the staffId named does not perform it"),
     ("photos.view", 409, "The photo is not processed yet, or its upload was rejected"),
     ("photos.view", 410, "The photo was erased"),
     ("treatments.create", 409, SAFETY_REFUSAL),
