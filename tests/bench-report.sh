@@ -15,6 +15,8 @@
 #   disk per call     cargo bench -p vellum --bench records_disk (beside the access event's own JSON)
 #   safety check      cargo bench -p vellum --bench safety (beside the chart summary of the same chart)
 #   under load        tests/bench-load.sh (wrk against the local server, beside an unrouted path)
+#   FHIR $everything  cargo bench -p vellum-tests --bench fhir_everything (beside the JSON API's lists, on
+#                     the embedded store and on moto)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,6 +35,8 @@ esac
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 step() { echo "==> $*"; "$@" 2>&1 | tee -a "$log"; }
+# A benchmark that reads DynamoDB too, against a moto of its own.
+with_moto() { bash -c 'root="$PWD"; source tests/moto.sh; "$@"' with_moto "$@"; }
 
 if [ "$smoke" = 1 ]; then
   step bash tests/bench-cold-start.sh --smoke --only patients-get,chart-summary
@@ -40,6 +44,7 @@ if [ "$smoke" = 1 ]; then
   step cargo bench --locked --profile dev -p vellum --bench photos -- --smoke
   step cargo bench --locked --profile dev -p vellum --bench records_disk -- --smoke
   step cargo bench --locked --profile dev -p vellum --bench safety -- --smoke
+  step with_moto cargo bench --locked --profile dev -p vellum-tests --bench fhir_everything -- --smoke
   cargo build --locked -p vellum-functions --bin vellum-local
   step bash tests/bench-load.sh --no-build --profile dev --seconds 2 --soak 5
 else
@@ -48,6 +53,7 @@ else
   step cargo bench --locked -p vellum --bench photos
   step cargo bench --locked -p vellum --bench records_disk
   step cargo bench --locked -p vellum --bench safety
+  step with_moto cargo bench --locked -p vellum-tests --bench fhir_everything
   step bash tests/bench-load.sh
 fi
 
@@ -74,7 +80,7 @@ print("| figure | value | unit |")
 print("| --- | ---: | --- |")
 for figure, value, unit in rows:
     print(f"| {figure} | {value} | {unit} |")
-expected = ["cold start", "photos", "disk per audited call", "safety", "load"] + ([] if smoke else ["per request"])
+expected = ["cold start", "photos", "disk per audited call", "safety", "load", "$everything"] + ([] if smoke else ["per request"])
 missing = [kind for kind in expected if not any(figure.startswith(kind) for figure, _, _ in rows)]
 if missing:
     sys.exit(f"no figures from: {', '.join(missing)}")

@@ -162,6 +162,8 @@ const SCENARIO: &[(&str, &str, u16, Option<&str>)] = &[
     ("chart-entry-history", "unknown-entry", 404, None),
     ("chart-summary", "success", 200, None),
     ("chart-summary", "unknown-patient", 404, None),
+    ("fhir", "success", 200, None),
+    ("fhir", "unknown-type", 400, None),
     ("lot-recall", "success", 200, None),
     ("lot-recall", "missing-lot-number", 400, None),
     ("safety-check", "success", 200, None),

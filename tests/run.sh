@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs Vellum's whole test suite: unit and contract tests, the black-box HTTP tests and the Lambda
 # event tests, on the embedded stores and on DynamoDB, S3 and KMS served by moto (installed and started
-# here), the OpenAPI document and the TypeScript client generated from it, then the intake and booking
+# here), the FHIR resources checked by fhir.resources and read by fhirpy, the OpenAPI document and the TypeScript client generated from it, then the intake and booking
 # pages in headless Chromium, and the whole API fuzzed against its OpenAPI document (tests/fuzz-api.sh).
 # Fails loudly if moto cannot be installed or started: the AWS side is never skipped.
 set -euo pipefail
@@ -35,6 +35,16 @@ echo "==> the TypeScript client (clients/typescript): generated from openapi.jso
 (cd clients/typescript && npm ci --no-audit --no-fund --silent && npm run --silent build)
 echo "==> infra/deploy.sh on fake binaries (tests/deploy-dry-run.sh)"
 bash tests/deploy-dry-run.sh
+
+# The FHIR resources the server emits are validated with fhir.resources (R4B models), and its FHIR face
+# read with fhirpy, a FHIR client library: both in a virtualenv of their own (tests/fhir/*.py).
+fhir="$root/target/test-tools/fhir-venv"
+if ! "$fhir/bin/python" -c 'import fhir.resources, fhirpy' 2>/dev/null; then
+  echo "==> installing fhir.resources and fhirpy into $fhir"
+  python3 -m venv "$fhir"
+  "$fhir/bin/pip" install --quiet --disable-pip-version-check 'fhir.resources==8.3.0' 'fhirpy==2.3.1'
+fi
+export VELLUM_FHIR_PYTHON="$fhir/bin/python"
 
 # moto (installed when missing) on a free loopback port; its log: target/test-tools/moto.log.
 source tests/moto.sh

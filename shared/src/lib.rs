@@ -8,6 +8,7 @@ pub mod blobs;
 pub mod crypto;
 pub mod deploy;
 pub mod domain;
+pub mod fhir;
 pub mod host;
 pub mod http;
 pub mod ids;

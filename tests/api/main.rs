@@ -32,6 +32,7 @@ mod calendar;
 mod chart;
 mod faults;
 mod feeds;
+mod fhir;
 mod forms;
 mod idempotency;
 mod isolation;

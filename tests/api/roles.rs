@@ -68,6 +68,10 @@ fn request_for(route: &str, patient: &str, user: &str) -> (String, Option<Value>
             ),
         ),
         "safety-products.list" => ("/v1/safety-products".into(), None),
+        "fhir.metadata" => ("/fhir/R4/metadata".into(), None),
+        "fhir.search" => (format!("/fhir/R4/Patient?_id={patient}"), None),
+        "fhir.read" => (format!("/fhir/R4/Patient/{patient}"), None),
+        "fhir.operation" => (format!("/fhir/R4/Patient/{patient}/$everything"), None),
         other => panic!("no request written for {other}: add one"),
     }
 }
@@ -311,7 +315,9 @@ async fn every_role_gets_exactly_what_the_role_table_grants(app: TestApp) {
                 assert!((200..300).contains(&reply.status), "{role} on {route:?}: {reply:?}");
             } else {
                 assert_eq!(reply.status, 403, "{role} on {route:?}: {reply:?}");
-                assert_eq!(reply.header("content-type"), Some("application/problem+json"));
+                let fhir = vellum::fhir::outcome::is_fhir_path(route.path);
+                let problem = if fhir { "application/fhir+json" } else { "application/problem+json" };
+                assert_eq!(reply.header("content-type"), Some(problem), "{role} on {route:?}");
             }
         }
     }

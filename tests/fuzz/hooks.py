@@ -72,6 +72,14 @@ def before_call(ctx, case, **kwargs):
     query = case.query or {}
     # A page's cursor is sealed by the server for the query it ends: none can be made up.
     query.pop("cursor", None)
+    query.pop("_cursor", None)
+    # A FHIR search takes its type's own parameters: a chart's types the patient's, Patient its own.
+    if case.operation.path == "/fhir/R4/{resourceType}":
+        if (case.path_parameters or {}).get("resourceType") == "Patient":
+            query.pop("patient", None)
+        else:
+            for name in ("_id", "family", "birthdate", "identifier"):
+                query.pop(name, None)
     # A time range runs forwards, and an availability window spans at most 14 days.
     _ordered(query, "from", "to")
     # A range of days spans at most 14 (the booking page's availability; 31 elsewhere).

@@ -120,7 +120,7 @@ def seed(role):
         "clinicId": clinic, "clinicSlug": slug, "patientId": patient, "serviceId": service, "resourceId": room,
         "appointmentId": appointment, "entryId": entry, "templateId": "medical-history",
         "invitationId": open_link["id"], "submissionId": submission, "token": open_link["link"].rsplit("/", 1)[1],
-        "userId": user,
+        "userId": user, "id": patient,
     }
 
 
@@ -146,6 +146,8 @@ def main():
             lines.append(f"headers = {{ Authorization = {toml_string('Bearer ' + caller)} }}")
         lines.append("[parameters]")
         lines += [f"{toml_string('path.' + name)} = {toml_string(value)}" for name, value in ids.items()]
+        # A FHIR search of a chart is of the seeded patient's (a FHIR read's id is the patient's too).
+        lines.append(f"{toml_string('query.patient')} = {toml_string('Patient/' + ids['patientId'])}")
         with open(f"{OUT}/{role}.toml", "w") as f:
             f.write("\n".join(lines) + "\n\n" + checks)
         print(f"{role}: {len(ids_of_role)} operations, clinic {ids['clinicId']}")

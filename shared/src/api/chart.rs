@@ -49,7 +49,7 @@ pub async fn query_all(ctx: &Ctx, query: Query) -> Result<Vec<Item>, ApiError> {
 }
 
 /// The current version of an entry of the caller's clinic; anything else is not found.
-async fn load(ctx: &Ctx, kind: ChartKind, patient: EntityId, id: EntityId) -> Result<Entry, ApiError> {
+pub(crate) async fn load(ctx: &Ctx, kind: ChartKind, patient: EntityId, id: EntityId) -> Result<Entry, ApiError> {
     let clinic = ctx.clinic()?;
     let key = Key::new(keys::chart_pk(clinic, patient), keys::chart_entry_sk(kind.key_prefix(), id));
     let item = ctx.app.records.get(Table::Records, &key).await?.ok_or(ApiError::NotFound)?;

@@ -10,6 +10,7 @@ pub mod chart;
 pub mod chart_guard;
 pub mod clinics;
 pub mod feeds;
+pub mod fhir;
 pub mod forms;
 pub mod hours;
 pub mod intake;

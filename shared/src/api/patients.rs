@@ -94,8 +94,10 @@ pub async fn update(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     Ok(Outcome::Write(writes, reply, Facts::patient(id)))
 }
 
-/// The search criteria of `GET /v1/patients`.
-struct Search {
+/// What a patient search looks for: a family-name prefix (folded), a birth date, a phone number, a record
+/// number; every one given must match.
+#[derive(Clone, Debug, Default)]
+pub struct Search {
     family: Option<String>,
     birth_date: Option<String>,
     phone: Option<String>,
@@ -103,6 +105,11 @@ struct Search {
 }
 
 impl Search {
+    /// A search; the family name is folded as the name index is.
+    pub fn new(family: Option<&str>, birth_date: Option<String>, phone: Option<String>, mrn: Option<String>) -> Self {
+        Self { family: family.map(search_fold), birth_date, phone, mrn }
+    }
+
     fn matches(&self, patient: &Patient) -> bool {
         let d = &patient.details;
         self.family.as_ref().is_none_or(|f| search_fold(d.family_name.as_str()).starts_with(f.as_str()))
@@ -110,46 +117,30 @@ impl Search {
             && self.phone.as_ref().is_none_or(|p| d.phone.as_ref().map(Phone::as_str) == Some(p.as_str()))
             && self.mrn.as_ref().is_none_or(|m| patient.mrn == *m)
     }
+
+    /// What makes two pages part of one search.
+    fn scope(&self) -> [Option<&str>; 4] {
+        [self.family.as_deref(), self.birth_date.as_deref(), self.phone.as_deref(), self.mrn.as_deref()]
+    }
 }
 
-/// `GET /v1/patients?familyName=&birthDate=&phone=&mrn=&limit=&cursor=`
-pub async fn list(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
-    let params = input.params(ctx.route.query)?;
-    let rules = ctx.rules();
-    let family = match params.get("familyName") {
-        None => None,
-        Some(raw) if raw.chars().count() > 200 => {
-            return Err(ApiError::field("familyName", "must be at most 200 characters"));
-        }
-        Some(raw) => Some(search_fold(raw)),
-    };
-    let search = Search {
-        family,
-        birth_date: params.parsed::<BirthDate>("birthDate", &rules)?.map(|b| b.0.to_string()),
-        phone: params.parsed::<Phone>("phone", &rules)?.map(|p| p.as_str().to_string()),
-        mrn: match params.get("mrn") {
-            Some(m) if m.len() == 8 && m.bytes().all(|b| b.is_ascii_digit()) => Some(m.to_string()),
-            Some(_) => return Err(ApiError::field("mrn", "must be the 8-digit medical record number")),
-            None => None,
-        },
-    };
+/// A page of at most `limit` patients the search finds after `after`, with where the next page starts.
+pub async fn find(
+    ctx: &Ctx,
+    search: &Search,
+    limit: usize,
+    after: Option<Item>,
+) -> Result<(Vec<Patient>, Option<Item>), ApiError> {
     let clinic = ctx.clinic()?;
-    let limit = params.limit()?;
-    let scope = scope(
-        &ctx,
-        &[search.family.as_deref(), search.birth_date.as_deref(), search.phone.as_deref(), search.mrn.as_deref()],
-    );
-    let after = start_after(&ctx, &params, &scope)?;
     if search.family.as_deref() == Some("") {
         // A name without a letter or digit names no one.
-        return Ok(Outcome::Read(Reply::ok(page_body(&ctx, &scope, Vec::new(), None)?), Facts::listing(Vec::new())));
+        return Ok((Vec::new(), None));
     }
-
     let (patients, next) = if let Some(mrn) = &search.mrn {
         // A record number names at most one patient: look it up directly.
         let lookup = ctx.app.records.get(Table::Records, &Key::new(keys::clinic_pk(clinic), keys::mrn_sk(mrn))).await?;
         let found = match lookup.as_ref().and_then(|i| str_attr(i, "patientId")).and_then(EntityId::parse) {
-            Some(id) => vec![load(&ctx, id).await?],
+            Some(id) => vec![load(ctx, id).await?],
             None => Vec::new(),
         };
         (found, None)
@@ -166,7 +157,33 @@ pub async fn list(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         let patients = page.items.into_iter().map(entity_from::<Patient>).collect::<Result<Vec<_>, _>>()?;
         (patients, page.next)
     };
-    let found: Vec<&Patient> = patients.iter().filter(|p| search.matches(p)).collect();
+    Ok((patients.into_iter().filter(|p| search.matches(p)).collect(), next))
+}
+
+/// `GET /v1/patients?familyName=&birthDate=&phone=&mrn=&limit=&cursor=`
+pub async fn list(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
+    let params = input.params(ctx.route.query)?;
+    let rules = ctx.rules();
+    let family = match params.get("familyName") {
+        Some(raw) if raw.chars().count() > 200 => {
+            return Err(ApiError::field("familyName", "must be at most 200 characters"));
+        }
+        other => other,
+    };
+    let search = Search::new(
+        family,
+        params.parsed::<BirthDate>("birthDate", &rules)?.map(|b| b.0.to_string()),
+        params.parsed::<Phone>("phone", &rules)?.map(|p| p.as_str().to_string()),
+        match params.get("mrn") {
+            Some(m) if m.len() == 8 && m.bytes().all(|b| b.is_ascii_digit()) => Some(m.to_string()),
+            Some(_) => return Err(ApiError::field("mrn", "must be the 8-digit medical record number")),
+            None => None,
+        },
+    );
+    let limit = params.limit()?;
+    let scope = scope(&ctx, &search.scope());
+    let after = start_after(&ctx, &params, &scope)?;
+    let (found, next) = find(&ctx, &search, limit, after).await?;
     let facts = Facts::listing(found.iter().map(|p| p.id).collect());
     let body = page_body(&ctx, &scope, found.iter().map(|p| p.summary()).collect(), next)?;
     Ok(Outcome::Read(Reply::ok(body), facts))

@@ -89,7 +89,9 @@ struct Gateway {
 pub fn router(app: Arc<App>, tokens: TokenKeys, options: HostOptions) -> Router {
     let dev_tokens = options.dev_tokens;
     let gateway = Gateway { app: app.clone(), tokens, options };
-    let api = pipeline::router(app, SERVED.iter()).layer(middleware::from_fn_with_state(gateway.clone(), authorize));
+    let api = pipeline::router(app, SERVED.iter())
+        .layer(middleware::from_fn_with_state(gateway.clone(), authorize))
+        .layer(middleware::from_fn(crate::fhir::outcome::as_operation_outcome));
     let mut local = Router::new()
         .route(&format!("{UPLOAD_PATH}{{*key}}"), axum::routing::put(upload))
         .route("/v1/openapi.json", axum::routing::get(|| async { axum::Json(crate::http::openapi::document()) }));

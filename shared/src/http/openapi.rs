@@ -23,6 +23,8 @@ use crate::domain::staff::StaffStatus;
 use crate::domain::values::{
     BirthDate, CountryCode, Date, Email, EntityId, LanguageTag, Phone, PostalCode, TimeZoneName, UserId,
 };
+use crate::fhir::outcome::is_fhir_path;
+use crate::fhir::{FHIR_JSON, ResourceType};
 use crate::messages::templates::Language;
 use crate::metering::Unit;
 use crate::metering::plan::AtCap;
@@ -42,6 +44,7 @@ fn query_parameter(route: &Route, name: &str) -> Value {
     let audit = matches!(route.name, "audit.list" | "audit.verify" | "patients.access-log");
     let window = matches!(route.name, "availability.read" | "booking.availability");
     let (description, schema): (String, Value) = match name {
+        _ if is_fhir_path(route.path) => fhir_parameter(name),
         "limit" => {
             ("Page size, 1 to 100 (25 by default)".into(), json!({"type": "integer", "minimum": 1, "maximum": 100}))
         }
@@ -126,6 +129,9 @@ fn path_parameters(path: &str) -> Vec<Value> {
                 "token" => json!({"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$"}),
                 "clinicSlug" => of::<BookingSlug>(),
                 "templateId" => template_id(),
+                "resourceType" => one_of(ResourceType::ALL.iter().map(|t| t.as_str())),
+                "operation" => one_of([crate::fhir::EVERYTHING]),
+                "id" => json!({"type": "string", "pattern": "^[A-Za-z0-9.-]{1,64}$"}),
                 _ => of::<EntityId>(),
             };
             json!({"name": name, "in": "path", "required": true, "schema": schema})
@@ -209,6 +215,20 @@ fn schemas() -> Value {
     for (name, schema) in super::answers::schemas() {
         assert!(map.insert(name.clone(), schema).is_none(), "an answer's schema and a request's are both named {name}");
     }
+    map.insert(
+        "FhirResource".into(),
+        json!({"type": "object", "required": ["resourceType"], "description": "A FHIR R4 resource (a Bundle for a search)",
+               "properties": {"resourceType": {"type": "string"}}}),
+    );
+    map.insert(
+        "OperationOutcome".into(),
+        json!({"type": "object", "required": ["resourceType", "issue"], "properties": {
+            "resourceType": {"const": "OperationOutcome"},
+            "issue": {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["severity", "code"],
+                "properties": {"severity": {"type": "string"}, "code": {"type": "string"},
+                    "diagnostics": {"type": "string"}, "expression": {"type": "array", "items": {"type": "string"}}}}},
+        }}),
+    );
     Value::Object(map)
 }
 
@@ -543,8 +563,8 @@ const FILE_ANSWERS: &[(&str, &str)] = &[
     ("intake.page", "text/html"),
 ];
 
-/// The routes answering a file that carries the `ETag` of the version it shows (a photo's consent).
-const VERSIONED_FILES: &[&str] = &["photos.view"];
+/// The routes answering a file that carries the `ETag` of the version it shows (a photo's consent, a FHIR resource).
+const VERSIONED_FILES: &[&str] = &["photos.view", "fhir.read"];
 
 /// Answers a route gives about the state of what it names, beyond those its kind of route gives.
 const STATE_ANSWERS: &[(&str, u16, &str)] = &[
@@ -565,9 +585,42 @@ const STATE_ANSWERS: &[(&str, u16, &str)] = &[
 /// Why charting a treatment or a medication may be refused.
 const SAFETY_REFUSAL: &str = "A blocking safety alert is not acknowledged (type safety-alerts: alerts and unacknowledged say which), or the request conflicts with the state of what it names";
 
-/// The media type of a route's successful answer: JSON, but for the files and pages a few routes serve.
+/// The media type of a route's successful answer: JSON, but for the files and pages a few routes serve and
+/// the FHIR face.
 pub fn success_media(route: &Route) -> &'static str {
+    if is_fhir_path(route.path) {
+        return FHIR_JSON;
+    }
     FILE_ANSWERS.iter().find(|(name, _)| *name == route.name).map_or("application/json", |(_, media)| media)
+}
+
+/// A FHIR search parameter: its documentation from the served table, the values the server reads.
+fn fhir_parameter(name: &str) -> (String, Value) {
+    let documentation = ResourceType::ALL
+        .iter()
+        .flat_map(|t| t.search_params())
+        .find(|p| p.name == name)
+        .map(|p| p.documentation.to_string())
+        .unwrap_or_else(|| unreachable!("{name} is no search parameter of a served type"));
+    let id = of::<EntityId>();
+    let bare_id = id["pattern"].as_str().unwrap_or("^.*$").trim_start_matches('^').trim_end_matches('$').to_string();
+    let day = "[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|1[0-9]|2[0-8]))?)?";
+    let schema = match name {
+        "patient" => json!({"type": "string", "pattern": format!("^(Patient/)?{bare_id}$")}),
+        "_id" => id,
+        "family" => json!({"type": "string", "maxLength": 200}),
+        "birthdate" => json!({"type": "string", "format": "date"}),
+        "identifier" => json!({"type": "string", "pattern": "^([^|]*[|])?[0-9]{8}$"}),
+        "_lastUpdated" => json!({"type": "string", "pattern": format!("^(eq|gt|ge|lt|le)?{day}$")}),
+        "_count" => json!({"type": "integer", "minimum": 1, "maximum": crate::fhir::search::MAX_COUNT}),
+        _ => json!({"type": "string"}),
+    };
+    (format!("{documentation}. Other types' parameters are refused (400)"), schema)
+}
+
+/// A FHIR error: an OperationOutcome.
+fn operation_outcome(description: &str) -> Value {
+    json!({"description": description, "content": {FHIR_JSON: {"schema": {"$ref": "#/components/schemas/OperationOutcome"}}}})
 }
 
 /// Whether what a route makes can be read at an address of its own, a GET under the collection's path
@@ -621,6 +674,7 @@ pub fn document() -> Value {
         let success_body = match (success_media(route), answer) {
             ("application/json", Some(answer)) => json!({"application/json": {"schema": answer.body}}),
             ("application/json", None) => unreachable!("the route {} has no answer's schema", route.name),
+            (FHIR_JSON, _) => json!({FHIR_JSON: {"schema": {"$ref": "#/components/schemas/FhirResource"}}}),
             (media, _) => json!({media: {"schema": {"type": "string"}}}),
         };
         let mut responses = Map::new();
@@ -697,6 +751,16 @@ pub fn document() -> Value {
         }
         if crate::metering::stops_at_hard_cap(route) {
             operation["responses"]["402"] = problem("The clinic's hard plan reached this month's spend cap");
+        }
+        if is_fhir_path(route.path) {
+            operation["responses"]["400"] =
+                problem("An unknown resource type or search parameter, a parameter given twice, or a malformed value");
+            if let Some(responses) = operation["responses"].as_object_mut() {
+                for response in responses.values_mut().filter(|r| r["content"]["application/problem+json"].is_object())
+                {
+                    *response = operation_outcome(response["description"].as_str().unwrap_or(""));
+                }
+            }
         }
         let entry = paths.entry(route.path.to_string()).or_insert_with(|| json!({}));
         entry[route.method.to_ascii_lowercase()] = operation;

@@ -137,6 +137,8 @@ pub fn router(app: Arc<App>, served: impl IntoIterator<Item = &'static Served>) 
             }
             response
         })
+        // A FHIR client reads its errors as OperationOutcome.
+        .layer(axum::middleware::from_fn(crate::fhir::outcome::as_operation_outcome))
 }
 
 fn bare_error(req: &Request<Body>, error: ApiError) -> Response {

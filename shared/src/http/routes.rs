@@ -158,7 +158,12 @@ impl Route {
     /// Whether it may seal or open something with the deployment's keys: a page's cursor, or (any change)
     /// a stored reply's or a queued message's credentials. Its calls wait for the keys to be read.
     pub fn uses_keys(&self) -> bool {
-        self.method != "GET" || self.query.contains(&"cursor")
+        self.method != "GET" || self.pages()
+    }
+
+    /// Whether its answers come in pages, continued by a sealed cursor (`_cursor` on the FHIR face).
+    pub fn pages(&self) -> bool {
+        self.query.iter().any(|q| matches!(*q, "cursor" | "_cursor"))
     }
 
     /// The media types its body may be sent as: a merge patch (or plain JSON) for a partial change, JSON
@@ -368,6 +373,25 @@ const BREAK_GLASS: &[Served] = &[
         "Mark a break-glass reviewed, with a note (by an administrator other than the one who opened it)",
         query: &[], body: Some("BreakGlassReview"), roles: &[Admin], access: &[(Records, Op::Put), (Records, Op::Delete)],
         grants: &[], handler: api::break_glass::review),
+];
+
+/// The FHIR R4 face over the records: what it serves, a resource, a type's search. Every staff role reaches
+/// it; each type is read by the roles that read its chart section (checked by the handler).
+const FHIR: &[Served] = &[
+    route!("fhir.metadata", "fhir", "GET", "/fhir/R4/metadata",
+        "The FHIR CapabilityStatement: the resource types, interactions and search parameters served",
+        query: &[], body: None, roles: ALL_STAFF, access: &[], grants: &[], handler: api::fhir::metadata),
+    route!("fhir.search", "fhir", "GET", "/fhir/R4/{resourceType}",
+        "Search a FHIR resource type: a searchset bundle, newest first, paged by its next link",
+        query: &["patient", "_id", "family", "birthdate", "identifier", "_lastUpdated", "_count", "_cursor"], body: None,
+        roles: ALL_STAFF, access: &[(Records, Op::Query)], grants: &[], handler: api::fhir::search),
+    route!("fhir.read", "fhir", "GET", "/fhir/R4/{resourceType}/{id}",
+        "Read a FHIR resource",
+        query: &[], body: None, roles: ALL_STAFF, access: &[], grants: &[], handler: api::fhir::read),
+    route!("fhir.operation", "fhir", "GET", "/fhir/R4/Patient/{id}/{operation}",
+        "Patient/{id}/$everything: the patient and every chart resource of the types the caller's role reads, paged",
+        query: &["_count", "_cursor"], body: None, roles: ALL_STAFF, access: &[(Records, Op::Query)], grants: &[],
+        handler: api::fhir::operation),
 ];
 
 /// The calendar's catalogue: rooms and devices, and services. Administrators write; all staff read.
@@ -803,6 +827,7 @@ const TABLE: &[&[Served]] = &[
     FORMS,
     BREAK_GLASS,
     CALENDAR,
+    FHIR,
 ];
 
 /// How many routes the table holds.
@@ -929,6 +954,7 @@ pub static FUNCTION_SUMMARIES: &[(&str, &str)] = &[
     ("chart-entry-history", "Lists every version of a chart entry"),
     ("booking", "Online booking for patients: the booking page, what it offers, free times, holds and confirmations"),
     ("safety-products", "The products a clinic adds to the safety catalogue: add, list, correct or retire"),
+    ("fhir", "The FHIR R4 face over the records: capability, read and search"),
 ];
 
 /// A function invoked by an AWS event rather than an API route.
@@ -1107,7 +1133,8 @@ mod tests {
                         && r.path.split("/{").next() == Some(collection)
                         && r.access.iter().all(|(table, _)| *table == Records)
                 });
-                if one_catalogue {
+                // The FHIR face is one function: a resource type is a path parameter, not a route of its own.
+                if one_catalogue || routes.iter().all(|r| crate::fhir::outcome::is_fhir_path(r.path)) {
                     continue;
                 }
                 assert_eq!(routes.len(), ChartKind::ALL.len(), "{function}");

@@ -71,12 +71,14 @@ pub fn route_unit(route: &Route) -> Option<Unit> {
         "intake.submit" => Some(Unit::FormSubmitted),
         "calendar-feed.read" => Some(Unit::SearchPage),
         "safety.check" => Some(Unit::RecordRead),
-        "clinics.create" | "staff.join" | "intake.page" | "booking.page" | "booking.confirm-page" => None,
+        "clinics.create" | "staff.join" | "intake.page" | "booking.page" | "booking.confirm-page" | "fhir.metadata" => {
+            None
+        }
         // The operator's calls are the platform's.
         _ if route.roles == [Role::Operator] => None,
         _ if route.is_public() && route.method == "GET" => None,
         _ if route.method != "GET" => Some(Unit::RecordWrite),
-        _ if route.query.contains(&"cursor") || route.query.contains(&"from") => Some(Unit::SearchPage),
+        _ if route.pages() || route.query.contains(&"from") => Some(Unit::SearchPage),
         _ => Some(Unit::RecordRead),
     }
 }
@@ -191,7 +193,7 @@ mod tests {
     fn every_route_is_in_the_price_table_one_way_or_the_other() {
         for route in ROUTES.iter() {
             let unit = route_unit(route);
-            let free = ["clinics.create", "staff.join"].contains(&route.name)
+            let free = ["clinics.create", "staff.join", "fhir.metadata"].contains(&route.name)
                 || route.roles == [Role::Operator]
                 || (route.is_public() && route.method == "GET" && route.name != "calendar-feed.read");
             assert_eq!(unit.is_none(), free, "{}", route.name);

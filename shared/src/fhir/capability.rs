@@ -1,0 +1,64 @@
+//! The CapabilityStatement at `/fhir/R4/metadata`, generated from the resource types and search
+//! parameters served and the roles that read each.
+
+use serde_json::{Value, json};
+
+use super::{FHIR_VERSION, ResourceType};
+use crate::domain::role::Role;
+
+/// The roles that read a resource type: those that read its chart section, or every staff role for Patient.
+pub fn readers(resource_type: ResourceType) -> Vec<Role> {
+    match resource_type.chart_kind() {
+        None => Role::STAFF.to_vec(),
+        Some(kind) => crate::http::routes::chart_route(kind, "read").map(|r| r.roles.to_vec()).unwrap_or_default(),
+    }
+}
+
+/// The statement, dated `date` (YYYY-MM-DD).
+pub fn statement(date: &str) -> Value {
+    let resources: Vec<Value> = ResourceType::ALL
+        .iter()
+        .map(|t| {
+            let roles: Vec<&str> = readers(*t).iter().map(|r| r.as_str()).collect();
+            let params: Vec<Value> = t
+                .search_params()
+                .iter()
+                .map(|p| json!({ "name": p.name, "type": p.kind, "documentation": p.documentation }))
+                .collect();
+            let mut resource = json!({
+                "type": t.as_str(),
+                "documentation": format!("Read by the roles {}; every read is in the patient's access log", roles.join(", ")),
+                "interaction": [{ "code": "read" }, { "code": "search-type" }],
+                "versioning": "versioned",
+                "readHistory": false,
+                "searchParam": params,
+            });
+            if *t == ResourceType::Patient {
+                resource["operation"] = json!([{ "name": "everything",
+                    "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+                    "documentation": "The patient and the chart resources of the types the caller's role reads; _count and _cursor" }]);
+            }
+            resource
+        })
+        .collect();
+    json!({
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": date,
+        "publisher": "Vellum",
+        "kind": "instance",
+        "software": { "name": "Vellum", "version": env!("CARGO_PKG_VERSION") },
+        "implementation": { "description": "Vellum's FHIR R4 face over its records: read and search" },
+        "fhirVersion": FHIR_VERSION,
+        "format": ["json"],
+        "rest": [{
+            "mode": "server",
+            "security": {
+                "cors": true,
+                "service": [{ "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "OAuth" }] }],
+                "description": "A staff member's bearer token (the same as the JSON API's); roles and tenancy as there",
+            },
+            "resource": resources,
+        }],
+    })
+}
