@@ -45,7 +45,7 @@ pub async fn active(ctx: &Ctx, patient: EntityId, scope: Scope) -> Result<Option
 /// Whether the caller's role reads `scope` without break-glass.
 fn role_reads(ctx: &Ctx, scope: Scope) -> bool {
     match scope {
-        Scope::Chart(kind) => routes::chart_route(kind, "read").is_some_and(|r| r.allows(ctx.caller.role)),
+        Scope::Chart(kind) => routes::reads_chart(kind, ctx.caller.role),
         // Clinicians see photos, but not for education beyond a photo's consent.
         Scope::Photos => false,
     }

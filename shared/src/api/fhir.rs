@@ -11,12 +11,10 @@ use crate::domain::keys;
 use crate::domain::values::EntityId;
 use crate::fhir::search::{self, Search};
 use crate::fhir::{BASE_PATH, EVERYTHING, FHIR_JSON, ResourceType, capability, parse_chart_id};
-use crate::http::cursor;
 use crate::http::input::Input;
 use crate::http::outcome::{Facts, Outcome, Reply};
 use crate::http::pipeline::Ctx;
 use crate::http::problem::ApiError;
-use crate::store::schema::{PK, SK};
 use crate::store::{Item, Query, SkRange, Table, entity_from};
 
 /// How many chart entries a search reads at most for one page: a page of rare matches ends early, with a
@@ -41,7 +39,7 @@ fn resource_type(input: &Input) -> Result<ResourceType, ApiError> {
 
 /// That the caller's role reads the type (as it reads its chart section in the JSON API).
 fn ensure_reads(ctx: &Ctx, resource_type: ResourceType) -> Result<(), ApiError> {
-    if capability::readers(resource_type).contains(&ctx.caller.role) {
+    if capability::reads(resource_type, ctx.caller.role) {
         Ok(())
     } else {
         Err(ApiError::Forbidden(format!("the {} role does not read {resource_type}", ctx.caller.role)))
@@ -84,7 +82,7 @@ pub async fn search(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         None => search_patients(&ctx, &search, after).await?,
         Some(_) => search_chart(&ctx, resource_type, &search, after).await?,
     };
-    let next = sealed(&ctx, &scope, next)?;
+    let next = super::seal_cursor(&ctx, &scope, next)?;
     let bundle = searchset(&invitations::origin(&ctx)?, resource_type.as_str(), &search, resources, next.as_deref());
     Ok(Outcome::Read(fhir_reply(&bundle), facts))
 }
@@ -107,7 +105,7 @@ pub async fn operation(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         .iter()
         .copied()
         .filter(|t| t.chart_kind().is_some())
-        .partition(|t| capability::readers(*t).contains(&ctx.caller.role));
+        .partition(|t| capability::reads(*t, ctx.caller.role));
     let first_page = after.is_none();
     let scan = Scan {
         patient: patient.id,
@@ -124,7 +122,7 @@ pub async fn operation(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     if first_page {
         resources.insert(0, crate::fhir::patient::patient(ctx.clinic()?, &patient));
     }
-    let next = sealed(&ctx, &scope, next)?;
+    let next = super::seal_cursor(&ctx, &scope, next)?;
     let path = format!("Patient/{}/{EVERYTHING}", patient.id);
     let mut bundle = searchset(&invitations::origin(&ctx)?, &path, &search, resources, next.as_deref());
     if first_page && !withheld.is_empty() {
@@ -142,16 +140,9 @@ pub async fn operation(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
 /// Where the page a search's `_cursor` names starts (none for the first).
 fn opened(ctx: &Ctx, search: &Search, scope: &str) -> Result<Option<Item>, ApiError> {
     let Some(sealed) = &search.cursor else { return Ok(None) };
-    let clinic = ctx.clinic()?.to_string();
-    cursor::open(&ctx.app.keys()?.cursor, &clinic, scope, sealed)
+    super::open_cursor(ctx, scope, sealed)
         .map(Some)
         .map_err(|_| ApiError::field("_cursor", "is not a cursor this search issued"))
-}
-
-/// The `_cursor` of the page that starts after `position`.
-fn sealed(ctx: &Ctx, scope: &str, position: Option<Item>) -> Result<Option<String>, ApiError> {
-    let clinic = ctx.clinic()?.to_string();
-    position.map(|p| ctx.app.keys().map(|k| cursor::seal(&k.cursor, &clinic, scope, p))).transpose()
 }
 
 /// A page of resources, where the next page starts, and the audit facts of what was shown.
@@ -241,7 +232,7 @@ impl Scan {
             let page = ctx.app.records.query(query).await?;
             let count = page.items.len();
             for (i, item) in page.items.into_iter().enumerate() {
-                let position = position_of(&item);
+                let position = crate::store::position_of(&item, None);
                 let entry: Entry = entity_from(item)?;
                 scanned += 1;
                 let made = read(&entry);
@@ -265,11 +256,6 @@ impl Scan {
             }
         }
     }
-}
-
-/// An item's position in the chart partition, as a page's cursor holds it.
-fn position_of(item: &Item) -> Item {
-    [PK, SK].iter().filter_map(|k| item.get(*k).map(|v| (k.to_string(), v.clone()))).collect()
 }
 
 /// A searchset bundle of `resources` answering `path` (under the FHIR base), with its links.

@@ -41,16 +41,23 @@ pub fn scope(ctx: &Ctx, filters: &[Option<&str>]) -> String {
 
 /// The position a `cursor` parameter continues from.
 pub fn start_after(ctx: &Ctx, params: &Params, scope: &str) -> Result<Option<Item>, ApiError> {
+    params.get("cursor").map(|c| open_cursor(ctx, scope, c)).transpose()
+}
+
+/// The position a cursor the caller was given continues from (sealed to the clinic and the query's scope).
+pub fn open_cursor(ctx: &Ctx, scope: &str, sealed: &str) -> Result<Item, ApiError> {
+    cursor::open(&ctx.app.keys()?.cursor, &ctx.clinic()?.to_string(), scope, sealed)
+}
+
+/// The cursor of the page after `position`, if there is one.
+pub fn seal_cursor(ctx: &Ctx, scope: &str, position: Option<Item>) -> Result<Option<String>, ApiError> {
     let clinic = ctx.clinic()?.to_string();
-    params.get("cursor").map(|c| cursor::open(&ctx.app.keys()?.cursor, &clinic, scope, c)).transpose()
+    position.map(|p| ctx.app.keys().map(|keys| cursor::seal(&keys.cursor, &clinic, scope, p))).transpose()
 }
 
 /// A page of results with the cursor for the next one.
 pub fn page_body(ctx: &Ctx, scope: &str, items: Vec<Value>, page_next: Option<Item>) -> Result<Value, ApiError> {
-    let clinic = ctx.clinic()?.to_string();
-    let next =
-        page_next.map(|k| ctx.app.keys().map(|keys| cursor::seal(&keys.cursor, &clinic, scope, k))).transpose()?;
-    Ok(json!({ "items": items, "nextCursor": next }))
+    Ok(json!({ "items": items, "nextCursor": seal_cursor(ctx, scope, page_next)? }))
 }
 
 /// Maps a store page's items, skipping none: an unreadable item is an error, not a silent gap.

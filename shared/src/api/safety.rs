@@ -280,7 +280,7 @@ pub async fn booking_gate(
     let entries = chart::current_entries(ctx, patient).await?;
     let alerts = safety::check(&RULES, &Chart::of(&entries), &proposed, day);
     let role = ctx.caller.role;
-    let reads = |kind: ChartKind| routes::chart_route(kind, "read").is_some_and(|r| r.allows(role));
+    let reads = |kind: ChartKind| routes::reads_chart(kind, role);
     let visible = |alert: &Alert| alert.facts.iter().all(|f| reads(f.kind));
     for (index, ack) in given.iter().enumerate() {
         let acknowledgeable = alerts.iter().any(|a| a.rule_id == ack.rule_id && a.severity.blocks() && visible(a));

@@ -5,13 +5,20 @@ use serde_json::{Value, json};
 
 use super::{FHIR_VERSION, ResourceType};
 use crate::domain::role::Role;
+use crate::http::routes;
 
-/// The roles that read a resource type: those that read its chart section, or every staff role for Patient.
-pub fn readers(resource_type: ResourceType) -> Vec<Role> {
+/// Whether `role` reads a resource type: its chart section in the JSON API, or (Patient) a patient's
+/// demographics.
+pub fn reads(resource_type: ResourceType, role: Role) -> bool {
     match resource_type.chart_kind() {
-        None => Role::STAFF.to_vec(),
-        Some(kind) => crate::http::routes::chart_route(kind, "read").map(|r| r.roles.to_vec()).unwrap_or_default(),
+        None => routes::ROUTES.iter().any(|r| r.name == "patients.read" && r.allows(role)),
+        Some(kind) => routes::reads_chart(kind, role),
     }
+}
+
+/// The roles that read a resource type.
+pub fn readers(resource_type: ResourceType) -> Vec<Role> {
+    Role::STAFF.iter().copied().filter(|r| reads(resource_type, *r)).collect()
 }
 
 /// The statement, dated `date` (YYYY-MM-DD).

@@ -1098,6 +1098,11 @@ pub fn chart_route(kind: ChartKind, operation: &str) -> Option<&'static Route> {
     ROUTES.iter().find(|r| r.chart == Some(kind) && r.name.rsplit('.').next() == Some(operation))
 }
 
+/// Whether `role` reads a chart section (the kind's read route allows it), without break-glass.
+pub fn reads_chart(kind: ChartKind, role: Role) -> bool {
+    chart_route(kind, "read").is_some_and(|r| r.allows(role))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
