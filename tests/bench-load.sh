@@ -33,7 +33,7 @@ if ! command -v wrk >/dev/null; then
   $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq wrk >/dev/null
 fi
 if [ "$build" = 1 ]; then
-  cargo build --profile "$profile" --locked -p vellum-functions --bin vellum-local
+  cargo build --profile "$profile" --locked --workspace --bin vellum-local
 fi
 server_binary="target/$([ "$profile" = dev ] && echo debug || echo "$profile")/vellum-local"
 

@@ -41,11 +41,11 @@ with_moto() { bash -c 'root="$PWD"; source tests/moto.sh; "$@"' with_moto "$@"; 
 if [ "$smoke" = 1 ]; then
   step bash tests/bench-cold-start.sh --smoke --only patients-get,chart-summary
   step cargo bench --locked --profile dev -p vellum-tests --bench pipeline -- --test
-  step cargo bench --locked --profile dev -p vellum --bench photos -- --smoke
-  step cargo bench --locked --profile dev -p vellum --bench records_disk -- --smoke
-  step cargo bench --locked --profile dev -p vellum --bench safety -- --smoke
+  step cargo bench --locked --profile dev --workspace --bench photos -- --smoke
+  step cargo bench --locked --profile dev --workspace --bench records_disk -- --smoke
+  step cargo bench --locked --profile dev --workspace --bench safety -- --smoke
   step with_moto cargo bench --locked --profile dev -p vellum-tests --bench fhir_everything -- --smoke
-  cargo build --locked -p vellum-functions --bin vellum-local
+  cargo build --locked --workspace --bin vellum-local
   step bash tests/bench-load.sh --no-build --profile dev --seconds 2 --soak 5
 else
   step bash tests/bench-cold-start.sh ${functions[@]+"${functions[@]}"}

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Fuzzes the whole API against its OpenAPI document with schemathesis (pinned, in a virtualenv of its
-# own): the coverage and fuzzing phases with every check, once per role, each as a member of a clinic
-# of its own (seeded by tests/fuzz/seed.py) on a fresh local server on the embedded store, calling the
-# operations the role may call. Any finding fails the run. The seed is fixed (VELLUM_FUZZ_SEED to
+# own), with every check, once per role, each as a member of a clinic of its own (seeded by
+# tests/fuzz/seed.py) on a fresh local server on the embedded store: the random fuzzing phase on every
+# operation the role may call, and the coverage phase (each schema's boundaries and near misses, most of
+# the cases) on its share of them: each operation's boundaries are walked once, by one role that may call
+# it (tests/fuzz/seed.py shares them evenly between the two queues below). Any finding fails the run. The seed is fixed (VELLUM_FUZZ_SEED to
 # change it) and printed; VELLUM_FUZZ_EXAMPLES bounds the cases per operation, VELLUM_FUZZ_ROLES picks
 # the roles.
 set -euo pipefail
@@ -20,7 +22,7 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check 'schemathesis==4.32.5'
 fi
 
-cargo build --locked --quiet -p vellum-functions --bin vellum-local
+cargo build --locked --quiet --workspace --bin vellum-local
 work="$(mktemp -d)"
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 base="http://127.0.0.1:$port"
@@ -36,14 +38,22 @@ done
 echo "==> schemathesis $("$venv/bin/schemathesis" --version | grep -Eo '[0-9.]+$'), seed $seed, $examples cases per operation"
 python3 tests/fuzz/seed.py "$base" openapi.json tests/fuzz/schemathesis.toml "$work" "$seed" "${roles[@]}"
 # One role's run; its report is kept under target/test-tools when it finds anything.
+# One phase of a role's run over the operations its file names (none: nothing to run).
+phase() {
+  local role="$1" phase="$2" operations="$3"
+  [ -s "$work/$role.$operations" ] || return 0
+  (cd "$work/$role.cwd" && PYTHONPATH="$root/tests/fuzz" SCHEMATHESIS_HOOKS=hooks "$venv/bin/schemathesis" --no-color \
+    --config-file "$work/$role.toml" run "$root/openapi.json" --url "$base" \
+    --include-operation-id-regex "$(cat "$work/$role.$operations")" \
+    --phases "$phase" --max-examples "$examples" --seed "$seed" --workers 1 \
+    --output-truncate true >> "$work/$role.log" 2>&1)
+}
 fuzz() {
   local role="$1"
-  if (cd "$work/$role.cwd" && PYTHONPATH="$root/tests/fuzz" SCHEMATHESIS_HOOKS=hooks "$venv/bin/schemathesis" --no-color \
-    --config-file "$work/$role.toml" run "$root/openapi.json" --url "$base" \
-    --include-operation-id-regex "$(cat "$work/$role.operations")" \
-    --phases coverage,fuzzing --max-examples "$examples" --seed "$seed" --workers 1 \
-    --output-truncate true > "$work/$role.log" 2>&1); then
-    echo "==> schemathesis as $role: $(grep -Eo '[0-9]+ generated' "$work/$role.log" | head -1), no failures"
+  if phase "$role" coverage covered && phase "$role" fuzzing operations; then
+    local cases
+    cases=$(grep -Eo '[0-9]+ generated' "$work/$role.log" | awk '{s += $1} END {print s + 0}')
+    echo "==> schemathesis as $role: $cases generated, no failures"
   else
     cp "$work/$role.log" "$root/target/test-tools/fuzz-$role.log"
     echo "==> schemathesis as $role: FAILED"

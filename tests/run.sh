@@ -69,7 +69,7 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 echo "==> installing playwright-core for the browser test"
 (cd tests/browser && npm ci --no-audit --no-fund --silent)
-cargo build --locked -p vellum-functions --bin vellum-local
+cargo build --locked --workspace --bin vellum-local
 browser_log="$root/target/test-tools/browser.log"
 (cd tests/browser && node --test) 2>&1 | tee "$browser_log" || status=$?
 browser_passed=$(grep -Eo '^# pass [0-9]+' "$browser_log" | grep -Eo '[0-9]+' || echo 0)

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 use vellum::domain::role::Role;
-use vellum_tests::{Clinic, Reply, TestApp, chart_entry, patient_body, treatment_body};
+use vellum_tests::{Clinic, Reply, TestApp, chart_entry, every_day, patient_body, treatment_body};
 
 /// The Python of the virtualenv with `fhir.resources` and `fhirpy` (the test command installs it).
 fn fhir_python() -> String {
@@ -85,7 +85,19 @@ async fn each_kind_reads_as_its_fhir_resource_and_validates(app: TestApp) {
         metadata.body["rest"][0]["resource"].as_array().unwrap().iter().map(|r| r["type"].as_str().unwrap()).collect();
     assert_eq!(
         served,
-        ["Patient", "AllergyIntolerance", "MedicationStatement", "Condition", "Observation", "Procedure"]
+        [
+            "Patient",
+            "AllergyIntolerance",
+            "MedicationStatement",
+            "Condition",
+            "Observation",
+            "Procedure",
+            "Media",
+            "QuestionnaireResponse",
+            "Consent",
+            "Provenance",
+            "Appointment"
+        ]
     );
     emitted.push(metadata.body.clone());
 
@@ -280,7 +292,207 @@ async fn the_fhir_face_keeps_the_roles_tenancy_and_refusals_of_the_api(app: Test
     assert_eq!(resources(&by_name.body).len(), 1);
 }
 
+/// A search of `kind` for the patient, each resource read back by its id as the same resource; the bundle
+/// goes to `emitted`.
+async fn searched(app: &TestApp, token: &str, kind: &str, patient: &str, emitted: &mut Vec<Value>) -> Vec<Value> {
+    let search = app.get(&format!("/fhir/R4/{kind}?patient=Patient/{patient}"), token).await;
+    assert!(is_fhir(&search) && search.status == 200, "{kind}: {search:?}");
+    let page = resources(&search.body);
+    for resource in &page {
+        assert_eq!(resource["resourceType"], kind);
+        let id = resource["id"].as_str().unwrap();
+        assert!(id.len() <= 64, "{id}");
+        let one = app.get(&format!("/fhir/R4/{kind}/{id}"), token).await;
+        assert_eq!((one.status, &one.body), (200, resource), "{kind}/{id}");
+    }
+    emitted.push(search.body);
+    page
+}
+
+/// Every page of `path` (a search or `$everything`), through its next links: the resources' references.
+async fn every_page(app: &TestApp, token: &str, path: &str) -> Vec<String> {
+    let (mut path, mut found) = (path.to_string(), Vec::new());
+    loop {
+        let page = app.get(&path, token).await;
+        assert_eq!(page.status, 200, "{page:?}");
+        for resource in resources(&page.body) {
+            if resource["resourceType"] != "OperationOutcome" {
+                found.push(format!(
+                    "{}/{}",
+                    resource["resourceType"].as_str().unwrap(),
+                    resource["id"].as_str().unwrap()
+                ));
+            }
+        }
+        let links = page.body["link"].as_array().unwrap().clone();
+        match links.iter().find(|l| l["relation"] == "next") {
+            Some(next) => path = format!("/fhir/{}", next["url"].as_str().unwrap().split_once("/fhir/").unwrap().1),
+            None => return found,
+        }
+    }
+}
+
+async fn photos_forms_sources_and_appointments_read_as_fhir(app: TestApp) {
+    let clinic = app.open_clinic("FHIR Records").await;
+    let (practitioner, practitioner_user) = app.member(&clinic, Role::Practitioner).await;
+    let (nurse, _) = app.member(&clinic, Role::Nurse).await;
+    let patient = app.patient(&clinic, patient_body("Ana", "García")).await["id"].as_str().unwrap().to_string();
+    // A treatment, and a photo after it.
+    let treated = app
+        .post(&format!("/v1/patients/{patient}/treatments"), &practitioner, treatment_body("AB-1", "2099-01-31"))
+        .await;
+    assert_eq!(treated.status, 201, "{treated:?}");
+    let treatment = treated.body["id"].as_str().unwrap().to_string();
+    let extra = json!({"treatmentId": treatment, "phase": "after", "bodyArea": "forehead"});
+    let (photo, _) = app.photo(&nurse, &patient, "image/jpeg", vellum_tests::images::jpeg(64, 48), extra).await;
+    let photo = photo["id"].as_str().unwrap().to_string();
+    // The patient's forms, one allergy of them accepted into the chart, and a condition from another system.
+    let submission = app.submission(&clinic, &patient).await;
+    let accept = json!({"items": [{"templateId": "medical-history", "questionId": "allergies", "index": 0}]});
+    let accepted = app.post(&format!("/v1/patients/{patient}/submissions/{submission}/accept"), &nurse, accept).await;
+    assert_eq!(accepted.status, 200, "{accepted:?}");
+    let mut imported = chart_entry("conditions").0;
+    imported["source"] = json!({"type": "imported", "system": "PreviousEMR"});
+    let imported = app.post(&format!("/v1/patients/{patient}/conditions"), &practitioner, imported).await;
+    assert_eq!(imported.status, 201, "{imported:?}");
+    // An appointment.
+    let hours = app
+        .send(
+            "PUT",
+            &format!("/v1/staff/{practitioner_user}/working-hours"),
+            Some(&clinic.admin),
+            Some(every_day(json!([{"start": "09:00", "end": "17:00"}]))),
+            &[],
+        )
+        .await;
+    assert_eq!(hours.status, 200, "{hours:?}");
+    let service = json!({"name": "Laser", "durationMinutes": 60, "performedBy": {"staff": [practitioner_user]}});
+    let service = app.post("/v1/services", &clinic.admin, service).await.body["id"].as_str().unwrap().to_string();
+    let booking = json!({"patientId": patient, "serviceId": service, "start": "2027-01-11T10:00:00-08:00"});
+    let booked = app.post("/v1/appointments", &clinic.admin, booking).await;
+    assert_eq!(booked.status, 201, "{booked:?}");
+
+    let mut emitted = Vec::new();
+    let media = searched(&app, &practitioner, "Media", &patient, &mut emitted).await;
+    assert_eq!(media.len(), 1, "{media:?}");
+    assert_eq!(media[0]["identifier"][0]["value"], photo.as_str());
+    assert_eq!(media[0]["status"], "completed");
+    assert_eq!(media[0]["partOf"][0]["reference"], format!("Procedure/{patient}-{treatment}"));
+    assert_eq!((media[0]["width"].as_u64(), media[0]["height"].as_u64()), (Some(64), Some(48)));
+    assert_eq!(media[0]["bodySite"]["text"], "forehead");
+    assert!(media[0]["content"].get("data").is_none() && media[0]["content"].get("url").is_none(), "metadata only");
+    let extensions = media[0]["extension"].as_array().unwrap();
+    assert!(
+        extensions.iter().any(|e| e["valueCode"] == "after")
+            && extensions.iter().any(|e| e["valueCode"] == "clinical-record")
+    );
+
+    let responses = searched(&app, &practitioner, "QuestionnaireResponse", &patient, &mut emitted).await;
+    assert_eq!(responses.len(), 2, "the medical history and the consent form: {responses:?}");
+    let history =
+        responses.iter().find(|r| r["questionnaire"].as_str().unwrap().contains(":medical-history|")).unwrap();
+    let allergies: Vec<&Value> =
+        history["item"].as_array().unwrap().iter().filter(|i| i["linkId"] == "allergies").collect();
+    assert_eq!(allergies.len(), 2, "one group per allergy listed: {history}");
+    assert_eq!(
+        allergies[0]["item"].as_array().unwrap().iter().find(|i| i["linkId"] == "substance").unwrap()["answer"][0]["valueString"],
+        "Penicillin"
+    );
+    let pregnant = history["item"].as_array().unwrap().iter().find(|i| i["linkId"] == "pregnant").unwrap();
+    assert_eq!(pregnant["answer"][0]["valueBoolean"], false);
+
+    let consents = searched(&app, &practitioner, "Consent", &patient, &mut emitted).await;
+    assert_eq!(consents.len(), 1, "{consents:?}");
+    let pdf = consents[0]["sourceAttachment"]["url"].as_str().unwrap();
+    assert!(pdf.ends_with(&format!("/submissions/{submission}/consents/neurotoxin-consent")), "{pdf}");
+    let pdf = app.get(&format!("/v1/{}", pdf.split_once("/v1/").unwrap().1), &nurse).await;
+    assert_eq!((pdf.status, pdf.header("content-type")), (200, Some("application/pdf")), "the link is the signed PDF");
+
+    let provenance = searched(&app, &practitioner, "Provenance", &patient, &mut emitted).await;
+    assert_eq!(provenance.len(), 2, "the accepted allergy and the imported condition; staff-typed entries have none");
+    let from_patient = provenance.iter().find(|p| p["entity"].is_array()).unwrap();
+    assert_eq!(from_patient["agent"][0]["who"]["reference"], format!("Patient/{patient}"));
+    assert_eq!(from_patient["entity"][0]["what"]["identifier"]["value"], submission.as_str());
+    assert!(from_patient["target"][0]["reference"].as_str().unwrap().starts_with("AllergyIntolerance/"));
+    let from_system = provenance.iter().find(|p| p["entity"].is_null()).unwrap();
+    assert_eq!(from_system["agent"][0]["who"]["display"], "PreviousEMR");
+    assert!(from_system["target"][0]["reference"].as_str().unwrap().starts_with("Condition/"));
+
+    let appointments = searched(&app, &practitioner, "Appointment", &patient, &mut emitted).await;
+    assert_eq!(appointments.len(), 1, "{appointments:?}");
+    assert_eq!(
+        (appointments[0]["status"].as_str(), appointments[0]["start"].as_str()),
+        (Some("booked"), Some("2027-01-11T18:00:00Z"))
+    );
+    assert_eq!(appointments[0]["participant"][0]["actor"]["reference"], format!("Patient/{patient}"));
+    assert_eq!(appointments[0]["serviceType"][0]["coding"][0]["code"], service.as_str());
+
+    // $everything holds every type, and paged three at a time it holds the same, each once, across the
+    // chart partition and the appointments.
+    let whole = app.get(&format!("/fhir/R4/Patient/{patient}/$everything?_count=100"), &practitioner).await;
+    let all: Vec<String> = resources(&whole.body)
+        .iter()
+        .map(|r| format!("{}/{}", r["resourceType"].as_str().unwrap(), r["id"].as_str().unwrap()))
+        .collect();
+    emitted.push(whole.body.clone());
+    for kind in [
+        "Patient",
+        "AllergyIntolerance",
+        "Condition",
+        "Procedure",
+        "Media",
+        "QuestionnaireResponse",
+        "Consent",
+        "Provenance",
+        "Appointment",
+    ] {
+        assert!(all.iter().any(|r| r.starts_with(&format!("{kind}/"))), "{kind} in {all:?}");
+    }
+    assert_eq!(all.last().map(|r| r.starts_with("Appointment/")), Some(true), "appointments come last: {all:?}");
+    for count in [1, 3] {
+        let mut paged =
+            every_page(&app, &practitioner, &format!("/fhir/R4/Patient/{patient}/$everything?_count={count}")).await;
+        assert_eq!(paged, all, "paged {count} at a time");
+        paged.sort();
+        paged.dedup();
+        assert_eq!(paged.len(), all.len());
+    }
+    // The front desk reads the patient, allergies (and where they came from) and appointments: nothing
+    // else, and it is told so.
+    let (front_desk, _) = app.member(&clinic, Role::FrontDesk).await;
+    let limited = app.get(&format!("/fhir/R4/Patient/{patient}/$everything"), &front_desk).await;
+    let kinds: std::collections::BTreeSet<&str> = limited.body["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["resource"]["resourceType"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["AllergyIntolerance", "Appointment", "OperationOutcome", "Patient", "Provenance"].into_iter().collect(),
+        "{limited:?}"
+    );
+    refused(&app.get(&format!("/fhir/R4/Media?patient={patient}"), &front_desk).await, 403);
+    refused(&app.get(&format!("/fhir/R4/Consent?patient={patient}"), &front_desk).await, 403);
+    let provenance_of_allergy = &from_patient["id"];
+    let read = app.get(&format!("/fhir/R4/Provenance/{}", provenance_of_allergy.as_str().unwrap()), &front_desk).await;
+    assert_eq!(read.status, 200, "the front desk reads allergies, and so where one came from: {read:?}");
+    let of_condition = from_system["id"].as_str().unwrap();
+    refused(&app.get(&format!("/fhir/R4/Provenance/{of_condition}"), &front_desk).await, 404);
+    // Another clinic's staff find none of it.
+    let elsewhere = app.open_clinic("Elsewhere").await;
+    let (stranger, _) = app.member(&elsewhere, Role::Practitioner).await;
+    refused(&app.get(&format!("/fhir/R4/Media/{}", media[0]["id"].as_str().unwrap()), &stranger).await, 404);
+    refused(
+        &app.get(&format!("/fhir/R4/Appointment/{}", appointments[0]["id"].as_str().unwrap()), &stranger).await,
+        404,
+    );
+
+    validate(&emitted);
+}
+
 on_both_backends!(
+    photos_forms_sources_and_appointments_read_as_fhir,
     each_kind_reads_as_its_fhir_resource_and_validates,
     a_search_pages_through_its_next_links,
     the_fhir_face_keeps_the_roles_tenancy_and_refusals_of_the_api,

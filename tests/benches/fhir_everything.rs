@@ -1,8 +1,9 @@
-//! `Patient/{id}/$everything` of a patient with a long chart, read to its last page: the store's requests and
-//! the time, on the embedded store and on DynamoDB (moto). The baseline, in the same run: the JSON API
-//! reading the same entries (the patient, then each kind's list, page by page at its largest page size).
+//! `Patient/{id}/$everything` of a patient with a long chart and many photos, read to its last page: the
+//! store's requests and the time, on the embedded store and on DynamoDB (moto). The baseline, in the same
+//! run: the JSON API reading the same records (the patient, then each kind's list and the photos' list,
+//! page by page at its largest page size).
 //!
-//! `cargo bench -p vellum-tests --bench fhir_everything -- [--entries N] [--smoke]`, with
+//! `cargo bench -p vellum-tests --bench fhir_everything -- [--entries N] [--photos N] [--smoke]`, with
 //! `VELLUM_TEST_AWS_ENDPOINT` naming a running moto (`bash tests/bench-report.sh` starts one).
 
 use std::time::{Duration, Instant};
@@ -62,7 +63,7 @@ async fn read_all(
     Cost { time, pages, items: total, gets: gets_after - gets, queries: queries_after - queries }
 }
 
-async fn measure(backend: Backend, entries: usize) {
+async fn measure(backend: Backend, entries: usize, photos: usize) {
     let (app, counts) = TestApp::spawn_counting(backend).await;
     let clinic = app.open_clinic("Everything").await;
     let (practitioner, _) = app.member(&clinic, Role::Practitioner).await;
@@ -71,6 +72,12 @@ async fn measure(backend: Backend, entries: usize) {
         let (segment, body) = entry(n);
         let made = app.post(&format!("/v1/patients/{patient}/{segment}"), &practitioner, body).await;
         assert_eq!(made.status, 201, "{segment}: {made:?}");
+    }
+    for n in 0..photos {
+        let view = ["front", "left-oblique", "right-oblique", "left-profile", "right-profile"][n % 5];
+        let jpeg = vellum_tests::images::jpeg(320, 240);
+        let (_, uploaded) = app.photo(&practitioner, &patient, "image/jpeg", jpeg, json!({"view": view})).await;
+        assert!(uploaded.status < 300, "{uploaded:?}");
     }
     let base = app.base.clone();
     let fhir = read_all(
@@ -87,7 +94,7 @@ async fn measure(backend: Backend, entries: usize) {
     .await;
     let mut lists = vec![format!("/v1/patients/{patient}")];
     lists.extend(
-        ["conditions", "allergies", "medications", "vitals", "treatments"]
+        ["conditions", "allergies", "medications", "vitals", "treatments", "photos"]
             .iter()
             .map(|segment| format!("/v1/patients/{patient}/{segment}?limit=100")),
     );
@@ -107,7 +114,8 @@ async fn measure(backend: Backend, entries: usize) {
         Backend::Embedded => "embedded store",
         Backend::Aws => "DynamoDB (moto)",
     };
-    println!("$everything of a patient with {entries} chart entries, on the {name}:");
+    let what = format!("{entries} entries and {photos} photos");
+    println!("$everything of a patient with {what}, on the {name}:");
     for (what, cost) in
         [("FHIR $everything (_count=100)", &fhir), ("baseline: the JSON API's lists (limit=100)", &json_api)]
     {
@@ -122,27 +130,25 @@ async fn measure(backend: Backend, entries: usize) {
     }
     let ratio = fhir.time.as_secs_f64() / json_api.time.as_secs_f64();
     println!("  time: {ratio:.2}× the baseline");
-    println!("report: $everything of {entries} entries, {name}\t{:.0}\tms", fhir.time.as_secs_f64() * 1000.0);
-    println!("report: $everything of {entries} entries, {name}, against the JSON API's lists\t{ratio:.2}\t×");
-    println!(
-        "report: $everything of {entries} entries, {name}, store requests\t{}\tqueries and gets",
-        fhir.queries + fhir.gets
-    );
+    println!("report: $everything of {what}, {name}\t{:.0}\tms", fhir.time.as_secs_f64() * 1000.0);
+    println!("report: $everything of {what}, {name}, against the JSON API's lists\t{ratio:.2}\t×");
+    println!("report: $everything of {what}, {name}, store requests\t{}\tqueries and gets", fhir.queries + fhir.gets);
 }
 
 #[tokio::main]
 async fn main() {
-    let mut entries = 500;
+    let (mut entries, mut photos) = (500, 50);
     let mut given = std::env::args().skip(1);
     while let Some(arg) = given.next() {
         match arg.as_str() {
             "--entries" => entries = given.next().and_then(|n| n.parse().ok()).expect("--entries takes a number"),
-            "--smoke" => entries = 10,
+            "--photos" => photos = given.next().and_then(|n| n.parse().ok()).expect("--photos takes a number"),
+            "--smoke" => (entries, photos) = (10, 2),
             // `cargo bench` passes `--bench`.
             "--bench" => {}
             other => panic!("unknown argument {other}"),
         }
     }
-    measure(Backend::Embedded, entries).await;
-    measure(Backend::Aws, entries).await;
+    measure(Backend::Embedded, entries, photos).await;
+    measure(Backend::Aws, entries, photos).await;
 }

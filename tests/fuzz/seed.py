@@ -1,8 +1,10 @@
 """Seeds a running local server for the API fuzzer: one clinic per role, with a member of that role and
 the records its routes read (a patient, a chart entry, a room, a service, an appointment, a form
 template, a patient's invitation and a submission), then writes, per role, the operations the role may
-call (a pattern of their ids) and a schemathesis configuration that calls them as that member on those
-records.
+call (a pattern of their ids), the ones of them whose coverage phase it runs (each operation's once, by one
+of the roles that may call it, shared evenly between the two queues fuzz-api.sh runs: roles at even and at
+odd places; every role fuzzes all of its own at random), and a schemathesis configuration that calls them
+as that member on those records.
 
 usage: seed.py BASE_URL OPENAPI_JSON CHECKS_TOML OUT_DIR SEED ROLE...
 """
@@ -133,14 +135,30 @@ def main():
         document = json.load(f)
     with open(CHECKS) as f:
         checks = f.read()
+    # The operations each role may call, and the role that runs each one's coverage phase: of those that
+    # may call it, one in the queue with the fewest so far (the operations fewest roles call placed first).
+    operations = [op for ops in document["paths"].values() for op in ops.values()]
+    callable_by = {role: [op["operationId"] for op in operations if role in op.get("x-vellum-roles", [])]
+                   for role in ROLES}
+    covers = {role: [] for role in ROLES}
+    queue_load = [0, 0]
+    callers_of = {op["operationId"]: [i for i, role in enumerate(ROLES) if op["operationId"] in callable_by[role]]
+                  for op in operations}
+    for op in sorted(operations, key=lambda op: len(callers_of[op["operationId"]])):
+        callers = callers_of[op["operationId"]]
+        if callers:
+            place = min(callers, key=lambda i: (queue_load[i % 2], i))
+            queue_load[place % 2] += 1
+            covers[ROLES[place]].append(op["operationId"])
     for role in ROLES:
         caller, ids = seed(role)
         # The whole document (so a 405's Allow can be checked against every method of a path), and the
         # operations the role may call.
-        ids_of_role = [op["operationId"] for ops in document["paths"].values() for op in ops.values()
-                       if role in op.get("x-vellum-roles", [])]
-        with open(f"{OUT}/{role}.operations", "w") as f:
-            f.write("^(" + "|".join(re.escape(i) for i in ids_of_role) + ")$")
+        ids_of_role = callable_by[role]
+        first_here = covers[role]
+        for name, ids_written in (("operations", ids_of_role), ("covered", first_here)):
+            with open(f"{OUT}/{role}.{name}", "w") as f:
+                f.write("^(" + "|".join(re.escape(i) for i in ids_written) + ")$" if ids_written else "")
         lines = [f"seed = {SEED}"]
         if caller:
             lines.append(f"headers = {{ Authorization = {toml_string('Bearer ' + caller)} }}")
@@ -150,7 +168,7 @@ def main():
         lines.append(f"{toml_string('query.patient')} = {toml_string('Patient/' + ids['patientId'])}")
         with open(f"{OUT}/{role}.toml", "w") as f:
             f.write("\n".join(lines) + "\n\n" + checks)
-        print(f"{role}: {len(ids_of_role)} operations, clinic {ids['clinicId']}")
+        print(f"{role}: {len(ids_of_role)} operations ({len(first_here)} with the coverage phase), clinic {ids['clinicId']}")
 
 
 main()

@@ -4,21 +4,23 @@
 
 use serde_json::{Value, json};
 
-use super::{chart, invitations, patients};
+use super::catalogue::load_item;
+use super::{invitations, patients};
 use crate::domain::audit::Resource;
-use crate::domain::chart::Entry;
 use crate::domain::keys;
+use crate::domain::scheduling::appointment::Appointment;
 use crate::domain::values::EntityId;
+use crate::fhir::record::Record;
 use crate::fhir::search::{self, Search};
 use crate::fhir::{BASE_PATH, EVERYTHING, FHIR_JSON, ResourceType, capability, parse_chart_id};
 use crate::http::input::Input;
 use crate::http::outcome::{Facts, Outcome, Reply};
 use crate::http::pipeline::Ctx;
 use crate::http::problem::ApiError;
-use crate::store::{Item, Query, SkRange, Table, entity_from};
+use crate::store::{Index, Item, Query, SkRange, Table, entity_from};
 
-/// How many chart entries a search reads at most for one page: a page of rare matches ends early, with a
-/// link to go on.
+/// How many records a search reads at most for one page: a page of rare matches ends early, with a link to
+/// go on.
 const SCAN_LIMIT: usize = 500;
 
 /// A FHIR answer.
@@ -59,16 +61,45 @@ pub async fn read(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     ensure_reads(&ctx, resource_type)?;
     input.params(ctx.route.query)?;
     let id = input.path.get("id").map(String::as_str).unwrap_or("");
-    let Some(kind) = resource_type.chart_kind() else {
-        let patient = patients::load(&ctx, EntityId::parse(id).ok_or(ApiError::NotFound)?).await?;
-        let resource = crate::fhir::patient::patient(ctx.clinic()?, &patient);
-        return Ok(Outcome::Read(fhir_reply(&resource).versioned(patient.version), Facts::patient(patient.id)));
-    };
-    let (patient, entry_id, _) = parse_chart_id(id).ok_or(ApiError::NotFound)?;
-    let entry = chart::load(&ctx, kind, patient, entry_id).await?;
-    let resource = resource_type.from_entry(&entry).into_iter().find(|r| r["id"] == id).ok_or(ApiError::NotFound)?;
-    let facts = Facts::patient(patient).with(kind.as_str(), entry_id);
-    Ok(Outcome::Read(fhir_reply(&resource).versioned(entry.version), facts))
+    match resource_type {
+        ResourceType::Patient => {
+            let patient = patients::load(&ctx, EntityId::parse(id).ok_or(ApiError::NotFound)?).await?;
+            let resource = crate::fhir::patient::patient(ctx.clinic()?, &patient);
+            Ok(Outcome::Read(fhir_reply(&resource).versioned(patient.version), Facts::patient(patient.id)))
+        }
+        ResourceType::Appointment => {
+            let key = Appointment::key(ctx.clinic()?, EntityId::parse(id).ok_or(ApiError::NotFound)?);
+            let appointment: Appointment = load_item(&ctx, key).await?.ok_or(ApiError::NotFound)?;
+            let resource = crate::fhir::appointment::appointment(&appointment);
+            let facts = Facts::patient(appointment.patient_id).with("appointment", appointment.id);
+            Ok(Outcome::Read(fhir_reply(&resource).versioned(appointment.version), facts))
+        }
+        _ => {
+            let (patient, _, _) = parse_chart_id(id).ok_or(ApiError::NotFound)?;
+            let key = resource_type.record_key(ctx.clinic()?, id).ok_or(ApiError::NotFound)?;
+            let item = ctx.app.records.get(Table::Records, &key).await?.ok_or(ApiError::NotFound)?;
+            let record = Record::from_item(item)?.ok_or(ApiError::NotFound)?;
+            let origin = invitations::origin(&ctx)?;
+            let resource = shown(&ctx, resource_type, &record, &origin)
+                .into_iter()
+                .find(|r| r["id"] == id)
+                .ok_or(ApiError::NotFound)?;
+            let mut facts = Facts::patient(patient);
+            facts.resources.push(record.audited());
+            Ok(Outcome::Read(fhir_reply(&resource).versioned(record.version()), facts))
+        }
+    }
+}
+
+/// The resources of `resource_type` a record becomes for the caller: a Provenance only with an entry of a
+/// type the caller's role reads.
+fn shown(ctx: &Ctx, resource_type: ResourceType, record: &Record, origin: &str) -> Vec<Value> {
+    if let (ResourceType::Provenance, Record::Entry(entry)) = (resource_type, record)
+        && !ResourceType::of_kind(entry.kind).is_some_and(|t| capability::reads(t, ctx.caller.role))
+    {
+        return Vec::new();
+    }
+    resource_type.from_record(record, origin)
 }
 
 /// `GET /fhir/R4/{resourceType}?…`: a searchset bundle, newest first, paged by a sealed cursor.
@@ -78,17 +109,21 @@ pub async fn search(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let search = search::read(resource_type, input.query.as_deref())?;
     let scope = super::scope(&ctx, &[Some(resource_type.as_str()), Some(&search.scope().join("&"))]);
     let after = opened(&ctx, &search, &scope)?;
-    let (resources, next, facts) = match resource_type.chart_kind() {
-        None => search_patients(&ctx, &search, after).await?,
-        Some(_) => search_chart(&ctx, resource_type, &search, after).await?,
+    let (resources, next, facts) = match resource_type {
+        ResourceType::Patient => search_patients(&ctx, &search, after).await?,
+        _ => search_patient_records(&ctx, resource_type, &search, after).await?,
     };
     let next = super::seal_cursor(&ctx, &scope, next)?;
     let bundle = searchset(&invitations::origin(&ctx)?, resource_type.as_str(), &search, resources, next.as_deref());
     Ok(Outcome::Read(fhir_reply(&bundle), facts))
 }
 
-/// `GET /fhir/R4/Patient/{id}/$everything`: the patient, then every chart resource of the types the
-/// caller's role reads, kind by kind, paged; the first page says which types were left out for the role.
+/// The mark of a `$everything` cursor whose next page starts at the patient's first appointment.
+const APPOINTMENTS_NEXT: &str = "everythingNext";
+
+/// `GET /fhir/R4/Patient/{id}/$everything`: the patient, then every resource of the types the caller's
+/// role reads, record by record through the chart partition and then the appointments, paged; the first
+/// page says which types were left out for the role.
 pub async fn operation(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     if input.path.get("operation").map(String::as_str) != Some(EVERYTHING) {
         return Err(ApiError::field(
@@ -104,27 +139,49 @@ pub async fn operation(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let (readable, withheld): (Vec<ResourceType>, Vec<ResourceType>) = ResourceType::ALL
         .iter()
         .copied()
-        .filter(|t| t.chart_kind().is_some())
+        .filter(|t| *t != ResourceType::Patient)
         .partition(|t| capability::reads(*t, ctx.caller.role));
     let first_page = after.is_none();
-    let scan = Scan {
-        patient: patient.id,
-        prefix: keys::CHART_ENTRY_PREFIX.to_string(),
-        newest_first: false,
-        count: search.count,
+    let (clinic, origin) = (ctx.clinic()?, invitations::origin(&ctx)?);
+    let reads_appointments = readable.contains(&ResourceType::Appointment);
+    let appointments = |count| Scan::appointments(clinic, patient.id, false, count);
+    let in_appointments =
+        after.as_ref().is_some_and(|a| a.contains_key(APPOINTMENTS_NEXT) || a.contains_key(Index::Gsi1.attrs().0));
+    let (mut resources, mut next, mut facts) = if !in_appointments {
+        let chart = Scan::chart(clinic, patient.id, None, false, search.count);
+        let read = |item: Item| -> Result<Option<Shown>, ApiError> {
+            Ok(Record::from_item(item)?.filter(Record::is_valid).map(|record| {
+                let made = readable.iter().flat_map(|t| shown(&ctx, *t, &record, &origin)).collect();
+                (made, record.audited())
+            }))
+        };
+        chart.run(&ctx, after, read).await?
+    } else if reads_appointments {
+        let after = after.filter(|a| !a.contains_key(APPOINTMENTS_NEXT));
+        appointments(search.count).run(&ctx, after, appointment_resources(&search)).await?
+    } else {
+        // A cursor into the appointments, for a caller whose role no longer reads them.
+        (Vec::new(), None, Facts::patient(patient.id))
     };
-    let (mut resources, next, facts) = scan
-        .run(&ctx, after, |entry| match ResourceType::of_kind(entry.kind) {
-            Some(t) if entry.is_valid() && readable.contains(&t) => t.from_entry(entry),
-            _ => Vec::new(),
-        })
-        .await?;
+    if !in_appointments && next.is_none() && reads_appointments {
+        // The chart partition is done: the page goes on with the appointments, or the next one starts there.
+        match search.count.saturating_sub(resources.len()) {
+            0 => next = Some(Item::from_iter([(APPOINTMENTS_NEXT.to_string(), Value::Bool(true))])),
+            room => {
+                let (more, after_more, more_facts) =
+                    appointments(room).run(&ctx, None, appointment_resources(&search)).await?;
+                resources.extend(more);
+                facts.resources.extend(more_facts.resources);
+                next = after_more;
+            }
+        }
+    }
     if first_page {
-        resources.insert(0, crate::fhir::patient::patient(ctx.clinic()?, &patient));
+        resources.insert(0, crate::fhir::patient::patient(clinic, &patient));
     }
     let next = super::seal_cursor(&ctx, &scope, next)?;
     let path = format!("Patient/{}/{EVERYTHING}", patient.id);
-    let mut bundle = searchset(&invitations::origin(&ctx)?, &path, &search, resources, next.as_deref());
+    let mut bundle = searchset(&origin, &path, &search, resources, next.as_deref());
     if first_page && !withheld.is_empty() {
         let names: Vec<&str> = withheld.iter().map(|t| t.as_str()).collect();
         let diagnostics = format!("the {} role does not read {}: left out", ctx.caller.role, names.join(", "));
@@ -147,6 +204,9 @@ fn opened(ctx: &Ctx, search: &Search, scope: &str) -> Result<Option<Item>, ApiEr
 
 /// A page of resources, where the next page starts, and the audit facts of what was shown.
 type Found = (Vec<Value>, Option<Item>, Facts);
+
+/// What one stored item became: its resources (none to leave it out) and what the access log names.
+type Shown = (Vec<Value>, Resource);
 
 /// Patients, by the JSON API's search (id, family-name prefix, birth date, record number).
 async fn search_patients(ctx: &Ctx, search: &Search, after: Option<Item>) -> Result<Found, ApiError> {
@@ -173,76 +233,113 @@ async fn search_patients(ctx: &Ctx, search: &Search, after: Option<Item>) -> Res
     Ok((resources, next, facts))
 }
 
-/// One patient's chart entries of the type's kind, newest first, as resources.
-async fn search_chart(
+/// One patient's resources of a type, newest first: their appointments, or the records of their chart
+/// partition the type is read from.
+async fn search_patient_records(
     ctx: &Ctx,
     resource_type: ResourceType,
     search: &Search,
     after: Option<Item>,
 ) -> Result<Found, ApiError> {
-    let kind = resource_type.chart_kind().ok_or(ApiError::NotFound)?;
     let patient = search.patient.ok_or_else(|| ApiError::field("patient", "is required"))?;
     patients::load(ctx, patient).await?;
-    let scan =
-        Scan { patient, prefix: keys::chart_kind_prefix(kind.key_prefix()), newest_first: true, count: search.count };
-    scan.run(ctx, after, |entry| {
-        if entry.is_valid() && search.updated_within(&entry.updated_at) {
-            resource_type.from_entry(entry)
-        } else {
-            Vec::new()
-        }
+    let Some(prefix) = resource_type.chart_prefix() else {
+        let scan = Scan::appointments(ctx.clinic()?, patient, true, search.count);
+        return scan.run(ctx, after, appointment_resources(search)).await;
+    };
+    let origin = invitations::origin(ctx)?;
+    let scan = Scan::chart(ctx.clinic()?, patient, Some(prefix), true, search.count);
+    scan.run(ctx, after, |item| {
+        Ok(Record::from_item(item)?.map(|record| {
+            let made = if record.is_valid() && search.updated_within(&record.updated_at()) {
+                shown(ctx, resource_type, &record, &origin)
+            } else {
+                Vec::new()
+            };
+            (made, record.audited())
+        }))
     })
     .await
 }
 
-/// A page of one patient's chart, read as resources.
+/// How a scan of a patient's appointments reads each: as an Appointment, if `_lastUpdated` lets it.
+fn appointment_resources(search: &Search) -> impl Fn(Item) -> Result<Option<Shown>, ApiError> + '_ {
+    |item| {
+        let appointment: Appointment = entity_from(item)?;
+        let made = if search.updated_within(&crate::fhir::appointment::updated_at(&appointment)) {
+            vec![crate::fhir::appointment::appointment(&appointment)]
+        } else {
+            Vec::new()
+        };
+        Ok(Some((made, Resource::new("appointment", appointment.id))))
+    }
+}
+
+/// A page of one of a patient's partitions (their chart, or their appointments' index), read as resources.
 struct Scan {
     patient: EntityId,
-    /// The sort-key prefix of the entries read (one kind's, or every kind's).
-    prefix: String,
+    partition: String,
+    index: Option<Index>,
+    /// The sort-key prefix of the items read (all of them if none).
+    prefix: Option<String>,
     newest_first: bool,
-    /// The most resources a page holds, but an entry is never split: its first may exceed it.
+    /// The most resources a page holds, but an item's resources are never split: its first may exceed it.
     count: usize,
 }
 
 impl Scan {
-    /// The page after `after`: each entry's resources as `read` makes them (none to leave it out), where the
-    /// next page starts, and the facts naming the entries shown. A page of rare matches ends after
-    /// `SCAN_LIMIT` entries read, with a position to go on from.
+    /// The patient's chart partition, or the part of it under `prefix`.
+    fn chart(clinic: EntityId, patient: EntityId, prefix: Option<String>, newest_first: bool, count: usize) -> Self {
+        Scan { patient, partition: keys::chart_pk(clinic, patient), index: None, prefix, newest_first, count }
+    }
+
+    /// The patient's appointments, by start.
+    fn appointments(clinic: EntityId, patient: EntityId, newest_first: bool, count: usize) -> Self {
+        let partition = Appointment::patient_index(clinic, patient);
+        Scan { patient, partition, index: Some(Index::Gsi1), prefix: None, newest_first, count }
+    }
+
+    /// The page after `after`: each item's resources as `read` makes them (none to leave it out; `None` for
+    /// an item that is not a record), where the next page starts, and the facts naming the records shown.
+    /// A page of rare matches ends after `SCAN_LIMIT` items read, with a position to go on from.
     async fn run(
         &self,
         ctx: &Ctx,
         after: Option<Item>,
-        read: impl Fn(&Entry) -> Vec<Value>,
+        read: impl Fn(Item) -> Result<Option<Shown>, ApiError>,
     ) -> Result<Found, ApiError> {
-        let pk = keys::chart_pk(ctx.clinic()?, self.patient);
         let mut resources: Vec<Value> = Vec::new();
         let mut facts = Facts::patient(self.patient);
-        // Where the page ends so far: the last entry looked at (the cursor it was given, before any).
+        // Where the page ends so far: the last item looked at (the cursor it was given, before any).
         let mut last = after.clone();
         let (mut after, mut scanned) = (after, 0);
         loop {
-            let mut query = Query::new(Table::Records, pk.clone())
-                .sk(SkRange::Prefix(self.prefix.clone()))
+            let mut query = Query::new(Table::Records, self.partition.clone())
                 .limit(self.count.min(SCAN_LIMIT - scanned).max(1))
                 .start_after(after.take());
+            if let Some(prefix) = &self.prefix {
+                query = query.sk(SkRange::Prefix(prefix.clone()));
+            }
+            if let Some(index) = self.index {
+                query = query.index(index);
+            }
             if self.newest_first {
                 query = query.backward();
             }
             let page = ctx.app.records.query(query).await?;
             let count = page.items.len();
             for (i, item) in page.items.into_iter().enumerate() {
-                let position = crate::store::position_of(&item, None);
-                let entry: Entry = entity_from(item)?;
+                let position = crate::store::position_of(&item, self.index);
                 scanned += 1;
-                let made = read(&entry);
-                if !made.is_empty() {
+                if let Some((made, audited)) = read(item)?
+                    && !made.is_empty()
+                {
                     if !resources.is_empty() && resources.len() + made.len() > self.count {
                         // It does not fit: the next page starts with it.
                         return Ok((resources, last, facts));
                     }
                     resources.extend(made);
-                    facts.resources.push(Resource::new(entry.kind.as_str(), entry.id));
+                    facts.resources.push(audited);
                 }
                 last = Some(position);
                 let more = i + 1 < count || page.next.is_some();

@@ -36,8 +36,8 @@ pub async fn list(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let patient = input.entity("patientId")?;
     input.params(ctx.route.query)?;
     patients::load(&ctx, patient).await?;
-    let query =
-        Query::new(Table::Records, keys::chart_pk(ctx.clinic()?, patient)).sk(SkRange::Prefix("SUBMISSION#".into()));
+    let query = Query::new(Table::Records, keys::chart_pk(ctx.clinic()?, patient))
+        .sk(SkRange::Prefix(Submission::PREFIX.into()));
     let submissions: Vec<Submission> =
         query_all(&ctx, query).await?.into_iter().map(entity_from).collect::<Result<_, _>>()?;
     let items: Vec<Value> = submissions.iter().rev().map(Submission::to_json).collect();

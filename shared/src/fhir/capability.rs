@@ -7,12 +7,15 @@ use super::{FHIR_VERSION, ResourceType};
 use crate::domain::role::Role;
 use crate::http::routes;
 
-/// Whether `role` reads a resource type: its chart section in the JSON API, or (Patient) a patient's
-/// demographics.
+/// Whether `role` reads a resource type: as it reads the chart section, or the route of the JSON API, the
+/// type is read from; a Provenance with the entry it is of (so by the roles that read any chart type).
 pub fn reads(resource_type: ResourceType, role: Role) -> bool {
-    match resource_type.chart_kind() {
-        None => routes::ROUTES.iter().any(|r| r.name == "patients.read" && r.allows(role)),
-        Some(kind) => routes::reads_chart(kind, role),
+    if let Some(kind) = resource_type.chart_kind() {
+        return routes::reads_chart(kind, role);
+    }
+    match resource_type.read_route() {
+        Some(name) => routes::ROUTES.iter().any(|r| r.name == name && r.allows(role)),
+        None => ResourceType::ALL.iter().filter_map(|t| t.chart_kind()).any(|kind| routes::reads_chart(kind, role)),
     }
 }
 
@@ -43,7 +46,7 @@ pub fn statement(date: &str) -> Value {
             if *t == ResourceType::Patient {
                 resource["operation"] = json!([{ "name": "everything",
                     "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
-                    "documentation": "The patient and the chart resources of the types the caller's role reads; _count and _cursor" }]);
+                    "documentation": "The patient and every resource of the types the caller's role reads (the chart, photos, forms, consents, provenance, appointments); _count and _cursor" }]);
             }
             resource
         })

@@ -1,17 +1,26 @@
 //! FHIR R4: the resource types Vellum serves, each read from the records it already keeps (no second store).
 
+pub mod appointment;
 pub mod capability;
 pub mod chart;
+pub mod forms;
+pub mod media;
 pub mod outcome;
 pub mod patient;
 pub mod procedure;
+pub mod provenance;
+pub mod record;
 pub mod search;
 pub mod vitals;
 
 use serde_json::{Value, json};
 
-use crate::domain::chart::{ChartKind, Entry, Source};
-use crate::domain::values::EntityId;
+use crate::domain::chart::{Actor, ChartKind, Entry, Source};
+use crate::domain::forms::invitation::Submission;
+use crate::domain::photo::{PHOTO_PREFIX, Photo};
+use crate::domain::values::{EntityId, UserId};
+use crate::store::Key;
+use record::Record;
 
 /// The media type of every FHIR answer.
 pub const FHIR_JSON: &str = "application/fhir+json";
@@ -31,6 +40,11 @@ crate::string_enum! {
         Condition = "Condition",
         Observation = "Observation",
         Procedure = "Procedure",
+        Media = "Media",
+        QuestionnaireResponse = "QuestionnaireResponse",
+        Consent = "Consent",
+        Provenance = "Provenance",
+        Appointment = "Appointment",
     }
 }
 
@@ -45,7 +59,7 @@ pub struct SearchParam {
 const PATIENT_REF: SearchParam = SearchParam {
     name: "patient",
     kind: "reference",
-    documentation: "The patient (Patient/{id}); required: a chart is searched one patient at a time",
+    documentation: "The patient (Patient/{id}); required: a patient's record is searched one patient at a time",
 };
 const LAST_UPDATED: SearchParam = SearchParam {
     name: "_lastUpdated",
@@ -68,7 +82,7 @@ const PATIENT_PARAMS: &[SearchParam] = &[
     COUNT,
     CURSOR,
 ];
-const CHART_PARAMS: &[SearchParam] = &[PATIENT_REF, LAST_UPDATED, COUNT, CURSOR];
+const PATIENT_RECORD_PARAMS: &[SearchParam] = &[PATIENT_REF, LAST_UPDATED, COUNT, CURSOR];
 /// The parameters of `Patient/{id}/$everything`.
 pub const EVERYTHING_PARAMS: &[SearchParam] = &[COUNT, CURSOR];
 
@@ -76,15 +90,73 @@ pub const EVERYTHING_PARAMS: &[SearchParam] = &[COUNT, CURSOR];
 pub const EVERYTHING: &str = "$everything";
 
 impl ResourceType {
-    /// The chart kind the resource is read from (none for Patient).
+    /// The chart kind the resource is read from, for the types that are chart entries.
     pub fn chart_kind(self) -> Option<ChartKind> {
         match self {
-            ResourceType::Patient => None,
             ResourceType::AllergyIntolerance => Some(ChartKind::Allergy),
             ResourceType::MedicationStatement => Some(ChartKind::Medication),
             ResourceType::Condition => Some(ChartKind::Condition),
             ResourceType::Observation => Some(ChartKind::Vitals),
             ResourceType::Procedure => Some(ChartKind::Treatment),
+            _ => None,
+        }
+    }
+
+    /// The JSON API route whose roles read the type, for the types that are not chart entries (a
+    /// Provenance is read with the entry it is of).
+    pub fn read_route(self) -> Option<&'static str> {
+        match self {
+            ResourceType::Patient => Some("patients.read"),
+            ResourceType::Media => Some("photos.list"),
+            ResourceType::QuestionnaireResponse => Some("submissions.read"),
+            ResourceType::Consent => Some("submissions.consent"),
+            ResourceType::Appointment => Some("patients.appointments"),
+            _ => None,
+        }
+    }
+
+    /// Where in a patient's chart partition its records are (the sort-key prefix a search reads); none for
+    /// Patient and Appointment, kept elsewhere.
+    pub fn chart_prefix(self) -> Option<String> {
+        match self {
+            ResourceType::Patient | ResourceType::Appointment => None,
+            ResourceType::Provenance => Some(crate::domain::keys::CHART_ENTRY_PREFIX.to_string()),
+            ResourceType::Media => Some(format!("{PHOTO_PREFIX}#")),
+            ResourceType::QuestionnaireResponse | ResourceType::Consent => Some(Submission::PREFIX.to_string()),
+            chart => chart.chart_kind().map(|k| crate::domain::keys::chart_kind_prefix(k.key_prefix())),
+        }
+    }
+
+    /// The key of the record a resource id of a chart-partition type names.
+    pub fn record_key(self, clinic: EntityId, id: &str) -> Option<Key> {
+        let (patient, record, suffix) = parse_chart_id(id)?;
+        let entry = |kind: ChartKind| {
+            Key::new(
+                crate::domain::keys::chart_pk(clinic, patient),
+                crate::domain::keys::chart_entry_sk(kind.key_prefix(), record),
+            )
+        };
+        match self {
+            ResourceType::Patient | ResourceType::Appointment => None,
+            ResourceType::Provenance => ChartKind::ALL.iter().copied().find(|k| Some(k.as_str()) == suffix).map(entry),
+            ResourceType::Media => Some(Photo::key(clinic, patient, record)),
+            ResourceType::QuestionnaireResponse | ResourceType::Consent => {
+                Some(Submission::key(clinic, patient, record))
+            }
+            chart => chart.chart_kind().map(entry),
+        }
+    }
+
+    /// The resources a record of a patient's chart partition becomes as this type (none if it is not of
+    /// it); `origin` is where the API is served, for links to what FHIR does not carry (a consent's PDF).
+    pub fn from_record(self, record: &Record, origin: &str) -> Vec<Value> {
+        match (self, record) {
+            (ResourceType::Provenance, Record::Entry(entry)) => provenance::of_entry(entry).into_iter().collect(),
+            (ResourceType::Media, Record::Photo(photo)) => media::media(photo).into_iter().collect(),
+            (ResourceType::QuestionnaireResponse, Record::Submission(s)) => forms::responses(s),
+            (ResourceType::Consent, Record::Submission(s)) => forms::consents(s, origin),
+            (t, Record::Entry(entry)) if t.chart_kind() == Some(entry.kind) => t.from_entry(entry),
+            _ => Vec::new(),
         }
     }
 
@@ -92,7 +164,7 @@ impl ResourceType {
     pub fn search_params(self) -> &'static [SearchParam] {
         match self {
             ResourceType::Patient => PATIENT_PARAMS,
-            _ => CHART_PARAMS,
+            _ => PATIENT_RECORD_PARAMS,
         }
     }
 
@@ -110,12 +182,12 @@ impl ResourceType {
     /// observation per measure).
     pub fn from_entry(self, entry: &Entry) -> Vec<Value> {
         match self {
-            ResourceType::Patient => Vec::new(),
             ResourceType::AllergyIntolerance => vec![chart::allergy(entry)],
             ResourceType::MedicationStatement => vec![chart::medication(entry)],
             ResourceType::Condition => vec![chart::condition(entry)],
             ResourceType::Observation => vitals::observations(entry),
             ResourceType::Procedure => vec![procedure::procedure(entry)],
+            _ => Vec::new(),
         }
     }
 }
@@ -128,13 +200,19 @@ pub fn served_names() -> String {
 /// A chart resource's id: its patient's and its entry's, so that a read finds the entry in the patient's
 /// chart; an observation adds its measure.
 pub fn chart_id(entry: &Entry, measure: Option<&str>) -> String {
-    match measure {
-        Some(measure) => format!("{}-{}-{measure}", entry.patient_id, entry.id),
-        None => format!("{}-{}", entry.patient_id, entry.id),
+    record_id(entry.patient_id, entry.id, measure)
+}
+
+/// The id of a resource read from a record of a patient's chart partition: the patient's and the record's
+/// ids, and what tells apart the resources one record becomes (at most 10 characters: an id is 64 at most).
+pub fn record_id(patient: EntityId, record: EntityId, part: Option<&str>) -> String {
+    match part {
+        Some(part) => format!("{patient}-{record}-{part}"),
+        None => format!("{patient}-{record}"),
     }
 }
 
-/// What a chart resource's id names: the patient, the entry and (for an observation) the measure.
+/// What a chart-partition resource's id names: the patient, the record and what tells its resources apart.
 pub fn parse_chart_id(id: &str) -> Option<(EntityId, EntityId, Option<&str>)> {
     let mut parts = id.splitn(3, '-');
     let patient = EntityId::parse(parts.next()?)?;
@@ -145,6 +223,24 @@ pub fn parse_chart_id(id: &str) -> Option<(EntityId, EntityId, Option<&str>)> {
 /// A reference to a patient.
 pub fn patient_reference(patient: EntityId) -> Value {
     json!({ "reference": format!("Patient/{patient}") })
+}
+
+/// The identifier system of staff members.
+pub const STAFF: &str = "urn:vellum:staff";
+
+/// A reference to a staff member, by identifier: staff are not a resource type served.
+pub fn staff_reference(user: &UserId) -> Value {
+    json!({ "identifier": { "system": STAFF, "value": user.as_str() } })
+}
+
+/// A reference to the staff member who did something.
+pub fn actor_reference(actor: &Actor) -> Value {
+    staff_reference(&actor.user_id)
+}
+
+/// A `meta` of a version and when it changed.
+pub fn version_meta(version: u64, updated_at: &str) -> Value {
+    json!({ "versionId": version.to_string(), "lastUpdated": updated_at })
 }
 
 /// The resource's `meta`: the version and when it changed, and where the information came from.

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{ResourceType, chart_resource, patient_reference, text_concept};
+use super::{ResourceType, actor_reference, chart_resource, patient_reference, staff_reference, text_concept};
 use crate::domain::chart::Entry;
 use crate::domain::chart::treatment::Treatment;
 
@@ -13,8 +13,6 @@ pub const TREATMENT_TYPES: &str = "urn:vellum:treatment-type";
 pub const PROCEDURES: &str = "urn:vellum:procedure";
 /// The extension on a product's reference that says how much of it was used.
 pub const QUANTITY_USED: &str = "urn:vellum:fhir:quantity-used";
-/// The identifier system of staff members.
-pub const STAFF: &str = "urn:vellum:staff";
 
 /// The UCUM code of a quantity unit, where it has one.
 fn ucum(unit: &str) -> Option<&'static str> {
@@ -46,12 +44,9 @@ pub fn procedure(entry: &Entry) -> Value {
     out.insert("code".into(), json!({ "coding": codings, "text": text }));
     out.insert("subject".into(), patient_reference(entry.patient_id));
     out.insert("performedDateTime".into(), treatment.performed_at.as_str().into());
-    out.insert("recorder".into(), json!({ "identifier": { "system": STAFF, "value": entry.recorded_by.user_id } }));
+    out.insert("recorder".into(), actor_reference(&entry.recorded_by));
     if let Some(practitioner) = &treatment.practitioner_id {
-        out.insert(
-            "performer".into(),
-            json!([{ "actor": { "identifier": { "system": STAFF, "value": practitioner } } }]),
-        );
+        out.insert("performer".into(), json!([{ "actor": staff_reference(practitioner) }]));
     }
     if !treatment.treated_areas.is_empty() {
         let sites: Vec<Value> = treatment.treated_areas.iter().map(|a| text_concept(a.as_str())).collect();

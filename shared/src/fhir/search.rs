@@ -129,10 +129,10 @@ fn patient_reference(raw: &str) -> Option<EntityId> {
 /// Reads the query string of a search of `resource_type`.
 pub fn read(resource_type: ResourceType, query: Option<&str>) -> Result<Search, ApiError> {
     let search = read_params(resource_type.as_str(), resource_type.search_params(), query)?;
-    if resource_type.chart_kind().is_some() && search.patient.is_none() {
+    if resource_type != ResourceType::Patient && search.patient.is_none() {
         return Err(ApiError::field(
             "patient",
-            format!("is required: {resource_type} is searched one patient's chart at a time"),
+            format!("is required: {resource_type} is searched one patient's record at a time"),
         ));
     }
     Ok(search)

@@ -376,7 +376,7 @@ const BREAK_GLASS: &[Served] = &[
 ];
 
 /// The FHIR R4 face over the records: what it serves, a resource, a type's search. Every staff role reaches
-/// it; each type is read by the roles that read its chart section (checked by the handler).
+/// it; each type is read by the roles that read its records in the JSON API (checked by the handler).
 const FHIR: &[Served] = &[
     route!("fhir.metadata", "fhir", "GET", "/fhir/R4/metadata",
         "The FHIR CapabilityStatement: the resource types, interactions and search parameters served",
@@ -389,7 +389,7 @@ const FHIR: &[Served] = &[
         "Read a FHIR resource",
         query: &[], body: None, roles: ALL_STAFF, access: &[], grants: &[], handler: api::fhir::read),
     route!("fhir.operation", "fhir", "GET", "/fhir/R4/Patient/{id}/{operation}",
-        "Patient/{id}/$everything: the patient and every chart resource of the types the caller's role reads, paged",
+        "Patient/{id}/$everything: the patient and every resource of the types the caller's role reads, paged",
         query: &["_count", "_cursor"], body: None, roles: ALL_STAFF, access: &[(Records, Op::Query)], grants: &[],
         handler: api::fhir::operation),
 ];

@@ -195,8 +195,11 @@ pub struct Submission {
 }
 
 impl Submission {
+    /// The sort-key prefix of submissions in the patient's chart partition.
+    pub const PREFIX: &'static str = "SUBMISSION#";
+
     pub fn key(clinic: EntityId, patient: EntityId, id: EntityId) -> Key {
-        Key::new(keys::chart_pk(clinic, patient), format!("SUBMISSION#{id}"))
+        Key::new(keys::chart_pk(clinic, patient), format!("{}{id}", Self::PREFIX))
     }
 
     pub fn item(&self, clinic: EntityId) -> Item {
