@@ -491,7 +491,54 @@ async fn photos_forms_sources_and_appointments_read_as_fhir(app: TestApp) {
     validate(&emitted);
 }
 
+async fn break_glass_opens_a_type_and_refusals_reach_the_access_log(app: TestApp) {
+    let (clinic, practitioner, patient) = charted(&app).await;
+    let search = format!("/fhir/R4/MedicationStatement?patient=Patient/{patient}");
+    // An administrator does not read medications; the refusal says how break-glass would open them, and is
+    // in the patient's access log as the JSON API's refusals are.
+    let refusal = app.get(&search, &clinic.admin).await;
+    refused(&refusal, 403);
+    assert!(refusal.body["issue"][0]["diagnostics"].as_str().unwrap().contains("break glass"), "{refusal:?}");
+    let medication =
+        &resources(&app.get(&format!("/fhir/R4/MedicationStatement?patient={patient}"), &practitioner).await.body)[0];
+    let id = medication["id"].as_str().unwrap().to_string();
+    refused(&app.get(&format!("/fhir/R4/MedicationStatement/{id}"), &clinic.admin).await, 403);
+    let everything = app.get(&format!("/fhir/R4/Patient/{patient}/$everything"), &clinic.admin).await;
+    assert!(!resources(&everything.body).iter().any(|r| r["resourceType"] == "MedicationStatement"));
+
+    let reason = "Patient unresponsive after treatment; checking current medications";
+    let opened = app
+        .post(
+            &format!("/v1/patients/{patient}/break-glass"),
+            &clinic.admin,
+            json!({"reason": reason, "scope": "medication"}),
+        )
+        .await;
+    assert_eq!(opened.status, 201, "{opened:?}");
+    let found = app.get(&search, &clinic.admin).await;
+    assert_eq!(found.status, 200, "{found:?}");
+    assert_eq!(resources(&found.body).len(), 1);
+    assert_eq!(app.get(&format!("/fhir/R4/MedicationStatement/{id}"), &clinic.admin).await.status, 200);
+    let everything = app.get(&format!("/fhir/R4/Patient/{patient}/$everything"), &clinic.admin).await;
+    assert!(resources(&everything.body).iter().any(|r| r["resourceType"] == "MedicationStatement"));
+    // It opens that type only.
+    refused(&app.get(&format!("/fhir/R4/Observation?patient={patient}"), &clinic.admin).await, 403);
+
+    let log = app.get(&format!("/v1/patients/{patient}/access-log?limit=100"), &clinic.admin).await;
+    let events = log.body["items"].as_array().unwrap();
+    let named = |name: &str, outcome: &str| {
+        events.iter().filter(|e| e["eventName"] == name && e["outcome"] == outcome).cloned().collect::<Vec<_>>()
+    };
+    assert!(named("fhir.search", "denied").len() >= 2, "the refused searches: {events:?}");
+    assert!(!named("fhir.read", "denied").is_empty(), "the refused read, named by its id");
+    let under = |e: &Value| e["breakGlass"][0]["reason"] == reason;
+    assert!(named("fhir.search", "success").iter().any(under), "the search under break-glass");
+    assert!(named("fhir.read", "success").iter().any(under), "the read under break-glass");
+    assert!(named("fhir.operation", "success").iter().any(under), "$everything under break-glass");
+}
+
 on_both_backends!(
+    break_glass_opens_a_type_and_refusals_reach_the_access_log,
     photos_forms_sources_and_appointments_read_as_fhir,
     each_kind_reads_as_its_fhir_resource_and_validates,
     a_search_pages_through_its_next_links,

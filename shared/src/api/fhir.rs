@@ -5,8 +5,9 @@
 use serde_json::{Value, json};
 
 use super::catalogue::load_item;
-use super::{invitations, patients};
+use super::{break_glass, invitations, patients};
 use crate::domain::audit::Resource;
+use crate::domain::break_glass::{BREAKERS, Mark};
 use crate::domain::keys;
 use crate::domain::scheduling::appointment::Appointment;
 use crate::domain::values::EntityId;
@@ -39,12 +40,66 @@ fn resource_type(input: &Input) -> Result<ResourceType, ApiError> {
     })
 }
 
-/// That the caller's role reads the type (as it reads its chart section in the JSON API).
-fn ensure_reads(ctx: &Ctx, resource_type: ResourceType) -> Result<(), ApiError> {
-    if capability::reads(resource_type, ctx.caller.role) {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(format!("the {} role does not read {resource_type}", ctx.caller.role)))
+/// What the caller reads of a patient's record: the types their role reads, with those that break-glass they
+/// opened for the patient adds, and the marks of that break-glass, which the access event carries.
+struct Reach {
+    types: Vec<ResourceType>,
+    marks: Vec<Mark>,
+}
+
+impl Reach {
+    /// The caller's reach into `patient`'s record (with none named, their role's alone).
+    async fn of(ctx: &Ctx, patient: Option<EntityId>) -> Result<Self, ApiError> {
+        let role = ctx.caller.role;
+        let mut types: Vec<ResourceType> =
+            ResourceType::ALL.iter().copied().filter(|t| capability::reads(*t, role)).collect();
+        let closed: Vec<ResourceType> = ResourceType::ALL
+            .iter()
+            .copied()
+            .filter(|t| !types.contains(t) && capability::break_glass_scope(*t).is_some())
+            .collect();
+        let mut marks = Vec::new();
+        if let Some(patient) = patient.filter(|_| !closed.is_empty() && BREAKERS.contains(&role)) {
+            for grant in break_glass::open_now(ctx, patient).await? {
+                let opened = closed.iter().copied().filter(|t| capability::break_glass_scope(*t) == Some(grant.scope));
+                let before = types.len();
+                types.extend(opened);
+                if types.len() > before {
+                    marks.push(grant.mark());
+                }
+            }
+            // Where an entry came from is read with the entry.
+            if types.iter().any(|t| t.chart_kind().is_some()) && !types.contains(&ResourceType::Provenance) {
+                types.push(ResourceType::Provenance);
+            }
+        }
+        Ok(Self { types, marks })
+    }
+
+    fn reads(&self, resource_type: ResourceType) -> bool {
+        self.types.contains(&resource_type)
+    }
+
+    /// That the caller reads the type; else 403, saying which break-glass would open it.
+    fn ensure(&self, ctx: &Ctx, resource_type: ResourceType, patient: Option<EntityId>) -> Result<(), ApiError> {
+        if self.reads(resource_type) {
+            return Ok(());
+        }
+        let refusal = format!("the {} role does not read {resource_type}", ctx.caller.role);
+        let scope = capability::break_glass_scope(resource_type).filter(|_| BREAKERS.contains(&ctx.caller.role));
+        Err(ApiError::Forbidden(match (scope, patient) {
+            (Some(scope), Some(patient)) => format!(
+                "{refusal}; break glass (POST /v1/patients/{patient}/break-glass, scope {scope}) to open it for a while"
+            ),
+            _ => refusal,
+        }))
+    }
+
+    /// The marks of the break-glass that opened a type (a Provenance: any, as its entries' types open).
+    fn marks_for(&self, resource_type: ResourceType) -> Vec<Mark> {
+        let scope = capability::break_glass_scope(resource_type);
+        let opens = |m: &&Mark| resource_type == ResourceType::Provenance || Some(m.scope) == scope;
+        self.marks.iter().filter(opens).cloned().collect()
     }
 }
 
@@ -58,9 +113,14 @@ pub async fn metadata(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
 /// `GET /fhir/R4/{resourceType}/{id}`
 pub async fn read(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let resource_type = resource_type(&input)?;
-    ensure_reads(&ctx, resource_type)?;
-    input.params(ctx.route.query)?;
     let id = input.path.get("id").map(String::as_str).unwrap_or("");
+    let patient = match resource_type {
+        ResourceType::Patient | ResourceType::Appointment => None,
+        _ => parse_chart_id(id).map(|(patient, _, _)| patient),
+    };
+    let reach = Reach::of(&ctx, patient).await?;
+    reach.ensure(&ctx, resource_type, patient)?;
+    input.params(ctx.route.query)?;
     match resource_type {
         ResourceType::Patient => {
             let patient = patients::load(&ctx, EntityId::parse(id).ok_or(ApiError::NotFound)?).await?;
@@ -80,11 +140,11 @@ pub async fn read(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
             let item = ctx.app.records.get(Table::Records, &key).await?.ok_or(ApiError::NotFound)?;
             let record = Record::from_item(item)?.ok_or(ApiError::NotFound)?;
             let origin = invitations::origin(&ctx)?;
-            let resource = shown(&ctx, resource_type, &record, &origin)
+            let resource = shown(&reach, resource_type, &record, &origin)
                 .into_iter()
                 .find(|r| r["id"] == id)
                 .ok_or(ApiError::NotFound)?;
-            let mut facts = Facts::patient(patient);
+            let mut facts = Facts::patient(patient).under(reach.marks_for(resource_type));
             facts.resources.push(record.audited());
             Ok(Outcome::Read(fhir_reply(&resource).versioned(record.version()), facts))
         }
@@ -92,10 +152,10 @@ pub async fn read(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
 }
 
 /// The resources of `resource_type` a record becomes for the caller: a Provenance only with an entry of a
-/// type the caller's role reads.
-fn shown(ctx: &Ctx, resource_type: ResourceType, record: &Record, origin: &str) -> Vec<Value> {
+/// type the caller reads.
+fn shown(reach: &Reach, resource_type: ResourceType, record: &Record, origin: &str) -> Vec<Value> {
     if let (ResourceType::Provenance, Record::Entry(entry)) = (resource_type, record)
-        && !ResourceType::of_kind(entry.kind).is_some_and(|t| capability::reads(t, ctx.caller.role))
+        && !ResourceType::of_kind(entry.kind).is_some_and(|t| reach.reads(t))
     {
         return Vec::new();
     }
@@ -105,14 +165,17 @@ fn shown(ctx: &Ctx, resource_type: ResourceType, record: &Record, origin: &str) 
 /// `GET /fhir/R4/{resourceType}?…`: a searchset bundle, newest first, paged by a sealed cursor.
 pub async fn search(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let resource_type = resource_type(&input)?;
-    ensure_reads(&ctx, resource_type)?;
+    let patient = input.query.as_deref().and_then(|q| crate::fhir::named_patient(&input.path, Some(q)));
+    let reach = Reach::of(&ctx, patient.filter(|_| resource_type != ResourceType::Patient)).await?;
+    reach.ensure(&ctx, resource_type, patient)?;
     let search = search::read(resource_type, input.query.as_deref())?;
     let scope = super::scope(&ctx, &[Some(resource_type.as_str()), Some(&search.scope().join("&"))]);
     let after = opened(&ctx, &search, &scope)?;
     let (resources, next, facts) = match resource_type {
         ResourceType::Patient => search_patients(&ctx, &search, after).await?,
-        _ => search_patient_records(&ctx, resource_type, &search, after).await?,
+        _ => search_patient_records(&ctx, &reach, resource_type, &search, after).await?,
     };
+    let facts = facts.under(reach.marks_for(resource_type));
     let next = super::seal_cursor(&ctx, &scope, next)?;
     let bundle = searchset(&invitations::origin(&ctx)?, resource_type.as_str(), &search, resources, next.as_deref());
     Ok(Outcome::Read(fhir_reply(&bundle), facts))
@@ -136,11 +199,9 @@ pub async fn operation(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let patient = patients::load(&ctx, EntityId::parse(id).ok_or(ApiError::NotFound)?).await?;
     let scope = super::scope(&ctx, &[Some(&patient.id.to_string()), Some(&search.scope().join("&"))]);
     let after = opened(&ctx, &search, &scope)?;
-    let (readable, withheld): (Vec<ResourceType>, Vec<ResourceType>) = ResourceType::ALL
-        .iter()
-        .copied()
-        .filter(|t| *t != ResourceType::Patient)
-        .partition(|t| capability::reads(*t, ctx.caller.role));
+    let reach = Reach::of(&ctx, Some(patient.id)).await?;
+    let (readable, withheld): (Vec<ResourceType>, Vec<ResourceType>) =
+        ResourceType::ALL.iter().copied().filter(|t| *t != ResourceType::Patient).partition(|t| reach.reads(*t));
     let first_page = after.is_none();
     let (clinic, origin) = (ctx.clinic()?, invitations::origin(&ctx)?);
     let reads_appointments = readable.contains(&ResourceType::Appointment);
@@ -151,7 +212,7 @@ pub async fn operation(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         let chart = Scan::chart(clinic, patient.id, None, false, search.count);
         let read = |item: Item| -> Result<Option<Shown>, ApiError> {
             Ok(Record::from_item(item)?.filter(Record::is_valid).map(|record| {
-                let made = readable.iter().flat_map(|t| shown(&ctx, *t, &record, &origin)).collect();
+                let made = readable.iter().flat_map(|t| shown(&reach, *t, &record, &origin)).collect();
                 (made, record.audited())
             }))
         };
@@ -191,7 +252,7 @@ pub async fn operation(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
             entries.push(json!({ "resource": outcome, "search": { "mode": "outcome" } }));
         }
     }
-    Ok(Outcome::Read(fhir_reply(&bundle), facts))
+    Ok(Outcome::Read(fhir_reply(&bundle), facts.under(reach.marks)))
 }
 
 /// Where the page a search's `_cursor` names starts (none for the first).
@@ -237,6 +298,7 @@ async fn search_patients(ctx: &Ctx, search: &Search, after: Option<Item>) -> Res
 /// partition the type is read from.
 async fn search_patient_records(
     ctx: &Ctx,
+    reach: &Reach,
     resource_type: ResourceType,
     search: &Search,
     after: Option<Item>,
@@ -252,7 +314,7 @@ async fn search_patient_records(
     scan.run(ctx, after, |item| {
         Ok(Record::from_item(item)?.map(|record| {
             let made = if record.is_valid() && search.updated_within(&record.updated_at()) {
-                shown(ctx, resource_type, &record, &origin)
+                shown(reach, resource_type, &record, &origin)
             } else {
                 Vec::new()
             };

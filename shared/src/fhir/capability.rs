@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use super::{FHIR_VERSION, ResourceType};
+use crate::domain::break_glass::Scope;
 use crate::domain::role::Role;
 use crate::http::routes;
 
@@ -16,6 +17,16 @@ pub fn reads(resource_type: ResourceType, role: Role) -> bool {
     match resource_type.read_route() {
         Some(name) => routes::ROUTES.iter().any(|r| r.name == name && r.allows(role)),
         None => ResourceType::ALL.iter().filter_map(|t| t.chart_kind()).any(|kind| routes::reads_chart(kind, role)),
+    }
+}
+
+/// The break-glass scope that opens a type to a role that does not read it: its chart section's, or the
+/// photos' for Media (a Provenance opens with its entry's type).
+pub fn break_glass_scope(resource_type: ResourceType) -> Option<Scope> {
+    match resource_type.chart_kind() {
+        Some(kind) => Some(Scope::Chart(kind)),
+        None if resource_type == ResourceType::Media => Some(Scope::Photos),
+        None => None,
     }
 }
 

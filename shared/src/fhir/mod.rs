@@ -220,6 +220,19 @@ pub fn parse_chart_id(id: &str) -> Option<(EntityId, EntityId, Option<&str>)> {
     Some((patient, entry, parts.next()))
 }
 
+/// The patient a FHIR call names, if any: the id of a Patient read or operation, the patient of a chart
+/// partition resource's id, or a search's `patient`. A refused call goes into that patient's access log.
+pub fn named_patient(params: &std::collections::HashMap<String, String>, query: Option<&str>) -> Option<EntityId> {
+    let resource_type = params.get("resourceType").map_or("Patient", String::as_str);
+    match params.get("id") {
+        Some(id) if resource_type == ResourceType::Patient.as_str() => EntityId::parse(id),
+        Some(id) => parse_chart_id(id).map(|(patient, _, _)| patient),
+        None => form_urlencoded::parse(query.unwrap_or("").as_bytes())
+            .find(|(name, _)| name == "patient")
+            .and_then(|(_, value)| search::patient_reference(&value)),
+    }
+}
+
 /// A reference to a patient.
 pub fn patient_reference(patient: EntityId) -> Value {
     json!({ "reference": format!("Patient/{patient}") })

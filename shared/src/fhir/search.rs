@@ -118,7 +118,7 @@ impl Search {
 }
 
 /// The patient a reference names: `Patient/{id}`, a URL ending so, or the bare id.
-fn patient_reference(raw: &str) -> Option<EntityId> {
+pub fn patient_reference(raw: &str) -> Option<EntityId> {
     let id = match raw.rfind("Patient/") {
         Some(at) => &raw[at + "Patient/".len()..],
         None => raw,

@@ -275,7 +275,20 @@ fn param_resources(params: &HashMap<String, String>) -> Facts {
     facts
 }
 
-async fn run(mut ctx: Ctx, handler: Handler, parts: Parts, body: Body, params: HashMap<String, String>) -> Response {
+async fn run(
+    mut ctx: Ctx,
+    handler: Handler,
+    parts: Parts,
+    body: Body,
+    mut params: HashMap<String, String>,
+) -> Response {
+    // A FHIR call names its patient in its id or its search: as `patientId` names it elsewhere, so that a
+    // refusal goes into the patient's access log too.
+    if crate::fhir::outcome::is_fhir_path(ctx.route.path)
+        && let Some(patient) = crate::fhir::named_patient(&params, parts.uri.query())
+    {
+        params.insert("patientId".into(), patient.to_string());
+    }
     if let Err(e) = authorize(&mut ctx, &params).await {
         return fail(&ctx, e, &params).await;
     }

@@ -387,7 +387,7 @@ const FHIR: &[Served] = &[
         roles: ALL_STAFF, access: &[(Records, Op::Query)], grants: &[], handler: api::fhir::search),
     route!("fhir.read", "fhir", "GET", "/fhir/R4/{resourceType}/{id}",
         "Read a FHIR resource",
-        query: &[], body: None, roles: ALL_STAFF, access: &[], grants: &[], handler: api::fhir::read),
+        query: &[], body: None, roles: ALL_STAFF, access: &[(Records, Op::Query)], grants: &[], handler: api::fhir::read),
     route!("fhir.operation", "fhir", "GET", "/fhir/R4/Patient/{id}/{operation}",
         "Patient/{id}/$everything: the patient and every resource of the types the caller's role reads, paged",
         query: &["_count", "_cursor"], body: None, roles: ALL_STAFF, access: &[(Records, Op::Query)], grants: &[],
