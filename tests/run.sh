@@ -9,18 +9,22 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-# Offline checks of the deployment template (cfn-lint with the SAM transform, and checkov), in a
-# virtualenv of their own: checkov beside moto would downgrade boto3.
+# Offline checks of the deployment template (cfn-lint with the SAM transform, checkov, and SAM's own
+# transform checked for what a browser and a client meet: tests/sam/check.py), in a virtualenv of their
+# own: checkov beside moto would downgrade boto3.
 iac="$root/target/test-tools/iac-venv"
-if [ ! -x "$iac/bin/checkov" ] || [ ! -x "$iac/bin/cfn-lint" ]; then
-  echo "==> installing cfn-lint and checkov into $iac"
+if [ ! -x "$iac/bin/checkov" ] || [ ! -x "$iac/bin/cfn-lint" ] || ! "$iac/bin/python" -c 'import samtranslator' 2>/dev/null; then
+  echo "==> installing cfn-lint, checkov and aws-sam-translator into $iac"
   python3 -m venv "$iac"
-  "$iac/bin/pip" install --quiet --disable-pip-version-check 'cfn-lint>=1.30,<2' 'checkov>=3.2,<4'
+  "$iac/bin/pip" install --quiet --disable-pip-version-check 'cfn-lint>=1.30,<2' 'checkov>=3.2,<4' \
+    'aws-sam-translator>=1.100,<2'
 fi
 echo "==> cfn-lint infra/template.json"
 "$iac/bin/cfn-lint" infra/template.json
 echo "==> checkov infra/template.json (skips and their reasons: infra/checkov.yaml)"
 "$iac/bin/checkov" -f infra/template.json --config-file infra/checkov.yaml
+echo "==> SAM's transform of infra/template.json: CORS, routes, authorizers, permissions (tests/sam/check.py)"
+"$iac/bin/python" tests/sam/check.py infra/template.json openapi.json
 # The committed OpenAPI document (held to the code by the infra test) validated as OpenAPI 3.1, and the
 # TypeScript client generated from it compiled with strict checks.
 api="$root/target/test-tools/openapi-venv"

@@ -875,12 +875,20 @@ fn static_resources() -> Map<String, Value> {
                         },
                     } },
                 },
-                "CorsConfiguration": {
-                    "AllowOrigins": reference("AllowedOrigins"),
-                    "AllowHeaders": ["authorization", "content-type", "idempotency-key", "if-match"],
-                    "AllowMethods": ["GET", "POST", "PUT", "PATCH", "OPTIONS"],
-                    "ExposeHeaders": ["etag", "location", "x-request-id", "idempotent-replayed"],
-                    "MaxAge": 600,
+                // CORS is written into the API's own OpenAPI body, where the routes' events are added: given
+                // as `CorsConfiguration` with the origins a parameter, SAM's transform would replace the whole
+                // configuration by the origins list (headers, methods and max age lost).
+                "DefinitionBody": {
+                    "openapi": "3.0.1",
+                    "info": { "title": reference("AWS::StackName"), "version": "1.0" },
+                    "paths": {},
+                    "x-amazon-apigateway-cors": {
+                        "allowOrigins": reference("AllowedOrigins"),
+                        "allowHeaders": ["authorization", "content-type", "idempotency-key", "if-match"],
+                        "allowMethods": ["GET", "POST", "PUT", "PATCH", "OPTIONS"],
+                        "exposeHeaders": ["etag", "location", "x-request-id", "idempotent-replayed"],
+                        "maxAge": 600,
+                    },
                 },
                 "DefaultRouteSettings": { "ThrottlingBurstLimit": reference("ThrottleBurst"), "ThrottlingRateLimit": reference("ThrottleRate") },
                 "AccessLogSettings": {
