@@ -13,7 +13,7 @@ use crate::domain::scheduling::appointment::Appointment;
 use crate::domain::values::EntityId;
 use crate::fhir::record::Record;
 use crate::fhir::search::{self, Search};
-use crate::fhir::{BASE_PATH, EVERYTHING, FHIR_JSON, ResourceType, capability, parse_chart_id};
+use crate::fhir::{BASE_PATH, EVERYTHING, FHIR_JSON, ResourceType, capability};
 use crate::http::input::Input;
 use crate::http::outcome::{Facts, Outcome, Reply};
 use crate::http::pipeline::Ctx;
@@ -114,10 +114,7 @@ pub async fn metadata(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
 pub async fn read(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let resource_type = resource_type(&input)?;
     let id = input.path.get("id").map(String::as_str).unwrap_or("");
-    let patient = match resource_type {
-        ResourceType::Patient | ResourceType::Appointment => None,
-        _ => parse_chart_id(id).map(|(patient, _, _)| patient),
-    };
+    let patient = patient_of_record(resource_type, &input);
     let reach = Reach::of(&ctx, patient).await?;
     reach.ensure(&ctx, resource_type, patient)?;
     input.params(ctx.route.query)?;
@@ -135,7 +132,7 @@ pub async fn read(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
             Ok(Outcome::Read(fhir_reply(&resource).versioned(appointment.version), facts))
         }
         _ => {
-            let (patient, _, _) = parse_chart_id(id).ok_or(ApiError::NotFound)?;
+            let patient = patient.ok_or(ApiError::NotFound)?;
             let key = resource_type.record_key(ctx.clinic()?, id).ok_or(ApiError::NotFound)?;
             let item = ctx.app.records.get(Table::Records, &key).await?.ok_or(ApiError::NotFound)?;
             let record = Record::from_item(item)?.ok_or(ApiError::NotFound)?;
@@ -149,6 +146,14 @@ pub async fn read(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
             Ok(Outcome::Read(fhir_reply(&resource).versioned(record.version()), facts))
         }
     }
+}
+
+/// The patient whose record a read or search of another type than Patient names (by the id, or the search's
+/// `patient`), if it names one.
+fn patient_of_record(resource_type: ResourceType, input: &Input) -> Option<EntityId> {
+    (resource_type != ResourceType::Patient)
+        .then(|| crate::fhir::named_patient(&input.path, input.query.as_deref()))
+        .flatten()
 }
 
 /// The resources of `resource_type` a record becomes for the caller: a Provenance only with an entry of a
@@ -165,8 +170,8 @@ fn shown(reach: &Reach, resource_type: ResourceType, record: &Record, origin: &s
 /// `GET /fhir/R4/{resourceType}?…`: a searchset bundle, newest first, paged by a sealed cursor.
 pub async fn search(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let resource_type = resource_type(&input)?;
-    let patient = input.query.as_deref().and_then(|q| crate::fhir::named_patient(&input.path, Some(q)));
-    let reach = Reach::of(&ctx, patient.filter(|_| resource_type != ResourceType::Patient)).await?;
+    let patient = patient_of_record(resource_type, &input);
+    let reach = Reach::of(&ctx, patient).await?;
     reach.ensure(&ctx, resource_type, patient)?;
     let search = search::read(resource_type, input.query.as_deref())?;
     let scope = super::scope(&ctx, &[Some(resource_type.as_str()), Some(&search.scope().join("&"))]);
