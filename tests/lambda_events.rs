@@ -164,6 +164,8 @@ const SCENARIO: &[(&str, &str, u16, Option<&str>)] = &[
     ("chart-summary", "unknown-patient", 404, None),
     ("fhir", "success", 200, None),
     ("fhir", "unknown-type", 400, None),
+    ("fhir-transaction", "success", 200, None),
+    ("fhir-transaction", "unknown-type", 400, None),
     ("lot-recall", "success", 200, None),
     ("lot-recall", "missing-lot-number", 400, None),
     ("safety-check", "success", 200, None),

@@ -23,7 +23,7 @@ fn python(script: &str, args: &[&str]) -> String {
 }
 
 /// Validates every resource with the R4B models.
-fn validate(resources: &[Value]) {
+pub(crate) fn validate(resources: &[Value]) {
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), serde_json::to_vec(resources).unwrap()).unwrap();
     python("validate.py", &[file.path().to_str().unwrap()]);
@@ -34,14 +34,14 @@ fn is_fhir(reply: &Reply) -> bool {
 }
 
 /// A searchset's resources.
-fn resources(bundle: &Value) -> Vec<Value> {
+pub(crate) fn resources(bundle: &Value) -> Vec<Value> {
     assert_eq!(bundle["resourceType"], "Bundle", "{bundle}");
     assert_eq!(bundle["type"], "searchset");
     bundle["entry"].as_array().unwrap().iter().map(|e| e["resource"].clone()).collect()
 }
 
 /// A refusal as an OperationOutcome with `status`.
-fn refused(reply: &Reply, status: u16) {
+pub(crate) fn refused(reply: &Reply, status: u16) {
     assert_eq!(reply.status, status, "{reply:?}");
     assert!(is_fhir(reply), "{reply:?}");
     assert_eq!(reply.body["resourceType"], "OperationOutcome", "{reply:?}");

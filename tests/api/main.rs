@@ -33,6 +33,7 @@ mod chart;
 mod faults;
 mod feeds;
 mod fhir;
+mod fhir_import;
 mod forms;
 mod idempotency;
 mod isolation;

@@ -72,6 +72,12 @@ fn request_for(route: &str, patient: &str, user: &str) -> (String, Option<Value>
         "fhir.search" => (format!("/fhir/R4/Patient?_id={patient}"), None),
         "fhir.read" => (format!("/fhir/R4/Patient/{patient}"), None),
         "fhir.operation" => (format!("/fhir/R4/Patient/{patient}/$everything"), None),
+        "fhir.transaction" => (
+            "/fhir/R4".into(),
+            Some(json!({"resourceType": "Bundle", "type": "transaction", "meta": {"source": "Role test"}, "entry": [{
+                "resource": {"resourceType": "Condition", "code": {"text": "Acne"}, "subject": {"reference": format!("Patient/{patient}")}},
+                "request": {"method": "POST", "url": "Condition"}}]})),
+        ),
         other => panic!("no request written for {other}: add one"),
     }
 }

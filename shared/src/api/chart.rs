@@ -263,18 +263,22 @@ fn version_facts(entry: &Entry) -> Facts {
 pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let kind = kind_of(&ctx)?;
     let patient = input.entity("patientId")?;
-    let (data, source, acknowledged) = input.form(ctx.rules(), |form: &Form<'_>| {
-        let source = form.object("source", false, Source::read);
-        let acknowledged = if kind.is_safety_checked() { Acknowledgement::read_all(form) } else { Some(Vec::new()) };
-        let data = kind.read_new(form);
-        Some((data?, source.unwrap_or(Source::StaffEntered), acknowledged?))
-    })?;
+    let (data, source, acknowledged) = input.form(ctx.rules(), |form: &Form<'_>| read_new(kind, form))?;
     patients::load(&ctx, patient).await?;
     let mut change = ChartChange::new(ctx.clinic()?, patient);
     let (entry, mut writes) = new_entry(&ctx, &mut change, kind, data, source, acknowledged).await?;
     writes.extend(change.guard_writes());
     let reply = Reply::created(entry.to_json(), location(kind, patient, entry.id)).versioned(1);
     Ok(Outcome::Write(writes, reply, version_facts(&entry)))
+}
+
+/// What a create body of `kind` says: the entry's data, its source (staff-entered by default) and the safety
+/// alerts it acknowledges.
+pub fn read_new(kind: ChartKind, form: &Form<'_>) -> Option<(Data, Source, Vec<Acknowledgement>)> {
+    let source = form.object("source", false, Source::read);
+    let acknowledged = if kind.is_safety_checked() { Acknowledgement::read_all(form) } else { Some(Vec::new()) };
+    let data = kind.read_new(form);
+    Some((data?, source.unwrap_or(Source::StaffEntered), acknowledged?))
 }
 
 /// A new entry of the change's patient (known to exist), after the rules that need the rest of the chart

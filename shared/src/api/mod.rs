@@ -11,6 +11,7 @@ pub mod chart_guard;
 pub mod clinics;
 pub mod feeds;
 pub mod fhir;
+pub mod fhir_import;
 pub mod forms;
 pub mod hours;
 pub mod intake;

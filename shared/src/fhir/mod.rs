@@ -4,6 +4,7 @@ pub mod appointment;
 pub mod capability;
 pub mod chart;
 pub mod forms;
+pub mod import;
 pub mod media;
 pub mod outcome;
 pub mod patient;

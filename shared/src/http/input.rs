@@ -14,6 +14,9 @@ use crate::domain::values::EntityId;
 /// The most a JSON body may weigh.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// The largest FHIR transaction bundle taken: its resources are written in one transaction of at most 4 MB.
+pub const MAX_BUNDLE_BYTES: usize = 1024 * 1024;
+
 /// The parts of a request a handler may use.
 #[derive(Clone, Debug, Default)]
 pub struct Input {

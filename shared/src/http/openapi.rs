@@ -220,6 +220,7 @@ fn schemas() -> Value {
         json!({"type": "object", "required": ["resourceType"], "description": "A FHIR R4 resource (a Bundle for a search)",
                "properties": {"resourceType": {"type": "string"}}}),
     );
+    map.insert("FhirTransactionBundle".into(), transaction_bundle());
     map.insert(
         "OperationOutcome".into(),
         json!({"type": "object", "required": ["resourceType", "issue"], "properties": {
@@ -230,6 +231,28 @@ fn schemas() -> Value {
         }}),
     );
     Value::Object(map)
+}
+
+/// A FHIR transaction bundle an import takes: the outline of it (each resource is checked as FHIR, against
+/// the create route it stands for).
+fn transaction_bundle() -> Value {
+    let types: Vec<&str> = crate::fhir::import::IMPORTED.iter().map(|t| t.as_str()).collect();
+    json!({"type": "object", "required": ["resourceType", "type", "entry"],
+    "description": "A FHIR R4 transaction Bundle. Chart resources name their patient by a Patient entry's fullUrl (urn:uuid:…) or as Patient/{id}; meta.source (of the bundle or the resource) names the sending system",
+    "properties": {
+        "resourceType": {"const": "Bundle"},
+        "type": {"const": "transaction"},
+        "meta": {"type": "object", "properties": {"source": {"type": "string", "maxLength": 200}}},
+        "entry": {"type": "array", "minItems": 1, "maxItems": crate::fhir::import::MAX_ENTRIES, "items": {
+            "type": "object", "required": ["resource", "request"],
+            "properties": {
+                "fullUrl": {"type": "string"},
+                "resource": {"type": "object", "required": ["resourceType"],
+                             "properties": {"resourceType": {"enum": types}}},
+                "request": {"type": "object", "required": ["method", "url"],
+                            "properties": {"method": {"const": "POST"}, "url": {"enum": types}}},
+            }}},
+    }})
 }
 
 /// The changes made with a JSON merge patch: the schema of the whole, and its patch's.
@@ -721,7 +744,14 @@ pub fn document() -> Value {
             let media: Map<String, Value> =
                 route.body_media().iter().map(|m| (m.to_string(), reference.clone())).collect();
             operation["requestBody"] = json!({"required": true, "content": media});
-            operation["responses"]["413"] = problem("The body is larger than 64 KiB");
+            let limit = format!("The body is larger than {} KiB", route.body_limit() / 1024);
+            operation["responses"]["413"] = problem(&match route.name {
+                "fhir.transaction" => format!(
+                    "{limit}, or the bundle holds more than {} entries or needs more writes than one transaction takes (the detail says how many)",
+                    crate::fhir::import::MAX_ENTRIES
+                ),
+                _ => limit,
+            });
             operation["responses"]["415"] = problem("The body is not JSON");
         }
         if needs_if_match(route) {

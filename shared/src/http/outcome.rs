@@ -43,6 +43,12 @@ impl Reply {
         }
     }
 
+    /// A JSON body sent as a JSON media type of its own (a FHIR answer): unlike a binary body, kept whole
+    /// for an idempotent replay.
+    pub fn json_as(media_type: &str, body: Value) -> Self {
+        Self { headers: vec![("content-type".into(), media_type.into())], ..Self::ok(body) }
+    }
+
     /// A binary body of the given media type.
     pub fn bytes(media_type: &str, bytes: Vec<u8>) -> Self {
         Self { binary: Some((media_type.to_string(), bytes)), ..Self::ok(serde_json::Value::Null) }
@@ -122,6 +128,12 @@ impl Facts {
 
     pub fn none() -> Self {
         Self::default()
+    }
+
+    /// How many writes the event of these facts takes: itself, and a copy in each listed patient's access
+    /// log when it lists several (see `AccessEvent::to_writes`).
+    pub fn event_writes(&self) -> usize {
+        1 + self.listed_patients.iter().filter(|p| Some(**p) != self.patient).count()
     }
 
     /// These facts, relying on break-glass too.

@@ -520,7 +520,7 @@ async fn commit(
     let event = ctx.event(EventOutcome::Success, &facts, None);
     let data_writes = guarded.len();
     let mut writes: Vec<Write> = guarded.iter().map(|g| g.write.clone()).collect();
-    writes.push(event.to_write());
+    writes.extend(event.to_writes());
     if let Some(idem) = idempotency {
         match idem.record(ctx, &reply, &facts) {
             Ok(write) => writes.push(write),

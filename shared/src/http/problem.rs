@@ -41,6 +41,8 @@ pub enum ApiError {
     PayloadTooLarge {
         limit: usize,
     },
+    /// More than can be done at once (a bundle over the writes one transaction takes), saying the limit.
+    TooMuch(String),
     UnsupportedMediaType(String),
     Unprocessable(String),
     /// The link has been used up: it worked once and will not again.
@@ -107,7 +109,7 @@ impl ApiError {
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge { .. } | ApiError::TooMuch(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Gone(_) => StatusCode::GONE,
@@ -137,7 +139,7 @@ impl ApiError {
             ApiError::PreconditionFailed => "precondition-failed",
             ApiError::PreconditionRequired => "precondition-required",
             ApiError::MethodNotAllowed => "method-not-allowed",
-            ApiError::PayloadTooLarge { .. } => "payload-too-large",
+            ApiError::PayloadTooLarge { .. } | ApiError::TooMuch(_) => "payload-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::Unprocessable(_) => "unprocessable",
             ApiError::Gone(_) => "gone",
@@ -177,6 +179,7 @@ impl ApiError {
             | ApiError::Conflict(d)
             | ApiError::UnsupportedMediaType(d)
             | ApiError::Unprocessable(d)
+            | ApiError::TooMuch(d)
             | ApiError::Gone(d) => d.clone(),
             ApiError::TooManyRequests => "too many requests from this address; wait a minute and try again".into(),
             ApiError::OverQuota { limit, retry_after } => format!(

@@ -119,6 +119,7 @@ impl Route {
     /// its confirmation 202), one that acts on what exists 200; a PUT 200, and 201 where it may create.
     pub fn success_statuses(&self) -> &'static [u16] {
         const ACTIONS: &[&str] = &[
+            "fhir.transaction",
             "staff.join",
             "break-glass.review",
             "appointments.cancel",
@@ -152,7 +153,11 @@ impl Route {
     /// The largest body the route takes: patients' forms carry drawn signatures (bounded so that a link's
     /// item and a submission stay within a DynamoDB item's 400 KB).
     pub fn body_limit(&self) -> usize {
-        if self.is_public() { 256 * 1024 } else { super::input::MAX_BODY_BYTES }
+        match self.name {
+            "fhir.transaction" => super::input::MAX_BUNDLE_BYTES,
+            _ if self.is_public() => 256 * 1024,
+            _ => super::input::MAX_BODY_BYTES,
+        }
     }
 
     /// Whether it may seal or open something with the deployment's keys: a page's cursor, or (any change)
@@ -173,6 +178,7 @@ impl Route {
             Some(schema) if self.method == "PATCH" && schema.ends_with("Patch") => {
                 &["application/merge-patch+json", "application/json"]
             }
+            Some(_) if crate::fhir::outcome::is_fhir_path(self.path) => &[crate::fhir::FHIR_JSON, "application/json"],
             _ => &["application/json"],
         }
     }
@@ -388,6 +394,11 @@ const FHIR: &[Served] = &[
     route!("fhir.read", "fhir", "GET", "/fhir/R4/{resourceType}/{id}",
         "Read a FHIR resource",
         query: &[], body: None, roles: ALL_STAFF, access: &[(Records, Op::Query)], grants: &[], handler: api::fhir::read),
+    route!("fhir.transaction", "fhir-transaction", "POST", "/fhir/R4",
+        "Import a FHIR transaction bundle (Patient, AllergyIntolerance, MedicationStatement, Condition, vital-sign Observation): all of it or nothing; a transaction-response bundle",
+        query: &[], body: Some("FhirTransactionBundle"), roles: CLINICIANS,
+        access: &[(Records, Op::Put), (Records, Op::Update), (Records, Op::Query)], grants: &[],
+        handler: api::fhir_import::transaction),
     route!("fhir.operation", "fhir", "GET", "/fhir/R4/Patient/{id}/{operation}",
         "Patient/{id}/$everything: the patient and every resource of the types the caller's role reads, paged",
         query: &["_count", "_cursor"], body: None, roles: ALL_STAFF, access: &[(Records, Op::Query)], grants: &[],
