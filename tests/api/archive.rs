@@ -409,6 +409,28 @@ async fn old_events_leave_the_table_only_verified_and_the_trail_reads_on_from_th
     assert!(by_actor.iter().any(|id| id == read) && by_actor.iter().any(|id| id == search_event), "{by_actor:?}");
     let windowed = listed_ids(&app, "/v1/audit?limit=10&to=2000-01-01T00:00:00Z", &clinic.admin).await;
     assert!(windowed.is_empty(), "{windowed:?}");
+    // On the FHIR face, a retired event is read by its id from the archive, and the patient's AuditEvents
+    // go on from the table into the archive.
+    let retired = old.iter().find(|e| e["eventName"] == "patients.read").unwrap();
+    let digits: String =
+        retired["eventTime"].as_str().unwrap().chars().filter(|c| c.is_ascii_digit() || *c == '.').collect();
+    let fhir_id = format!("{read}-{digits}");
+    let one = app.get(&format!("/fhir/R4/AuditEvent/{fhir_id}"), &clinic.admin).await;
+    assert_eq!((one.status, &one.body["subtype"][0]["code"]), (200, &json!("patients.read")), "{one:?}");
+    let mut path = format!("/fhir/R4/AuditEvent?patient={first}&_count=2");
+    let mut fhir_ids = Vec::new();
+    loop {
+        let page = app.get(&path, &clinic.admin).await;
+        assert_eq!(page.status, 200, "{page:?}");
+        fhir_ids.extend(
+            page.body["entry"].as_array().unwrap().iter().map(|e| e["resource"]["id"].as_str().unwrap().to_string()),
+        );
+        match page.body["link"].as_array().unwrap().iter().find(|l| l["relation"] == "next") {
+            Some(next) => path = format!("/fhir/{}", next["url"].as_str().unwrap().split_once("/fhir/").unwrap().1),
+            None => break,
+        }
+    }
+    assert!(fhir_ids.contains(&fhir_id), "{fhir_ids:?}");
 
     // The stream's removals below the watermark are retirement; any other removal is tampering.
     let removals: Vec<StreamRecord> = old

@@ -96,7 +96,8 @@ async fn each_kind_reads_as_its_fhir_resource_and_validates(app: TestApp) {
             "QuestionnaireResponse",
             "Consent",
             "Provenance",
-            "Appointment"
+            "Appointment",
+            "AuditEvent"
         ]
     );
     emitted.push(metadata.body.clone());
@@ -168,7 +169,11 @@ async fn each_kind_reads_as_its_fhir_resource_and_validates(app: TestApp) {
     assert!(is_fhir(&everything) && everything.status == 200, "{everything:?}");
     let all = resources(&everything.body);
     assert_eq!(all[0]["resourceType"], "Patient");
-    assert_eq!(all.len(), 1 + found.values().map(Vec::len).sum::<usize>(), "{all:?}");
+    let (log, chart): (Vec<&Value>, Vec<&Value>) = all.iter().partition(|r| r["resourceType"] == "AuditEvent");
+    assert_eq!(chart.len(), 1 + found.values().map(Vec::len).sum::<usize>(), "{all:?}");
+    // The access log comes last, newest first: the reads above are in it.
+    assert!(!log.is_empty() && all.last().unwrap()["resourceType"] == "AuditEvent", "{all:?}");
+    assert!(log.iter().any(|e| e["subtype"][0]["code"] == "fhir.read" && e["action"] == "R"), "{log:?}");
     emitted.push(everything.body.clone());
     let (front_desk, _) = app.member(&clinic, Role::FrontDesk).await;
     let limited = app.get(&format!("/fhir/R4/Patient/{patient}/$everything"), &front_desk).await;
@@ -217,10 +222,14 @@ async fn a_search_pages_through_its_next_links(app: TestApp) {
         read["all"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
     assert_eq!(all.len(), 5, "{read}");
     // $everything, two at a time through its next links: the patient and the five conditions, once each.
-    let everything: std::collections::BTreeSet<&str> =
-        read["everything"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    let listed: Vec<&str> = read["everything"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    let (log, listed): (Vec<&str>, Vec<&str>) = listed.into_iter().partition(|r| r.starts_with("AuditEvent/"));
+    let everything: std::collections::BTreeSet<&str> = listed.iter().copied().collect();
     assert_eq!(everything.len(), 6, "{read}");
-    assert_eq!(read["everything"].as_array().unwrap().len(), 6, "{read}");
+    assert_eq!(listed.len(), 6, "{read}");
+    // Then the patient's access log, each event once.
+    assert_eq!(log.iter().collect::<std::collections::BTreeSet<_>>().len(), log.len(), "{read}");
+    assert!(!log.is_empty(), "{read}");
     assert!(everything.contains(format!("Patient/{patient}").as_str()));
 
     let first = app.get(&format!("/fhir/R4/Condition?patient={patient}&_count=2"), &practitioner).await;
@@ -290,6 +299,28 @@ async fn the_fhir_face_keeps_the_roles_tenancy_and_refusals_of_the_api(app: Test
     assert_eq!(resources(&by_mrn.body)[0]["id"], patient);
     let by_name = app.get("/fhir/R4/Patient?family=love", &front_desk).await;
     assert_eq!(resources(&by_name.body).len(), 1);
+    // The access log as AuditEvents: read by those who read it in the JSON API, each read back by its id;
+    // another clinic's staff find none of them.
+    let mut emitted = Vec::new();
+    let events = searched(&app, &practitioner, "AuditEvent", &patient, &mut emitted).await;
+    let own =
+        events.iter().find(|e| e["subtype"][0]["code"] == "patients.read" || e["subtype"][0]["code"] == "fhir.read");
+    let own = own.unwrap_or_else(|| panic!("a read in {events:?}"));
+    assert_eq!(own["entity"][0]["what"]["reference"], format!("Patient/{patient}"));
+    assert_eq!(own["outcome"], "0");
+    let whole = app.get(&format!("/fhir/R4/AuditEvent?patient={patient}&_count=100"), &practitioner).await;
+    let whole = resources(&whole.body);
+    let denied = whole
+        .iter()
+        .find(|e| e["outcome"] == "4" && e["agent"][0]["role"][0]["text"] == "front_desk")
+        .expect("the front desk's refused search");
+    assert_eq!(denied["outcomeDesc"], "denied: forbidden");
+    assert_eq!(denied["subtype"][0]["code"], "fhir.search");
+    validate(&emitted);
+    refused(&app.get(&format!("/fhir/R4/AuditEvent?patient={patient}"), &front_desk).await, 403);
+    let id = own["id"].as_str().unwrap();
+    refused(&app.get(&format!("/fhir/R4/AuditEvent/{id}"), &stranger).await, 404);
+    refused(&app.get(&format!("/fhir/R4/AuditEvent/{patient}"), &practitioner).await, 404);
 }
 
 /// A search of `kind` for the patient, each resource read back by its id as the same resource; the bundle
@@ -448,14 +479,21 @@ async fn photos_forms_sources_and_appointments_read_as_fhir(app: TestApp) {
     ] {
         assert!(all.iter().any(|r| r.starts_with(&format!("{kind}/"))), "{kind} in {all:?}");
     }
-    assert_eq!(all.last().map(|r| r.starts_with("Appointment/")), Some(true), "appointments come last: {all:?}");
+    // The access log comes last; it grows with every read, so the pages are compared up to it.
+    let is_log = |r: &String| r.starts_with("AuditEvent/");
+    let records: Vec<String> = all.iter().filter(|r| !is_log(r)).cloned().collect();
+    assert!(all.iter().skip(records.len()).all(is_log), "the access log comes last: {all:?}");
+    assert_eq!(records.last().map(|r| r.starts_with("Appointment/")), Some(true), "then appointments: {all:?}");
     for count in [1, 3] {
-        let mut paged =
+        let paged =
             every_page(&app, &practitioner, &format!("/fhir/R4/Patient/{patient}/$everything?_count={count}")).await;
-        assert_eq!(paged, all, "paged {count} at a time");
+        let (log, mut paged): (Vec<String>, Vec<String>) = paged.into_iter().partition(is_log);
+        assert_eq!(paged, records, "paged {count} at a time");
         paged.sort();
         paged.dedup();
-        assert_eq!(paged.len(), all.len());
+        assert_eq!(paged.len(), records.len());
+        let events: std::collections::BTreeSet<&String> = log.iter().collect();
+        assert_eq!(events.len(), log.len(), "each event once, paged {count} at a time");
     }
     // The front desk reads the patient, allergies (and where they came from) and appointments: nothing
     // else, and it is told so.
@@ -535,6 +573,13 @@ async fn break_glass_opens_a_type_and_refusals_reach_the_access_log(app: TestApp
     assert!(named("fhir.search", "success").iter().any(under), "the search under break-glass");
     assert!(named("fhir.read", "success").iter().any(under), "the read under break-glass");
     assert!(named("fhir.operation", "success").iter().any(under), "$everything under break-glass");
+    // As AuditEvents, a call under break-glass has it as its purpose.
+    let audit = app.get(&format!("/fhir/R4/AuditEvent?patient={patient}&_count=100"), &clinic.admin).await;
+    let broke = resources(&audit.body)
+        .into_iter()
+        .find(|e| e["purposeOfEvent"][0]["coding"][0]["code"] == "BTG")
+        .expect("an event under break-glass");
+    assert!(broke["purposeOfEvent"][0]["text"].as_str().unwrap().contains(reason), "{broke}");
 }
 
 on_both_backends!(

@@ -267,7 +267,7 @@ async fn a_bad_bundle_is_refused_whole_naming_the_entry_and_path(app: TestApp) {
         .unwrap()
         .to_string();
     let condition = json!({ "resourceType": "Condition", "code": { "text": "Acne" }, "subject": { "reference": format!("Patient/{theirs}") } });
-    let reply = import(&app, &practitioner, &transaction(&[condition.clone()]), None).await;
+    let reply = import(&app, &practitioner, &transaction(std::slice::from_ref(&condition)), None).await;
     refused(&reply, 404);
     assert_eq!(expressions(&reply), ["Bundle.entry[0].resource.subject.reference"]);
     // A type an import does not write, a batch, an update: 400, each at its path.

@@ -62,24 +62,48 @@ const IN_ARCHIVE: &str = "inArchive";
 async fn events(ctx: &Ctx, params: &Params, source: Source, actor: Option<&UserId>) -> Result<Value, ApiError> {
     let (from, to) = window(params)?;
     let (from, to) = (from.map(sortable_time), to.map(sortable_time));
+    let scope = scope(ctx, &[Some(&source.partition), from.as_deref(), to.as_deref(), actor.map(UserId::as_str)]);
+    let keep = |e: &AccessEvent| actor.is_none_or(|a| e.user_identity.user_id == *a);
+    let start = start_after(ctx, params, &scope)?;
+    let (found, next) = page(ctx, &source, (from, to), params.limit()?, start, keep).await?;
+    page_body(ctx, &scope, found.iter().map(|e| json!(e)).collect(), next)
+}
+
+/// One page of a patient's access log, newest first, after `start` (a position this function gave): the
+/// events, and where the next page starts.
+pub async fn patient_log_page(
+    ctx: &Ctx,
+    patient: EntityId,
+    limit: usize,
+    start: Option<Item>,
+) -> Result<(Vec<AccessEvent>, Option<Item>), ApiError> {
+    page(ctx, &patient_source(ctx.clinic()?, patient), (None, None), limit, start, |_| true).await
+}
+
+/// One page of a source's events within a window of sortable times, newest first, those `keep` keeps:
+/// from the table, then (the position says so) from the archive.
+async fn page(
+    ctx: &Ctx,
+    source: &Source,
+    (from, to): (Option<String>, Option<String>),
+    limit: usize,
+    mut start: Option<Item>,
+    keep: impl Fn(&AccessEvent) -> bool,
+) -> Result<(Vec<AccessEvent>, Option<Item>), ApiError> {
     // Sort keys start with the time; "~" sorts after every time that shares the bound's prefix.
     let range =
         SkRange::Between(from.clone().unwrap_or_else(|| "0".into()), format!("{}~", to.as_deref().unwrap_or("9")));
-    let scope = scope(ctx, &[Some(&source.partition), from.as_deref(), to.as_deref(), actor.map(UserId::as_str)]);
-    let keep = |e: &AccessEvent| actor.is_none_or(|a| e.user_identity.user_id == *a);
-    let limit = params.limit()?;
-    let mut start = start_after(ctx, params, &scope)?;
     let chain = ctx.clinic()?.to_string();
     if start.as_mut().and_then(|s| s.remove(IN_ARCHIVE)).is_some() {
         let start = start.filter(|s| !s.is_empty());
-        let (items, next) = archived_events(ctx, &chain, &source.retired, range, limit, start, keep).await?;
+        let (found, next) = archived_events(ctx, &chain, &source.retired, range, limit, start, keep).await?;
         let next = next.map(|mut n| {
             n.insert(IN_ARCHIVE.into(), json!(true));
             n
         });
-        return page_body(ctx, &scope, items, next);
+        return Ok((found, next));
     }
-    let mut query = Query::new(Table::Audit, source.partition).sk(range).backward().limit(limit);
+    let mut query = Query::new(Table::Audit, source.partition.clone()).sk(range).backward().limit(limit);
     if let Some(index) = source.index {
         query = query.index(index);
     }
@@ -89,7 +113,7 @@ async fn events(ctx: &Ctx, params: &Params, source: Source, actor: Option<&UserI
         // The audit table's indexes hold keys only: each event is read whole by its key.
         Some(_) => whole_events(ctx, &page.items).await?,
     };
-    let items = found.iter().filter_map(AccessEvent::from_item).filter(keep).map(|e| json!(e)).collect();
+    let found = found.iter().filter_map(AccessEvent::from_item).filter(|e| keep(e)).collect();
     let mut next = page.next;
     if next.is_none() {
         let mark = read_watermark(ctx.app.records.as_ref(), &chain).await?;
@@ -97,7 +121,22 @@ async fn events(ctx: &Ctx, params: &Params, source: Source, actor: Option<&UserI
             next = Some(serde_json::Map::from_iter([(IN_ARCHIVE.to_string(), json!(true))]));
         }
     }
-    page_body(ctx, &scope, items, next)
+    Ok((found, next))
+}
+
+/// One event of the clinic's trail by its sort key, from the table or, once retired, the archive.
+pub async fn event_at(ctx: &Ctx, sort_key: &str) -> Result<Option<AccessEvent>, ApiError> {
+    let clinic = ctx.clinic()?;
+    let key = Key::new(keys::audit_pk(Some(clinic)), sort_key);
+    if let Some(item) = ctx.app.records.get(Table::Audit, &key).await? {
+        return Ok(AccessEvent::from_item(&item));
+    }
+    if ctx.app.archive.is_none() {
+        return Ok(None);
+    }
+    let exactly = SkRange::Between(sort_key.to_string(), sort_key.to_string());
+    let (found, _) = archived_events(ctx, &clinic.to_string(), &Pointers::Trail, exactly, 1, None, |_| true).await?;
+    Ok(found.into_iter().next())
 }
 
 /// The events an index found by their keys, read whole (ten at a time), in the index's order.
@@ -123,7 +162,7 @@ async fn archived_events(
     limit: usize,
     start: Option<Item>,
     keep: impl Fn(&AccessEvent) -> bool,
-) -> Result<(Vec<Value>, Option<Item>), ApiError> {
+) -> Result<(Vec<AccessEvent>, Option<Item>), ApiError> {
     let archive =
         ctx.app.archive.as_ref().ok_or_else(|| ApiError::Unavailable("the audit archive is not configured".into()))?;
     let query = Query::new(Table::Records, pointers.partition(chain)).sk(range).backward().limit(limit);
@@ -155,7 +194,7 @@ async fn archived_events(
             .next()
             .ok_or_else(|| ApiError::Unavailable(format!("archived batch {seq} lacks an event its pointer names")))?;
         if keep(&event) {
-            items.push(json!(event));
+            items.push(event);
         }
     }
     Ok((items, page.next))

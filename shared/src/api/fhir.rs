@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::catalogue::load_item;
-use super::{break_glass, invitations, patients};
+use super::{audit, break_glass, invitations, patients};
 use crate::domain::audit::Resource;
 use crate::domain::break_glass::{BREAKERS, Mark};
 use crate::domain::keys;
@@ -13,7 +13,7 @@ use crate::domain::scheduling::appointment::Appointment;
 use crate::domain::values::EntityId;
 use crate::fhir::record::Record;
 use crate::fhir::search::{self, Search};
-use crate::fhir::{BASE_PATH, EVERYTHING, FHIR_JSON, ResourceType, capability};
+use crate::fhir::{BASE_PATH, EVERYTHING, FHIR_JSON, ResourceType, audit_event, capability};
 use crate::http::input::Input;
 use crate::http::outcome::{Facts, Outcome, Reply};
 use crate::http::pipeline::Ctx;
@@ -124,6 +124,17 @@ pub async fn read(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
             let resource = crate::fhir::patient::patient(ctx.clinic()?, &patient);
             Ok(Outcome::Read(fhir_reply(&resource).versioned(patient.version), Facts::patient(patient.id)))
         }
+        ResourceType::AuditEvent => {
+            let key = audit_event::sort_key(id).ok_or(ApiError::NotFound)?;
+            let event = audit::event_at(&ctx, &key).await?.ok_or(ApiError::NotFound)?;
+            // Only an event about a patient is part of a record: the rest of the trail is the JSON API's.
+            let about: Vec<EntityId> =
+                event.patient_id.into_iter().chain(event.listed_patients.iter().copied()).collect();
+            if about.is_empty() {
+                return Err(ApiError::NotFound);
+            }
+            Ok(Outcome::Read(fhir_reply(&audit_event::audit_event(&event)).versioned(1), Facts::listing(about)))
+        }
         ResourceType::Appointment => {
             let key = Appointment::key(ctx.clinic()?, EntityId::parse(id).ok_or(ApiError::NotFound)?);
             let appointment: Appointment = load_item(&ctx, key).await?.ok_or(ApiError::NotFound)?;
@@ -176,9 +187,17 @@ pub async fn search(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let search = search::read(resource_type, input.query.as_deref())?;
     let scope = super::scope(&ctx, &[Some(resource_type.as_str()), Some(&search.scope().join("&"))]);
     let after = opened(&ctx, &search, &scope)?;
-    let (resources, next, facts) = match resource_type {
-        ResourceType::Patient => search_patients(&ctx, &search, after).await?,
-        _ => search_patient_records(&ctx, &reach, resource_type, &search, after).await?,
+    let (resources, next, facts) = match (resource_type, search.patient) {
+        (ResourceType::Patient, _) => search_patients(&ctx, &search, after).await?,
+        (_, Some(patient)) => {
+            patients::load(&ctx, patient).await?;
+            let phase =
+                Phase::of(resource_type).ok_or_else(|| ApiError::Internal(format!("{resource_type} has no phase")))?;
+            phase.page(&ctx, &reach, Some(resource_type), &search, patient, true, search.count, after).await?
+        }
+        (_, None) => {
+            return Err(ApiError::Internal("search::read lets no search of a record without its patient".into()));
+        }
     };
     let facts = facts.under(reach.marks_for(resource_type));
     let next = super::seal_cursor(&ctx, &scope, next)?;
@@ -186,12 +205,123 @@ pub async fn search(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     Ok(Outcome::Read(fhir_reply(&bundle), facts))
 }
 
-/// The mark of a `$everything` cursor whose next page starts at the patient's first appointment.
-const APPOINTMENTS_NEXT: &str = "everythingNext";
+/// The field of a `$everything` cursor that names the phase it continues (none: the chart partition).
+const PHASE: &str = "everythingPhase";
+
+/// Where a patient's resources are read, in the order `$everything` reads them: the chart partition, then
+/// the appointments by start, then the access log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Chart,
+    Appointments,
+    AccessLog,
+}
+
+impl Phase {
+    const ALL: [Phase; 3] = [Phase::Chart, Phase::Appointments, Phase::AccessLog];
+
+    /// The phase a type's resources are read in (none for Patient).
+    fn of(resource_type: ResourceType) -> Option<Self> {
+        match resource_type {
+            ResourceType::Patient => None,
+            ResourceType::Appointment => Some(Phase::Appointments),
+            ResourceType::AuditEvent => Some(Phase::AccessLog),
+            _ => Some(Phase::Chart),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Phase::Chart => "chart",
+            Phase::Appointments => "appointments",
+            Phase::AccessLog => "accessLog",
+        }
+    }
+
+    /// The phase a `$everything` position is in, and the position within it (none: its start).
+    fn of_position(mut position: Item) -> Option<(Self, Option<Item>)> {
+        let phase = match position.remove(PHASE) {
+            None => Phase::Chart,
+            Some(Value::String(name)) => *Self::ALL.iter().find(|p| p.name() == name)?,
+            Some(_) => return None,
+        };
+        Some((phase, Some(position).filter(|p| !p.is_empty())))
+    }
+
+    /// A `$everything` position in this phase (none: its start).
+    fn position(self, within: Option<Item>) -> Item {
+        let mut position = within.unwrap_or_default();
+        if self != Phase::Chart {
+            position.insert(PHASE.into(), self.name().into());
+        }
+        position
+    }
+
+    /// A page of the patient's resources (of the type `only`, else of every type the caller reads), read in
+    /// this phase after `after` (most recent first if `newest_first`), at most `count` (but a record's
+    /// resources are never split).
+    #[allow(clippy::too_many_arguments)]
+    async fn page(
+        self,
+        ctx: &Ctx,
+        reach: &Reach,
+        only: Option<ResourceType>,
+        search: &Search,
+        patient: EntityId,
+        newest_first: bool,
+        count: usize,
+        after: Option<Item>,
+    ) -> Result<Found, ApiError> {
+        let clinic = ctx.clinic()?;
+        let types: Vec<ResourceType> = ResourceType::ALL
+            .iter()
+            .copied()
+            .filter(|t| Phase::of(*t) == Some(self) && only.is_none_or(|o| o == *t) && reach.reads(*t))
+            .collect();
+        if types.is_empty() {
+            return Ok((Vec::new(), None, Facts::patient(patient)));
+        }
+        match self {
+            Phase::Chart => {
+                // One type searched reads its part of the partition; $everything reads all of it.
+                let prefix = match types.as_slice() {
+                    [only] => only.chart_prefix(),
+                    _ => None,
+                };
+                let origin = invitations::origin(ctx)?;
+                let scan = Scan::chart(clinic, patient, prefix, newest_first, count);
+                scan.run(ctx, after, |item| {
+                    Ok(Record::from_item(item)?.map(|record| {
+                        let made = if record.is_valid() && search.updated_within(&record.updated_at()) {
+                            types.iter().flat_map(|t| shown(reach, *t, &record, &origin)).collect()
+                        } else {
+                            Vec::new()
+                        };
+                        (made, record.audited())
+                    }))
+                })
+                .await
+            }
+            Phase::Appointments => {
+                let scan = Scan::appointments(clinic, patient, newest_first, count);
+                scan.run(ctx, after, appointment_resources(search)).await
+            }
+            Phase::AccessLog => {
+                let (events, next) = audit::patient_log_page(ctx, patient, count, after).await?;
+                let resources = events
+                    .iter()
+                    .filter(|e| search.updated_within(&e.event_time))
+                    .map(audit_event::audit_event)
+                    .collect();
+                Ok((resources, next, Facts::patient(patient)))
+            }
+        }
+    }
+}
 
 /// `GET /fhir/R4/Patient/{id}/$everything`: the patient, then every resource of the types the caller's
-/// role reads, record by record through the chart partition and then the appointments, paged; the first
-/// page says which types were left out for the role.
+/// role reads, record by record through the chart partition, then the appointments, then the access log,
+/// paged; the first page says which types were left out for the role.
 pub async fn operation(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     if input.path.get("operation").map(String::as_str) != Some(EVERYTHING) {
         return Err(ApiError::field(
@@ -205,47 +335,42 @@ pub async fn operation(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let scope = super::scope(&ctx, &[Some(&patient.id.to_string()), Some(&search.scope().join("&"))]);
     let after = opened(&ctx, &search, &scope)?;
     let reach = Reach::of(&ctx, Some(patient.id)).await?;
-    let (readable, withheld): (Vec<ResourceType>, Vec<ResourceType>) =
-        ResourceType::ALL.iter().copied().filter(|t| *t != ResourceType::Patient).partition(|t| reach.reads(*t));
+    let withheld: Vec<ResourceType> =
+        ResourceType::ALL.iter().copied().filter(|t| *t != ResourceType::Patient && !reach.reads(*t)).collect();
     let first_page = after.is_none();
-    let (clinic, origin) = (ctx.clinic()?, invitations::origin(&ctx)?);
-    let reads_appointments = readable.contains(&ResourceType::Appointment);
-    let appointments = |count| Scan::appointments(clinic, patient.id, false, count);
-    let in_appointments =
-        after.as_ref().is_some_and(|a| a.contains_key(APPOINTMENTS_NEXT) || a.contains_key(Index::Gsi1.attrs().0));
-    let (mut resources, mut next, mut facts) = if !in_appointments {
-        let chart = Scan::chart(clinic, patient.id, None, false, search.count);
-        let read = |item: Item| -> Result<Option<Shown>, ApiError> {
-            Ok(Record::from_item(item)?.filter(Record::is_valid).map(|record| {
-                let made = readable.iter().flat_map(|t| shown(&reach, *t, &record, &origin)).collect();
-                (made, record.audited())
-            }))
-        };
-        chart.run(&ctx, after, read).await?
-    } else if reads_appointments {
-        let after = after.filter(|a| !a.contains_key(APPOINTMENTS_NEXT));
-        appointments(search.count).run(&ctx, after, appointment_resources(&search)).await?
-    } else {
-        // A cursor into the appointments, for a caller whose role no longer reads them.
-        (Vec::new(), None, Facts::patient(patient.id))
+    let clinic = ctx.clinic()?;
+    let (mut phase, mut within) = match after {
+        None => (Phase::Chart, None),
+        Some(position) => Phase::of_position(position)
+            .ok_or_else(|| ApiError::field("_cursor", "is not a cursor this search issued"))?,
     };
-    if !in_appointments && next.is_none() && reads_appointments {
-        // The chart partition is done: the page goes on with the appointments, or the next one starts there.
-        match search.count.saturating_sub(resources.len()) {
-            0 => next = Some(Item::from_iter([(APPOINTMENTS_NEXT.to_string(), Value::Bool(true))])),
-            room => {
-                let (more, after_more, more_facts) =
-                    appointments(room).run(&ctx, None, appointment_resources(&search)).await?;
-                resources.extend(more);
-                facts.resources.extend(more_facts.resources);
-                next = after_more;
-            }
+    let (mut resources, mut facts, mut next) = (Vec::new(), Facts::patient(patient.id), None);
+    loop {
+        let room = search.count.saturating_sub(resources.len());
+        if room == 0 {
+            // The page is full where a phase starts: the next one starts there.
+            next = Some(phase.position(within));
+            break;
+        }
+        let (more, after_more, more_facts) =
+            phase.page(&ctx, &reach, None, &search, patient.id, false, room, within.take()).await?;
+        resources.extend(more);
+        // Each phase's facts name the patient again.
+        facts.resources.extend(more_facts.resources.into_iter().filter(|r| r.kind != "patient"));
+        if let Some(position) = after_more {
+            next = Some(phase.position(Some(position)));
+            break;
+        }
+        match Phase::ALL.iter().skip_while(|p| **p != phase).nth(1) {
+            Some(following) => phase = *following,
+            None => break,
         }
     }
     if first_page {
         resources.insert(0, crate::fhir::patient::patient(clinic, &patient));
     }
     let next = super::seal_cursor(&ctx, &scope, next)?;
+    let origin = invitations::origin(&ctx)?;
     let path = format!("Patient/{}/{EVERYTHING}", patient.id);
     let mut bundle = searchset(&origin, &path, &search, resources, next.as_deref());
     if first_page && !withheld.is_empty() {
@@ -297,36 +422,6 @@ async fn search_patients(ctx: &Ctx, search: &Search, after: Option<Item>) -> Res
     let facts = Facts::listing(shown.iter().map(|p| p.id).collect());
     let resources = shown.iter().map(|p| crate::fhir::patient::patient(clinic, p)).collect();
     Ok((resources, next, facts))
-}
-
-/// One patient's resources of a type, newest first: their appointments, or the records of their chart
-/// partition the type is read from.
-async fn search_patient_records(
-    ctx: &Ctx,
-    reach: &Reach,
-    resource_type: ResourceType,
-    search: &Search,
-    after: Option<Item>,
-) -> Result<Found, ApiError> {
-    let patient = search.patient.ok_or_else(|| ApiError::field("patient", "is required"))?;
-    patients::load(ctx, patient).await?;
-    let Some(prefix) = resource_type.chart_prefix() else {
-        let scan = Scan::appointments(ctx.clinic()?, patient, true, search.count);
-        return scan.run(ctx, after, appointment_resources(search)).await;
-    };
-    let origin = invitations::origin(ctx)?;
-    let scan = Scan::chart(ctx.clinic()?, patient, Some(prefix), true, search.count);
-    scan.run(ctx, after, |item| {
-        Ok(Record::from_item(item)?.map(|record| {
-            let made = if record.is_valid() && search.updated_within(&record.updated_at()) {
-                shown(reach, resource_type, &record, &origin)
-            } else {
-                Vec::new()
-            };
-            (made, record.audited())
-        }))
-    })
-    .await
 }
 
 /// How a scan of a patient's appointments reads each: as an Appointment, if `_lastUpdated` lets it.

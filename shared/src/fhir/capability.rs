@@ -15,7 +15,7 @@ pub fn reads(resource_type: ResourceType, role: Role) -> bool {
         return routes::reads_chart(kind, role);
     }
     match resource_type.read_route() {
-        Some(name) => routes::ROUTES.iter().any(|r| r.name == name && r.allows(role)),
+        Some(name) => routes::named(name).is_some_and(|r| r.allows(role)),
         None => ResourceType::ALL.iter().filter_map(|t| t.chart_kind()).any(|kind| routes::reads_chart(kind, role)),
     }
 }
@@ -57,7 +57,7 @@ pub fn statement(date: &str) -> Value {
             if *t == ResourceType::Patient {
                 resource["operation"] = json!([{ "name": "everything",
                     "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
-                    "documentation": "The patient and every resource of the types the caller's role reads (the chart, photos, forms, consents, provenance, appointments); _count and _cursor" }]);
+                    "documentation": "The patient and every resource of the types the caller's role reads (the chart, photos, forms, consents, provenance, appointments, the access log); _count and _cursor" }]);
             }
             resource
         })
@@ -69,7 +69,7 @@ pub fn statement(date: &str) -> Value {
         "publisher": "Vellum",
         "kind": "instance",
         "software": { "name": "Vellum", "version": env!("CARGO_PKG_VERSION") },
-        "implementation": { "description": "Vellum's FHIR R4 face over its records: read and search" },
+        "implementation": { "description": "Vellum's FHIR R4 face over its records: read, search, and the import of a transaction bundle" },
         "fhirVersion": FHIR_VERSION,
         "format": ["json"],
         "rest": [{
@@ -80,6 +80,8 @@ pub fn statement(date: &str) -> Value {
                 "description": "A staff member's bearer token (the same as the JSON API's); roles and tenancy as there",
             },
             "resource": resources,
+            "interaction": [{ "code": "transaction",
+                "documentation": "An import: Patient, AllergyIntolerance, MedicationStatement, Condition and vital-sign Observation entries, all written or none (by the roles that write charts)" }],
         }],
     })
 }

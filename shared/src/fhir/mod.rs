@@ -1,6 +1,7 @@
 //! FHIR R4: the resource types Vellum serves, each read from the records it already keeps (no second store).
 
 pub mod appointment;
+pub mod audit_event;
 pub mod capability;
 pub mod chart;
 pub mod forms;
@@ -46,6 +47,7 @@ crate::string_enum! {
         Consent = "Consent",
         Provenance = "Provenance",
         Appointment = "Appointment",
+        AuditEvent = "AuditEvent",
     }
 }
 
@@ -112,15 +114,16 @@ impl ResourceType {
             ResourceType::QuestionnaireResponse => Some("submissions.read"),
             ResourceType::Consent => Some("submissions.consent"),
             ResourceType::Appointment => Some("patients.appointments"),
+            ResourceType::AuditEvent => Some("patients.access-log"),
             _ => None,
         }
     }
 
     /// Where in a patient's chart partition its records are (the sort-key prefix a search reads); none for
-    /// Patient and Appointment, kept elsewhere.
+    /// Patient, Appointment and AuditEvent, kept elsewhere.
     pub fn chart_prefix(self) -> Option<String> {
         match self {
-            ResourceType::Patient | ResourceType::Appointment => None,
+            ResourceType::Patient | ResourceType::Appointment | ResourceType::AuditEvent => None,
             ResourceType::Provenance => Some(crate::domain::keys::CHART_ENTRY_PREFIX.to_string()),
             ResourceType::Media => Some(format!("{PHOTO_PREFIX}#")),
             ResourceType::QuestionnaireResponse | ResourceType::Consent => Some(Submission::PREFIX.to_string()),
@@ -138,7 +141,7 @@ impl ResourceType {
             )
         };
         match self {
-            ResourceType::Patient | ResourceType::Appointment => None,
+            ResourceType::Patient | ResourceType::Appointment | ResourceType::AuditEvent => None,
             ResourceType::Provenance => ChartKind::ALL.iter().copied().find(|k| Some(k.as_str()) == suffix).map(entry),
             ResourceType::Media => Some(Photo::key(clinic, patient, record)),
             ResourceType::QuestionnaireResponse | ResourceType::Consent => {

@@ -381,6 +381,9 @@ const BREAK_GLASS: &[Served] = &[
         grants: &[], handler: api::break_glass::review),
 ];
 
+/// What the FHIR face reads: the records, and the trail (a patient's access log as AuditEvent).
+const FHIR_READ: &[(Table, Op)] = &[(Records, Op::Query), (Audit, Op::Query)];
+
 /// The FHIR R4 face over the records: what it serves, a resource, a type's search. Every staff role reaches
 /// it; each type is read by the roles that read its records in the JSON API (checked by the handler).
 const FHIR: &[Served] = &[
@@ -390,10 +393,11 @@ const FHIR: &[Served] = &[
     route!("fhir.search", "fhir", "GET", "/fhir/R4/{resourceType}",
         "Search a FHIR resource type: a searchset bundle, newest first, paged by its next link",
         query: &["patient", "_id", "family", "birthdate", "identifier", "_lastUpdated", "_count", "_cursor"], body: None,
-        roles: ALL_STAFF, access: &[(Records, Op::Query)], grants: &[], handler: api::fhir::search),
+        roles: ALL_STAFF, access: FHIR_READ, grants: &[Grant::ReadAuditArchive], handler: api::fhir::search),
     route!("fhir.read", "fhir", "GET", "/fhir/R4/{resourceType}/{id}",
         "Read a FHIR resource",
-        query: &[], body: None, roles: ALL_STAFF, access: &[(Records, Op::Query)], grants: &[], handler: api::fhir::read),
+        query: &[], body: None, roles: ALL_STAFF, access: FHIR_READ, grants: &[Grant::ReadAuditArchive],
+        handler: api::fhir::read),
     route!("fhir.transaction", "fhir-transaction", "POST", "/fhir/R4",
         "Import a FHIR transaction bundle (Patient, AllergyIntolerance, MedicationStatement, Condition, vital-sign Observation): all of it or nothing; a transaction-response bundle",
         query: &[], body: Some("FhirTransactionBundle"), roles: CLINICIANS,
@@ -401,7 +405,7 @@ const FHIR: &[Served] = &[
         handler: api::fhir_import::transaction),
     route!("fhir.operation", "fhir", "GET", "/fhir/R4/Patient/{id}/{operation}",
         "Patient/{id}/$everything: the patient and every resource of the types the caller's role reads, paged",
-        query: &["_count", "_cursor"], body: None, roles: ALL_STAFF, access: &[(Records, Op::Query)], grants: &[],
+        query: &["_count", "_cursor"], body: None, roles: ALL_STAFF, access: FHIR_READ, grants: &[Grant::ReadAuditArchive],
         handler: api::fhir::operation),
 ];
 
@@ -1105,6 +1109,11 @@ pub fn function_summary(function: &str) -> &'static str {
 }
 
 /// The route of a chart kind's operation (`create`, `list`, ...), from the role table.
+/// The route of a name, if there is one.
+pub fn named(name: &str) -> Option<&'static Route> {
+    ROUTES.iter().find(|r| r.name == name)
+}
+
 pub fn chart_route(kind: ChartKind, operation: &str) -> Option<&'static Route> {
     ROUTES.iter().find(|r| r.chart == Some(kind) && r.name.rsplit('.').next() == Some(operation))
 }

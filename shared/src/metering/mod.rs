@@ -9,7 +9,7 @@ pub mod spend;
 
 use crate::domain::audit::{AccessEvent, Outcome};
 use crate::domain::role::Role;
-use crate::http::routes::{ROUTES, Route};
+use crate::http::routes::Route;
 
 crate::string_enum! {
     /// What a clinic is billed for (ordered as the price table lists them).
@@ -134,7 +134,7 @@ pub fn event_unit(event: &AccessEvent) -> Option<Unit> {
         };
         return billed.then_some(unit);
     }
-    let unit = match ROUTES.iter().find(|r| r.name == name) {
+    let unit = match crate::http::routes::named(name) {
         Some(route) => route_unit(route),
         None => SYSTEM_EVENTS.iter().find(|(n, _)| *n == name).and_then(|(_, unit)| *unit),
     };
@@ -198,9 +198,9 @@ mod tests {
                 || (route.is_public() && route.method == "GET" && route.name != "calendar-feed.read");
             assert_eq!(unit.is_none(), free, "{}", route.name);
         }
-        assert_eq!(route_unit(ROUTES.iter().find(|r| r.name == "patients.list").unwrap()), Some(Unit::SearchPage));
-        assert_eq!(route_unit(ROUTES.iter().find(|r| r.name == "patients.read").unwrap()), Some(Unit::RecordRead));
-        assert_eq!(route_unit(ROUTES.iter().find(|r| r.name == "patients.create").unwrap()), Some(Unit::RecordWrite));
+        assert_eq!(route_unit(crate::http::routes::named("patients.list").unwrap()), Some(Unit::SearchPage));
+        assert_eq!(route_unit(crate::http::routes::named("patients.read").unwrap()), Some(Unit::RecordRead));
+        assert_eq!(route_unit(crate::http::routes::named("patients.create").unwrap()), Some(Unit::RecordWrite));
     }
 
     #[test]
@@ -232,7 +232,7 @@ mod tests {
 
     #[test]
     fn a_hard_cap_stops_changes_but_never_the_chart_or_a_read() {
-        let route = |name: &str| ROUTES.iter().find(|r| r.name == name).unwrap();
+        let route = |name: &str| crate::http::routes::named(name).unwrap();
         assert!(stops_at_hard_cap(route("patients.create")));
         assert!(!stops_at_hard_cap(route("allergies.create")));
         assert!(!stops_at_hard_cap(route("notes.sign")));
