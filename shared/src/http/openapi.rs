@@ -851,7 +851,7 @@ mod tests {
 
     #[test]
     fn a_201_says_where_what_it_made_is_only_when_that_has_an_address() {
-        let named = |name: &str| super::routes::named(name).unwrap_or_else(|| panic!("no route {name}"));
+        let named = |name: &str| crate::http::routes::named(name).unwrap_or_else(|| panic!("no route {name}"));
         for made in ["patients.create", "appointments.book", "services.create", "allergies.create", "photos.create"] {
             assert!(has_own_address(named(made)), "{made}");
         }
@@ -899,11 +899,11 @@ mod tests {
         assert!(csv["text/csv"].is_object() && csv["application/json"].is_null(), "the ledger's CSV says it is CSV");
         // Every name the table knows is a route's (a renamed route would silently become JSON).
         for (named, media) in FILE_ANSWERS {
-            let route = super::routes::named(named).unwrap_or_else(|| panic!("no route {named}"));
+            let route = crate::http::routes::named(named).unwrap_or_else(|| panic!("no route {named}"));
             assert_eq!(success_media(route), *media, "{named}");
         }
         for named in VERSIONED_FILES {
-            let route = super::routes::named(named).unwrap_or_else(|| panic!("no route {named}"));
+            let route = crate::http::routes::named(named).unwrap_or_else(|| panic!("no route {named}"));
             assert_ne!(
                 success_media(route),
                 "application/json",

@@ -181,6 +181,7 @@ pub fn price_table_markdown() -> String {
 mod tests {
     use super::*;
     use crate::domain::values::EntityId;
+    use crate::http::routes::ROUTES;
 
     #[test]
     fn the_readme_shows_the_price_table_of_the_code() {
