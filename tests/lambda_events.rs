@@ -24,6 +24,7 @@ const SERVICE: &str = "01JD0000000000000000000012";
 const APPOINTMENT: &str = "01JD0000000000000000000013";
 const SECOND_APPOINTMENT: &str = "01JD0000000000000000000014";
 const SAFETY_PRODUCT: &str = "01JD0000000000000000000015";
+const EXPORT: &str = "01JD0000000000000000000016";
 /// The link token the sample events use.
 const SAMPLE_TOKEN: &str = "SampleLinkToken0000000000000000000000000000";
 const SAMPLE_FEED_TOKEN: &str = "SampleFeedToken0000000000000000000000000000";
@@ -166,6 +167,8 @@ const SCENARIO: &[(&str, &str, u16, Option<&str>)] = &[
     ("fhir", "unknown-type", 400, None),
     ("fhir-transaction", "success", 200, None),
     ("fhir-transaction", "unknown-type", 400, None),
+    ("patient-exports", "success", 201, Some(EXPORT)),
+    ("patient-exports", "unknown-patient", 404, None),
     ("lot-recall", "success", 200, None),
     ("lot-recall", "missing-lot-number", 400, None),
     ("safety-check", "success", 200, None),

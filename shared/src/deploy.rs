@@ -161,6 +161,8 @@ fn grant_statements(grants: &[Grant]) -> Vec<Value> {
                     "Resource": "*",
                 }))
             }
+            Grant::PresignExports => s3("SignExportDownloads", &["s3:GetObject"], &["exports/"]),
+            Grant::WriteExports => s3("WriteExports", &["s3:PutObject", "s3:DeleteObject"], &["exports/"]),
             Grant::GenerateDataKey | Grant::DecryptDataKey => None,
         };
         statements.extend(statement);
@@ -229,6 +231,9 @@ impl FunctionSpec<'_> {
     fn sizing(&self) -> (u32, u32) {
         if self.grants.contains(&Grant::WritePhotos) {
             (1024, 60)
+        } else if self.grants.contains(&Grant::WriteExports) {
+            // A whole record with its photos, held while its ZIP is written.
+            (1024, 300)
         } else if self.grants.contains(&Grant::ListPhotos) {
             (256, 900)
         } else if self.grants.contains(&Grant::ArchiveAudit) {
@@ -805,6 +810,10 @@ fn static_resources() -> Map<String, Value> {
             }] },
             "LifecycleConfiguration": { "Rules": [
                 { "Id": "expire-quarantine", "Status": "Enabled", "Prefix": "quarantine/", "ExpirationInDays": 1,
+                  "NoncurrentVersionExpiration": { "NoncurrentDays": 1 } },
+                // The export worker deletes each ZIP after its seven days; this is the backstop (and the
+                // versions a deletion leaves).
+                { "Id": "expire-exports", "Status": "Enabled", "Prefix": "exports/", "ExpirationInDays": 8,
                   "NoncurrentVersionExpiration": { "NoncurrentDays": 1 } },
                 { "Id": "expire-old-versions", "Status": "Enabled", "NoncurrentVersionExpiration": { "NoncurrentDays": reference("PhotoVersionRetentionDays") } },
                 { "Id": "abort-incomplete-uploads", "Status": "Enabled", "AbortIncompleteMultipartUpload": { "DaysAfterInitiation": 1 } },

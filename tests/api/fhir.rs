@@ -49,7 +49,7 @@ pub(crate) fn refused(reply: &Reply, status: u16) {
 }
 
 /// A clinic with a practitioner and a patient whose chart holds one entry of each kind FHIR serves.
-async fn charted(app: &TestApp) -> (Clinic, String, String) {
+pub(crate) async fn charted(app: &TestApp) -> (Clinic, String, String) {
     let clinic = app.open_clinic("FHIR Clinic").await;
     let (practitioner, _) = app.member(&clinic, Role::Practitioner).await;
     let patient = app.patient(&clinic, patient_body("Ada", "Lovelace")).await["id"].as_str().unwrap().to_string();

@@ -72,6 +72,7 @@ fn request_for(route: &str, patient: &str, user: &str) -> (String, Option<Value>
         "fhir.search" => (format!("/fhir/R4/Patient?_id={patient}"), None),
         "fhir.read" => (format!("/fhir/R4/Patient/{patient}"), None),
         "fhir.operation" => (format!("/fhir/R4/Patient/{patient}/$everything"), None),
+        "exports.create" => (format!("/v1/patients/{patient}/exports"), Some(json!({}))),
         "fhir.transaction" => (
             "/fhir/R4".into(),
             Some(json!({"resourceType": "Bundle", "type": "transaction", "meta": {"source": "Role test"}, "entry": [{
@@ -290,6 +291,16 @@ async fn every_role_gets_exactly_what_the_role_table_grants(app: TestApp) {
                     (format!("{own}/revoke"), None)
                 } else {
                     (own, None)
+                }
+            } else if let Some(operation) = route.name.strip_prefix("exports.").filter(|o| *o != "create") {
+                // A ready export of the patient, made by the administrator.
+                let made = app.post(&format!("/v1/patients/{patient_id}/exports"), &clinic.admin, json!({})).await;
+                assert_eq!(made.status, 201, "{made:?}");
+                vellum::exports::run(&app.app, app.app.clock.now()).await.expect("the export is built");
+                let export = format!("/v1/patients/{patient_id}/exports/{}", made.body["id"].as_str().unwrap());
+                match operation {
+                    "read" => (export, None),
+                    _ => (format!("{export}/download"), None),
                 }
             } else if route.name == "invitations.revoke" {
                 let (invitation, _) = app.invite(&clinic, patient_id, &["medical-history"]).await;

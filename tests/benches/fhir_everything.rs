@@ -3,6 +3,11 @@
 //! run: the JSON API reading the same records (the patient, then each kind's list and the photos' list,
 //! page by page at its largest page size).
 //!
+//!
+//! Then the patient's export of the same record: the worker's build of the ZIP, its size and throughput
+//! (MB of ZIP a second). Its baseline, in the same run: the JSON API's lists again and each photo opened
+//! through its view, which is what the export reads.
+//!
 //! `cargo bench -p vellum-tests --bench fhir_everything -- [--entries N] [--photos N] [--smoke]`, with
 //! `VELLUM_TEST_AWS_ENDPOINT` naming a running moto (`bash tests/bench-report.sh` starts one).
 
@@ -73,11 +78,13 @@ async fn measure(backend: Backend, entries: usize, photos: usize) {
         let made = app.post(&format!("/v1/patients/{patient}/{segment}"), &practitioner, body).await;
         assert_eq!(made.status, 201, "{segment}: {made:?}");
     }
+    let mut photo_ids = Vec::new();
     for n in 0..photos {
         let view = ["front", "left-oblique", "right-oblique", "left-profile", "right-profile"][n % 5];
         let jpeg = vellum_tests::images::jpeg(320, 240);
-        let (_, uploaded) = app.photo(&practitioner, &patient, "image/jpeg", jpeg, json!({"view": view})).await;
+        let (made, uploaded) = app.photo(&practitioner, &patient, "image/jpeg", jpeg, json!({"view": view})).await;
         assert!(uploaded.status < 300, "{uploaded:?}");
+        photo_ids.push(made["id"].as_str().unwrap().to_string());
     }
     let base = app.base.clone();
     let fhir = read_all(
@@ -133,6 +140,35 @@ async fn measure(backend: Backend, entries: usize, photos: usize) {
     println!("report: $everything of {what}, {name}\t{:.0}\tms", fhir.time.as_secs_f64() * 1000.0);
     println!("report: $everything of {what}, {name}, against the JSON API's lists\t{ratio:.2}\t×");
     println!("report: $everything of {what}, {name}, store requests\t{}\tqueries and gets", fhir.queries + fhir.gets);
+
+    // The patient's export of the same record, built by the worker.
+    let made = app.post(&format!("/v1/patients/{patient}/exports"), &practitioner, json!({})).await;
+    assert_eq!(made.status, 201, "{made:?}");
+    let started = Instant::now();
+    let report = vellum::exports::run(&app.app, app.app.clock.now()).await.expect("the export is built");
+    let built = started.elapsed();
+    assert_eq!(report.built, 1, "{report:?}");
+    let export =
+        app.get(&format!("/v1/patients/{patient}/exports/{}", made.body["id"].as_str().unwrap()), &practitioner).await;
+    let bytes = export.body["bytes"].as_u64().expect("a ready export's size");
+    let started = Instant::now();
+    for photo in &photo_ids {
+        let viewed =
+            app.client.get(format!("{}/v1/patients/{patient}/photos/{photo}", app.base)).bearer_auth(&practitioner);
+        assert_eq!(viewed.send().await.unwrap().status().as_u16(), 200);
+    }
+    let opened = started.elapsed() + json_api.time;
+    let mb = bytes as f64 / 1_000_000.0;
+    let throughput = mb / built.as_secs_f64();
+    let ratio = built.as_secs_f64() / opened.as_secs_f64();
+    println!(
+        "  export: {:.0} ms for a ZIP of {mb:.2} MB ({} resources), {throughput:.2} MB/s; baseline (the lists and each photo opened): {:.0} ms; {ratio:.2}× the baseline",
+        built.as_secs_f64() * 1000.0,
+        export.body["contents"]["resources"],
+        opened.as_secs_f64() * 1000.0
+    );
+    println!("report: export of {what}, {name}\t{throughput:.2}\tMB/s");
+    println!("report: export of {what}, {name}, against reading it through the JSON API\t{ratio:.2}\t×");
 }
 
 #[tokio::main]

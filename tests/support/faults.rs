@@ -186,6 +186,10 @@ impl Blobs for FaultyBlobs {
     ) -> Result<PresignedUpload, BlobError> {
         self.faults.around(false, blob_error, self.inner.presign_put(key, content_type, size, expires_in)).await
     }
+
+    async fn presign_get(&self, key: &str, filename: &str, expires_in: Duration) -> Result<String, BlobError> {
+        self.faults.around(false, blob_error, self.inner.presign_get(key, filename, expires_in)).await
+    }
 }
 
 /// Keys that fail as KMS can.

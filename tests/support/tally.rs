@@ -215,6 +215,17 @@ impl Blobs for TallyingBlobs {
         });
         self.inner.presign_put(key, content_type, size, expires_in).await
     }
+
+    async fn presign_get(
+        &self,
+        key: &str,
+        filename: &str,
+        expires_in: std::time::Duration,
+    ) -> Result<String, BlobError> {
+        // Signed locally: no request. The client's download is one GET.
+        self.tally.add(|r| r.blob_gets += 1);
+        self.inner.presign_get(key, filename, expires_in).await
+    }
 }
 
 /// A key service that tallies each request.

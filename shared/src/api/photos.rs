@@ -271,23 +271,29 @@ pub async fn view(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         };
         marks.push(opened.mark());
     }
+    let jpeg = open_rendition(&ctx, &photo, rendition).await?;
+    let mut facts = photo_facts(patient, id).under(marks);
+    facts.resources.push(Resource::new("rendition", rendition));
+    Ok(Outcome::Read(Reply::bytes("image/jpeg", jpeg).versioned(photo.version), facts))
+}
+
+/// A ready photo's rendition, opened: its sealed object read and its data key unwrapped under the photo's
+/// encryption context.
+pub async fn open_rendition(ctx: &Ctx, photo: &Photo, rendition: Rendition) -> Result<Vec<u8>, ApiError> {
     let stored = photo.stored(rendition).ok_or_else(|| ApiError::Internal("a ready photo lacks a rendition".into()))?;
-    let ports = ports(&ctx)?;
+    let ports = ports(ctx)?;
     let object = ports
         .blobs
         .get(&stored.object_key)
         .await
         .map_err(|e| ApiError::Unavailable(e.to_string()))?
         .ok_or_else(|| ApiError::Unavailable("the sealed rendition is missing from the bucket".into()))?;
-    let context = encryption_context(ctx.clinic()?, patient, id);
+    let context = encryption_context(ctx.clinic()?, photo.patient_id, photo.id);
     let wrapped = STANDARD.decode(&stored.wrapped_key).map_err(|e| ApiError::Internal(e.to_string()))?;
     let key =
         ports.keyring.decrypt_data_key(&wrapped, &context).await.map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    let jpeg = envelope::open(&key, &context, &object)
-        .ok_or_else(|| ApiError::Internal("a sealed rendition does not open under its own key".into()))?;
-    let mut facts = photo_facts(patient, id).under(marks);
-    facts.resources.push(Resource::new("rendition", rendition));
-    Ok(Outcome::Read(Reply::bytes("image/jpeg", jpeg).versioned(photo.version), facts))
+    envelope::open(&key, &context, &object)
+        .ok_or_else(|| ApiError::Internal("a sealed rendition does not open under its own key".into()))
 }
 
 /// Loads a photo for a change, checking `If-Match` and that it was not erased.

@@ -11,10 +11,11 @@ use crate::domain::audit::Resource;
 use crate::domain::chart::{ChartKind, Source};
 use crate::domain::clinic::Clinic;
 use crate::domain::fields::Issue;
-use crate::domain::forms::invitation::{Accepted, Submission};
+use crate::domain::forms::invitation::{Accepted, Signature, Submission};
 use crate::domain::forms::pdf::consent_pdf;
 use crate::domain::forms::template::QuestionKind;
 use crate::domain::keys;
+use crate::domain::patient::Patient;
 use crate::domain::values::EntityId;
 use crate::http::input::{Input, read_form};
 use crate::http::outcome::{Facts, Guarded, Outcome, Reply};
@@ -57,12 +58,30 @@ pub async fn consent(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let template = input.path.get("templateId").cloned().unwrap_or_default();
     let submission = load(&ctx, patient_id, id).await?;
     let signature = submission.signatures.iter().find(|s| s.template_id == template).ok_or(ApiError::NotFound)?;
-    let title = submission.forms.iter().find(|f| f.template_id == template).map_or("Consent", |f| f.title.as_str());
     let patient = patients::load(&ctx, patient_id).await?;
-    let clinic_item =
+    let pdf = signed_consent_pdf(&clinic_of(&ctx).await?, &patient, &submission, signature);
+    let mut facts = facts(patient_id, id);
+    facts.resources.push(Resource::new("consent", &template));
+    Ok(Outcome::Read(Reply::bytes("application/pdf", pdf), facts))
+}
+
+/// The caller's clinic.
+pub async fn clinic_of(ctx: &Ctx) -> Result<Clinic, ApiError> {
+    let item =
         ctx.app.records.get(Table::Records, &Key::new(keys::clinic_pk(ctx.clinic()?), keys::CLINIC_PROFILE)).await?;
-    let clinic: Clinic =
-        entity_from(clinic_item.ok_or_else(|| ApiError::Internal("the caller's clinic is missing".into()))?)?;
+    Ok(entity_from(item.ok_or_else(|| ApiError::Internal("the caller's clinic is missing".into()))?)?)
+}
+
+/// A signature of a submission as its signed PDF: the clinic, the patient as the record names them, the
+/// form's title and the signature.
+pub fn signed_consent_pdf(
+    clinic: &Clinic,
+    patient: &Patient,
+    submission: &Submission,
+    signature: &Signature,
+) -> Vec<u8> {
+    let template = &signature.template_id;
+    let title = submission.forms.iter().find(|f| &f.template_id == template).map_or("Consent", |f| f.title.as_str());
     let d = &patient.details;
     let who = format!(
         "{} {}, born {}, record {}",
@@ -71,10 +90,7 @@ pub async fn consent(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         d.birth_date.0,
         patient.mrn
     );
-    let pdf = consent_pdf(clinic.name.as_str(), &who, title, signature);
-    let mut facts = facts(patient_id, id);
-    facts.resources.push(Resource::new("consent", &template));
-    Ok(Outcome::Read(Reply::bytes("application/pdf", pdf), facts))
+    consent_pdf(clinic.name.as_str(), &who, title, signature)
 }
 
 /// One answer to accept: a form, a list question, and an entry of the list (none: "no allergies").

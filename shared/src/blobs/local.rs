@@ -12,6 +12,9 @@ use crate::crypto::{SecretKey, mac, verify_mac};
 /// The local server's path for uploads; the object key follows it.
 pub const UPLOAD_PATH: &str = "/v1/local-uploads/";
 
+/// The local server's path for downloads; the object key follows it.
+pub const DOWNLOAD_PATH: &str = "/v1/local-downloads/";
+
 /// Files under `root`, uploads through `base_url`.
 pub struct LocalBlobs {
     root: PathBuf,
@@ -40,6 +43,10 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 
 fn signed_text(key: &str, content_type: &str, size: u64, expires: i64) -> String {
     format!("PUT\n{key}\n{content_type}\n{size}\n{expires}")
+}
+
+fn signed_download(key: &str, filename: &str, expires: i64) -> String {
+    format!("GET\n{key}\n{filename}\n{expires}")
 }
 
 /// Every object file under `dir` (not the half-written `.partial` ones), keyed relative to `root`.
@@ -126,6 +133,30 @@ impl LocalBlobs {
         Ok(signed_size)
     }
 
+    /// Checks a download's URL as S3 checks a presigned `GET`: the file name it serves the object as.
+    pub fn check_download(
+        &self,
+        key: &str,
+        query: &std::collections::HashMap<String, String>,
+        now: i64,
+    ) -> Result<String, UploadRefused> {
+        let field = |name: &str| query.get(name).map(String::as_str);
+        let (Some(filename), Some(expires), Some(signature)) =
+            (field("filename"), field("expires"), field("signature"))
+        else {
+            return Err(UploadRefused::BadSignature);
+        };
+        let expires = expires.parse::<i64>().map_err(|_| UploadRefused::BadSignature)?;
+        let tag = unhex(signature).ok_or(UploadRefused::BadSignature)?;
+        if !verify_mac(&self.signing, signed_download(key, filename, expires).as_bytes(), &tag) {
+            return Err(UploadRefused::BadSignature);
+        }
+        if now > expires {
+            return Err(UploadRefused::Expired);
+        }
+        Ok(filename.to_string())
+    }
+
     /// Where the objects live.
     pub fn root(&self) -> &Path {
         &self.root
@@ -200,6 +231,18 @@ impl Blobs for LocalBlobs {
             headers: vec![("content-type".into(), content_type.into())],
             expires_at: expires,
         })
+    }
+
+    async fn presign_get(&self, key: &str, filename: &str, expires_in: Duration) -> Result<String, BlobError> {
+        self.path(key)?;
+        let expires = chrono::Utc::now().timestamp() + expires_in.as_secs() as i64;
+        let signature = hex(&mac(&self.signing, signed_download(key, filename, expires).as_bytes()));
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("filename", filename)
+            .append_pair("expires", &expires.to_string())
+            .append_pair("signature", &signature)
+            .finish();
+        Ok(format!("{}{DOWNLOAD_PATH}{key}?{query}", self.base_url))
     }
 }
 

@@ -70,6 +70,16 @@ pub trait Blobs: Send + Sync {
         size: u64,
         expires_in: Duration,
     ) -> Result<PresignedUpload, BlobError>;
+
+    /// A URL that serves the object at `key` by `GET`, as a download named `filename`, until it expires.
+    async fn presign_get(&self, key: &str, filename: &str, expires_in: Duration) -> Result<String, BlobError>;
+}
+
+/// The `Content-Disposition` of a download named `filename` (letters, digits, `-`, `_` and `.` kept).
+pub fn attachment(filename: &str) -> String {
+    let safe: String =
+        filename.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
+    format!("attachment; filename=\"{safe}\"")
 }
 
 /// Object keys are relative paths of letters, digits, `-`, `_` and `.`, without empty or dot segments.

@@ -124,4 +124,18 @@ impl Blobs for S3Blobs {
             expires_at: chrono::Utc::now().timestamp() + expires_in.as_secs() as i64,
         })
     }
+
+    async fn presign_get(&self, key: &str, filename: &str, expires_in: Duration) -> Result<String, BlobError> {
+        let config = PresigningConfig::expires_in(expires_in).map_err(unavailable)?;
+        let presigned = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(Self::checked(key)?)
+            .response_content_disposition(super::attachment(filename))
+            .presigned(config)
+            .await
+            .map_err(|e| unavailable(aws_sdk_s3::error::DisplayErrorContext(e)))?;
+        Ok(presigned.uri().to_string())
+    }
 }

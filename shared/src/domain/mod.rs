@@ -4,6 +4,7 @@ pub mod audit;
 pub mod break_glass;
 pub mod chart;
 pub mod clinic;
+pub mod export;
 pub mod fields;
 pub mod forms;
 pub mod keys;

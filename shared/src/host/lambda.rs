@@ -180,6 +180,29 @@ pub async fn serve_messages_dispatch() -> Result<(), Error> {
     .await
 }
 
+/// Runs the export worker on its schedule: DynamoDB, the photo bucket and data keys, and the audit archive
+/// (a patient's access log reads on into it).
+pub async fn serve_exports_run() -> Result<(), Error> {
+    crate::telemetry::init();
+    let sdk = config::lambda_sdk_config()?;
+    let records = config::dynamo(&sdk)?;
+    let app = App::new(Arc::new(records), crate::crypto::SecretKey::generate())
+        .with_photos(config::aws_photos_required(&sdk)?)
+        .with_archive(config::aws_archive_required(&sdk)?);
+    let app = Arc::new(app);
+    lambda_http::lambda_runtime::run(lambda_http::lambda_runtime::service_fn(
+        move |_event: lambda_http::lambda_runtime::LambdaEvent<serde_json::Value>| {
+            let app = app.clone();
+            async move {
+                let report = crate::exports::run(&app, app.clock.now()).await.map_err(|e| Error::from(e.code()))?;
+                tracing::info!(built = report.built, failed = report.failed, expired = report.expired, "exports run");
+                Ok::<_, Error>(report.to_json())
+            }
+        },
+    ))
+    .await
+}
+
 /// Serves `served`, one function's routes, on Lambda: DynamoDB and the cursor key from its secret,
 /// the photo bucket and data keys only when `PHOTOS`, the audit archive's bucket only when `ARCHIVE`. The
 /// function's binary names its routes at compile time ([`crate::function_main!`]), so what it does not

@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 
 use crate::app::App;
 use crate::blobs::Blobs;
-use crate::blobs::local::{LocalBlobs, UPLOAD_PATH, UploadRefused};
+use crate::blobs::local::{DOWNLOAD_PATH, LocalBlobs, UPLOAD_PATH, UploadRefused};
 use crate::domain::role::Role;
 use crate::host::config::{self, Backend, ConfigError};
 use crate::host::token::TokenKeys;
@@ -94,6 +94,7 @@ pub fn router(app: Arc<App>, tokens: TokenKeys, options: HostOptions) -> Router 
         .layer(middleware::from_fn(crate::fhir::outcome::as_operation_outcome));
     let mut local = Router::new()
         .route(&format!("{UPLOAD_PATH}{{*key}}"), axum::routing::put(upload))
+        .route(&format!("{DOWNLOAD_PATH}{{*key}}"), axum::routing::get(download))
         .route("/v1/openapi.json", axum::routing::get(|| async { axum::Json(crate::http::openapi::document()) }));
     if dev_tokens {
         local = local.route("/v1/dev/token", post(dev_token));
@@ -259,6 +260,42 @@ async fn upload(
     }
 }
 
+/// `GET /v1/local-downloads/{key}?filename=&expires=&signature=`: what S3 does with a presigned download
+/// URL (checked the same way): the object, as an attachment.
+async fn download(
+    State(gw): State<Gateway>,
+    axum::extract::Path(key): axum::extract::Path<String>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let request_id = ulid::Ulid::new().to_string();
+    let Some(blobs) = gw.options.uploads.clone() else {
+        return ApiError::NotFound.to_response(&request_id);
+    };
+    let filename = match blobs.check_download(&key, &query, gw.app.clock.now().timestamp()) {
+        Ok(filename) => filename,
+        Err(UploadRefused::Expired) => {
+            return ApiError::Forbidden("the download URL has expired".into()).to_response(&request_id);
+        }
+        Err(_) => {
+            return ApiError::Forbidden("the download URL's signature does not match".into()).to_response(&request_id);
+        }
+    };
+    match blobs.get(&key).await {
+        Ok(Some(bytes)) => {
+            let media = if key.ends_with(".zip") { "application/zip" } else { "application/octet-stream" };
+            let disposition = crate::blobs::attachment(&filename);
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, media.to_string()), (header::CONTENT_DISPOSITION, disposition)],
+                bytes,
+            )
+                .into_response()
+        }
+        Ok(None) => ApiError::NotFound.to_response(&request_id),
+        Err(e) => ApiError::Unavailable(e.to_string()).to_response(&request_id),
+    }
+}
+
 /// A running local server.
 pub struct LocalServer {
     pub addr: SocketAddr,
@@ -403,6 +440,24 @@ async fn export_closed_months(records: Arc<dyn crate::store::Records>, blobs: Ar
     }
 }
 
+/// How often the local server builds queued exports and deletes expired ones (every minute on AWS).
+const EXPORTS_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Runs the export worker every `EXPORTS_EVERY`, for as long as the server runs.
+async fn run_exports(app: Arc<App>) {
+    let mut every = tokio::time::interval(EXPORTS_EVERY);
+    loop {
+        every.tick().await;
+        match crate::exports::run(&app, app.clock.now()).await {
+            Ok(report) if report == crate::exports::Report::default() => {}
+            Ok(report) => {
+                tracing::info!(built = report.built, failed = report.failed, expired = report.expired, "exports run")
+            }
+            Err(e) => tracing::warn!(code = e.code(), "exports could not run; next try later"),
+        }
+    }
+}
+
 /// Queues due reminders and sends queued messages every `every`, for as long as the server runs (a
 /// schedule every minute on AWS).
 async fn dispatch_messages(app: Arc<App>, messenger: Arc<dyn crate::messages::Messenger>, every: std::time::Duration) {
@@ -476,6 +531,7 @@ pub async fn run_from_env() -> Result<(), ConfigError> {
     let options =
         HostOptions::new(bound.port(), public_url.as_deref()).with_uploads(uploads).with_dev_tokens(dev_tokens);
     let app = Arc::new(app);
+    tokio::spawn(run_exports(app.clone()));
     tokio::spawn(dispatch_messages(
         app.clone(),
         config::local_messenger(backend, &dir).await?,

@@ -594,6 +594,8 @@ const STATE_ANSWERS: &[(&str, u16, &str)] = &[
     ("availability.read", 409, "The service is retired, or the staffId named does not perform it"),
     ("photos.view", 409, "The photo is not processed yet, or its upload was rejected"),
     ("photos.view", 410, "The photo was erased"),
+    ("exports.download", 409, "The export is not ready yet, or it failed (start a new one)"),
+    ("exports.download", 410, "The export's ZIP was deleted, seven days after it was ready"),
     ("treatments.create", 409, SAFETY_REFUSAL),
     ("treatments.update", 409, SAFETY_REFUSAL),
     ("medications.create", 409, SAFETY_REFUSAL),

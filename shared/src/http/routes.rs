@@ -55,6 +55,10 @@ pub enum Grant {
     SendEmail,
     /// Send text messages through SNS, to phone numbers only (no topic).
     SendSms,
+    /// Sign download links of patients' exports (`exports/`).
+    PresignExports,
+    /// Write and delete patients' exports (`exports/`).
+    WriteExports,
 }
 
 impl Grant {
@@ -407,6 +411,22 @@ const FHIR: &[Served] = &[
         "Patient/{id}/$everything: the patient and every resource of the types the caller's role reads, paged",
         query: &["_count", "_cursor"], body: None, roles: ALL_STAFF, access: FHIR_READ, grants: &[Grant::ReadAuditArchive],
         handler: api::fhir::operation),
+];
+
+/// A patient's export of their whole record (GDPR Art. 15 and 20): those who see the whole record start it,
+/// follow it and hand it over; a worker builds it (see `TRIGGERS`).
+const EXPORTS: &[Served] = &[
+    route!("exports.create", "patient-exports", "POST", "/v1/patients/{patientId}/exports",
+        "Start an export of the patient's whole record: one ZIP (the record as FHIR and as the API shows it, a summary PDF, the photos, the signed consents, the access log), built in the background",
+        query: &[], body: None, roles: &[Admin, Practitioner], access: &[(Records, Op::Put)], grants: &[],
+        handler: api::exports::create),
+    route!("exports.read", "patient-exports", "GET", "/v1/patients/{patientId}/exports/{exportId}",
+        "Where an export stands: its progress, and once ready what its ZIP holds and when it is deleted",
+        query: &[], body: None, roles: &[Admin, Practitioner], access: &[], grants: &[], handler: api::exports::read),
+    route!("exports.download", "patient-exports", "GET", "/v1/patients/{patientId}/exports/{exportId}/download",
+        "A link to the export's ZIP that works for five minutes; each link given is in the patient's access log",
+        query: &[], body: None, roles: &[Admin, Practitioner], access: &[], grants: &[Grant::PresignExports],
+        handler: api::exports::download),
 ];
 
 /// The calendar's catalogue: rooms and devices, and services. Administrators write; all staff read.
@@ -843,6 +863,7 @@ const TABLE: &[&[Served]] = &[
     BREAK_GLASS,
     CALENDAR,
     FHIR,
+    EXPORTS,
 ];
 
 /// How many routes the table holds.
@@ -970,6 +991,7 @@ pub static FUNCTION_SUMMARIES: &[(&str, &str)] = &[
     ("booking", "Online booking for patients: the booking page, what it offers, free times, holds and confirmations"),
     ("safety-products", "The products a clinic adds to the safety catalogue: add, list, correct or retire"),
     ("fhir", "The FHIR R4 face over the records: capability, read and search"),
+    ("patient-exports", "A patient's exports: start one, follow it, and hand over its ZIP through a short-lived link"),
 ];
 
 /// A function invoked by an AWS event rather than an API route.
@@ -1063,6 +1085,13 @@ pub static TRIGGERS: &[Trigger] = &[
         access: &[(Records, Op::Get), (Records, Op::Query)],
         invocation: Invocation::Schedule("rate(1 day)"),
         grants: &[Grant::ExportUsage],
+    },
+    Trigger {
+        function: "exports-run",
+        summary: "Every minute: build each queued export of a patient's record into its ZIP, and delete each ZIP seven days after it was ready",
+        access: &[(Records, Op::Get), (Records, Op::Put), (Records, Op::Query), (Audit, Op::Put), (Audit, Op::Query)],
+        invocation: Invocation::Schedule("rate(1 minute)"),
+        grants: &[Grant::ReadPhotos, Grant::DecryptDataKey, Grant::WriteExports, Grant::ReadAuditArchive],
     },
     Trigger {
         function: "messages-dispatch",

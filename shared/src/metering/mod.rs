@@ -116,6 +116,9 @@ pub const SYSTEM_EVENTS: &[(&str, Option<Unit>)] = &[
     ("messages.send", None),
     ("audit.tamper", None),
     ("audit.retire", None),
+    // A patient's export is metered when it is asked for (a change) and when its link is given (a read).
+    ("exports.build", None),
+    ("exports.delete", None),
 ];
 
 /// The unit an audit event counts as, if any: its route's (or system event's) unit when it succeeded, a

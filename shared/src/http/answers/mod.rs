@@ -3,6 +3,7 @@
 
 mod administration;
 mod chart;
+mod exports;
 mod forms;
 mod photos;
 mod scheduling;
@@ -112,6 +113,7 @@ pub(super) fn schemas() -> Map<String, Value> {
     for (name, schema) in administration::schemas()
         .into_iter()
         .chain(chart::schemas())
+        .chain(exports::schemas())
         .chain(forms::schemas())
         .chain(photos::schemas())
         .chain(scheduling::schemas())
@@ -125,6 +127,7 @@ pub(super) fn schemas() -> Map<String, Value> {
 pub fn answers() -> Vec<Answer> {
     let mut all = administration::answers();
     all.extend(chart::answers());
+    all.extend(exports::answers());
     all.extend(forms::answers());
     all.extend(photos::answers());
     all.extend(scheduling::answers());
