@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::http::routes::{self, Grant, Invocation, Op, Route, TRIGGERS};
+use crate::http::routes::{self, Grant, Invocation, Op, TRIGGERS};
 use crate::store::Table;
 use crate::store::schema;
 
@@ -207,7 +207,6 @@ fn grant_statements(grants: &[Grant]) -> Vec<Value> {
 struct FunctionSpec<'a> {
     name: &'a str,
     summary: &'a str,
-    http: Vec<&'static Route>,
     ops: Vec<(Table, Op)>,
     grants: Vec<Grant>,
     /// What invokes it (asynchronous invocations get the dead-letter queue).
@@ -342,9 +341,43 @@ fn role(spec: &FunctionSpec<'_>) -> Value {
     role
 }
 
-/// The logical name of a route's API event: `patients.read` → `PatientsRead`.
-pub fn event_name(route: &Route) -> String {
-    logical_name(&route.name.replace('.', "-"))
+/// The API's routes, as its OpenAPI body's paths: each route's integration with its function (a Lambda
+/// proxy, payload 2.0) and its authorizer: the JWT authorizer, but none on a patient's link routes (the
+/// token in the path is the credential, checked by the function). Written here rather than as each
+/// function's events, so that a function needs one permission for the API, not one per route.
+fn api_paths() -> Value {
+    let mut paths = Map::new();
+    for route in routes::ROUTES.iter() {
+        let function = logical_name(route.function);
+        let security = if route.is_public() { json!([]) } else { json!([{ "CognitoJwt": [] }]) };
+        let operation = json!({
+            "operationId": route.name,
+            "security": security,
+            "x-amazon-apigateway-integration": {
+                "type": "aws_proxy",
+                "httpMethod": "POST",
+                "uri": sub(&format!("arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/${{{function}.Arn}}/invocations")),
+                "payloadFormatVersion": "2.0",
+            },
+        });
+        let path = paths.entry(route.path.to_string()).or_insert_with(|| json!({}));
+        path[route.method.to_ascii_lowercase()] = operation;
+    }
+    Value::Object(paths)
+}
+
+/// The permission of the API to invoke a function that serves its routes: any route of this API, and no
+/// other caller.
+fn api_permission(function: &str) -> Value {
+    json!({
+        "Type": "AWS::Lambda::Permission",
+        "Properties": {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": reference(&logical_name(function)),
+            "Principal": "apigateway.amazonaws.com",
+            "SourceArn": sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}/*"),
+        },
+    })
 }
 
 /// Every photo grant of every route a function serves, each once.
@@ -374,7 +407,7 @@ pub fn function_operations(function: &str) -> Vec<(Table, Op)> {
 }
 
 fn function(spec: &FunctionSpec<'_>) -> Value {
-    let (function, summary, http) = (spec.name, spec.summary, &spec.http);
+    let (function, summary) = (spec.name, spec.summary);
     let name = logical_name(function);
     let mut env = json!({
         "VELLUM_RECORDS_TABLE": reference("RecordsTable"),
@@ -416,23 +449,6 @@ fn function(spec: &FunctionSpec<'_>) -> Value {
         "LoggingConfig": { "LogFormat": "JSON", "LogGroup": reference(&format!("{name}Logs")) },
         "Environment": { "Variables": env },
     });
-    if !http.is_empty() {
-        let events: Map<String, Value> = http
-            .iter()
-            .map(|route| {
-                let mut event = json!({
-                    "Type": "HttpApi",
-                    "Properties": { "ApiId": reference("HttpApi"), "Method": route.method, "Path": route.path },
-                });
-                if route.is_public() {
-                    // A patient's link: the token in the path is the credential, checked by the function.
-                    event["Properties"]["Auth"] = json!({ "Authorizer": "NONE" });
-                }
-                (event_name(route), event)
-            })
-            .collect();
-        properties["Events"] = Value::Object(events);
-    }
     // (A stream's failed batches go to the same queue through the event's on-failure destination.)
     if spec.invocation.is_asynchronous() {
         properties["DeadLetterQueue"] = json!({ "Type": "SQS", "TargetArn": arn_of("DeadLetterQueue") });
@@ -874,8 +890,9 @@ fn static_resources() -> Map<String, Value> {
             "Type": "AWS::Serverless::HttpApi",
             "Properties": {
                 "Description": "Vellum API",
+                // No default authorizer: each route of the body names its own (with one, SAM's transform
+                // would put it on the link routes too).
                 "Auth": {
-                    "DefaultAuthorizer": "CognitoJwt",
                     "Authorizers": { "CognitoJwt": {
                         "IdentitySource": "$request.header.Authorization",
                         "JwtConfiguration": {
@@ -884,13 +901,13 @@ fn static_resources() -> Map<String, Value> {
                         },
                     } },
                 },
-                // CORS is written into the API's own OpenAPI body, where the routes' events are added: given
-                // as `CorsConfiguration` with the origins a parameter, SAM's transform would replace the whole
+                // The routes and CORS are written into the API's own OpenAPI body. Given as
+                // `CorsConfiguration` with the origins a parameter, SAM's transform would replace the whole
                 // configuration by the origins list (headers, methods and max age lost).
                 "DefinitionBody": {
                     "openapi": "3.0.1",
                     "info": { "title": reference("AWS::StackName"), "version": "1.0" },
-                    "paths": {},
+                    "paths": api_paths(),
                     "x-amazon-apigateway-cors": {
                         "allowOrigins": reference("AllowedOrigins"),
                         "allowHeaders": ["authorization", "content-type", "idempotency-key", "if-match"],
@@ -1010,7 +1027,9 @@ pub fn template() -> Value {
         resources.insert(format!("{name}Logs"), log_group(sub(&format!("/aws/lambda/${{AWS::StackName}}-{function}"))));
         // An API function's failure or throttling reaches the caller as a 5xx, which `Api5xxAlarm` watches
         // for every route at once; an event-driven function has no caller to see it fail.
-        if !spec.api {
+        if spec.api {
+            resources.insert(format!("{name}InvokedByApi"), api_permission(function));
+        } else {
             resources.insert(format!("{name}ErrorsAlarm"), function_alarm(function, "Errors", "the function failed"));
             resources.insert(
                 format!("{name}ThrottlesAlarm"),
@@ -1022,7 +1041,6 @@ pub fn template() -> Value {
         add(FunctionSpec {
             name: function,
             summary: routes::function_summary(function),
-            http: routes::by_function(function),
             ops: function_operations(function),
             grants: function_grants(function),
             invocation: Invocation::Synchronous,
@@ -1033,7 +1051,6 @@ pub fn template() -> Value {
         add(FunctionSpec {
             name: trigger.function,
             summary: trigger.summary,
-            http: Vec::new(),
             ops: trigger.access.to_vec(),
             grants: trigger.grants.to_vec(),
             invocation: trigger.invocation,

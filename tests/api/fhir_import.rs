@@ -280,6 +280,15 @@ async fn a_bad_bundle_is_refused_whole_naming_the_entry_and_path(app: TestApp) {
         expressions(&reply),
         ["Bundle.type", "Bundle.entry[0].resource.resourceType", "Bundle.entry[1].request"]
     );
+    // What a resource lacks is named at the element it would come from.
+    let reply = import(&app, &practitioner, &transaction(&[json!({ "resourceType": "Patient" })]), None).await;
+    refused(&reply, 400);
+    let named = expressions(&reply);
+    assert!(named.contains(&"Bundle.entry[0].resource.name".to_string()), "{named:?}");
+    assert!(named.contains(&"Bundle.entry[0].resource.birthDate".to_string()), "{named:?}");
+    let said: Vec<&str> =
+        reply.body["issue"].as_array().unwrap().iter().filter_map(|i| i["diagnostics"].as_str()).collect();
+    assert!(said.iter().any(|d| d.contains("givenName")), "{said:?}");
     // Over the limit: 413, saying it.
     let many: Vec<Value> = (0..101).map(|_| json!({ "resourceType": "Patient" })).collect();
     let reply = import(&app, &practitioner, &transaction(&many), None).await;

@@ -218,8 +218,15 @@ fn at_paths(record: &Incoming, error: ApiError) -> ApiError {
         errors: vec![make(record.path_of(""), message)],
     };
     match error {
+        // The message keeps the field it is about, as Vellum names it: several may come from one element.
         ApiError::Invalid { errors } => ApiError::Invalid {
-            errors: errors.into_iter().map(|e| FieldError { field: record.path_of(&e.field), ..e }).collect(),
+            errors: errors
+                .into_iter()
+                .map(|e| {
+                    let message = if e.field.is_empty() { e.message } else { format!("{} ({})", e.message, e.field) };
+                    FieldError { field: record.path_of(&e.field), message, ..e }
+                })
+                .collect(),
         },
         ApiError::Conflict(message) => at_entry(FieldError::unsuitable, message),
         ApiError::Unprocessable(message) => at_entry(FieldError::rule, message),

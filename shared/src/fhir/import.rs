@@ -71,16 +71,46 @@ pub struct Incoming {
 }
 
 impl Incoming {
-    /// The path in the bundle of a field the create route's checks name: the longest field it came from,
-    /// else the entry.
+    /// The path in the bundle of a field the create route's checks name: the longest field it came from;
+    /// for a field the resource lacks, the element it would come from; else the entry.
     pub fn path_of(&self, field: &str) -> String {
-        self.paths
+        let given = self
+            .paths
             .iter()
             .filter(|(ours, _)| field == ours || field.starts_with(&format!("{ours}.")))
             .max_by_key(|(ours, _)| ours.len())
-            .map(|(_, path)| path.clone())
-            .unwrap_or_else(|| entry_path(self.parts[0].index))
+            .map(|(_, path)| path.clone());
+        let entry = entry_path(self.parts[0].index);
+        let top = field.split('.').next().unwrap_or("");
+        given.unwrap_or_else(|| match element_of(self.target, top).filter(|_| !top.is_empty()) {
+            Some(element) => format!("{entry}.resource.{element}"),
+            None => entry,
+        })
     }
+}
+
+/// The FHIR element a field of a create route's body comes from (where a resource that lacks it is told
+/// to give it).
+fn element_of(target: Target, field: &str) -> Option<&'static str> {
+    Some(match (target, field) {
+        (_, "source") => "meta.source",
+        (_, "note") => "note",
+        (Target::Patient, "givenName" | "familyName" | "preferredName") => "name",
+        (Target::Patient, "birthDate") => "birthDate",
+        (Target::Patient, "sexAtBirth") => "gender",
+        (Target::Patient, "phone" | "email") => "telecom",
+        (Target::Patient, "address") => "address",
+        (Target::Patient, "emergencyContact") => "contact",
+        (Target::Patient, "preferredLanguage") => "communication",
+        (Target::Chart(ChartKind::Allergy), "status") => "clinicalStatus",
+        (Target::Chart(ChartKind::Allergy), "severity") => "reaction",
+        (Target::Chart(ChartKind::Allergy | ChartKind::Condition), _) => "code",
+        (Target::Chart(ChartKind::Medication), "status") => "status",
+        (Target::Chart(ChartKind::Medication), "name") => "medicationCodeableConcept",
+        (Target::Chart(ChartKind::Vitals), "measuredAt") => "effectiveDateTime",
+        (Target::Chart(ChartKind::Vitals), _) => "valueQuantity",
+        _ => return None,
+    })
 }
 
 fn entry_path(index: usize) -> String {
