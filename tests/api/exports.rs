@@ -150,7 +150,30 @@ async fn an_export_of_a_patient_without_records_holds_the_patient(app: TestApp) 
     assert_eq!(app.get(&unknown, &clinic.admin).await.status, 404);
 }
 
+async fn an_export_that_cannot_be_built_fails_and_says_so(app: TestApp) {
+    let clinic = app.open_clinic("Broken Export").await;
+    let (practitioner, _) = app.member(&clinic, Role::Practitioner).await;
+    let patient = app.patient(&clinic, patient_body("Ivo", "Lost")).await["id"].as_str().unwrap().to_string();
+    app.photo(&practitioner, &patient, "image/jpeg", vellum_tests::images::jpeg(64, 48), json!({})).await;
+    // The photo's sealed object is gone from the bucket.
+    let blobs = &app.app.photos.as_ref().unwrap().blobs;
+    let sealed = blobs.list("photos/", None).await.unwrap().objects;
+    for object in &sealed {
+        blobs.delete(&object.key).await.unwrap();
+    }
+    let made = app.post(&format!("/v1/patients/{patient}/exports"), &practitioner, json!({})).await;
+    assert_eq!(run_worker(&app, chrono::Duration::zero()).await.failed, 1);
+    let export = format!("/v1/patients/{patient}/exports/{}", made.body["id"].as_str().unwrap());
+    let failed = app.get(&export, &practitioner).await;
+    assert_eq!(failed.body["state"], "failed", "{failed:?}");
+    assert!(failed.body["failure"].as_str().unwrap().contains("start a new one"), "{failed:?}");
+    assert_eq!(app.get(&format!("{export}/download"), &practitioner).await.status, 409);
+    // It is done with: the next run leaves it.
+    assert_eq!(run_worker(&app, chrono::Duration::minutes(30)).await, vellum::exports::Report::default());
+}
+
 on_both_backends!(
+    an_export_that_cannot_be_built_fails_and_says_so,
     a_patients_export_holds_their_whole_record_and_is_gone_after_seven_days,
     an_export_of_a_patient_without_records_holds_the_patient,
 );

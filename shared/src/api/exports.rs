@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::patients;
-use crate::domain::export::{Export, ExportState, Progress};
+use crate::domain::export::{Export, ExportState};
 use crate::domain::values::EntityId;
 use crate::http::input::Input;
 use crate::http::outcome::{Facts, Guarded, Outcome, Reply};
@@ -33,22 +33,7 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let patient = input.entity("patientId")?;
     input.params(ctx.route.query)?;
     patients::load(&ctx, patient).await?;
-    let export = Export {
-        id: ctx.new_id(),
-        patient_id: patient,
-        clinic_id: ctx.clinic()?,
-        state: ExportState::Queued,
-        requested_by: ctx.actor(),
-        requested_at: ctx.now_text(),
-        progress: Progress { stage: "queued".into(), percent: 0 },
-        started_at: None,
-        ready_at: None,
-        expires_at: None,
-        contents: None,
-        bytes: None,
-        failure: None,
-        version: 1,
-    };
+    let export = Export::queued(ctx.new_id(), patient, ctx.clinic()?, ctx.actor(), ctx.now);
     let write = Guarded::new(
         Write::put(Table::Records, export.to_item(ctx.now), Cond::NotExists),
         ApiError::Conflict("an id collided; retry".into()),
@@ -90,7 +75,7 @@ pub async fn download(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
             _ => ApiError::Conflict(format!("the export is {}; try again once it is ready", export.state)),
         });
     }
-    let blobs = &ctx.app.photos.as_ref().ok_or_else(|| ApiError::Unavailable("no bucket is configured".into()))?.blobs;
+    let blobs = crate::exports::bucket(&ctx)?;
     let filename = format!("vellum-record-{}-{}.zip", export.patient_id, &export.requested_at[..10]);
     let expires_in = std::time::Duration::from_secs(LINK_SECONDS);
     let url = blobs

@@ -84,6 +84,26 @@ pub struct Export {
 }
 
 impl Export {
+    /// A new export of `patient`, asked for by `requested_by` at `now`: queued.
+    pub fn queued(id: EntityId, patient: EntityId, clinic: EntityId, requested_by: Actor, now: DateTime<Utc>) -> Self {
+        Export {
+            id,
+            patient_id: patient,
+            clinic_id: clinic,
+            state: ExportState::Queued,
+            requested_by,
+            requested_at: sortable_time(now),
+            progress: Progress { stage: "queued".into(), percent: 0 },
+            started_at: None,
+            ready_at: None,
+            expires_at: None,
+            contents: None,
+            bytes: None,
+            failure: None,
+            version: 1,
+        }
+    }
+
     pub fn key(clinic: EntityId, patient: EntityId, id: EntityId) -> Key {
         Key::new(keys::chart_pk(clinic, patient), format!("{PREFIX}{id}"))
     }
@@ -135,22 +155,7 @@ mod tests {
         let now = DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z").unwrap().to_utc();
         let actor = Actor { user_id: serde_json::from_value("p-1".into()).unwrap(), role: Role::Practitioner };
         let id = EntityId::parse("01JD0000000000000000000001").unwrap();
-        let mut export = Export {
-            id,
-            patient_id: id,
-            clinic_id: id,
-            state: ExportState::Queued,
-            requested_by: actor,
-            requested_at: sortable_time(now),
-            progress: Progress::default(),
-            started_at: None,
-            ready_at: None,
-            expires_at: None,
-            contents: None,
-            bytes: None,
-            failure: None,
-            version: 1,
-        };
+        let mut export = Export::queued(id, id, id, actor, now);
         assert_eq!(export.work_due(now), Some(now));
         export.state = ExportState::Running;
         export.started_at = Some(sortable_time(now));

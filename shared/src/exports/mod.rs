@@ -72,8 +72,9 @@ pub async fn run(app: &Arc<App>, now: DateTime<Utc>) -> Result<Report, ApiError>
                 report.expired += 1;
             }
             ExportState::Queued | ExportState::Running => match build(&ctx, export).await? {
-                true => report.built += 1,
-                false => report.failed += 1,
+                Built::Ready => report.built += 1,
+                Built::Failed => report.failed += 1,
+                Built::TakenByAnother => {}
             },
             ExportState::Failed | ExportState::Expired => {}
         }
@@ -94,6 +95,11 @@ fn worker_ctx(app: &Arc<App>, clinic: EntityId, now: DateTime<Utc>) -> Ctx {
         now,
         break_glass: None,
     }
+}
+
+/// The bucket exports are kept in (the photo bucket, under `exports/`).
+pub fn bucket(ctx: &Ctx) -> Result<&Arc<dyn crate::blobs::Blobs>, ApiError> {
+    Ok(&ctx.app.photos.as_ref().ok_or_else(|| ApiError::Unavailable("no bucket is configured".into()))?.blobs)
 }
 
 /// Saves the export's next version (on the version it replaces).
@@ -117,7 +123,7 @@ async fn record_event(ctx: &Ctx, name: &str, export: &Export, outcome: AuditOutc
 
 /// Deletes a ready export's ZIP once its seven days are up, and says so on the export.
 async fn expire(ctx: &Ctx, mut export: Export) -> Result<(), ApiError> {
-    let blobs = &ctx.app.photos.as_ref().ok_or_else(|| ApiError::Unavailable("no bucket is configured".into()))?.blobs;
+    let blobs = bucket(ctx)?;
     blobs.delete(&export.object_key()).await.map_err(|e| ApiError::Unavailable(e.to_string()))?;
     export.state = ExportState::Expired;
     export.progress = Progress { stage: "deleted".into(), percent: 100 };
@@ -125,24 +131,30 @@ async fn expire(ctx: &Ctx, mut export: Export) -> Result<(), ApiError> {
     record_event(ctx, "exports.delete", &export, AuditOutcome::Success).await
 }
 
-/// Claims and builds one export; `false` when it failed (and says why on the export). An export another run
-/// claimed first is left to it.
-async fn build(ctx: &Ctx, mut export: Export) -> Result<bool, ApiError> {
+/// What became of an export a run took on.
+enum Built {
+    Ready,
+    /// It failed, and says why on the export.
+    Failed,
+    /// Another run claimed it first, and builds it.
+    TakenByAnother,
+}
+
+/// Claims and builds one export.
+async fn build(ctx: &Ctx, mut export: Export) -> Result<Built, ApiError> {
     export.state = ExportState::Running;
     export.started_at = Some(sortable_time(ctx.now));
     export.progress = Progress { stage: "record".into(), percent: 5 };
     if save(ctx, &mut export).await.is_err() {
-        return Ok(true);
+        return Ok(Built::TakenByAnother);
     }
-    match gather(ctx, &mut export).await {
-        Ok((zip, contents)) => {
-            let blobs =
-                &ctx.app.photos.as_ref().ok_or_else(|| ApiError::Unavailable("no bucket is configured".into()))?.blobs;
-            export.bytes = Some(zip.len() as u64);
-            blobs
-                .put(&export.object_key(), zip, "application/zip")
-                .await
-                .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    let stored = match gather(ctx, &mut export).await {
+        Ok((zip, contents)) => store(ctx, &export, zip).await.map(|bytes| (bytes, contents)),
+        Err(e) => Err(e),
+    };
+    match stored {
+        Ok((bytes, contents)) => {
+            export.bytes = Some(bytes);
             export.state = ExportState::Ready;
             export.contents = Some(contents);
             export.ready_at = Some(sortable_time(ctx.now));
@@ -150,19 +162,28 @@ async fn build(ctx: &Ctx, mut export: Export) -> Result<bool, ApiError> {
             export.progress = Progress { stage: "ready".into(), percent: 100 };
             save(ctx, &mut export).await?;
             record_event(ctx, "exports.build", &export, AuditOutcome::Success).await?;
-            Ok(true)
+            Ok(Built::Ready)
         }
-        Err(e @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => {
+        Err(e) => {
+            // Any failure ends this export (a new one is asked for): one that cannot be built never holds
+            // the worker back from the others.
             tracing::error!(code = e.code(), export = %export.id, "an export could not be built");
             export.state = ExportState::Failed;
             export.failure = Some(format!("the export could not be built ({}); start a new one", e.code()));
             export.progress.stage = "failed".into();
             save(ctx, &mut export).await?;
             record_event(ctx, "exports.build", &export, AuditOutcome::Error).await?;
-            Ok(false)
+            Ok(Built::Failed)
         }
-        Err(e) => Err(e),
     }
+}
+
+/// Puts the ZIP where the export keeps it: its size.
+async fn store(ctx: &Ctx, export: &Export, zip: Vec<u8>) -> Result<u64, ApiError> {
+    let blobs = bucket(ctx)?;
+    let bytes = zip.len() as u64;
+    blobs.put(&export.object_key(), zip, "application/zip").await.map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    Ok(bytes)
 }
 
 /// A ZIP being written: files deflated but for those already compressed (the photos).
