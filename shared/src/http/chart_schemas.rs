@@ -250,18 +250,24 @@ pub fn acknowledgements() -> Value {
     })
 }
 
-/// The procedures each treatment type may name (`null` where one may be absent): one alternative a type.
+/// The procedures of the catalogue a treatment of `kind` may name, by id, and `null` (an absent procedure)
+/// where it may name none.
+fn procedure_ids(kind: TreatmentType) -> Vec<Value> {
+    let mut ids: Vec<Value> =
+        RULES.procedures.iter().filter(|p| p.treatment_type == kind).map(|p| json!(p.id)).collect();
+    if !kind.names_its_procedure() {
+        ids.push(Value::Null);
+    }
+    ids
+}
+
+/// The procedures each treatment type may name: one alternative a type.
 fn procedures_by_type() -> Vec<Value> {
     TreatmentType::ALL
         .iter()
         .map(|kind| {
-            let mut ids: Vec<Value> =
-                RULES.procedures.iter().filter(|p| p.treatment_type == *kind).map(|p| json!(p.id)).collect();
             let required: Vec<&str> = if kind.names_its_procedure() { vec!["procedure"] } else { Vec::new() };
-            if !kind.names_its_procedure() {
-                ids.push(Value::Null);
-            }
-            json!({"required": required, "properties": {"type": {"const": kind.as_str()}, "procedure": {"enum": ids}}})
+            json!({"required": required, "properties": {"type": {"const": kind.as_str()}, "procedure": {"enum": procedure_ids(*kind)}}})
         })
         .collect()
 }
@@ -275,8 +281,6 @@ pub fn treatment_plan() -> Value {
         .map(|kind| {
             let products: Vec<&str> =
                 rules.products.iter().filter(|p| p.treatment_type == *kind).map(|p| p.id.as_str()).collect();
-            let procedures: Vec<&str> =
-                rules.procedures.iter().filter(|p| p.treatment_type == *kind).map(|p| p.id.as_str()).collect();
             // None of another type's shipped products (the clinic's own, by id, are checked by the server);
             // `null` is an absent procedure, where one may be absent.
             let clinic_product = of::<EntityId>();
@@ -285,15 +289,12 @@ pub fn treatment_plan() -> Value {
             } else {
                 json!({"anyOf": [{"enum": products}, clinic_product]})
             };
-            let mut procedure_ids: Vec<Value> = procedures.into_iter().map(Value::from).collect();
             let mut required = Vec::new();
             if kind.uses_products() {
                 required.push("products");
             }
             if kind.names_its_procedure() {
                 required.push("procedure");
-            } else {
-                procedure_ids.push(Value::Null);
             }
             let products = match kind.uses_products() {
                 true => json!({"type": "array", "minItems": 1, "items": product_ids}),
@@ -302,7 +303,7 @@ pub fn treatment_plan() -> Value {
             json!({"required": required, "properties": {
                 "type": {"const": kind.as_str()},
                 "products": products,
-                "procedure": {"enum": procedure_ids},
+                "procedure": {"enum": procedure_ids(*kind)},
             }})
         })
         .collect();
