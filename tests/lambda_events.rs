@@ -25,6 +25,7 @@ const APPOINTMENT: &str = "01JD0000000000000000000013";
 const SECOND_APPOINTMENT: &str = "01JD0000000000000000000014";
 const SAFETY_PRODUCT: &str = "01JD0000000000000000000015";
 const EXPORT: &str = "01JD0000000000000000000016";
+const ERASURE_REQUEST: &str = "01JD0000000000000000000017";
 /// The link token the sample events use.
 const SAMPLE_TOKEN: &str = "SampleLinkToken0000000000000000000000000000";
 const SAMPLE_FEED_TOKEN: &str = "SampleFeedToken0000000000000000000000000000";
@@ -169,6 +170,8 @@ const SCENARIO: &[(&str, &str, u16, Option<&str>)] = &[
     ("fhir-transaction", "unknown-type", 400, None),
     ("patient-exports", "success", 201, Some(EXPORT)),
     ("patient-exports", "unknown-patient", 404, None),
+    ("erasure-requests", "success", 201, Some(ERASURE_REQUEST)),
+    ("erasure-requests", "unknown-patient", 404, None),
     ("lot-recall", "success", 200, None),
     ("lot-recall", "missing-lot-number", 400, None),
     ("safety-check", "success", 200, None),

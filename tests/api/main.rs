@@ -30,6 +30,7 @@ mod booking;
 mod break_glass;
 mod calendar;
 mod chart;
+mod erasure;
 mod exports;
 mod faults;
 mod feeds;

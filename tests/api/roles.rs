@@ -73,6 +73,10 @@ fn request_for(route: &str, patient: &str, user: &str) -> (String, Option<Value>
         "fhir.read" => (format!("/fhir/R4/Patient/{patient}"), None),
         "fhir.operation" => (format!("/fhir/R4/Patient/{patient}/$everything"), None),
         "exports.create" => (format!("/v1/patients/{patient}/exports"), Some(json!({}))),
+        "erasure-requests.create" => {
+            (format!("/v1/patients/{patient}/erasure-requests"), Some(json!({"kind": "erasure"})))
+        }
+        "erasure-requests.list" => (format!("/v1/patients/{patient}/erasure-requests"), None),
         "fhir.transaction" => (
             "/fhir/R4".into(),
             Some(json!({"resourceType": "Bundle", "type": "transaction", "meta": {"source": "Role test"}, "entry": [{
@@ -318,6 +322,10 @@ async fn every_role_gets_exactly_what_the_role_table_grants(app: TestApp) {
                         ),
                     ),
                 }
+            } else if let Some(operation) =
+                route.name.strip_prefix("erasure-requests.").filter(|o| !matches!(*o, "create" | "list"))
+            {
+                rights_request(&app, &clinic, operation).await
             } else if route.chart.is_some() {
                 chart_request(&app, &clinic, route, (&token, role), &practitioner).await
             } else if route.name.starts_with("photos.") {
@@ -366,3 +374,44 @@ on_both_backends!(
     a_denied_call_leaves_a_denied_event,
     a_role_change_takes_effect_on_the_next_call,
 );
+
+/// A request of a patient of its own (a decision or a lifting must not restrict the patient the other routes
+/// use), readied for `operation` by the administrator.
+async fn rights_request(app: &TestApp, clinic: &Clinic, operation: &str) -> (String, Option<Value>) {
+    let own = app.patient(clinic, patient_body("Rights", "Target")).await;
+    let own = own["id"].as_str().unwrap();
+    let base = format!("/v1/patients/{own}/erasure-requests");
+    let kind = if operation == "complete" { "erasure" } else { "restriction" };
+    let made = app.post(&base, &clinic.admin, json!({"kind": kind})).await;
+    assert_eq!(made.status, 201, "{made:?}");
+    let id = made.body["id"].as_str().unwrap();
+    let request = format!("{base}/{id}");
+    let grant = || async {
+        let body = json!({"outcome": "grant", "reason": "Role test"});
+        let path = format!("{request}/decision");
+        app.send("POST", &path, Some(&clinic.admin), Some(body), &[("if-match", "\"1\"")]).await
+    };
+    match operation {
+        "read" => (request, None),
+        "decide" => (format!("{request}/decision"), Some(json!({"outcome": "refuse", "reason": "Role test"}))),
+        "lift" => {
+            assert_eq!(grant().await.status, 200);
+            (format!("{request}/lift"), Some(json!({"reason": "Role test"})))
+        }
+        _ => {
+            // Granted with no retention period configured, the record is kept: stored as an erasure whose
+            // call stopped midway, completing it is the administrator's to do.
+            assert_eq!(grant().await.body["state"], "kept");
+            let key = vellum::domain::rights::RightsRequest::key(
+                vellum::domain::values::EntityId::parse(&clinic.id).unwrap(),
+                vellum::domain::values::EntityId::parse(own).unwrap(),
+                vellum::domain::values::EntityId::parse(id).unwrap(),
+            );
+            let mut item = app.records.get(vellum::store::Table::Records, &key).await.unwrap().unwrap();
+            item.insert("state".into(), json!("erasing"));
+            let put = vellum::store::Write::put(vellum::store::Table::Records, item, vellum::store::Cond::Always);
+            app.records.transact(vec![put]).await.unwrap();
+            (format!("{request}/complete"), None)
+        }
+    }
+}

@@ -262,6 +262,10 @@ pub async fn confirm(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     }
     let mut writes = Vec::new();
     let (patient, matched) = match matching_patient(&ctx, clinic.id, &request).await? {
+        // A restricted record takes nothing new (GDPR Art. 18): the clinic books it, by phone.
+        Some(patient) if patient.restriction.is_some() => {
+            return Err(ApiError::Conflict("this booking cannot be confirmed online: please call the clinic".into()));
+        }
         Some(patient) => (patient, PatientMatch::Existing),
         None => {
             let (patient, registration) = super::patients::register(&ctx, request.requester.details()).await?;

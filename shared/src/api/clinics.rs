@@ -27,6 +27,7 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         language: new.language,
         reminder_hours: crate::domain::clinic::default_reminder_hours(),
         booking_slug: None,
+        record_retention: None,
         created_at: now.clone(),
         version: 1,
     };
@@ -92,6 +93,7 @@ pub async fn update(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
         language: settings.language,
         reminder_hours: settings.reminder_hours,
         booking_slug: settings.booking_slug,
+        record_retention: settings.record_retention,
         version: expected + 1,
         ..current.clone()
     };

@@ -14,13 +14,15 @@ use crate::domain::forms::invitation::{
     Invitation, InvitationStatus, Signature, Submission, SubmittedForm, plausible_token, token_hash,
 };
 use crate::domain::forms::template::{QuestionKind, TemplateContent};
+use crate::domain::keys;
+use crate::domain::patient::Patient;
 use crate::domain::photo::{PhotoRequest, PhotoType};
 use crate::http::input::Input;
 use crate::http::outcome::{Facts, Guarded, Outcome, Reply};
 use crate::http::page::Page;
 use crate::http::pipeline::Ctx;
 use crate::http::problem::ApiError;
-use crate::store::{Cond, Table, Write, entity_from, entity_item};
+use crate::store::{Cond, Key, Table, Write, entity_from, entity_item};
 
 const SCRIPT: &str = include_str!("../pages/intake.js");
 
@@ -39,7 +41,21 @@ async fn open(ctx: &Ctx, input: &Input) -> Result<Invitation, ApiError> {
         InvitationStatus::Used => Err(ApiError::Gone("these forms were already sent to the clinic".into())),
         InvitationStatus::Revoked => Err(ApiError::NotFound),
         InvitationStatus::Active if invitation.expires_at <= ctx.now.timestamp() => Err(ApiError::NotFound),
-        InvitationStatus::Active => Ok(invitation),
+        InvitationStatus::Active => {
+            restricted(ctx, &invitation).await?;
+            Ok(invitation)
+        }
+    }
+}
+
+/// A link of a patient whose record is restricted takes nothing new (GDPR Art. 18): it says so, and that
+/// the clinic is the one to ask.
+async fn restricted(ctx: &Ctx, invitation: &Invitation) -> Result<(), ApiError> {
+    let key = Key::new(keys::clinic_pk(invitation.clinic_id), keys::patient_sk(invitation.patient_id));
+    let patient: Option<Patient> = ctx.app.records.get(Table::Records, &key).await?.map(entity_from).transpose()?;
+    match patient {
+        Some(p) if p.restriction.is_none() => Ok(()),
+        _ => Err(ApiError::Gone("this link no longer works: please contact the clinic".into())),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod chart;
 pub mod chart_guard;
 pub mod clinics;
+pub mod erasure;
 pub mod exports;
 pub mod feeds;
 pub mod fhir;

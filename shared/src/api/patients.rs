@@ -6,6 +6,8 @@ use super::{page_body, scope, start_after};
 use crate::domain::fields::merge_patch;
 use crate::domain::keys;
 use crate::domain::patient::{Patient, PatientDetails, format_mrn, mrn_item};
+use crate::domain::rights::Tombstone;
+use crate::domain::role::Role;
 use crate::domain::values::{BirthDate, EntityId, Phone, search_fold};
 use crate::http::input::{Input, at_version, read_form};
 use crate::http::outcome::{Facts, Guarded, Outcome, Reply};
@@ -18,11 +20,70 @@ fn patient_write(clinic: EntityId, patient: &Patient, cond: Cond, on_fail: ApiEr
     Guarded::new(Write::put(Table::Records, patient.to_item(clinic), cond), on_fail)
 }
 
-/// Reads a patient of the caller's clinic; another clinic's id is simply not found.
+/// Reads a patient of the caller's clinic that the caller may act on as its restriction stands (see
+/// [`gate`]); another clinic's id is simply not found, an erased patient's is gone.
 pub async fn load(ctx: &Ctx, patient: EntityId) -> Result<Patient, ApiError> {
-    let key = Key::new(keys::clinic_pk(ctx.clinic()?), keys::patient_sk(patient));
-    let item = ctx.app.records.get(Table::Records, &key).await?.ok_or(ApiError::NotFound)?;
-    Ok(entity_from(item)?)
+    if let Some(named) = ctx.named_patient.as_ref().filter(|p| p.id == patient) {
+        return Ok(named.clone());
+    }
+    let clinic = ctx.clinic()?;
+    let Some(item) =
+        ctx.app.records.get(Table::Records, &Key::new(keys::clinic_pk(clinic), keys::patient_sk(patient))).await?
+    else {
+        return Err(erased(ctx, clinic, patient).await?);
+    };
+    let patient: Patient = entity_from(item)?;
+    gate(ctx, &patient)?;
+    Ok(patient)
+}
+
+/// Why a patient is not there: erased (with when), or never was.
+async fn erased(ctx: &Ctx, clinic: EntityId, patient: EntityId) -> Result<ApiError, ApiError> {
+    let tombstone = ctx.app.records.get(Table::Records, &Tombstone::key(clinic, patient)).await?;
+    Ok(match tombstone.map(entity_from::<Tombstone>).transpose()? {
+        Some(t) => ApiError::Gone(format!(
+            "the patient's record was erased on {} at their request (erasure request {}); only the access log remains",
+            &t.erased_at[..10],
+            t.request_id
+        )),
+        None => ApiError::NotFound,
+    })
+}
+
+/// The routes an administrator may still write through to a restricted record: those that answer the
+/// patient's rights (to erase, to lift, to take a copy).
+const RIGHTS_ROUTES: &[&str] = &[
+    "erasure-requests.create",
+    "erasure-requests.decide",
+    "erasure-requests.complete",
+    "erasure-requests.lift",
+    "exports.create",
+    "photos.erase",
+    "photos.erase-all",
+];
+
+/// Whether the caller may act on `patient` as its restriction stands: while restricted, only
+/// administrators (and Vellum's own workers) open the record, and only to answer the patient's rights is
+/// anything written to it.
+pub fn gate(ctx: &Ctx, patient: &Patient) -> Result<(), ApiError> {
+    let Some(restriction) = &patient.restriction else { return Ok(()) };
+    let since = &restriction.since[..10];
+    if !matches!(ctx.caller.role, Role::Admin | Role::System) {
+        return Err(ApiError::Forbidden(format!(
+            "the patient's record is restricted since {since} (GDPR Art. 18): only administrators may open it"
+        )));
+    }
+    if ctx.route.method != "GET" && ctx.caller.role == Role::Admin && !RIGHTS_ROUTES.contains(&ctx.route.name) {
+        return Err(ApiError::Conflict(format!(
+            "the patient's record is restricted since {since} (GDPR Art. 18): nothing new is written to it until the restriction is lifted"
+        )));
+    }
+    Ok(())
+}
+
+/// Whether the caller sees `patient` in a search: a restricted record shows to administrators only.
+fn visible(ctx: &Ctx, patient: &Patient) -> bool {
+    patient.restriction.is_none() || ctx.caller.role == Role::Admin
 }
 
 /// `POST /v1/patients`
@@ -52,6 +113,7 @@ pub async fn register(ctx: &Ctx, details: PatientDetails) -> Result<(Patient, Ve
         id: ctx.new_id(),
         mrn: format_mrn(number),
         details,
+        restriction: None,
         created_at: now.clone(),
         updated_at: now,
         version: 1,
@@ -140,7 +202,10 @@ pub async fn find(
         // A record number names at most one patient: look it up directly.
         let lookup = ctx.app.records.get(Table::Records, &Key::new(keys::clinic_pk(clinic), keys::mrn_sk(mrn))).await?;
         let found = match lookup.as_ref().and_then(|i| str_attr(i, "patientId")).and_then(EntityId::parse) {
-            Some(id) => vec![load(ctx, id).await?],
+            Some(id) => {
+                let key = Key::new(keys::clinic_pk(clinic), keys::patient_sk(id));
+                ctx.app.records.get(Table::Records, &key).await?.map(entity_from).transpose()?.into_iter().collect()
+            }
             None => Vec::new(),
         };
         (found, None)
@@ -157,7 +222,7 @@ pub async fn find(
         let patients = page.items.into_iter().map(entity_from::<Patient>).collect::<Result<Vec<_>, _>>()?;
         (patients, page.next)
     };
-    Ok((patients.into_iter().filter(|p| search.matches(p)).collect(), next))
+    Ok((patients.into_iter().filter(|p| search.matches(p) && visible(ctx, p)).collect(), next))
 }
 
 /// `GET /v1/patients?familyName=&birthDate=&phone=&mrn=&limit=&cursor=`

@@ -331,7 +331,7 @@ fn read_reason(ctx: &Ctx, input: &Input) -> Result<ShortText, ApiError> {
 
 /// The erased photo (its wrapped keys forgotten, so every sealed copy left — old object versions, copies
 /// of the bucket — can no longer be decrypted) and the objects to delete once that is committed.
-fn shred(ctx: &Ctx, photo: &Photo, reason: &ShortText) -> Result<(Photo, Vec<String>), ApiError> {
+pub(crate) fn shred(ctx: &Ctx, photo: &Photo, reason: &ShortText) -> Result<(Photo, Vec<String>), ApiError> {
     let clinic = ctx.clinic()?;
     let mut objects = vec![Photo::quarantine_key(clinic, photo.patient_id, photo.id)];
     objects.extend([&photo.display, &photo.thumbnail].into_iter().flatten().map(|r| r.object_key.clone()));

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::fields::{Form, Issue};
+use super::rights::Retention;
 use super::scheduling::booking::BookingSlug;
 use super::staff::NewStaff;
 use super::values::{CountryCode, Email, EntityId, Phone, ShortText, TimeZoneName};
@@ -48,6 +49,9 @@ pub struct Clinic {
     /// The address of its public booking page (`/book/<slug>`); none: patients do not book online.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub booking_slug: Option<BookingSlug>,
+    /// How long its records must be kept where it practises; none: a record is never erased, only its photos.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_retention: Option<Retention>,
     pub created_at: String,
     pub version: u64,
 }
@@ -108,6 +112,8 @@ pub struct ClinicSettings {
     pub reminder_hours: Vec<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub booking_slug: Option<BookingSlug>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_retention: Option<Retention>,
 }
 
 impl ClinicSettings {
@@ -119,11 +125,20 @@ impl ClinicSettings {
             language: clinic.language,
             reminder_hours: clinic.reminder_hours.clone(),
             booking_slug: clinic.booking_slug.clone(),
+            record_retention: clinic.record_retention.clone(),
         }
     }
 
     pub fn read(form: &Form<'_>) -> Option<Self> {
-        form.only(&["name", "contact", "cancellationWindowHours", "language", "reminderHours", "bookingSlug"]);
+        form.only(&[
+            "name",
+            "contact",
+            "cancellationWindowHours",
+            "language",
+            "reminderHours",
+            "bookingSlug",
+            "recordRetention",
+        ]);
         let name = form.req("name");
         let contact = form.object("contact", true, ClinicContact::read);
         let window =
@@ -138,6 +153,7 @@ impl ClinicSettings {
         let language = form.req("language");
         let reminder_hours = read_reminder_hours(form);
         let booking_slug = form.opt("bookingSlug");
+        let record_retention = form.object("recordRetention", false, Retention::read);
         Some(Self {
             name: name?,
             contact: contact?,
@@ -145,6 +161,7 @@ impl ClinicSettings {
             language: language?,
             reminder_hours: reminder_hours?,
             booking_slug,
+            record_retention,
         })
     }
 }

@@ -10,6 +10,7 @@ pub mod forms;
 pub mod keys;
 pub mod patient;
 pub mod photo;
+pub mod rights;
 pub mod role;
 pub mod safety;
 pub mod scheduling;

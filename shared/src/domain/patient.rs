@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::fields::{Form, Issue};
 use super::keys;
+use super::rights::Restriction;
 use super::values::{BirthDate, CountryCode, Email, EntityId, LanguageTag, Phone, PostalCode, ShortText, search_fold};
 use crate::store::schema::Index;
 use crate::store::{Item, Key, entity_item};
@@ -120,7 +121,7 @@ pub struct PatientDetails {
 }
 
 /// Fields the system owns; a client may not set them.
-pub const READ_ONLY_FIELDS: &[&str] = &["id", "mrn", "createdAt", "updatedAt", "version"];
+pub const READ_ONLY_FIELDS: &[&str] = &["id", "mrn", "restriction", "createdAt", "updatedAt", "version"];
 
 impl PatientDetails {
     pub fn read(form: &Form<'_>) -> Option<Self> {
@@ -185,6 +186,9 @@ pub struct Patient {
     pub mrn: String,
     #[serde(flatten)]
     pub details: PatientDetails,
+    /// While set, only administrators open the record and nothing new is written to it (GDPR Art. 18).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restriction: Option<Restriction>,
     pub created_at: String,
     pub updated_at: String,
     pub version: u64,

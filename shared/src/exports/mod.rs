@@ -94,6 +94,7 @@ fn worker_ctx(app: &Arc<App>, clinic: EntityId, now: DateTime<Utc>) -> Ctx {
         meta: RequestMeta::default(),
         now,
         break_glass: None,
+        named_patient: None,
     }
 }
 

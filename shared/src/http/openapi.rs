@@ -10,6 +10,7 @@ use crate::domain::clinic::{MAX_CANCELLATION_WINDOW_HOURS, MAX_REMINDER_HOURS, M
 use crate::domain::fields::ParseStr;
 use crate::domain::patient::{GenderIdentity, SexAtBirth};
 use crate::domain::photo::{Rendition, StandardView};
+use crate::domain::rights::{MAX_RETENTION_YEARS, Outcome as RightsOutcome, RightsKind};
 use crate::domain::role::Role;
 use crate::domain::safety::gate::ACKNOWLEDGEMENTS;
 use crate::domain::scheduling::CatalogueStatus;
@@ -21,7 +22,8 @@ use crate::domain::scheduling::service::{MAX_DURATION_MINUTES, MAX_FORMS, MAX_NA
 use crate::domain::schema::{given, one_of};
 use crate::domain::staff::StaffStatus;
 use crate::domain::values::{
-    BirthDate, CountryCode, Date, Email, EntityId, LanguageTag, Phone, PostalCode, TimeZoneName, UserId,
+    BirthDate, CountryCode, Date, Email, EntityId, LanguageTag, LongText, PastInstant, Phone, PostalCode, TimeZoneName,
+    UserId,
 };
 use crate::fhir::outcome::is_fhir_path;
 use crate::fhir::{FHIR_JSON, ResourceType};
@@ -564,7 +566,39 @@ fn administration_schemas() -> Value {
                 "reminderHours": {"type": "array", "maxItems": MAX_REMINDERS, "uniqueItems": true, "description": "Hours before an appointment; [24, 2] at first",
                     "items": {"type": "integer", "minimum": 1, "maximum": MAX_REMINDER_HOURS}},
                 "bookingSlug": {"description": "The address of the clinic's booking page, /book/<slug>; none stops online booking", "allOf": [of::<BookingSlug>()]},
+                "recordRetention": retention(),
             },
+        },
+        "NewErasureRequest": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["kind"],
+            "description": "A patient's request to erase (GDPR Art. 17) or restrict (Art. 18) their record, as staff took it",
+            "properties": {
+                "kind": one_of(RightsKind::ALL),
+                "grounds": {"description": "What the patient said", "allOf": [of::<LongText>()]},
+                "receivedAt": {"description": "When the patient asked (now if absent): the answer is due a month after", "allOf": [of::<PastInstant>()]},
+            },
+        },
+        "ErasureDecision": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["outcome", "reason"],
+            "description": "An administrator's decision on an open request, with its reason",
+            "properties": {"outcome": one_of(RightsOutcome::ALL), "reason": text(200)},
+        },
+    })
+}
+
+/// How long the clinic must keep a record where it practises.
+fn retention() -> Value {
+    json!({
+        "type": "object", "additionalProperties": false, "required": ["jurisdiction", "years"],
+        "description": "How long records must be kept where the clinic practises (none: an erasure erases photos only, and keeps the record restricted)",
+        "properties": {
+            "jurisdiction": {"description": "Where the duty comes from, as the clinic names it (e.g. DE, GB-ENG, US-CA)", "allOf": [text(200)]},
+            "years": {"type": "integer", "minimum": 1, "maximum": MAX_RETENTION_YEARS, "description": "Years a record is kept after the patient's last care"},
+            "minorsUntilAge": {"type": "integer", "minimum": 18, "maximum": 30, "description": "A record is kept at least until the patient reaches this age (the rule for minors' records)"},
         },
     })
 }
@@ -595,6 +629,21 @@ const STATE_ANSWERS: &[(&str, u16, &str)] = &[
     ("photos.view", 409, "The photo is not processed yet, or its upload was rejected"),
     ("photos.view", 410, "The photo was erased"),
     ("exports.download", 409, "The export is not ready yet, or it failed (start a new one)"),
+    (
+        "erasure-requests.decide",
+        409,
+        "The request was decided already, the record is restricted already, or the patient has upcoming appointments (cancel them first)",
+    ),
+    (
+        "erasure-requests.complete",
+        409,
+        "The request is not an erasure whose record is kept, or the record's retention period has not passed",
+    ),
+    (
+        "erasure-requests.lift",
+        409,
+        "The request is not a restriction in force, or an erasure holds the record restricted",
+    ),
     ("exports.download", 410, "The export's ZIP was deleted, seven days after it was ready"),
     ("treatments.create", 409, SAFETY_REFUSAL),
     ("treatments.update", 409, SAFETY_REFUSAL),
@@ -660,6 +709,14 @@ pub fn has_own_address(route: &Route) -> bool {
         })
 }
 
+/// Whether a route acts on one patient's record, named in its path, its FHIR id or search, or its body: a
+/// restricted record refuses it, an erased one is gone.
+fn names_patient(route: &Route) -> bool {
+    route.path.contains("{patientId}")
+        || (is_fhir_path(route.path) && route.name != "fhir.metadata")
+        || matches!(route.name, "appointments.book" | "invitations.create")
+}
+
 /// Changes guarded by the version the caller read: updates, entered-in-error and signing.
 fn needs_if_match(route: &Route) -> bool {
     route.method == "PATCH"
@@ -669,6 +726,7 @@ fn needs_if_match(route: &Route) -> bool {
             "notes.sign"
                 | "photos.consent"
                 | "photos.erase"
+                | "erasure-requests.decide"
                 | "appointments.cancel"
                 | "appointments.reschedule"
                 | "appointments.status"
@@ -777,6 +835,18 @@ pub fn document() -> Value {
         if crate::metering::counts_against_quota(route) {
             operation["responses"]["429"] =
                 problem("The clinic used its plan's burst quota for this minute (RateLimit headers, Retry-After)");
+        }
+        if names_patient(route) {
+            operation["responses"]["403"] = problem(
+                "The role may not call this route, the membership is inactive, or the patient's record is restricted (GDPR Art. 18: only administrators open it)",
+            );
+            operation["responses"]["410"] =
+                problem("The patient's record was erased at their request: only its access log remains");
+            if route.method != "GET" {
+                operation["responses"]["409"] = problem(
+                    "The request conflicts with the state of what it names, or the patient's record is restricted (nothing new is written to it)",
+                );
+            }
         }
         for (_, status, description) in STATE_ANSWERS.iter().filter(|(name, ..)| *name == route.name) {
             operation["responses"][status.to_string()] = problem(description);

@@ -27,6 +27,8 @@ use crate::domain::audit::{AccessEvent, Outcome as EventOutcome, Resource, UserI
 use crate::domain::break_glass::{BREAKERS, BreakGlass, Mark};
 use crate::domain::fields::Context;
 use crate::domain::keys;
+use crate::domain::patient::Patient;
+use crate::domain::role::Role;
 use crate::domain::staff::StaffMember;
 use crate::domain::values::{EntityId, UserId};
 use crate::ids::sortable_time;
@@ -48,6 +50,9 @@ pub struct Ctx {
     pub now: DateTime<Utc>,
     /// The break-glass that opened this route to a role the route table does not name.
     pub break_glass: Option<BreakGlass>,
+    /// The patient the call names, as read (and checked against its restriction) with the membership: the
+    /// handler's own read of that patient takes it from here.
+    pub named_patient: Option<Patient>,
 }
 
 impl Ctx {
@@ -160,7 +165,7 @@ async fn handle(app: Arc<App>, route: &'static Route, handler: Handler, req: Req
             return ApiError::Unauthorized("a valid bearer token is required".into()).to_response(&meta.request_id);
         };
         let now = app.clock.now();
-        let ctx = Ctx { app, caller, route, meta, now, break_glass: None };
+        let ctx = Ctx { app, caller, route, meta, now, break_glass: None, named_patient: None };
         let response = run(ctx.clone(), handler, parts, body, params).await;
         tracing::info!(
             status = response.status().as_u16(),
@@ -187,7 +192,7 @@ fn link_caller(params: &HashMap<String, String>, source_ip: Option<&str>) -> Cal
     };
     let user = <UserId as crate::domain::fields::ParseStr>::parse_str(&name, &Context::timeless())
         .unwrap_or_else(|_| unreachable!("a hex name is a valid user id"));
-    Caller { user, role: crate::domain::role::Role::Patient, clinic: None }
+    Caller { user, role: Role::Patient, clinic: None }
 }
 
 /// Adds `amount` under `counter` for the current minute; answers the minute's total so far.
@@ -340,7 +345,12 @@ async fn run(
     }
     for decision in 1..=DECISIONS {
         let last = decision == DECISIONS;
-        let committed = match handler(ctx.clone(), input.clone()).await {
+        let mut deciding = ctx.clone();
+        if decision > 1 {
+            // Deciding again is on fresh reads, the patient's too.
+            deciding.named_patient = None;
+        }
+        let committed = match handler(deciding, input.clone()).await {
             Err(e) => match twin_answer(&ctx, idempotency.as_ref(), &params, e.could_be_a_twins_doing()).await {
                 Some(answer) => answer,
                 None => fail(&ctx, e, &params).await,
@@ -408,27 +418,55 @@ async fn delete_blobs(ctx: &Ctx, keys: &[String]) {
 }
 
 /// Checks the role table, then (for clinic staff) that the membership exists, is active, and its role; a
-/// read the role may not make is let through under the caller's active break-glass for it, if any.
+/// read the role may not make is let through under the caller's active break-glass for it, if any. Last,
+/// a patient the path names is checked against its restriction (see `patients::gate`).
 async fn authorize(ctx: &mut Ctx, params: &HashMap<String, String>) -> Result<(), ApiError> {
-    if ctx.caller.role.is_staff() {
-        let clinic = ctx.clinic()?;
-        let key = Key::new(keys::clinic_pk(clinic), keys::staff_sk(&ctx.caller.user));
-        let member = match ctx.app.records.get(Table::Records, &key).await? {
-            Some(item) => entity_from::<StaffMember>(item)?,
-            None => return Err(ApiError::Forbidden("you are not a member of this clinic".into())),
-        };
-        if member.status != crate::domain::staff::StaffStatus::Active {
-            return Err(ApiError::Forbidden("your membership of this clinic is deactivated".into()));
-        }
+    let patient = params.get("patientId").and_then(|p| EntityId::parse(p));
+    // The patient is read beside the membership, so the check costs no added wait.
+    let (member, named) = tokio::join!(membership(ctx), named_patient(ctx, patient));
+    if let Some(role) = member? {
         // The stored role wins over the token's: a change of role takes effect at once.
-        ctx.caller.role = member.role;
+        ctx.caller.role = role;
     }
+    allow(ctx, patient).await?;
+    if let Some(named) = named? {
+        crate::api::patients::gate(ctx, &named)?;
+        ctx.named_patient = Some(named);
+    }
+    Ok(())
+}
+
+/// A staff caller's role as their active membership of the clinic says; none for a caller who is not staff.
+async fn membership(ctx: &Ctx) -> Result<Option<Role>, ApiError> {
+    if !ctx.caller.role.is_staff() {
+        return Ok(None);
+    }
+    let clinic = ctx.clinic()?;
+    let key = Key::new(keys::clinic_pk(clinic), keys::staff_sk(&ctx.caller.user));
+    let member = match ctx.app.records.get(Table::Records, &key).await? {
+        Some(item) => entity_from::<StaffMember>(item)?,
+        None => return Err(ApiError::Forbidden("you are not a member of this clinic".into())),
+    };
+    if member.status != crate::domain::staff::StaffStatus::Active {
+        return Err(ApiError::Forbidden("your membership of this clinic is deactivated".into()));
+    }
+    Ok(Some(member.role))
+}
+
+/// The patient of the caller's clinic a call names, if there is one.
+async fn named_patient(ctx: &Ctx, patient: Option<EntityId>) -> Result<Option<Patient>, ApiError> {
+    let (Some(patient), Some(clinic)) = (patient, ctx.caller.clinic) else { return Ok(None) };
+    let key = Key::new(keys::clinic_pk(clinic), keys::patient_sk(patient));
+    Ok(ctx.app.records.get(Table::Records, &key).await?.map(entity_from).transpose()?)
+}
+
+/// Whether the route table lets the caller's role through, or its active break-glass for the patient.
+async fn allow(ctx: &mut Ctx, patient: Option<EntityId>) -> Result<(), ApiError> {
     if ctx.route.allows(ctx.caller.role) {
         return Ok(());
     }
     let refusal = format!("the {} role may not call this route", ctx.caller.role);
     let breakable = ctx.route.break_glass_scope().filter(|_| BREAKERS.contains(&ctx.caller.role));
-    let patient = params.get("patientId").and_then(|p| EntityId::parse(p));
     let (Some(scope), Some(patient)) = (breakable, patient) else {
         return Err(ApiError::Forbidden(refusal));
     };

@@ -138,6 +138,9 @@ impl Route {
             "submissions.accept",
             "notes.sign",
             "safety.check",
+            "erasure-requests.decide",
+            "erasure-requests.complete",
+            "erasure-requests.lift",
         ];
         match (self.method, self.name) {
             ("POST", "booking.hold") => &[202],
@@ -428,6 +431,40 @@ const EXPORTS: &[Served] = &[
         query: &[], body: None, roles: &[Admin, Practitioner], access: &[], grants: &[Grant::PresignExports],
         handler: api::exports::download),
 ];
+
+/// A patient's requests to erase or restrict their record (GDPR Art. 17 and 18): staff who take them record
+/// them; administrators decide, lift a restriction and complete an erasure kept for its retention period.
+const ERASURE_REQUESTS: &[Served] = &[
+    route!("erasure-requests.create", "erasure-requests", "POST", "/v1/patients/{patientId}/erasure-requests",
+        "Record a patient's request to erase (Art. 17) or restrict (Art. 18) their record; the answer is due within a month",
+        query: &[], body: Some("NewErasureRequest"), roles: &[Admin, Practitioner, FrontDesk], access: &[(Records, Op::Put)],
+        grants: &[], handler: api::erasure::create),
+    route!("erasure-requests.list", "erasure-requests", "GET", "/v1/patients/{patientId}/erasure-requests",
+        "A patient's requests to erase or restrict their record, oldest first",
+        query: &["limit", "cursor"], body: None, roles: &[Admin, Practitioner, FrontDesk], access: QUERY, grants: &[],
+        handler: api::erasure::list),
+    route!("erasure-requests.read", "erasure-requests", "GET", "/v1/patients/{patientId}/erasure-requests/{requestId}",
+        "A request: its decision, and what an erasure erased and kept (and why)",
+        query: &[], body: None, roles: &[Admin, Practitioner, FrontDesk], access: &[], grants: &[],
+        handler: api::erasure::read),
+    route!("erasure-requests.decide", "erasure-requests", "POST", "/v1/patients/{patientId}/erasure-requests/{requestId}/decision",
+        "Grant or refuse a request, with the reason. A granted restriction closes the record to all but administrators; a granted erasure destroys the photos' keys, and erases the record if its retention period has passed (else keeps it restricted until then)",
+        query: &[], body: Some("ErasureDecision"), roles: &[Admin], access: ERASURE_WRITES, grants: ERASURE_GRANTS,
+        handler: api::erasure::decide),
+    route!("erasure-requests.complete", "erasure-requests", "POST", "/v1/patients/{patientId}/erasure-requests/{requestId}/complete",
+        "Erase a record that was kept for its retention period, once the period has passed; or finish an erasure that stopped midway",
+        query: &[], body: None, roles: &[Admin], access: ERASURE_WRITES, grants: ERASURE_GRANTS,
+        handler: api::erasure::complete),
+    route!("erasure-requests.lift", "erasure-requests", "POST", "/v1/patients/{patientId}/erasure-requests/{requestId}/lift",
+        "Lift a restriction, with the reason (tell the patient first, Art. 18(3))",
+        query: &[], body: Some("Erasure"), roles: &[Admin], access: &[(Records, Op::Put)], grants: &[],
+        handler: api::erasure::lift),
+];
+
+/// An erasure reads the whole record and the patient's appointments, and deletes what it erases.
+const ERASURE_WRITES: &[(Table, Op)] = &[(Records, Op::Put), (Records, Op::Query), (Records, Op::Delete)];
+/// An erasure deletes the photos' objects and the exports' ZIPs.
+const ERASURE_GRANTS: &[Grant] = &[Grant::DeletePhotos, Grant::WriteExports];
 
 /// The calendar's catalogue: rooms and devices, and services. Administrators write; all staff read.
 const CALENDAR: &[Served] = &[
@@ -864,6 +901,7 @@ const TABLE: &[&[Served]] = &[
     CALENDAR,
     FHIR,
     EXPORTS,
+    ERASURE_REQUESTS,
 ];
 
 /// How many routes the table holds.
@@ -992,6 +1030,7 @@ pub static FUNCTION_SUMMARIES: &[(&str, &str)] = &[
     ("safety-products", "The products a clinic adds to the safety catalogue: add, list, correct or retire"),
     ("fhir", "The FHIR R4 face over the records: capability, read and search"),
     ("patient-exports", "A patient's exports: start one, follow it, and hand over its ZIP through a short-lived link"),
+    ("erasure-requests", "A patient's requests to erase or restrict their record: record, decide, lift, complete"),
 ];
 
 /// A function invoked by an AWS event rather than an API route.

@@ -9,6 +9,7 @@ use super::{
 use crate::domain::audit::Outcome as EventOutcome;
 use crate::domain::break_glass::Scope;
 use crate::domain::patient::SexAtBirth;
+use crate::domain::rights::RightsKind;
 use crate::domain::role::Role;
 use crate::domain::schema::one_of;
 use crate::domain::staff::StaffStatus;
@@ -101,6 +102,14 @@ fn patient_record() -> Value {
         json!({
             "id": of::<EntityId>(),
             "mrn": mrn(),
+            "restriction": described(
+                object(&["requestId", "kind", "since"], json!({
+                    "requestId": of::<EntityId>(),
+                    "kind": one_of(RightsKind::ALL),
+                    "since": instant(),
+                })),
+                "While present the record is restricted (GDPR Art. 18): only administrators open it, and nothing new is written to it. Kind erasure: an erased record's remains kept until their retention period ends",
+            ),
             "createdAt": instant(),
             "updatedAt": instant(),
             "version": version(),

@@ -3,6 +3,7 @@
 
 mod administration;
 mod chart;
+mod erasure;
 mod exports;
 mod forms;
 mod photos;
@@ -113,6 +114,7 @@ pub(super) fn schemas() -> Map<String, Value> {
     for (name, schema) in administration::schemas()
         .into_iter()
         .chain(chart::schemas())
+        .chain(erasure::schemas())
         .chain(exports::schemas())
         .chain(forms::schemas())
         .chain(photos::schemas())
@@ -127,6 +129,7 @@ pub(super) fn schemas() -> Map<String, Value> {
 pub fn answers() -> Vec<Answer> {
     let mut all = administration::answers();
     all.extend(chart::answers());
+    all.extend(erasure::answers());
     all.extend(exports::answers());
     all.extend(forms::answers());
     all.extend(photos::answers());
