@@ -172,6 +172,8 @@ const SCENARIO: &[(&str, &str, u16, Option<&str>)] = &[
     ("patient-exports", "unknown-patient", 404, None),
     ("erasure-requests", "success", 201, Some(ERASURE_REQUEST)),
     ("erasure-requests", "unknown-patient", 404, None),
+    ("erasure-requests-awaiting", "success", 200, None),
+    ("erasure-requests-awaiting", "forbidden-role", 403, None),
     ("lot-recall", "success", 200, None),
     ("lot-recall", "missing-lot-number", 400, None),
     ("safety-check", "success", 200, None),

@@ -80,12 +80,18 @@ async fn a_restriction_closes_the_record_to_all_but_administrators_until_it_is_l
     let refused = app.post(&format!("/v1/patients/{patient}/erasure-requests"), &desk, unknown).await;
     assert_eq!((refused.status, refused.error_fields()), (422, vec!["kind".to_string()]), "{refused:?}");
 
+    // It awaits the clinic's answer, soonest due first; only administrators see what awaits them.
+    let awaiting = app.get("/v1/erasure-requests", &clinic.admin).await;
+    assert_eq!(awaiting.body["items"][0]["answerDue"], "2026-12-30", "{awaiting:?}");
+    assert_eq!(app.get("/v1/erasure-requests", &desk).await.status, 403);
+
     // Only an administrator decides, on the version read.
     assert_eq!(decide(&app, &request, &practitioner, "\"1\"", "grant").await.status, 403);
     assert_eq!(decide(&app, &request, &clinic.admin, "\"7\"", "grant").await.status, 412);
     let granted = decide(&app, &request, &clinic.admin, "\"1\"", "grant").await;
     assert_eq!((granted.status, granted.body["state"].as_str()), (200, Some("restricted")), "{granted:?}");
     assert_eq!(decide(&app, &request, &clinic.admin, "\"2\"", "refuse").await.status, 409, "decided already");
+    assert_eq!(app.get("/v1/erasure-requests", &clinic.admin).await.body["items"], json!([]), "answered");
 
     // Closed to all but administrators, who read it and see why.
     let shown = app.get(&format!("/v1/patients/{patient}"), &clinic.admin).await;
@@ -246,6 +252,9 @@ async fn an_erasure_without_a_retention_period_keeps_the_record_and_says_why(app
     assert_eq!((kept.status, kept.body["state"].as_str()), (200, Some("kept")), "{kept:?}");
     assert!(kept.body["erasure"]["keptBecause"].as_str().unwrap().contains("recordRetention"), "{kept:?}");
     assert!(kept.body["erasure"].get("keptUntil").is_none(), "{kept:?}");
+    // A kept erasure still awaits the clinic, last while it has no period to end.
+    let awaiting = app.get("/v1/erasure-requests", &clinic.admin).await;
+    assert_eq!(awaiting.body["items"][0]["state"], "kept", "{awaiting:?}");
     let not_yet = app.post(&format!("{request}/complete"), &clinic.admin, json!({})).await;
     assert_eq!(not_yet.status, 409, "{not_yet:?}");
     // Its restriction is the erasure's: a restriction request neither replaces nor lifts it.

@@ -77,6 +77,7 @@ fn request_for(route: &str, patient: &str, user: &str) -> (String, Option<Value>
             (format!("/v1/patients/{patient}/erasure-requests"), Some(json!({"kind": "erasure"})))
         }
         "erasure-requests.list" => (format!("/v1/patients/{patient}/erasure-requests"), None),
+        "erasure-requests.awaiting" => ("/v1/erasure-requests".into(), None),
         "fhir.transaction" => (
             "/fhir/R4".into(),
             Some(json!({"resourceType": "Bundle", "type": "transaction", "meta": {"source": "Role test"}, "entry": [{
@@ -323,7 +324,7 @@ async fn every_role_gets_exactly_what_the_role_table_grants(app: TestApp) {
                     ),
                 }
             } else if let Some(operation) =
-                route.name.strip_prefix("erasure-requests.").filter(|o| !matches!(*o, "create" | "list"))
+                route.name.strip_prefix("erasure-requests.").filter(|o| !matches!(*o, "create" | "list" | "awaiting"))
             {
                 rights_request(&app, &clinic, operation).await
             } else if route.chart.is_some() {

@@ -84,6 +84,22 @@ pub async fn list(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     Ok(Outcome::Read(Reply::ok(body), Facts::patient(patient)))
 }
 
+/// `GET /v1/erasure-requests?limit=&cursor=`: the clinic's requests awaiting its action, soonest due first
+/// (open ones by the day their answer is due, kept erasures by the day their record may be erased).
+pub async fn awaiting(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
+    let params = input.params(ctx.route.query)?;
+    let scope = scope(&ctx, &[]);
+    let query = Query::new(Table::Records, rights::awaiting_index(ctx.clinic()?))
+        .index(Index::Gsi1)
+        .limit(params.limit()?)
+        .start_after(start_after(&ctx, &params, &scope)?);
+    let page = ctx.app.records.query(query).await?;
+    let requests = page.items.into_iter().map(entity_from::<RightsRequest>).collect::<Result<Vec<_>, _>>()?;
+    let facts = Facts::listing(requests.iter().map(|r| r.patient_id).collect());
+    let body = page_body(&ctx, &scope, requests.iter().map(|r| json!(r)).collect(), page.next)?;
+    Ok(Outcome::Read(Reply::ok(body), facts))
+}
+
 /// A request of the caller's clinic's patient; anything else is not found.
 async fn load(ctx: &Ctx, input: &Input) -> Result<RightsRequest, ApiError> {
     let (patient, id) = (input.entity("patientId")?, input.entity("requestId")?);

@@ -11,6 +11,7 @@ use super::fields::{Form, Issue};
 use super::keys;
 use super::values::{EntityId, LongText, PastInstant, ShortText};
 use crate::ids::sortable_time;
+use crate::store::schema::Index;
 use crate::store::{Item, Key, entity_item};
 
 crate::string_enum! {
@@ -45,6 +46,11 @@ pub const ANSWER_MONTHS: u32 = 1;
 
 /// The sort-key prefix of requests in the clinic's partition.
 pub const PREFIX: &str = "RIGHTS#";
+
+/// The partition of the clinic's index of requests awaiting its action, soonest due first.
+pub fn awaiting_index(clinic: EntityId) -> String {
+    format!("{}#RIGHTS", keys::clinic_pk(clinic))
+}
 
 /// The sort key of every request of one patient: `RIGHTS#<patient>#`.
 pub fn patient_prefix(patient: EntityId) -> String {
@@ -185,8 +191,29 @@ impl RightsRequest {
         Key::new(keys::clinic_pk(clinic), format!("{}{id}", patient_prefix(patient)))
     }
 
+    /// The stored item: in the index of requests awaiting action while one is due.
     pub fn to_item(&self, clinic: EntityId) -> Item {
-        entity_item(&Self::key(clinic, self.patient_id, self.id), self)
+        let mut item = entity_item(&Self::key(clinic, self.patient_id, self.id), self);
+        if let Some(due) = self.action_due() {
+            let (pk, sk) = Index::Gsi1.attrs();
+            item.insert(pk.into(), awaiting_index(clinic).into());
+            item.insert(sk.into(), format!("{due}#{}", self.id).into());
+        }
+        item
+    }
+
+    /// When the clinic must act on it next: answer an open request (or finish an erasure that stopped) by
+    /// the day the answer is due, complete a kept erasure the day after its retention ends (last when no
+    /// period is configured); none once it is done with.
+    pub fn action_due(&self) -> Option<NaiveDate> {
+        let last = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX);
+        match self.state {
+            RightsState::Open | RightsState::Erasing => Some(self.answer_due),
+            RightsState::Kept => {
+                Some(self.erasure.as_ref().and_then(|e| e.kept_until).and_then(|d| d.succ_opt()).unwrap_or(last))
+            }
+            RightsState::Refused | RightsState::Restricted | RightsState::Lifted | RightsState::Erased => None,
+        }
     }
 
     /// The same request one version on.
@@ -302,13 +329,32 @@ mod tests {
         assert_eq!(rule.kept_until(day("2020-01-01"), day("1990-06-01")), day("2028-01-01"));
     }
 
-    #[test]
-    fn the_answer_is_due_a_month_after_the_request() {
+    fn request() -> RightsRequest {
         let now = DateTime::parse_from_rfc3339("2026-01-31T10:00:00Z").unwrap().to_utc();
         let by =
             Actor { user_id: serde_json::from_value("a-1".into()).unwrap(), role: crate::domain::role::Role::Admin };
         let id = EntityId::parse("01JD0000000000000000000001").unwrap();
         let new = NewRequest { kind: RightsKind::Erasure, grounds: None, received_at: None };
-        assert_eq!(RightsRequest::open(id, id, new, by, now).answer_due, day("2026-02-28"));
+        RightsRequest::open(id, id, new, by, now)
+    }
+
+    #[test]
+    fn the_answer_is_due_a_month_after_the_request() {
+        assert_eq!(request().answer_due, day("2026-02-28"));
+    }
+
+    #[test]
+    fn a_request_awaits_the_clinic_until_it_is_done_with() {
+        let mut request = request();
+        assert_eq!(request.action_due(), Some(day("2026-02-28")));
+        request.state = RightsState::Kept;
+        request.erasure = Some(ErasureResult::default());
+        assert_eq!(request.action_due(), Some(day("9999-12-31")), "no period: last");
+        request.erasure = Some(ErasureResult { kept_until: Some(day("2030-03-31")), ..ErasureResult::default() });
+        assert_eq!(request.action_due(), Some(day("2030-04-01")), "the day after its retention ends");
+        assert!(request.to_item(request.id).contains_key(Index::Gsi1.attrs().0));
+        request.state = RightsState::Erased;
+        assert_eq!(request.action_due(), None);
+        assert!(!request.to_item(request.id).contains_key(Index::Gsi1.attrs().0));
     }
 }

@@ -459,6 +459,10 @@ const ERASURE_REQUESTS: &[Served] = &[
         "Lift a restriction, with the reason (tell the patient first, Art. 18(3))",
         query: &[], body: Some("Erasure"), roles: &[Admin], access: &[(Records, Op::Put)], grants: &[],
         handler: api::erasure::lift),
+    route!("erasure-requests.awaiting", "erasure-requests-awaiting", "GET", "/v1/erasure-requests",
+        "The clinic's requests awaiting its action, soonest due first: open ones by the day their answer is due, kept erasures by the day their record may be erased",
+        query: &["limit", "cursor"], body: None, roles: &[Admin], access: QUERY, grants: &[],
+        handler: api::erasure::awaiting),
 ];
 
 /// An erasure reads the whole record and the patient's appointments, and deletes what it erases.

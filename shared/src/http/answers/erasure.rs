@@ -67,5 +67,6 @@ pub(super) fn answers() -> Vec<Answer> {
         answer("erasure-requests.decide", reference("ErasureRequest")).versioned(),
         answer("erasure-requests.complete", reference("ErasureRequest")).versioned(),
         answer("erasure-requests.lift", reference("ErasureRequest")).versioned(),
+        answer("erasure-requests.awaiting", page(reference("ErasureRequest"))),
     ]
 }
