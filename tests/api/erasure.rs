@@ -212,6 +212,9 @@ async fn an_erasure_destroys_the_photos_at_once_and_the_record_once_its_retentio
     assert!(erasure["keptBecause"].as_str().unwrap().starts_with("DE: "), "{kept:?}");
     assert!(bucket.list("photos/", None).await.unwrap().objects.is_empty(), "the photo's objects are deleted");
     assert_eq!(app.get(&format!("/v1/patients/{patient}"), &practitioner).await.status, 403);
+    assert_eq!(app.get(&appointment, &practitioner).await.status, 403, "its appointments are closed too");
+    // A second request, still open when the record goes, can be refused after.
+    let (second, _) = ask(&app, &admin, &patient, "restriction").await;
     let early = app.post(&format!("{request}/complete"), &admin, json!({})).await;
     assert_eq!(early.status, 409, "{early:?}");
     assert!(early.body["detail"].as_str().unwrap().contains("2028-01-11"), "{early:?}");
@@ -221,6 +224,10 @@ async fn an_erasure_destroys_the_photos_at_once_and_the_record_once_its_retentio
     clock.set(Duration::days(60 + 800));
     let admin = token_at(&app, &clinic, &clinic.admin_user, Role::Admin);
     let done = app.post(&format!("{request}/complete"), &admin, json!({})).await;
+    let requests = app.get(&format!("/v1/patients/{patient}/erasure-requests"), &admin).await;
+    assert_eq!(requests.body["items"].as_array().map(Vec::len), Some(2), "the requests stay: {requests:?}");
+    let refused = decide(&app, &second, &admin, "\"1\"", "refuse").await;
+    assert_eq!((refused.status, refused.body["state"].as_str()), (200, Some("refused")), "{refused:?}");
     assert_eq!((done.status, done.body["state"].as_str()), (200, Some("erased")), "{done:?}");
     assert!(done.body["erasure"]["itemsDeleted"].as_u64().unwrap() > 5, "{done:?}");
     assert_eq!(done.body["erasure"]["photosErased"], 1, "counted once: {done:?}");
@@ -248,6 +255,12 @@ async fn an_erasure_without_a_retention_period_keeps_the_record_and_says_why(app
     let clinic = app.open_clinic("No Retention").await;
     let patient = app.patient(&clinic, patient_body("Kim", "Kept")).await["id"].as_str().unwrap().to_string();
     let (request, _) = ask(&app, &clinic.admin, &patient, "erasure").await;
+    // An export being built holds the erasure back: its ZIP would outlive it.
+    assert_eq!(app.post(&format!("/v1/patients/{patient}/exports"), &clinic.admin, json!({})).await.status, 201);
+    let building = decide(&app, &request, &clinic.admin, "\"1\"", "grant").await;
+    assert_eq!(building.status, 409, "{building:?}");
+    assert!(building.body["detail"].as_str().unwrap().contains("export"), "{building:?}");
+    vellum::exports::run(&app.app, app.app.clock.now()).await.unwrap();
     let kept = decide(&app, &request, &clinic.admin, "\"1\"", "grant").await;
     assert_eq!((kept.status, kept.body["state"].as_str()), (200, Some("kept")), "{kept:?}");
     assert!(kept.body["erasure"]["keptBecause"].as_str().unwrap().contains("recordRetention"), "{kept:?}");

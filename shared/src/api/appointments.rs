@@ -475,9 +475,13 @@ async fn taken(ctx: &Ctx, plan: &Plan, who: &[UserId], after: DateTime<Utc>) -> 
     Ok(ApiError::Taken { next_free })
 }
 
+/// An appointment of the caller's clinic, that the caller may act on as its patient's restriction stands.
 async fn load(ctx: &Ctx, input: &Input) -> Result<Appointment, ApiError> {
     let id = input.entity("appointmentId")?;
-    load_item(ctx, Appointment::key(ctx.clinic()?, id)).await?.ok_or(ApiError::NotFound)
+    let appointment: Appointment =
+        load_item(ctx, Appointment::key(ctx.clinic()?, id)).await?.ok_or(ApiError::NotFound)?;
+    patients::check(ctx, appointment.patient_id).await?;
+    Ok(appointment)
 }
 
 /// `GET /v1/appointments/{appointmentId}`

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use serde_json::json;
 
 use super::{clinics, page_body, patients, photos, scope, start_after};
-use crate::domain::export::{self, Export};
+use crate::domain::export::{self, Export, ExportState};
 use crate::domain::fields::ParseStr;
 use crate::domain::forms::invitation::Invitation;
 use crate::domain::keys;
@@ -72,7 +72,11 @@ pub async fn create(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
 pub async fn list(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let patient = input.entity("patientId")?;
     let params = input.params(ctx.route.query)?;
-    patients::load(&ctx, patient).await?;
+    match patients::load(&ctx, patient).await {
+        // An erased patient's requests stay: they are the clinic's proof that it answered.
+        Ok(_) | Err(ApiError::Gone(_)) => {}
+        Err(e) => return Err(e),
+    }
     let scope = scope(&ctx, &[Some(&patient.to_string())]);
     let query = Query::new(Table::Records, keys::clinic_pk(ctx.clinic()?))
         .sk(SkRange::Prefix(rights::patient_prefix(patient)))
@@ -125,17 +129,18 @@ pub async fn decide(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     if request.state != RightsState::Open {
         return Err(ApiError::Conflict(format!("the request was decided already: it is {}", request.state)));
     }
-    let patient = patients::load(&ctx, request.patient_id).await?;
     let clinic = ctx.clinic()?;
     let mut next = request.next();
     next.decision =
         Some(Decision { outcome: decided.outcome, reason: decided.reason, by: ctx.actor(), at: ctx.now_text() });
-    match (decided.outcome, request.kind) {
-        (Decided::Refuse, _) => {
-            next.state = RightsState::Refused;
-            Ok(answer(vec![request_write(clinic, &next, request.version)], &next))
-        }
-        (Decided::Grant, RightsKind::Restriction) => {
+    if decided.outcome == Decided::Refuse {
+        // A refusal changes the request alone: it is answered even once the record is erased.
+        next.state = RightsState::Refused;
+        return Ok(answer(vec![request_write(clinic, &next, request.version)], &next));
+    }
+    let patient = patients::load(&ctx, request.patient_id).await?;
+    match request.kind {
+        RightsKind::Restriction => {
             if let Some(held) = &patient.restriction {
                 return Err(ApiError::Conflict(format!(
                     "the record is restricted already, by request {}; refuse this one, or lift that one first",
@@ -150,7 +155,7 @@ pub async fn decide(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
             ];
             Ok(answer(writes, &next))
         }
-        (Decided::Grant, RightsKind::Erasure) => erase(&ctx, patient, request, next).await,
+        RightsKind::Erasure => erase(&ctx, patient, request, next).await,
     }
 }
 
@@ -314,6 +319,12 @@ async fn erase(
             "the patient has {upcoming} upcoming appointment(s): cancel them before the record is erased"
         )));
     }
+    if held.exports.iter().any(|e| matches!(e.state, ExportState::Queued | ExportState::Running)) {
+        // Its ZIP would be written after the erasure, with nothing left to delete it by.
+        return Err(ApiError::Conflict(
+            "an export of the record is being built: try again once it is ready (a few minutes)".into(),
+        ));
+    }
     let retention = clinics::load(ctx, clinic).await?.record_retention;
     let kept_until = retention.as_ref().map(|r| r.kept_until(held.last_care, patient.details.birth_date.0.0));
     if request.state == RightsState::Kept && kept_until.is_none_or(|until| until >= ctx.now.date_naive()) {
@@ -383,6 +394,12 @@ async fn erase(
         result.items_deleted += held.items.len() as u64 + 1;
         (result.kept_until, result.kept_because) = (None, None);
         apply(ctx, deletes, "an appointment changed during the erasure; complete the request to finish it").await?;
+        // A write that passed the restriction's check just before the claim may have landed since.
+        if !survey(ctx, clinic, &patient).await?.items.is_empty() {
+            return Err(ApiError::Conflict(
+                "something was written to the record during the erasure; complete the request to finish it".into(),
+            ));
+        }
         result.erased_at = Some(ctx.now_text());
         next.state = RightsState::Erased;
         let tombstone = Tombstone { patient_id: patient.id, request_id: request.id, erased_at: ctx.now_text() };

@@ -405,7 +405,7 @@ async fn search_patients(ctx: &Ctx, search: &Search, after: Option<Item>) -> Res
     let (found, next) = match search.id {
         Some(id) => match patients::load(ctx, id).await {
             Ok(patient) => (vec![patient], None),
-            Err(ApiError::NotFound) => (Vec::new(), None),
+            Err(ApiError::NotFound | ApiError::Gone(_)) => (Vec::new(), None),
             Err(e) => return Err(e),
         },
         None => {

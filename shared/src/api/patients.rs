@@ -37,13 +37,28 @@ pub async fn load(ctx: &Ctx, patient: EntityId) -> Result<Patient, ApiError> {
     Ok(patient)
 }
 
+/// Checks the caller may act on a patient of the caller's clinic as its restriction stands, where the
+/// patient is still there (an erased patient's appointments stay the clinic's).
+pub async fn check(ctx: &Ctx, patient: EntityId) -> Result<(), ApiError> {
+    let key = Key::new(keys::clinic_pk(ctx.clinic()?), keys::patient_sk(patient));
+    match ctx.app.records.get(Table::Records, &key).await?.map(entity_from::<Patient>).transpose()? {
+        Some(found) => gate(ctx, &found),
+        None => Ok(()),
+    }
+}
+
+/// The day of a stored time.
+fn day(time: &str) -> &str {
+    time.get(..10).unwrap_or(time)
+}
+
 /// Why a patient is not there: erased (with when), or never was.
 async fn erased(ctx: &Ctx, clinic: EntityId, patient: EntityId) -> Result<ApiError, ApiError> {
     let tombstone = ctx.app.records.get(Table::Records, &Tombstone::key(clinic, patient)).await?;
     Ok(match tombstone.map(entity_from::<Tombstone>).transpose()? {
         Some(t) => ApiError::Gone(format!(
             "the patient's record was erased on {} at their request (erasure request {}); only the access log remains",
-            &t.erased_at[..10],
+            day(&t.erased_at),
             t.request_id
         )),
         None => ApiError::NotFound,
@@ -51,7 +66,8 @@ async fn erased(ctx: &Ctx, clinic: EntityId, patient: EntityId) -> Result<ApiErr
 }
 
 /// The routes an administrator may still write through to a restricted record: those that answer the
-/// patient's rights (to erase, to lift, to take a copy).
+/// patient's rights (to erase, to lift, to take a copy), and cancelling an appointment (an erasure waits
+/// for the upcoming ones to be cancelled).
 const RIGHTS_ROUTES: &[&str] = &[
     "erasure-requests.create",
     "erasure-requests.decide",
@@ -59,6 +75,7 @@ const RIGHTS_ROUTES: &[&str] = &[
     "erasure-requests.lift",
     "exports.create",
     "photos.erase",
+    "appointments.cancel",
     "photos.erase-all",
 ];
 
@@ -67,7 +84,7 @@ const RIGHTS_ROUTES: &[&str] = &[
 /// anything written to it.
 pub fn gate(ctx: &Ctx, patient: &Patient) -> Result<(), ApiError> {
     let Some(restriction) = &patient.restriction else { return Ok(()) };
-    let since = &restriction.since[..10];
+    let since = day(&restriction.since);
     if !matches!(ctx.caller.role, Role::Admin | Role::System) {
         return Err(ApiError::Forbidden(format!(
             "the patient's record is restricted since {since} (GDPR Art. 18): only administrators may open it"
