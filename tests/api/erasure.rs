@@ -235,6 +235,10 @@ async fn an_erasure_destroys_the_photos_at_once_and_the_record_once_its_retentio
     let gone = app.get(&format!("/v1/patients/{patient}"), &admin).await;
     assert_eq!(gone.status, 410, "{gone:?}");
     assert!(gone.body["detail"].as_str().unwrap().contains("erased"), "{gone:?}");
+    let fhir = app.get(&format!("/fhir/R4/Patient/{patient}"), &admin).await;
+    assert_eq!((fhir.status, fhir.body["resourceType"].as_str()), (410, Some("OperationOutcome")), "{fhir:?}");
+    let by_id = app.get(&format!("/fhir/R4/Patient?_id={patient}"), &admin).await;
+    assert_eq!((by_id.status, &by_id.body["entry"]), (200, &json!([])), "{by_id:?}");
     assert_eq!(partitions(&app, &clinic.id, &patient).await, 0);
     assert_eq!(app.get(&format!("/v1/patients?mrn={mrn}"), &admin).await.body["items"], json!([]));
     assert_eq!(app.send("GET", &format!("/v1/intake/{link}"), None, None, &[]).await.status, 404);

@@ -36,8 +36,29 @@ fn vital(patient: &str, at: &str, code: &str, display: &str, value: Value) -> Va
     o
 }
 
+/// A treatment as a clinic's system maps it for Vellum: its kind by Vellum's code, the product with its lot
+/// as a contained Medication, and who performed it, who is not a member of the clinic.
+fn treatment(patient: &str) -> Value {
+    let units = json!({ "value": 20, "unit": "units", "system": "http://unitsofmeasure.org", "code": "[U]" });
+    json!({
+        "resourceType": "Procedure", "status": "completed",
+        "contained": [{ "resourceType": "Medication", "id": "product-0", "code": { "text": "Botox Cosmetic" },
+                        "manufacturer": { "display": "Allergan" },
+                        "batch": { "lotNumber": "C3709C3", "expirationDate": "2027-06-30" } }],
+        "code": { "coding": [{ "system": "urn:vellum:treatment-type", "code": "neurotoxin" }], "text": "neurotoxin" },
+        "subject": { "reference": patient }, "performedDateTime": "2026-03-04T10:15:00Z",
+        "performer": [{ "actor": { "display": "Dr. Ana Silva" } }],
+        "bodySite": [{ "text": "glabella" }, { "text": "forehead" }],
+        "outcome": { "text": "Tolerated well" },
+        "note": [{ "text": "Technique: 5-point glabellar pattern" }, { "text": "Aftercare: No lying down for 4 hours" }],
+        "followUp": [{ "text": "Follow up on 2026-03-18" }],
+        "usedReference": [{ "reference": "#product-0",
+                            "extension": [{ "url": "urn:vellum:fhir:quantity-used", "valueQuantity": units }] }],
+    })
+}
+
 /// A generated patient record as Synthea writes one: the patient (with what Vellum does not keep), an
-/// allergy, a medication, a condition, and two sets of vital signs.
+/// allergy, a medication, a condition, two sets of vital signs, and a treatment.
 fn synthea_record(given: &str, family: &str) -> Vec<Value> {
     let patient = url(0);
     let clinical = |system: &str, code: &str| json!({ "coding": [{ "system": system, "code": code }] });
@@ -103,6 +124,7 @@ fn synthea_record(given: &str, family: &str) -> Vec<Value> {
             "Heart rate",
             json!({ "valueQuantity": quantity(66.0, "beats/minute", "/min") }),
         ),
+        treatment(&patient),
     ]
 }
 
@@ -143,6 +165,7 @@ fn comparable(resource: &Value) -> Value {
             "meta",
             "recordedDate",
             "dateAsserted",
+            "recorder",
             "patient",
             "subject",
             "identifier",
@@ -153,8 +176,10 @@ fn comparable(resource: &Value) -> Value {
         }
     }
     numbers(&mut r);
-    if let Some(at) = r["effectiveDateTime"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()) {
-        r["effectiveDateTime"] = json!(at.to_rfc3339());
+    for instant in ["effectiveDateTime", "performedDateTime"] {
+        if let Some(at) = r[instant].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()) {
+            r[instant] = json!(at.to_rfc3339());
+        }
     }
     r
 }
@@ -205,8 +230,18 @@ async fn a_synthea_bundle_imports_all_at_once_and_reads_back_equal(app: TestApp)
     assert_eq!(vitals.body["items"].as_array().unwrap().len(), 2, "{vitals:?}");
     let provenance = app.get(&format!("/fhir/R4/Provenance?patient={patient}"), &practitioner).await;
     let provenances = resources(&provenance.body);
-    assert_eq!(provenances.len(), 5, "{provenance:?}");
+    assert_eq!(provenances.len(), 6, "{provenance:?}");
     assert!(provenances.iter().all(|p| p["agent"][0]["who"]["display"] == SYSTEM), "{provenances:?}");
+    // The treatment is charted as performed by someone who is not a member, its lot found by a recall.
+    let treatments = app.get(&format!("/v1/patients/{patient}/treatments"), &practitioner).await;
+    let charted = &treatments.body["items"][0];
+    assert_eq!(
+        (&charted["externalPractitioner"], charted.get("practitionerId"), &charted["aftercare"]["given"]),
+        (&json!("Dr. Ana Silva"), None, &json!(true)),
+        "{treatments:?}"
+    );
+    let recall = app.get("/v1/lot-recall?lotNumber=c3709c3", &practitioner).await;
+    assert_eq!(recall.body["items"][0]["patientId"], json!(patient), "{recall:?}");
     // A retry with the same key writes nothing more and answers the same.
     let again = import(&app, &practitioner, &bundle, Some("import-1")).await;
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
@@ -228,18 +263,35 @@ async fn a_synthea_bundle_imports_all_at_once_and_reads_back_equal(app: TestApp)
 async fn a_bad_bundle_is_refused_whole_naming_the_entry_and_path(app: TestApp) {
     let clinic = app.open_clinic("Import Refusals").await;
     let (practitioner, _) = app.member(&clinic, Role::Practitioner).await;
-    let (front_desk, _) = app.member(&clinic, Role::FrontDesk).await;
+    let (front_desk, front_desk_user) = app.member(&clinic, Role::FrontDesk).await;
     let count_patients =
         || async { resources(&app.get("/fhir/R4/Patient?family=okafor", &practitioner).await.body).len() };
     // One bad entry at the end: nothing of the bundle is written.
     let mut sent = synthea_record("Maria", "Okafor");
     sent[3]["code"] = json!({ "coding": [{ "system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "NOT-A-CODE" }] });
     sent[7]["valueQuantity"]["code"] = json!("[ft_i]");
+    sent[10]["code"] = json!({ "coding": [{ "system": "http://snomed.info/sct", "code": "404909007" }] });
     let reply = import(&app, &practitioner, &transaction(&sent), None).await;
     refused(&reply, 400);
     let named = expressions(&reply);
     assert!(named.contains(&"Bundle.entry[3].resource.code.coding".to_string()), "{named:?}");
     assert!(named.contains(&"Bundle.entry[7].resource.valueQuantity.code".to_string()), "{named:?}");
+    assert!(named.contains(&"Bundle.entry[10].resource.code".to_string()), "{named:?}");
+    // The treatment's other problems are found too: its product had expired when it was used.
+    let mut sent = synthea_record("Maria", "Okafor");
+    sent[10]["contained"][0]["batch"]["expirationDate"] = json!("2026-01-31");
+    let reply = import(&app, &practitioner, &transaction(&sent), None).await;
+    refused(&reply, 422);
+    assert_eq!(expressions(&reply), ["Bundle.entry[10].resource.contained[0].batch.expirationDate"]);
+    assert_eq!(count_patients().await, 0);
+    // A member of the clinic who does not treat, named as its performer.
+    let mut sent = synthea_record("Maria", "Okafor");
+    let desk = json!({ "system": "urn:vellum:staff", "value": front_desk_user });
+    sent[10]["performer"] = json!([{ "actor": { "identifier": desk } }]);
+    let reply = import(&app, &practitioner, &transaction(&sent), None).await;
+    refused(&reply, 409);
+    assert_eq!(expressions(&reply), ["Bundle.entry[10].resource.performer[0].actor.identifier.value"]);
+    assert_eq!(count_patients().await, 0);
     assert_eq!(count_patients().await, 0);
     // A BMI that the weight and height given with it do not give.
     let mut sent = synthea_record("Maria", "Okafor");

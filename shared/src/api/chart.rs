@@ -76,14 +76,16 @@ fn is_active_no_known_allergies(data: &Data) -> bool {
     data.get("noKnownAllergies") == Some(&Value::Bool(true)) && data.get("status") == Some(&json!("active"))
 }
 
-/// Rules that need the rest of the chart or the clinic: they hold for a new entry and for every new version.
-/// Those that span entries read their guard first (see `chart_guard`).
+/// Rules that need the rest of the chart or the clinic: they hold for a new entry and for every new version
+/// (`this` is the version changed, `source` where the new content came from). Those that span entries read
+/// their guard first (see `chart_guard`).
 async fn check_against_chart(
     ctx: &Ctx,
     kind: ChartKind,
     change: &mut ChartChange,
     data: &mut Data,
     this: Option<&Entry>,
+    source: &Source,
 ) -> Result<(), ApiError> {
     let patient = change.patient;
     match kind {
@@ -137,13 +139,21 @@ async fn check_against_chart(
             }
         }
         ChartKind::Treatment => {
-            if !data.contains_key("practitionerId") {
+            // The caller performed a treatment they chart unless it says who did. One imported, or performed
+            // by someone who is not a member of the clinic, names no member unless it says so.
+            let named = |d: &Data| d.contains_key("practitionerId") || d.contains_key("externalPractitioner");
+            let by_caller = match this {
+                None => source == &Source::StaffEntered,
+                Some(before) => before.data.contains_key("practitionerId"),
+            };
+            if by_caller && !named(data) {
                 data.insert("practitionerId".into(), ctx.caller.user.as_str().into());
             }
-            let practitioner = data.get("practitionerId").and_then(Value::as_str).unwrap_or("");
             // Checked when the treatment is charted and when its practitioner changes: one who has left
             // since does not stop the record from being corrected.
-            if this.and_then(|t| t.text("practitionerId")) != Some(practitioner) {
+            if let Some(practitioner) = data.get("practitionerId").and_then(Value::as_str)
+                && this.and_then(|t| t.text("practitionerId")) != Some(practitioner)
+            {
                 check_practitioner(ctx, practitioner).await?;
             }
         }
@@ -292,7 +302,7 @@ pub async fn new_entry(
     source: Source,
     acknowledged: Vec<Acknowledgement>,
 ) -> Result<(Entry, Vec<Guarded>), ApiError> {
-    check_against_chart(ctx, kind, change, &mut data, None).await?;
+    check_against_chart(ctx, kind, change, &mut data, None, &source).await?;
     let now = ctx.now_text();
     let mut entry = Entry {
         id: ctx.new_id(),
@@ -430,7 +440,7 @@ pub async fn update(ctx: Ctx, input: Input) -> Result<Outcome, ApiError> {
     let mut data = read_form(&doc, ctx.rules(), |form| kind.read(form))?;
     at_version(expected, current.version)?;
     let mut change = ChartChange::new(ctx.clinic()?, patient);
-    check_against_chart(&ctx, kind, &mut change, &mut data, Some(&current)).await?;
+    check_against_chart(&ctx, kind, &mut change, &mut data, Some(&current), &Source::StaffEntered).await?;
     let mut next = Entry { data, source: Source::StaffEntered, ..next_version(&ctx, &current) };
     // A change to what the check looks at is checked again; the alerts acknowledged before stay so.
     if !acknowledged.is_empty() || safety::checked_part(&current) != safety::checked_part(&next) {

@@ -80,8 +80,17 @@ pub fn statement(date: &str) -> Value {
                 "description": "A staff member's bearer token (the same as the JSON API's); roles and tenancy as there",
             },
             "resource": resources,
-            "interaction": [{ "code": "transaction",
-                "documentation": "An import: Patient, AllergyIntolerance, MedicationStatement, Condition and vital-sign Observation entries, all written or none (by the roles that write charts)" }],
+            "interaction": [{ "code": "transaction", "documentation": import_documentation() }],
         }],
     })
+}
+
+/// What the transaction interaction writes, from the types an import takes.
+fn import_documentation() -> String {
+    let types: Vec<&str> = super::import::IMPORTED.iter().map(|t| t.as_str()).collect();
+    format!(
+        "An import: {} entries (an Observation is a vital sign; a Procedure names its kind in {}), all written or none (by the roles that write charts)",
+        types.join(", "),
+        super::procedure::TREATMENT_TYPES
+    )
 }

@@ -7,9 +7,14 @@ use std::collections::HashSet;
 use serde_json::{Map, Value, json};
 
 use super::ResourceType;
+use super::STAFF;
 use super::chart::{ICD10_CM, NO_KNOWN_ALLERGY, SNOMED};
+use super::procedure::{
+    AFTERCARE_NOTE, FOLLOW_UP, PROCEDURES, QUANTITY_USED, TECHNIQUE_NOTE, TREATMENT_TYPES, UCUM_UNITS,
+};
 use super::vitals::MEASURES;
 use crate::domain::chart::ChartKind;
+use crate::domain::chart::treatment::TreatmentType;
 use crate::domain::fields::FieldError;
 use crate::domain::values::EntityId;
 
@@ -23,6 +28,7 @@ pub const IMPORTED: &[ResourceType] = &[
     ResourceType::MedicationStatement,
     ResourceType::Condition,
     ResourceType::Observation,
+    ResourceType::Procedure,
 ];
 
 /// Elements every resource may carry that an import does not need: the sender's id and version (Vellum
@@ -109,6 +115,14 @@ fn element_of(target: Target, field: &str) -> Option<&'static str> {
         (Target::Chart(ChartKind::Medication), "name") => "medicationCodeableConcept",
         (Target::Chart(ChartKind::Vitals), "measuredAt") => "effectiveDateTime",
         (Target::Chart(ChartKind::Vitals), _) => "valueQuantity",
+        (Target::Chart(ChartKind::Treatment), "type" | "procedure") => "code",
+        (Target::Chart(ChartKind::Treatment), "performedAt") => "performedDateTime",
+        (Target::Chart(ChartKind::Treatment), "treatedAreas") => "bodySite",
+        (Target::Chart(ChartKind::Treatment), "products") => "usedReference",
+        (Target::Chart(ChartKind::Treatment), "practitionerId" | "externalPractitioner") => "performer",
+        (Target::Chart(ChartKind::Treatment), "technique" | "aftercare") => "note",
+        (Target::Chart(ChartKind::Treatment), "followUpDate") => "followUp",
+        (Target::Chart(ChartKind::Treatment), "outcome") => "outcome",
         _ => return None,
     })
 }
@@ -224,6 +238,8 @@ struct Reader<'a> {
     resource: &'a Map<String, Value>,
     errors: &'a mut Vec<FieldError>,
     taken: HashSet<String>,
+    /// Parts of elements taken that were not kept (a Procedure's note Vellum has no field for).
+    dropped: Vec<String>,
     body: Map<String, Value>,
     paths: Vec<(String, String)>,
 }
@@ -231,7 +247,7 @@ struct Reader<'a> {
 impl<'a> Reader<'a> {
     fn new(index: usize, resource: &'a Map<String, Value>, errors: &'a mut Vec<FieldError>) -> Self {
         let base = format!("{}.resource", entry_path(index));
-        Self { base, resource, errors, taken: HashSet::new(), body: Map::new(), paths: Vec::new() }
+        Self { base, resource, errors, taken: HashSet::new(), dropped: Vec::new(), body: Map::new(), paths: Vec::new() }
     }
 
     /// The value at a dotted path of the resource (a number is an index), noting its element as taken.
@@ -253,8 +269,19 @@ impl<'a> Reader<'a> {
         self.at(path).and_then(Value::as_str)
     }
 
+    /// The FHIRPath of a dotted path of the resource (`name.0.family` is `name[0].family`).
     fn path(&self, path: &str) -> String {
-        format!("{}.{path}", self.base)
+        let mut out = self.base.clone();
+        for part in path.split('.') {
+            match part.parse::<usize>() {
+                Ok(index) => out.push_str(&format!("[{index}]")),
+                Err(_) => {
+                    out.push('.');
+                    out.push_str(part);
+                }
+            }
+        }
+        out
     }
 
     /// Puts a field of the body, given at `from` in the resource.
@@ -293,13 +320,14 @@ impl<'a> Reader<'a> {
         self.text(&format!("{from}.text")).or_else(|| self.text(&format!("{from}.coding.0.display")))
     }
 
-    /// The top-level elements given but not taken.
+    /// The top-level elements given but not taken, and the parts of those taken that were not kept.
     fn not_kept(&self) -> Vec<String> {
         let mut left: Vec<String> = self
             .resource
             .keys()
             .filter(|k| !ENVELOPE.contains(&k.as_str()) && !self.taken.contains(*k))
             .cloned()
+            .chain(self.dropped.iter().cloned())
             .collect();
         left.sort();
         left
@@ -407,11 +435,14 @@ impl<'a> Reader<'a> {
 
     /// A chart resource, with its source: imported from `system`.
     fn chart(&mut self, resource_type: ResourceType, system: Option<&str>) -> Option<Read> {
-        self.copy("note", "note.0.text");
+        if resource_type != ResourceType::Procedure {
+            self.copy("note", "note.0.text");
+        }
         let (kind, measure, bmi) = match resource_type {
             ResourceType::AllergyIntolerance => (self.allergy(), None, None),
             ResourceType::MedicationStatement => (self.medication(), None, None),
             ResourceType::Condition => (self.condition(), None, None),
+            ResourceType::Procedure => (self.procedure(), None, None),
             _ => {
                 let (measure, bmi) = self.observation()?;
                 (ChartKind::Vitals, Some(measure), bmi)
@@ -518,6 +549,145 @@ impl<'a> Reader<'a> {
             self.taken.insert(element.into());
         }
         ChartKind::Condition
+    }
+
+    /// A treatment: its kind (and catalogue procedure) by Vellum's codes, when, where, who performed it, each
+    /// product used (a contained Medication with its lot, and the quantity used), and the technique,
+    /// aftercare, follow-up and outcome as Vellum's Procedures carry them.
+    fn procedure(&mut self) -> ChartKind {
+        match self.text("status") {
+            Some("completed") => {}
+            status => self.reject(
+                "status",
+                format!("is {}: only a completed procedure is imported", status.unwrap_or("missing")),
+            ),
+        }
+        match self.code_in("code", TREATMENT_TYPES) {
+            Some(kind) => self.put("type", kind, "code.coding"),
+            None => self.reject(
+                "code",
+                format!(
+                    "must carry a coding of {TREATMENT_TYPES}, the kind of treatment ({}): map the sending system's code to it",
+                    TreatmentType::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            ),
+        }
+        if let Some(procedure) = self.code_in("code", PROCEDURES) {
+            self.put("procedure", procedure, "code.coding");
+        }
+        self.copy("performedAt", "performedDateTime");
+        let sites = self.at("bodySite").and_then(Value::as_array).map_or(0, Vec::len);
+        let areas: Vec<Value> =
+            (0..sites).map(|i| self.words(&format!("bodySite.{i}")).map_or(Value::Null, Value::from)).collect();
+        if !areas.is_empty() {
+            self.put("treatedAreas", areas, "bodySite");
+        }
+        for i in 0..sites {
+            self.paths.push((format!("treatedAreas[{i}]"), self.path(&format!("bodySite.{i}"))));
+        }
+        self.performer();
+        if let Some(outcome) = self.words("outcome") {
+            self.put("outcome", outcome, "outcome");
+        }
+        self.procedure_notes();
+        if let Some(follow_up) = self.words("followUp.0") {
+            match follow_up.strip_prefix(FOLLOW_UP) {
+                Some(date) => self.put("followUpDate", date, "followUp.0"),
+                None => self.dropped.push("followUp".into()),
+            }
+        }
+        self.products();
+        for element in ["subject", "recorder", "contained"] {
+            self.taken.insert(element.into());
+        }
+        ChartKind::Treatment
+    }
+
+    /// Who performed a procedure: a member of the clinic by their staff identifier, else by the name the
+    /// sender gives (one who is not a member).
+    fn performer(&mut self) {
+        if let Some(member) = self.text("performer.0.actor.identifier.value")
+            && self.text("performer.0.actor.identifier.system") == Some(STAFF)
+        {
+            self.put("practitionerId", member, "performer.0.actor.identifier.value");
+        } else if let Some(name) = self.text("performer.0.actor.display") {
+            self.put("externalPractitioner", name, "performer.0.actor.display");
+        } else if self.at("performer").is_some() {
+            self.reject(
+                "performer.0.actor",
+                "must name who performed it: a display name, or a staff identifier of this clinic",
+            );
+        }
+    }
+
+    /// A procedure's notes: the technique and the aftercare given as Vellum writes them; any other note is
+    /// not kept (a treatment has no free note: a clinical note is its own entry).
+    fn procedure_notes(&mut self) {
+        let notes = self.at("note").and_then(Value::as_array).map_or(0, Vec::len);
+        for i in 0..notes {
+            let from = format!("note.{i}.text");
+            let text = self.text(&from).unwrap_or("");
+            if let Some(technique) = text.strip_prefix(TECHNIQUE_NOTE) {
+                self.put("technique", technique, &from);
+            } else if let Some(instructions) = text.strip_prefix(AFTERCARE_NOTE) {
+                self.put("aftercare", json!({ "given": true, "instructions": instructions }), &from);
+            } else {
+                self.dropped.push(format!("note[{i}]"));
+            }
+        }
+    }
+
+    /// Each product a procedure used: a reference to a contained Medication (its name, manufacturer, lot and
+    /// expiry) with the quantity used in Vellum's extension.
+    fn products(&mut self) {
+        let used = self.at("usedReference").and_then(Value::as_array).cloned().unwrap_or_default();
+        let contained = self.at("contained").and_then(Value::as_array).cloned().unwrap_or_default();
+        let mut products = Vec::new();
+        for (i, reference) in used.iter().enumerate() {
+            let from = format!("usedReference.{i}");
+            let id = reference["reference"].as_str().and_then(|r| r.strip_prefix('#'));
+            let Some(at) =
+                id.and_then(|id| contained.iter().position(|c| c["id"] == id && c["resourceType"] == "Medication"))
+            else {
+                self.reject(
+                    &format!("{from}.reference"),
+                    "must name a contained Medication (#id) that gives the product and its lot",
+                );
+                continue;
+            };
+            let medication = &contained[at];
+            let quantity = reference["extension"]
+                .as_array()
+                .and_then(|e| e.iter().find(|e| e["url"] == QUANTITY_USED))
+                .map_or(&Value::Null, |e| &e["valueQuantity"]);
+            let code = quantity["code"].as_str();
+            let unit = UCUM_UNITS
+                .iter()
+                .find(|(_, ucum)| Some(*ucum) == code)
+                .map_or_else(|| quantity["unit"].clone(), |(ours, _)| Value::from(*ours));
+            let line = format!("products[{}]", products.len());
+            let med = format!("contained.{at}");
+            let product = medication["code"]["text"].as_str().or(medication["code"]["coding"][0]["display"].as_str());
+            products.push(json!({
+                "product": product,
+                "manufacturer": medication["manufacturer"]["display"],
+                "lotNumber": medication["batch"]["lotNumber"],
+                "expiryDate": medication["batch"]["expirationDate"].as_str().map(|d| d.get(..10).unwrap_or(d)),
+                "quantity": { "value": quantity["value"], "unit": unit },
+            }));
+            for (field, path) in [
+                ("product", format!("{med}.code")),
+                ("manufacturer", format!("{med}.manufacturer.display")),
+                ("lotNumber", format!("{med}.batch.lotNumber")),
+                ("expiryDate", format!("{med}.batch.expirationDate")),
+                ("quantity", format!("{from}.extension")),
+            ] {
+                self.paths.push((format!("{line}.{field}"), self.path(&path)));
+            }
+        }
+        if !products.is_empty() {
+            self.put("products", products, "usedReference");
+        }
     }
 
     /// A vital sign: the measure, and the BMI it gives (a BMI is derived from weight and height, so it is

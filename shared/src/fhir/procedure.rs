@@ -13,14 +13,18 @@ pub const TREATMENT_TYPES: &str = "urn:vellum:treatment-type";
 pub const PROCEDURES: &str = "urn:vellum:procedure";
 /// The extension on a product's reference that says how much of it was used.
 pub const QUANTITY_USED: &str = "urn:vellum:fhir:quantity-used";
+/// How a note of a Procedure starts that gives the technique, and one that gives the aftercare instructions.
+pub const TECHNIQUE_NOTE: &str = "Technique: ";
+pub const AFTERCARE_NOTE: &str = "Aftercare: ";
+/// How the follow-up's text starts, before its date.
+pub const FOLLOW_UP: &str = "Follow up on ";
+
+/// Vellum's quantity units that have a UCUM code, with it.
+pub const UCUM_UNITS: &[(&str, &str)] = &[("units", "[U]"), ("mL", "mL")];
 
 /// The UCUM code of a quantity unit, where it has one.
 fn ucum(unit: &str) -> Option<&'static str> {
-    match unit {
-        "units" => Some("[U]"),
-        "mL" => Some("mL"),
-        _ => None,
-    }
+    UCUM_UNITS.iter().find(|(ours, _)| *ours == unit).map(|(_, code)| *code)
 }
 
 /// A treatment as a Procedure.
@@ -47,6 +51,8 @@ pub fn procedure(entry: &Entry) -> Value {
     out.insert("recorder".into(), actor_reference(&entry.recorded_by));
     if let Some(practitioner) = &treatment.practitioner_id {
         out.insert("performer".into(), json!([{ "actor": staff_reference(practitioner) }]));
+    } else if let Some(name) = &treatment.external_practitioner {
+        out.insert("performer".into(), json!([{ "actor": { "display": name.as_str() } }]));
     }
     if !treatment.treated_areas.is_empty() {
         let sites: Vec<Value> = treatment.treated_areas.iter().map(|a| text_concept(a.as_str())).collect();
@@ -57,16 +63,16 @@ pub fn procedure(entry: &Entry) -> Value {
     }
     let mut notes = Vec::new();
     if let Some(technique) = &treatment.technique {
-        notes.push(json!({ "text": format!("Technique: {}", technique.as_str()) }));
+        notes.push(json!({ "text": format!("{TECHNIQUE_NOTE}{}", technique.as_str()) }));
     }
     if let Some(instructions) = treatment.aftercare.as_ref().and_then(|a| a.instructions.as_ref()) {
-        notes.push(json!({ "text": format!("Aftercare: {}", instructions.as_str()) }));
+        notes.push(json!({ "text": format!("{AFTERCARE_NOTE}{}", instructions.as_str()) }));
     }
     if !notes.is_empty() {
         out.insert("note".into(), Value::Array(notes));
     }
     if let Some(date) = &treatment.follow_up_date {
-        out.insert("followUp".into(), json!([text_concept(&format!("Follow up on {}", date.0))]));
+        out.insert("followUp".into(), json!([text_concept(&format!("{FOLLOW_UP}{}", date.0))]));
     }
     let mut contained = Vec::new();
     let mut used = Vec::new();

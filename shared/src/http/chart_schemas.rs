@@ -138,7 +138,8 @@ pub fn schemas() -> Map<String, Value> {
                 "area": text(200), "depth": text(200),
             }))},
             "technique": long_text(),
-            "practitionerId": described(of::<UserId>(), "An active practitioner or nurse of the clinic; the caller by default"),
+            "practitionerId": described(of::<UserId>(), "An active practitioner or nurse of the clinic; the caller by default, unless externalPractitioner is given"),
+            "externalPractitioner": described(text(200), "Who performed it when no member of the clinic did (a treatment imported, or given elsewhere); not with practitionerId"),
             "consentId": of::<EntityId>(),
             "aftercare": object(&["given"], json!({"given": {"type": "boolean"}, "instructions": long_text()})),
             "followUpDate": date("Not before the treatment day"),
@@ -194,6 +195,7 @@ pub fn schemas() -> Map<String, Value> {
                     {"allOf": [given("products"), {"properties": {"products": {"minItems": 1}}}]},
                 ]},
                 {"anyOf": procedures_by_type()},
+                {"anyOf": [absent("practitionerId"), absent("externalPractitioner")]},
             ]}),
         ),
         (

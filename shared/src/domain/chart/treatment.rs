@@ -207,9 +207,14 @@ pub struct Treatment {
     pub injection_points: Vec<InjectionPoint>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub technique: Option<LongText>,
-    /// Who performed it; the recording staff member unless said otherwise.
+    /// Who performed it; the recording staff member unless said otherwise (or performed by someone who is
+    /// not a member of the clinic).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub practitioner_id: Option<UserId>,
+    /// Who performed it when that was not a member of this clinic: as the system it was imported from
+    /// named them, or as the patient told of a treatment given elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_practitioner: Option<ShortText>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consent_id: Option<EntityId>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -233,6 +238,7 @@ impl Treatment {
                 "injectionPoints",
                 "technique",
                 "practitionerId",
+                "externalPractitioner",
                 "consentId",
                 "aftercare",
                 "followUpDate",
@@ -247,6 +253,7 @@ impl Treatment {
         let injection_points = form.objects("injectionPoints", 0, 300, InjectionPoint::read);
         let technique = form.opt("technique");
         let practitioner_id = form.opt("practitionerId");
+        let external_practitioner = form.opt("externalPractitioner");
         let consent_id = form.opt("consentId");
         let aftercare = form.object("aftercare", false, |a| {
             a.only(&["given", "instructions"]);
@@ -276,6 +283,13 @@ impl Treatment {
             }
         }
         ok &= check_points(form, &products, &injection_points);
+        if form.given("practitionerId") && form.given("externalPractitioner") {
+            form.reject(
+                "externalPractitioner",
+                Issue::Rule("is for a treatment no member of the clinic performed: give it or practitionerId".into()),
+            );
+            ok = false;
+        }
         if let Some(follow_up) = follow_up_date
             && follow_up.0 < day
         {
@@ -291,6 +305,7 @@ impl Treatment {
             injection_points,
             technique,
             practitioner_id,
+            external_practitioner,
             consent_id,
             aftercare,
             follow_up_date,

@@ -49,13 +49,13 @@ fn named(kind: ChartKind) -> (&'static str, &'static str) {
 }
 
 /// The content fields (and derived ones) every entry of the kind has, beyond those its request requires:
-/// defaults the reader fills in, lists always written, and the practitioner a treatment always names.
+/// defaults the reader fills in, and lists always written.
 fn always_present(kind: ChartKind) -> &'static [&'static str] {
     match kind {
         ChartKind::Allergy | ChartKind::Medication | ChartKind::Condition => &["status"],
         ChartKind::Vitals => &["measuredAt", "flags"],
         ChartKind::Note => &["type", "encounterDate", "status", "signed"],
-        ChartKind::Treatment => &["performedAt", "products", "injectionPoints", "practitionerId"],
+        ChartKind::Treatment => &["performedAt", "products", "injectionPoints"],
         ChartKind::AestheticProfile => &[],
     }
 }
